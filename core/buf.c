@@ -1,0 +1,114 @@
+/* buf.c - capped growable buffer and whole-file reads; see buf.h. */
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One read() of /proc/<pid>/smaps returns at most a page or so of records no matter how large the
+ * buffer, but a large buffer saves reallocations; 64 KiB is where the curve flattens. */
+#define MS_BUF_FIRST (64 * 1024)
+
+void ms_buf_init(ms_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max ? max : MS_BUF_DEFAULT_MAX;
+}
+
+void ms_buf_free(ms_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void ms_buf_reset(ms_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+ms_err ms_buf_reserve(ms_buf *b, size_t n)
+{
+    if (b->max == 0)
+        b->max = MS_BUF_DEFAULT_MAX;
+    if (n > b->max || b->len > b->max - n)
+        return MS_ERR_TOOBIG;
+    size_t need = b->len + n + 1;
+    if (need <= b->cap)
+        return MS_OK;
+    size_t cap = b->cap ? b->cap : MS_BUF_FIRST;
+    while (cap < need)
+        cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
+    if (cap > b->max + 1)
+        cap = b->max + 1;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return MS_ERR_NOMEM;
+    b->data = p;
+    b->cap = cap;
+    return MS_OK;
+}
+
+ms_err ms_buf_append(ms_buf *b, const void *p, size_t n)
+{
+    ms_err rc = ms_buf_reserve(b, n);
+    if (rc != MS_OK)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return MS_OK;
+}
+
+ms_err ms_read_fd(int fd, ms_buf *b)
+{
+    ms_buf_reset(b);
+    for (;;) {
+        /* Ask for at least 64 KiB (or what is left under the cap plus one byte, to detect TOOBIG). */
+        size_t want = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
+        if (want < MS_BUF_FIRST / 2) {
+            ms_err rc = ms_buf_reserve(b, b->cap ? b->cap : MS_BUF_FIRST);
+            if (rc == MS_ERR_TOOBIG && b->len < b->max)
+                rc = ms_buf_reserve(b, b->max - b->len);
+            if (rc != MS_OK)
+                return rc;
+            want = b->cap - b->len - 1;
+        }
+        ssize_t n = read(fd, b->data + b->len, want);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ms_err_from_errno(errno);
+        }
+        if (n == 0)
+            break;
+        b->len += (size_t)n;
+        if (b->len >= b->max) {
+            /* Full: one more byte means the file is over the cap. */
+            char c;
+            ssize_t m = read(fd, &c, 1);
+            if (m > 0)
+                return MS_ERR_TOOBIG;
+            break;
+        }
+    }
+    b->data[b->len] = '\0';
+    return MS_OK;
+}
+
+ms_err ms_read_file_at(int dirfd, const char *name, ms_buf *b)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return ms_err_from_errno(errno);
+    ms_err rc = ms_read_fd(fd, b);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* buf.h - a growable byte buffer with a hard cap, and whole-file reads into it.
+ *
+ * /proc files are generated on each read and may be megabytes (smaps of a big process), so they are
+ * read with large read()s into one buffer that doubles as needed, never past its cap (the idea of
+ * procps' file2str and curl's dynbuf with its toobig limit).  Parsers then walk a cursor over it. */
+#ifndef MEMSCOPE_BUF_H
+#define MEMSCOPE_BUF_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+typedef struct {
+    char *data;   /* always NUL-terminated when non-NULL, so a parser may stop on '\0' too */
+    size_t len;
+    size_t cap;
+    size_t max;   /* len never exceeds this; 0 means MS_BUF_DEFAULT_MAX */
+} ms_buf;
+
+#define MS_BUF_DEFAULT_MAX ((size_t)256 << 20)
+
+void ms_buf_init(ms_buf *b, size_t max);
+void ms_buf_free(ms_buf *b);
+/* Makes room for n more bytes (plus the NUL).  MS_ERR_TOOBIG past max. */
+ms_err ms_buf_reserve(ms_buf *b, size_t n);
+ms_err ms_buf_append(ms_buf *b, const void *p, size_t n);
+void ms_buf_reset(ms_buf *b);
+
+/* Reads the whole file `name` (relative to dirfd; AT_FDCWD works) into b, replacing its content.
+ * MS_ERR_NOENT when the file or process is gone, MS_ERR_PERM when the kernel refuses,
+ * MS_ERR_TOOBIG when the file is larger than b->max. */
+ms_err ms_read_file_at(int dirfd, const char *name, ms_buf *b);
+/* The same from an already open descriptor (read from its current offset to EOF). */
+ms_err ms_read_fd(int fd, ms_buf *b);
+
+#endif

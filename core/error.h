@@ -1,0 +1,28 @@
+/* error.h - the one error type of memscope's core.
+ *
+ * Every core function that can fail returns an ms_err.  The server turns it into an HTTP status in
+ * exactly one place (server/http.c), so the meaning of each code is fixed here, not at call sites. */
+#ifndef MEMSCOPE_ERROR_H
+#define MEMSCOPE_ERROR_H
+
+typedef enum {
+    MS_OK = 0,
+    MS_ERR_NOMEM,       /* an allocation failed */
+    MS_ERR_INVAL,       /* the caller's input is malformed (maps to 400) */
+    MS_ERR_NOENT,       /* no such process, or it exited while being read (404) */
+    MS_ERR_PERM,        /* the kernel refused: ptrace access mode, CAP_SYS_ADMIN, ... (403) */
+    MS_ERR_TOOBIG,      /* the answer or input is over a documented cap (413) */
+    MS_ERR_PARSE,       /* a /proc file did not have the shape the kernel documents */
+    MS_ERR_IO,          /* any other read error */
+    MS_ERR_UNSUPPORTED, /* the running kernel lacks the interface */
+    MS_ERR_LIMIT,       /* a configured limit (experiments) would be exceeded */
+    MS_ERR_RANGE,       /* an address or range outside what the process/kernel allows */
+} ms_err;
+
+const char *ms_strerror(ms_err e);
+/* The symbolic name ("no_such_process", ...) used as the JSON error code. */
+const char *ms_errcode(ms_err e);
+/* Maps an errno from open/read on /proc to the core error it means there. */
+ms_err ms_err_from_errno(int err);
+
+#endif

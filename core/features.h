@@ -1,0 +1,21 @@
+/* features.h - what this kernel offers and what this process may see, probed once at start-up. */
+#ifndef MEMSCOPE_FEATURES_H
+#define MEMSCOPE_FEATURES_H
+
+#include <stdbool.h>
+
+typedef struct {
+    bool pfn_readable;        /* pagemap shows PFNs (CAP_SYS_ADMIN) */
+    bool kpageflags_readable;
+    bool kpagecount_readable;
+    bool pagemap_scan;        /* the PAGEMAP_SCAN ioctl works */
+    bool procmap_query;       /* the PROCMAP_QUERY ioctl on maps works (Linux 6.11) */
+    bool smaps_rollup;
+    bool soft_dirty;          /* the kernel tracks soft-dirty bits (CONFIG_MEM_SOFT_DIRTY) */
+    long page_size;
+} ms_features;
+
+/* Probes on the calling process itself; never fails: what cannot be probed reads false. */
+void ms_features_probe(ms_features *out);
+
+#endif

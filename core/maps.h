@@ -1,0 +1,74 @@
+/* maps.h - /proc/<pid>/maps: the process's virtual memory areas, one per line.
+ *
+ * The parser is a pure function over a buffer; regions point into that buffer for their path, so a
+ * 10,000-region answer costs two allocations, not 10,000. */
+#ifndef MEMSCOPE_MAPS_H
+#define MEMSCOPE_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+/* What a region is for, as the seed's picture names the areas.  The rules live in maps.c
+ * (ms_maps_classify), written down there one by one. */
+typedef enum {
+    MS_KIND_TEXT,     /* executable file mapping: code */
+    MS_KIND_RODATA,   /* read-only file mapping of an ELF (constants, relro) */
+    MS_KIND_DATA,     /* writable private file mapping: initialised globals and statics */
+    MS_KIND_BSS,      /* anonymous writable mapping right after a file's data: zeroed globals */
+    MS_KIND_HEAP,     /* [heap]: between start_brk and brk */
+    MS_KIND_STACK,    /* [stack] (and [stack:tid] on old kernels) */
+    MS_KIND_VDSO,
+    MS_KIND_VVAR,     /* [vvar], [vvar_vclock] */
+    MS_KIND_VSYSCALL,
+    MS_KIND_ANON,     /* private anonymous: large mallocs, thread stacks, arenas */
+    MS_KIND_FILE,     /* any other file mapping (data files, fonts, caches) */
+    MS_KIND_SHM,      /* shared memory: MAP_SHARED anonymous, /dev/shm, memfd:, SYSV */
+    MS_KIND_GUARD,    /* no access at all (---p): guard pages, reservations */
+    MS_KIND_HUGETLB,  /* hugetlbfs-backed */
+    MS_KIND_OTHER,    /* any other [name] the kernel invents */
+    MS_KIND__COUNT
+} ms_region_kind;
+
+typedef struct {
+    uint64_t start, end;      /* [start, end) */
+    uint64_t offset;          /* file offset */
+    uint64_t inode;
+    uint32_t dev_major, dev_minor;
+    char perms[5];            /* "r-xp", NUL-terminated */
+    bool deleted;             /* path ends with " (deleted)" */
+    const char *path;         /* exactly as the kernel printed it, into the parse buffer; may be "" */
+    size_t path_len;          /* not NUL-terminated: always use path_len */
+    ms_region_kind kind;
+    /* smaps only (see smaps.h): this region's fields are fields[field_first .. +field_count) */
+    uint32_t field_first, field_count;
+    const char *vmflags;      /* the VmFlags value, e.g. "rd wr mr mw me ac", or NULL */
+    size_t vmflags_len;
+} ms_region;
+
+typedef struct {
+    ms_buf buf;               /* owns the file text that path/vmflags point into */
+    ms_region *regions;
+    size_t nregions;
+    size_t cap;
+} ms_maps;
+
+void ms_maps_init(ms_maps *m);
+void ms_maps_free(ms_maps *m);
+
+/* Parses maps text already in m->buf into m->regions.  MS_ERR_PARSE on a malformed line (a
+ * truncated last line without '\n' is accepted if complete).  Regions are classified. */
+ms_err ms_maps_parse(ms_maps *m);
+/* Reads <dirfd>/maps and parses it.  MS_ERR_NOENT if the process exited mid-read. */
+ms_err ms_maps_read(int dirfd, ms_maps *m);
+
+const char *ms_region_kind_name(ms_region_kind k);
+/* Classifies every region of m (needs neighbours: bss follows data). Called by the parsers. */
+void ms_maps_classify(ms_region *r, size_t n);
+/* Index of the region containing addr, or -1 (binary search: regions are sorted). */
+long ms_maps_find(const ms_region *r, size_t n, uint64_t addr);
+
+#endif

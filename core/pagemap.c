@@ -1,0 +1,3 @@
+/* pagemap.c - placeholder until implemented */
+#include "error.h"
+typedef int ms_placeholder_pagemap;

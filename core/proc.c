@@ -1,0 +1,38 @@
+/* proc.c - /proc/<pid> directory descriptors; see proc.h. */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+ms_err ms_dir_open(const char *path, int *dirfd)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ms_err_from_errno(errno);
+    *dirfd = fd;
+    return MS_OK;
+}
+
+ms_err ms_pid_open(int pid, int *dirfd)
+{
+    char path[32];
+    if (pid <= 0)
+        return MS_ERR_INVAL;
+    snprintf(path, sizeof path, "/proc/%d", pid);
+    return ms_dir_open(path, dirfd);
+}
+
+bool ms_pid_alive(int dirfd)
+{
+    /* Once the task is reaped, lookups under its directory fail with ENOENT/ESRCH; a zombie still
+     * answers, which is right: it still exists until its parent reaps it. */
+    char c;
+    int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, &c, 1);
+    close(fd);
+    return n == 1;
+}

@@ -1,0 +1,46 @@
+/* proclist.h - every visible process, from status, stat and cmdline only (never smaps). */
+#ifndef MEMSCOPE_PROCLIST_H
+#define MEMSCOPE_PROCLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+typedef struct {
+    int pid, ppid;
+    uint32_t uid;
+    char name[64];
+    char *cmdline;            /* owned; "" for kernel threads */
+    char state;
+    bool kernel_thread;
+    uint32_t threads;
+    uint64_t vm_size, vm_rss, rss_anon, rss_file, rss_shmem, vm_swap;
+    uint64_t minflt, majflt;
+} ms_procinfo;
+
+typedef struct {
+    ms_procinfo *p;
+    size_t n, cap;
+} ms_proclist;
+
+typedef enum {
+    MS_PSORT_PID, MS_PSORT_PPID, MS_PSORT_NAME, MS_PSORT_UID, MS_PSORT_STATE, MS_PSORT_THREADS,
+    MS_PSORT_VM_SIZE, MS_PSORT_VM_RSS, MS_PSORT_RSS_ANON, MS_PSORT_RSS_FILE, MS_PSORT_RSS_SHMEM,
+    MS_PSORT_VM_SWAP, MS_PSORT_MINFLT, MS_PSORT_MAJFLT,
+} ms_psort;
+
+/* Lists /proc (or procroot for tests; NULL = "/proc").  A process that exits during the walk is
+ * left out.  If q is non-NULL, keeps only processes whose name or cmdline contains q. */
+ms_err ms_proclist_read(const char *procroot, const char *q, ms_proclist *out);
+void ms_proclist_free(ms_proclist *l);
+/* Stable sort, ties broken by pid. */
+void ms_proclist_sort(ms_proclist *l, ms_psort key, bool desc);
+/* "vm_rss" -> MS_PSORT_VM_RSS; false for an unknown name. */
+bool ms_psort_from_name(const char *name, ms_psort *out);
+/* One process, as the list would show it. */
+ms_err ms_procinfo_read(int dirfd, int pid, ms_procinfo *out);
+void ms_procinfo_free(ms_procinfo *p);
+
+#endif

@@ -1,0 +1,3 @@
+/* smaps.c - placeholder until implemented */
+#include "error.h"
+typedef int ms_placeholder_smaps;

@@ -1,0 +1,82 @@
+/* smaps.h - /proc/<pid>/smaps and smaps_rollup: per-region memory accounting.
+ *
+ * Every "Key: value [kB]" line is kept in the order the kernel printed it, known or not, so a field
+ * a future kernel adds passes through instead of being dropped.  Values in kB are stored in bytes. */
+#ifndef MEMSCOPE_SMAPS_H
+#define MEMSCOPE_SMAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "maps.h"
+
+/* The fields this code knows by name (for totals, uss, and the rollup answer).  Unknown fields get
+ * MS_SF_UNKNOWN and keep their kernel name. */
+typedef enum {
+    MS_SF_UNKNOWN = -1,
+    MS_SF_SIZE = 0, MS_SF_KERNEL_PAGE_SIZE, MS_SF_MMU_PAGE_SIZE, MS_SF_RSS, MS_SF_PSS,
+    MS_SF_PSS_DIRTY, MS_SF_PSS_ANON, MS_SF_PSS_FILE, MS_SF_PSS_SHMEM, MS_SF_SHARED_CLEAN,
+    MS_SF_SHARED_DIRTY, MS_SF_PRIVATE_CLEAN, MS_SF_PRIVATE_DIRTY, MS_SF_REFERENCED,
+    MS_SF_ANONYMOUS, MS_SF_KSM, MS_SF_LAZYFREE, MS_SF_ANON_HUGE_PAGES, MS_SF_SHMEM_PMD_MAPPED,
+    MS_SF_FILE_PMD_MAPPED, MS_SF_SHARED_HUGETLB, MS_SF_PRIVATE_HUGETLB, MS_SF_SWAP,
+    MS_SF_SWAP_PSS, MS_SF_LOCKED, MS_SF_THP_ELIGIBLE, MS_SF_PROTECTION_KEY,
+    MS_SF__COUNT
+} ms_smaps_field_id;
+
+typedef struct {
+    const char *name;         /* the kernel's key ("Pss_Anon"), into the parse buffer */
+    uint32_t name_len;
+    int16_t id;               /* ms_smaps_field_id */
+    bool is_bytes;            /* the kernel printed "kB": value is in bytes */
+    bool is_number;           /* false: value is not a number; use raw */
+    uint64_t value;
+    const char *raw;          /* the value text as printed (trimmed), into the parse buffer */
+    uint32_t raw_len;
+} ms_smaps_field;
+
+typedef struct {
+    ms_maps maps;             /* regions; each region's fields are a slice of `fields` */
+    ms_smaps_field *fields;
+    size_t nfields, fields_cap;
+} ms_smaps;
+
+void ms_smaps_init(ms_smaps *s);
+void ms_smaps_free(ms_smaps *s);
+/* Parses smaps (or smaps_rollup: one region) text already in s->maps.buf. */
+ms_err ms_smaps_parse(ms_smaps *s);
+ms_err ms_smaps_read(int dirfd, ms_smaps *s);
+/* smaps_rollup: the same shape, one pseudo-region.  MS_ERR_UNSUPPORTED if the kernel lacks it. */
+ms_err ms_smaps_rollup_read(int dirfd, ms_smaps *s);
+
+/* The JSON-facing name of a kernel key: the known table ("Pss_Anon" -> "pss_anon",
+ * "AnonHugePages" -> "anon_huge_pages", "THPeligible" -> "thp_eligible"), else a generic
+ * snake_case of the key.  Writes at most cap-1 bytes + NUL to out and returns out. */
+const char *ms_smaps_json_name(const char *name, size_t len, char *out, size_t cap);
+/* The JSON name of a known id. */
+const char *ms_smaps_field_name(ms_smaps_field_id id);
+
+/* Totals over all regions for the known byte fields (indexed by ms_smaps_field_id; only byte
+ * fields are summed) and whether each was seen at all. */
+typedef struct {
+    uint64_t v[MS_SF__COUNT];
+    bool seen[MS_SF__COUNT];
+} ms_smaps_totals;
+void ms_smaps_totals_of(const ms_smaps *s, size_t first_region, size_t nregions, ms_smaps_totals *t);
+/* uss as psutil defines it: the sum of the Private_* lines (Private_Clean + Private_Dirty +
+ * Private_Hugetlb). */
+uint64_t ms_smaps_uss(const ms_smaps_totals *t);
+
+/* Regions summed per path, as pmap's and psutil's grouped views do.  Regions with no path form one
+ * group with path "" (anonymous).  Groups come in order of first appearance. */
+typedef struct {
+    const char *path;         /* into the parse buffer */
+    size_t path_len;
+    size_t nregions;
+    uint64_t size;            /* sum of end - start */
+    ms_smaps_totals totals;
+} ms_smaps_group;
+/* *out is allocated; the caller free()s it. */
+ms_err ms_smaps_group_by_path(const ms_smaps *s, ms_smaps_group **out, size_t *n);
+
+#endif

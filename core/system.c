@@ -1,0 +1,3 @@
+/* system.c - placeholder until implemented */
+#include "error.h"
+typedef int ms_placeholder_system;

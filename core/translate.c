@@ -1,0 +1,3 @@
+/* translate.c - placeholder until implemented */
+#include "error.h"
+typedef int ms_placeholder_translate;

@@ -1,0 +1,171 @@
+/* subject.c - memscope-subject: a process whose memory is known exactly, for tests and benchmarks.
+ *
+ * It builds what its options ask for, prints one JSON line on stdout describing where everything is,
+ * then waits until its standard input closes (or SIGTERM), so the parent decides how long it lives.
+ *
+ *   --pages N --write K --read J   one anonymous private mapping of N pages (THP off for it): the
+ *                                  first K pages written, the next J pages only read
+ *   --regions R                    R extra one-page anonymous mappings that the kernel cannot merge
+ *   --heap BYTES --heap-write BYTES --heap-read BYTES
+ *                                  one big malloc (its own mapping), the first bytes written, the
+ *                                  next bytes read
+ *   --file-dir DIR                 also maps files with awkward names made in DIR: one whose name
+ *                                  has spaces, one deleted after mapping
+ *   --shared N                     N pages of MAP_SHARED|MAP_ANONYMOUS memory, all written
+ *   --exit-after MS                exit by itself after MS milliseconds (race tests)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+    fprintf(stderr, "memscope-subject: %s: %s\n", what, strerror(errno));
+    exit(2);
+}
+
+static uint64_t arg_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        die("bad number");
+    switch (*end) {
+    case 'K': case 'k': v <<= 10; break;
+    case 'M': v <<= 20; break;
+    case 'G': v <<= 30; break;
+    case '\0': break;
+    default: errno = EINVAL; die("bad unit");
+    }
+    return v;
+}
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig) { (void)sig; stop = 1; }
+
+int main(int argc, char **argv)
+{
+    uint64_t pages = 0, wpages = 0, rpages = 0, regions = 0, shared = 0;
+    uint64_t heap = 0, heap_w = 0, heap_r = 0, exit_after = 0;
+    const char *file_dir = NULL;
+    long ps = sysconf(_SC_PAGESIZE);
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) { fprintf(stderr, "memscope-subject: %s needs a value\n", a); return 2; }
+        if (!strcmp(a, "--pages")) pages = arg_size(v);
+        else if (!strcmp(a, "--write")) wpages = arg_size(v);
+        else if (!strcmp(a, "--read")) rpages = arg_size(v);
+        else if (!strcmp(a, "--regions")) regions = arg_size(v);
+        else if (!strcmp(a, "--heap")) heap = arg_size(v);
+        else if (!strcmp(a, "--heap-write")) heap_w = arg_size(v);
+        else if (!strcmp(a, "--heap-read")) heap_r = arg_size(v);
+        else if (!strcmp(a, "--shared")) shared = arg_size(v);
+        else if (!strcmp(a, "--file-dir")) file_dir = v;
+        else if (!strcmp(a, "--exit-after")) exit_after = arg_size(v);
+        else { fprintf(stderr, "memscope-subject: unknown option %s\n", a); return 2; }
+        i++;
+    }
+    if (wpages + rpages > pages || heap_w + heap_r > heap) {
+        fprintf(stderr, "memscope-subject: more touched than mapped\n");
+        return 2;
+    }
+
+    unsigned char *area = NULL;
+    volatile unsigned sink = 0;
+    if (pages) {
+        area = mmap(NULL, pages * (uint64_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (area == MAP_FAILED) die("mmap");
+        /* Exact page counts need 4 KiB pages: one THP fault would make 512 pages present. */
+        madvise(area, pages * (uint64_t)ps, MADV_NOHUGEPAGE);
+        for (uint64_t i = 0; i < wpages; i++) area[i * (uint64_t)ps] = 1;
+        for (uint64_t i = wpages; i < wpages + rpages; i++) sink += area[i * (uint64_t)ps];
+    }
+
+    /* Alternating protections keep neighbouring mappings from merging into one VMA; a gap page
+     * between them would work too but doubles the address span. */
+    uint64_t made = 0;
+    for (; made < regions; made++) {
+        int prot = (made & 1) ? PROT_READ : PROT_READ | PROT_WRITE;
+        void *p = mmap(NULL, (size_t)ps, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) die("mmap regions");
+    }
+
+    unsigned char *h = NULL;
+    if (heap) {
+        h = malloc(heap);
+        if (!h) die("malloc");
+        madvise((void *)((uintptr_t)h & ~(uintptr_t)(ps - 1)), heap, MADV_NOHUGEPAGE);
+        for (uint64_t i = 0; i < heap_w; i += (uint64_t)ps) h[i] = 1;
+        for (uint64_t i = heap_w; i < heap_w + heap_r; i += (uint64_t)ps) sink += h[i];
+    }
+
+    unsigned char *sh = NULL;
+    if (shared) {
+        sh = mmap(NULL, shared * (uint64_t)ps, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (sh == MAP_FAILED) die("mmap shared");
+        for (uint64_t i = 0; i < shared; i++) sh[i * (uint64_t)ps] = 1;
+    }
+
+    char spaced[4096] = "", deleted[4096] = "";
+    void *spaced_at = NULL, *deleted_at = NULL;
+    if (file_dir) {
+        snprintf(spaced, sizeof spaced, "%s/a file with spaces.bin", file_dir);
+        snprintf(deleted, sizeof deleted, "%s/deleted-later.bin", file_dir);
+        const char *names[2] = {spaced, deleted};
+        void **at[2] = {&spaced_at, &deleted_at};
+        for (int k = 0; k < 2; k++) {
+            int fd = open(names[k], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd < 0) die("open file");
+            if (ftruncate(fd, 2 * ps) < 0) die("ftruncate");
+            *at[k] = mmap(NULL, 2 * (size_t)ps, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (*at[k] == MAP_FAILED) die("mmap file");
+            close(fd);
+        }
+        unlink(deleted);
+    }
+
+    printf("{\"pid\":%d,\"page_size\":%ld,\"area\":\"%p\",\"pages\":%llu,\"written\":%llu,\"read\":%llu,"
+           "\"regions\":%llu,\"heap\":\"%p\",\"heap_size\":%llu,\"shared\":\"%p\",\"shared_pages\":%llu,"
+           "\"spaced_file\":\"%p\",\"deleted_file\":\"%p\",\"sink\":%u}\n",
+           (int)getpid(), ps, (void *)area, (unsigned long long)pages, (unsigned long long)wpages,
+           (unsigned long long)rpages, (unsigned long long)made, (void *)h, (unsigned long long)heap,
+           (void *)sh, (unsigned long long)shared, spaced_at, deleted_at, sink);
+    fflush(stdout);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char c;
+    for (;;) {
+        if (stop)
+            break;
+        if (exit_after) {
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            uint64_t ms = (uint64_t)(t.tv_sec - t0.tv_sec) * 1000 + (uint64_t)((t.tv_nsec - t0.tv_nsec) / 1000000);
+            if (ms >= exit_after)
+                break;
+            usleep(1000);
+            continue;
+        }
+        ssize_t n = read(0, &c, 1);
+        if (n == 0 || (n < 0 && errno != EINTR))
+            break;
+    }
+    return 0;
+}
