@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# test.sh - installs what is missing, builds memscope with warnings as errors, and runs every test
+# through ctest: unit, integration, browser, container, fuzz smoke and the short benchmark.
+#   --sanitize   the same in an AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/)
+#   extra arguments go to ctest (e.g. -L unit, -R api)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh --test
+dir=build
+flags=(-DMEMSCOPE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [[ "${1:-}" == "--sanitize" ]]; then
+  shift
+  dir=build-asan
+  flags+=(-DMEMSCOPE_SANITIZE=ON)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j"$(nproc)"
+ctest --test-dir "$dir" --output-on-failure -j2 "$@"
