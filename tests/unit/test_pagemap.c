@@ -177,8 +177,12 @@ static void test_subject_counts(void)
         if (rc == MS_OK && strchr(line, '/') && t.present > 0 && t.file_or_shared == t.present)
             nfile_present++;
         ms_pm_summary_free(&t);
-        check_same(dirfd, a, b, line);
-        nreg++;
+        /* An ASan build's subject reserves terabytes of shadow: pread would read gigabytes of
+         * entries for nothing but holes there, so the comparison stops at 64 GiB regions. */
+        if (b - a <= (64ULL << 30)) {
+            check_same(dirfd, a, b, line);
+            nreg++;
+        }
     }
     if (f)
         fclose(f);
