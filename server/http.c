@@ -1,0 +1,523 @@
+/* http.c - the libmicrohttpd glue: request contexts, routing, authentication, replies, error mapping,
+ * request logging and the counters /metrics reports.
+ *
+ * libmicrohttpd calls the access handler several times per request: once with the headers, then
+ * once per chunk of body, then once more with no data, which is when we route and answer. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/num.h"
+#include "jw.h"
+#include "log.h"
+
+/* ---- counters for /metrics ---- */
+
+#define HTTP_STATS_MAX 256
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static http_stat stats[HTTP_STATS_MAX];
+static size_t nstats;
+
+const double http_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+const size_t http_nlatency_bounds = sizeof http_latency_bounds / sizeof http_latency_bounds[0];
+static uint64_t lat_buckets[sizeof http_latency_bounds / sizeof http_latency_bounds[0]];
+static double lat_sum;
+static uint64_t lat_count;
+
+static void stats_count(const char *route, unsigned status, double seconds)
+{
+    pthread_mutex_lock(&stats_lock);
+    size_t i;
+    for (i = 0; i < nstats; i++)
+        if (stats[i].status == status && stats[i].route == route)
+            break;
+    if (i == nstats && nstats < HTTP_STATS_MAX) {
+        stats[i].route = route;
+        stats[i].status = status;
+        stats[i].count = 0;
+        nstats++;
+    }
+    if (i < nstats)
+        stats[i].count++;
+    for (size_t b = 0; b < http_nlatency_bounds; b++)
+        if (seconds <= http_latency_bounds[b])
+            lat_buckets[b]++;
+    lat_sum += seconds;
+    lat_count++;
+    pthread_mutex_unlock(&stats_lock);
+}
+
+size_t http_stats_snapshot(http_stat *out, size_t n)
+{
+    pthread_mutex_lock(&stats_lock);
+    size_t k = nstats < n ? nstats : n;
+    memcpy(out, stats, k * sizeof *out);
+    pthread_mutex_unlock(&stats_lock);
+    return k;
+}
+
+void http_latency_snapshot(uint64_t *buckets, double *sum, uint64_t *count)
+{
+    pthread_mutex_lock(&stats_lock);
+    memcpy(buckets, lat_buckets, sizeof lat_buckets);
+    *sum = lat_sum;
+    *count = lat_count;
+    pthread_mutex_unlock(&stats_lock);
+}
+
+/* ---- errors ---- */
+
+unsigned http_status_of(ms_err e)
+{
+    switch (e) {
+    case MS_OK: return MHD_HTTP_OK;
+    case MS_ERR_INVAL: return MHD_HTTP_BAD_REQUEST;
+    case MS_ERR_RANGE: return MHD_HTTP_BAD_REQUEST;
+    case MS_ERR_NOENT: return MHD_HTTP_NOT_FOUND;
+    case MS_ERR_PERM: return MHD_HTTP_FORBIDDEN;
+    case MS_ERR_TOOBIG: return MHD_HTTP_CONTENT_TOO_LARGE;
+    case MS_ERR_LIMIT: return MHD_HTTP_TOO_MANY_REQUESTS;
+    case MS_ERR_UNSUPPORTED: return MHD_HTTP_NOT_IMPLEMENTED;
+    case MS_ERR_NOMEM: return MHD_HTTP_SERVICE_UNAVAILABLE;
+    case MS_ERR_PARSE:
+    case MS_ERR_IO: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* ---- replies ---- */
+
+static void add_common_headers(http_req *r, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    if (r->srv->cors_origin) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->srv->cors_origin);
+        MHD_add_response_header(resp, "Vary", "Origin");
+    }
+}
+
+enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Response *resp)
+{
+    add_common_headers(r, resp);
+    r->status = status;
+    r->replied = true;
+    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+enum MHD_Result http_reply_text(http_req *r, unsigned status, const char *ctype, ms_buf *b)
+{
+    struct MHD_Response *resp;
+    if (b->data) {
+        resp = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            ms_buf_free(b);
+            return MHD_NO;
+        }
+        b->data = NULL;
+        b->len = b->cap = 0;
+    } else {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return http_reply_response(r, status, resp);
+}
+
+enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b)
+{
+    return http_reply_text(r, status, "application/json", b);
+}
+
+static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *code, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_key(&w, "error");
+    jw_obj(&w);
+    jw_kstr(&w, "code", code);
+    jw_kstr(&w, "message", msg);
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    if (jw_finish(&w) != MS_OK) {
+        ms_buf_free(&b);
+        return MHD_NO;
+    }
+    if (status >= 500)
+        log_error("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);
+    else
+        log_debug("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);
+    return http_reply_json(r, status, &b);
+}
+
+enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum MHD_Result ret = reply_errorv(r, status, code, fmt, ap);
+    va_end(ap);
+    return ret;
+}
+
+enum MHD_Result http_reply_ms(http_req *r, ms_err e, const char *fmt, ...)
+{
+    char ctx[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx, sizeof ctx, fmt, ap);
+    va_end(ap);
+    return http_reply_error(r, http_status_of(e), ms_errcode(e), "%s: %s", ctx, ms_strerror(e));
+}
+
+/* ---- arguments ---- */
+
+const char *http_arg_get(const http_req *r, const char *k)
+{
+    for (int i = r->nargs - 1; i >= 0; i--)   /* the last of repeated keys wins */
+        if (strcmp(r->args[i].k, k) == 0)
+            return r->args[i].v ? r->args[i].v : "";
+    return NULL;
+}
+
+bool http_args_check(http_req *r, const char *const *allowed)
+{
+    if (r->args_overflow) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "too many query arguments (at most %d)",
+                         HTTP_MAX_ARGS);
+        return false;
+    }
+    for (int i = 0; i < r->nargs; i++) {
+        bool ok = false;
+        for (const char *const *a = allowed; a && *a; a++)
+            if (strcmp(*a, r->args[i].k) == 0)
+                ok = true;
+        if (!ok) {
+            char list[256] = "";
+            size_t n = 0;
+            for (const char *const *a = allowed; a && *a && n < sizeof list - 40; a++)
+                n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *a);
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "unknown_query_field",
+                             "unknown query field '%.64s'%s%s", r->args[i].k,
+                             n ? "; this route takes: " : "; this route takes no query fields", list);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool http_param_pid(http_req *r, int idx, int *pid)
+{
+    const char *s = idx < r->nparams ? r->params[idx] : NULL;
+    if (!s || !ms_parse_pid(s, pid)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_pid",
+                         "pid must be a positive decimal integer below 2^31, got '%.32s'", s ? s : "");
+        return false;
+    }
+    return true;
+}
+
+/* ---- routing ---- */
+
+/* Matches path against pattern, capturing {x} segments into r->params (pointers into a copy the
+ * request owns).  Returns true on a match. */
+static bool route_match(const char *pattern, const char *path, char *scratch, size_t scratch_len,
+                        const char **params, int *nparams)
+{
+    const char *p = pattern, *u = path;
+    size_t used = 0;
+    int np = 0;
+    while (*p && *u) {
+        if (p[0] == '*' && p[1] == '\0')
+            return *nparams = np, true;
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            const char *ue = strchr(u, '/');
+            size_t len = ue ? (size_t)(ue - u) : strlen(u);
+            if (!pe || len == 0 || np >= HTTP_MAX_PARAMS || used + len + 1 > scratch_len)
+                return false;
+            memcpy(scratch + used, u, len);
+            scratch[used + len] = '\0';
+            params[np++] = scratch + used;
+            used += len + 1;
+            p = pe + 1;
+            u += len;
+            continue;
+        }
+        if (*p != *u)
+            return false;
+        p++;
+        u++;
+    }
+    if (p[0] == '*' && p[1] == '\0')
+        return *nparams = np, true;
+    if (*p || *u)
+        return false;
+    *nparams = np;
+    return true;
+}
+
+static bool token_ok(const char *want, const char *header)
+{
+    /* Constant time in the token's length: every byte is compared whatever differs first. */
+    static const char prefix[] = "Bearer ";
+    if (!header || strncmp(header, prefix, sizeof prefix - 1) != 0)
+        return false;
+    const char *got = header + sizeof prefix - 1;
+    size_t wl = strlen(want), gl = strlen(got);
+    unsigned char diff = (unsigned char)(wl != gl);
+    for (size_t i = 0; i < wl; i++)
+        diff |= (unsigned char)(want[i] ^ (i < gl ? got[i] : 0));
+    return diff == 0;
+}
+
+typedef struct {
+    http_req req;
+    char scratch[512];
+} req_slot;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    (void)kind;
+    http_req *r = cls;
+    if (r->nargs >= HTTP_MAX_ARGS) {
+        r->args_overflow = true;
+        return MHD_NO;
+    }
+    r->args[r->nargs].k = k;
+    r->args[r->nargs].v = v;
+    r->nargs++;
+    return MHD_YES;
+}
+
+static enum MHD_Result dispatch(req_slot *s)
+{
+    http_req *r = &s->req;
+    server_ctx *srv = r->srv;
+    const char *method = r->method;
+    bool is_head = strcmp(method, "HEAD") == 0;
+
+    if (strcmp(method, "OPTIONS") == 0 && srv->cors_origin) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+        r->route = "OPTIONS";
+        return http_reply_response(r, MHD_HTTP_NO_CONTENT, resp);
+    }
+
+    if (srv->token && strcmp(r->url, "/api/v1/health") != 0) {
+        const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!token_ok(srv->token, auth)) {
+            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+            char who[INET6_ADDRSTRLEN] = "?";
+            if (ci && ci->client_addr) {
+                if (ci->client_addr->sa_family == AF_INET)
+                    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, who, sizeof who);
+                else if (ci->client_addr->sa_family == AF_INET6)
+                    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, who, sizeof who);
+            }
+            log_warn("unauthorized %s %s from %s (%s)", method, r->url, who,
+                     auth ? "wrong token" : "no Authorization header");
+            r->route = "unauthorized";
+            struct MHD_Response *resp;
+            ms_buf b;
+            ms_buf_init(&b, 0);
+            static const char body[] = "{\"error\":{\"code\":\"unauthorized\",\"message\":"
+                                       "\"this server needs 'Authorization: Bearer <token>'\"}}";
+            if (ms_buf_append(&b, body, sizeof body - 1) != MS_OK)
+                return MHD_NO;
+            resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+            if (!resp) {
+                ms_buf_free(&b);
+                return MHD_NO;
+            }
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+            return http_reply_response(r, MHD_HTTP_UNAUTHORIZED, resp);
+        }
+    }
+
+    if (r->body_too_big) {
+        r->route = "body_too_big";
+        return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                                "request body over %zu bytes", srv->max_body);
+    }
+
+    bool path_matched = false;
+    char allow[64] = "";
+    for (size_t i = 0; i < http_nroutes; i++) {
+        const http_route *rt = &http_routes[i];
+        /* The dashboard's catch-all never answers under /api/: an unknown API path is a 404 there. */
+        if (strcmp(rt->pattern, "/*") == 0 && strncmp(r->url, "/api/", 5) == 0)
+            continue;
+        if (!route_match(rt->pattern, r->url, s->scratch, sizeof s->scratch, r->params, &r->nparams))
+            continue;
+        bool same = strcmp(rt->method, method) == 0 || (is_head && strcmp(rt->method, "GET") == 0);
+        if (same) {
+            r->route = rt->pattern;
+            return rt->handler(r);
+        }
+        if (!strstr(allow, rt->method) && strlen(allow) + strlen(rt->method) + 3 < sizeof allow) {
+            if (allow[0])
+                strcat(allow, ", ");
+            strcat(allow, rt->method);
+        }
+        path_matched = true;
+    }
+    if (path_matched) {
+        r->route = "method_not_allowed";
+        ms_buf b;
+        ms_buf_init(&b, 0);
+        jw w;
+        jw_init(&w, &b);
+        jw_obj(&w);
+        jw_key(&w, "error");
+        jw_obj(&w);
+        jw_kstr(&w, "code", "method_not_allowed");
+        char msg[160];
+        snprintf(msg, sizeof msg, "%.16s is not allowed here; allowed: %s", method, allow);
+        jw_kstr(&w, "message", msg);
+        jw_obj_end(&w);
+        jw_obj_end(&w);
+        if (jw_finish(&w) != MS_OK) {
+            ms_buf_free(&b);
+            return MHD_NO;
+        }
+        struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            ms_buf_free(&b);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        return http_reply_response(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+    }
+    r->route = "not_found";
+    return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route: %.16s %.200s", method, r->url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    server_ctx *srv = cls;
+    req_slot *s = *con_cls;
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return MHD_NO;
+        http_req *r = &s->req;
+        r->srv = srv;
+        r->conn = conn;
+        r->method = method;
+        r->url = url;
+        r->route = "unmatched";
+        clock_gettime(CLOCK_MONOTONIC, &r->t0);
+        ms_buf_init(&r->body, srv->max_body);
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+        *con_cls = s;
+        return MHD_YES;
+    }
+    http_req *r = &s->req;
+    if (*upload_data_size) {
+        if (!r->body_too_big && ms_buf_append(&r->body, upload_data, *upload_data_size) != MS_OK) {
+            r->body_too_big = true;
+            ms_buf_free(&r->body);   /* keep reading (and dropping) the rest, then answer 413 */
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->replied)
+        return MHD_YES;
+    return dispatch(s);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    req_slot *s = *con_cls;
+    if (!s)
+        return;
+    http_req *r = &s->req;
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - r->t0.tv_sec) + (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e9;
+    if (r->replied)
+        stats_count(r->route, r->status, secs);
+    log_debug("%s %s %u %.3fms%s", r->method, r->url, r->status, secs * 1e3,
+              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    ms_buf_free(&r->body);
+    free(s);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_warn("libmicrohttpd: %s", msg);
+}
+
+struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, unsigned threads,
+                              unsigned conn_limit, unsigned per_ip_limit, unsigned timeout_s,
+                              unsigned *bound_port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        log_error("not an IP address: %s", addr);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        /* Bounds the request line and headers: a longer URL or header gets 414/431 from MHD. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!d)
+        return NULL;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *bound_port = di ? di->port : port;
+    return d;
+}

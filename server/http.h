@@ -1,0 +1,114 @@
+/* http.h - memscoped's HTTP layer: the request, the route table, replies, and the one place where a
+ * core error becomes an HTTP status.
+ *
+ * Handlers are short: validate the request, call core, write JSON, reply.  Every reply goes through
+ * http_reply_*, which adds the security headers, counts the request for /metrics and logs it. */
+#ifndef MEMSCOPE_HTTP_H
+#define MEMSCOPE_HTTP_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/features.h"
+#include "core/system.h"
+
+#define HTTP_MAX_ARGS 16
+#define HTTP_MAX_PARAMS 4
+
+struct experiments;
+
+/* Everything the handlers share, set up once in main() and read-only afterwards (counters are
+ * atomics; the experiment manager locks itself). */
+typedef struct {
+    ms_features features;
+    ms_sysinfo sys;
+    const char *web_dir;        /* NULL: no dashboard */
+    int web_fd;                 /* O_PATH descriptor of web_dir, or -1 */
+    const char *token;          /* NULL: no authentication */
+    const char *cors_origin;    /* NULL: no cross-origin access */
+    size_t max_body;            /* request body cap */
+    bool experiments_enabled;
+    const char *experiments_off_reason;
+    struct experiments *exp;
+    unsigned metrics_top;       /* processes exported per scrape on /metrics */
+    time_t started;
+} server_ctx;
+
+typedef struct {
+    const char *k, *v;
+} http_arg;
+
+typedef struct http_req {
+    server_ctx *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    const char *route;          /* the route pattern matched, for metrics labels */
+    const char *params[HTTP_MAX_PARAMS];   /* {pid}, {id} captures, in order */
+    int nparams;
+    http_arg args[HTTP_MAX_ARGS];
+    int nargs;
+    bool args_overflow;
+    ms_buf body;
+    bool body_too_big;
+    struct timespec t0;
+    unsigned status;            /* set when the reply is queued */
+    bool replied;
+} http_req;
+
+typedef enum MHD_Result (*http_handler)(http_req *r);
+
+/* The route table lives in routes.c. */
+typedef struct {
+    const char *method;
+    const char *pattern;        /* "/api/v1/processes/{pid}/maps"; a trailing star segment matches any tail */
+    http_handler handler;
+} http_route;
+extern const http_route http_routes[];
+extern const size_t http_nroutes;
+
+/* Starts the daemon.  port 0 picks a free one; *bound_port tells which. */
+struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, unsigned threads,
+                              unsigned conn_limit, unsigned per_ip_limit, unsigned timeout_s,
+                              unsigned *bound_port);
+
+/* The status for each core error: the only such mapping in memscoped. */
+unsigned http_status_of(ms_err e);
+
+/* Replies.  http_reply_json takes b's memory (b is reset). */
+enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b);
+enum MHD_Result http_reply_text(http_req *r, unsigned status, const char *ctype, ms_buf *b);
+enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A core error with context, e.g. http_reply_ms(r, rc, "reading smaps of %d", pid). */
+enum MHD_Result http_reply_ms(http_req *r, ms_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Queue an already built response (static files, streams); adds common headers. */
+enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Response *resp);
+
+/* Query arguments. */
+const char *http_arg_get(const http_req *r, const char *k);
+/* Replies 400 and returns false if the request has a query argument not in allowed (NULL-ended). */
+bool http_args_check(http_req *r, const char *const *allowed);
+/* Parses a pid path parameter; replies 400 and returns false if it is not a positive decimal. */
+bool http_param_pid(http_req *r, int idx, int *pid);
+
+/* Request counters for /metrics. */
+typedef struct {
+    const char *route;
+    unsigned status;
+    uint64_t count;
+} http_stat;
+/* Copies up to n (route, status, count) rows; returns the number of rows. */
+size_t http_stats_snapshot(http_stat *out, size_t n);
+/* Latency histogram: cumulative bucket counts for http_latency_bounds (seconds), sum and count. */
+extern const double http_latency_bounds[];
+extern const size_t http_nlatency_bounds;
+void http_latency_snapshot(uint64_t *buckets, double *sum, uint64_t *count);
+
+#endif

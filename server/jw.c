@@ -1,0 +1,264 @@
+/* jw.c - streaming JSON writer; see jw.h. */
+#include "jw.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void jw_init(jw *w, ms_buf *b)
+{
+    w->b = b;
+    w->err = MS_OK;
+    w->depth = 0;
+    w->first[0] = true;
+    w->after_key = false;
+}
+
+ms_err jw_finish(jw *w)
+{
+    if (w->err == MS_OK && w->depth != 0)
+        w->err = MS_ERR_INVAL;   /* unbalanced: a bug in the caller */
+    return w->err;
+}
+
+static void put(jw *w, const char *s, size_t n)
+{
+    if (w->err != MS_OK)
+        return;
+    w->err = ms_buf_append(w->b, s, n);
+}
+
+static inline void putc1(jw *w, char c)
+{
+    if (w->err != MS_OK)
+        return;
+    ms_buf *b = w->b;
+    if (b->len + 2 > b->cap && (w->err = ms_buf_reserve(b, 1)) != MS_OK)
+        return;
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
+
+/* Writes the comma that separates this value from the previous sibling, if any. */
+static void sep(jw *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (!w->first[w->depth])
+        putc1(w, ',');
+    w->first[w->depth] = false;
+}
+
+static void open_(jw *w, char c)
+{
+    sep(w);
+    if (w->depth + 1 >= JW_MAX_DEPTH) {
+        w->err = MS_ERR_INVAL;
+        return;
+    }
+    putc1(w, c);
+    w->first[++w->depth] = true;
+}
+
+static void close_(jw *w, char c)
+{
+    if (w->depth == 0) {
+        w->err = MS_ERR_INVAL;
+        return;
+    }
+    w->depth--;
+    putc1(w, c);
+}
+
+void jw_obj(jw *w) { open_(w, '{'); }
+void jw_obj_end(jw *w) { close_(w, '}'); }
+void jw_arr(jw *w) { open_(w, '['); }
+void jw_arr_end(jw *w) { close_(w, ']'); }
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there are not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* overlong, surrogates, beyond U+10FFFF */
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+static void put_escaped(jw *w, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    putc1(w, '"');
+    size_t run = 0;   /* bytes that need no escape, copied in one go */
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            run++;
+            i++;
+            continue;
+        }
+        size_t ul = c >= 0x80 ? utf8_len(s + i, n - i) : 1;
+        if (c >= 0x80 && ul > 0) {
+            run += ul;
+            i += ul;
+            continue;
+        }
+        put(w, (const char *)s + i - run, run);
+        run = 0;
+        if (c == '"') put(w, "\\\"", 2);
+        else if (c == '\\') put(w, "\\\\", 2);
+        else if (c == '\n') put(w, "\\n", 2);
+        else if (c == '\t') put(w, "\\t", 2);
+        else if (c == '\r') put(w, "\\r", 2);
+        else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(w, e, 6);
+        } else {
+            put(w, "\\ufffd", 6);   /* a byte that is not UTF-8 */
+        }
+        i++;
+    }
+    put(w, (const char *)s + n - run, run);
+    putc1(w, '"');
+}
+
+void jw_keyn(jw *w, const char *k, size_t n)
+{
+    sep(w);
+    put_escaped(w, k, n);
+    putc1(w, ':');
+    w->after_key = true;
+}
+
+void jw_key(jw *w, const char *k)
+{
+    size_t n = strlen(k);
+    sep(w);
+    putc1(w, '"');
+    put(w, k, n);
+    put(w, "\":", 2);
+    w->after_key = true;
+}
+
+void jw_strn(jw *w, const char *s, size_t n)
+{
+    sep(w);
+    put_escaped(w, s ? s : "", s ? n : 0);
+}
+
+void jw_str(jw *w, const char *s)
+{
+    jw_strn(w, s, s ? strlen(s) : 0);
+}
+
+static size_t u64_digits(uint64_t v, char *out)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+void jw_u64(jw *w, uint64_t v)
+{
+    char d[20];
+    sep(w);
+    put(w, d, u64_digits(v, d));
+}
+
+void jw_i64(jw *w, int64_t v)
+{
+    char d[21];
+    sep(w);
+    if (v < 0) {
+        d[0] = '-';
+        put(w, d, 1 + u64_digits((uint64_t)0 - (uint64_t)v, d + 1));
+    } else {
+        put(w, d, u64_digits((uint64_t)v, d));
+    }
+}
+
+void jw_bool(jw *w, bool v)
+{
+    sep(w);
+    if (v)
+        put(w, "true", 4);
+    else
+        put(w, "false", 5);
+}
+
+void jw_null(jw *w)
+{
+    sep(w);
+    put(w, "null", 4);
+}
+
+void jw_double(jw *w, double v)
+{
+    char d[40];
+    sep(w);
+    if (v != v || v > 1e308 || v < -1e308) {   /* NaN and infinities are not JSON */
+        put(w, "null", 4);
+        return;
+    }
+    int n = snprintf(d, sizeof d, "%.6g", v);
+    put(w, d, n > 0 ? (size_t)n : 0);
+}
+
+void jw_hex(jw *w, uint64_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    char d[20];
+    size_t n = 0;
+    char tmp[16];
+    size_t k = 0;
+    do {
+        tmp[k++] = hex[v & 15];
+        v >>= 4;
+    } while (v);
+    d[n++] = '"';
+    d[n++] = '0';
+    d[n++] = 'x';
+    while (k)
+        d[n++] = tmp[--k];
+    d[n++] = '"';
+    sep(w);
+    put(w, d, n);
+}
+
+void jw_raw(jw *w, const char *json, size_t n)
+{
+    sep(w);
+    put(w, json, n);
+}
+
+void jw_kstr(jw *w, const char *k, const char *s) { jw_key(w, k); jw_str(w, s); }
+void jw_kstrn(jw *w, const char *k, const char *s, size_t n) { jw_key(w, k); jw_strn(w, s, n); }
+void jw_ku64(jw *w, const char *k, uint64_t v) { jw_key(w, k); jw_u64(w, v); }
+void jw_ki64(jw *w, const char *k, int64_t v) { jw_key(w, k); jw_i64(w, v); }
+void jw_kbool(jw *w, const char *k, bool v) { jw_key(w, k); jw_bool(w, v); }
+void jw_khex(jw *w, const char *k, uint64_t v) { jw_key(w, k); jw_hex(w, v); }
+void jw_knull(jw *w, const char *k) { jw_key(w, k); jw_null(w); }

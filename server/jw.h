@@ -1,0 +1,63 @@
+/* jw.h - a streaming JSON writer straight into a growable buffer.
+ *
+ * Large answers (the smaps of a 10,000-region process) are written here directly, token by token:
+ * building a jansson tree for them costs several times the kernel's own read of the file.  jansson
+ * is still used for request bodies and small documents; tests parse every answer with jansson, so
+ * this writer's output is checked for validity by an independent parser.
+ *
+ * Errors are sticky: after an allocation fails or the cap is hit, every call is a no-op and
+ * jw_finish() reports the first error. */
+#ifndef MEMSCOPE_JW_H
+#define MEMSCOPE_JW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+#define JW_MAX_DEPTH 32
+
+typedef struct {
+    ms_buf *b;
+    ms_err err;
+    int depth;
+    bool first[JW_MAX_DEPTH];  /* no element written yet at this depth */
+    bool after_key;
+} jw;
+
+void jw_init(jw *w, ms_buf *b);
+ms_err jw_finish(jw *w);
+
+void jw_obj(jw *w);
+void jw_obj_end(jw *w);
+void jw_arr(jw *w);
+void jw_arr_end(jw *w);
+/* Keys: k must be plain ASCII needing no escape (the code's own constants); jw_keyn escapes. */
+void jw_key(jw *w, const char *k);
+void jw_keyn(jw *w, const char *k, size_t n);
+
+/* Strings are escaped; bytes that are not valid UTF-8 become U+FFFD, so a path with any bytes in it
+ * still makes valid JSON. */
+void jw_str(jw *w, const char *s);
+void jw_strn(jw *w, const char *s, size_t n);
+void jw_u64(jw *w, uint64_t v);
+void jw_i64(jw *w, int64_t v);
+void jw_bool(jw *w, bool v);
+void jw_null(jw *w);
+void jw_double(jw *w, double v);
+/* An address as the API writes them: "0x7ffd..." (lower-case, no padding). */
+void jw_hex(jw *w, uint64_t v);
+/* Appends a ready JSON text as a value (from json_dumps, say). */
+void jw_raw(jw *w, const char *json, size_t n);
+
+/* key + value in one call */
+void jw_kstr(jw *w, const char *k, const char *s);
+void jw_kstrn(jw *w, const char *k, const char *s, size_t n);
+void jw_ku64(jw *w, const char *k, uint64_t v);
+void jw_ki64(jw *w, const char *k, int64_t v);
+void jw_kbool(jw *w, const char *k, bool v);
+void jw_khex(jw *w, const char *k, uint64_t v);
+void jw_knull(jw *w, const char *k);
+
+#endif

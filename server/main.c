@@ -1,0 +1,301 @@
+/* main.c - memscoped: options, start-up checks, the daemon, and a clean stop on SIGINT/SIGTERM.
+ *
+ * The main thread only parses options, starts libmicrohttpd's thread pool and then waits in
+ * sigwait(); all request work happens in the pool. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/features.h"
+#include "core/num.h"
+#include "http.h"
+#include "log.h"
+
+typedef struct {
+    char addr[INET6_ADDRSTRLEN];
+    unsigned port;
+    unsigned threads;
+    unsigned max_conns, max_per_ip, idle_timeout;
+    const char *web_dir;
+    const char *token_file;
+    bool insecure_no_auth;
+    const char *cors_origin;
+    uint64_t max_body;
+    int experiments;            /* -1: default (on for loopback, off beyond) */
+} options;
+
+static void usage(FILE *f)
+{
+    fputs("Usage: memscoped [OPTIONS]\n"
+          "Serves where each process's memory is (regions, resident pages, frames) as JSON over HTTP,\n"
+          "and a dashboard at /.\n"
+          "\n"
+          "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
+          "                         port 0 picks a free port, which is logged)\n"
+          "  --threads N            worker threads (default: number of CPUs, 1..64)\n"
+          "  --log-level LEVEL      error, warn, info (default) or debug (one line per request)\n"
+          "  --web-dir DIR          dashboard files (default: the installed or source web/ directory)\n"
+          "  --token-file FILE      require 'Authorization: Bearer <token>' (token = the file's first line);\n"
+          "                         the MEMSCOPE_TOKEN environment variable works too\n"
+          "  --insecure-no-auth     allow listening beyond loopback without a token\n"
+          "  --cors-origin ORIGIN   allow cross-origin requests from ORIGIN (default: none)\n"
+          "  --experiments on|off   allow experiments (default: on for loopback, off otherwise)\n"
+          "  --max-body BYTES       request body cap (default 64KiB)\n"
+          "  --max-connections N    connections at once (default 256)\n"
+          "  --max-per-ip N         connections at once from one client (default 64)\n"
+          "  --idle-timeout SECONDS close idle connections after this long (default 30)\n"
+          "  --help, --version\n"
+          "\n"
+          "Binding an address other than loopback needs a token or --insecure-no-auth.\n",
+          f);
+}
+
+static bool parse_listen(const char *s, options *o)
+{
+    const char *colon;
+    size_t alen;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return false;
+        alen = (size_t)(close - s - 1);
+        if (alen == 0 || alen >= sizeof o->addr)
+            return false;
+        memcpy(o->addr, s + 1, alen);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return false;
+        alen = (size_t)(colon - s);
+        if (alen == 0 || alen >= sizeof o->addr)
+            return false;
+        memcpy(o->addr, s, alen);
+    }
+    o->addr[alen] = '\0';
+    uint64_t port;
+    if (!ms_parse_u64(colon + 1, 65535, &port))
+        return false;
+    o->port = (unsigned)port;
+    unsigned char tmp[16];
+    return inet_pton(AF_INET, o->addr, tmp) == 1 || inet_pton(AF_INET6, o->addr, tmp) == 1;
+}
+
+static bool is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return false;
+}
+
+static bool uint_opt(const char *name, const char *v, uint64_t lo, uint64_t hi, unsigned *out)
+{
+    uint64_t x;
+    if (!v || !ms_parse_u64(v, hi, &x) || x < lo) {
+        fprintf(stderr, "memscoped: %s takes a whole number from %llu to %llu\n", name,
+                (unsigned long long)lo, (unsigned long long)hi);
+        return false;
+    }
+    *out = (unsigned)x;
+    return true;
+}
+
+/* The token: its file's first line, or MEMSCOPE_TOKEN.  Returns a malloc'ed string or NULL. */
+static char *load_token(const char *file, bool *bad)
+{
+    *bad = false;
+    char *tok = NULL;
+    if (file) {
+        FILE *f = fopen(file, "re");
+        char line[512];
+        if (!f || !fgets(line, sizeof line, f)) {
+            fprintf(stderr, "memscoped: cannot read token file %s: %s\n", file, f ? "empty" : strerror(errno));
+            if (f)
+                fclose(f);
+            *bad = true;
+            return NULL;
+        }
+        fclose(f);
+        line[strcspn(line, "\r\n")] = '\0';
+        tok = strdup(line);
+    } else if (getenv("MEMSCOPE_TOKEN") && *getenv("MEMSCOPE_TOKEN")) {
+        tok = strdup(getenv("MEMSCOPE_TOKEN"));
+    }
+    if (tok && strlen(tok) < 16) {
+        fprintf(stderr, "memscoped: the token must be at least 16 characters\n");
+        free(tok);
+        *bad = true;
+        return NULL;
+    }
+    return tok;
+}
+
+/* The dashboard directory: installed next to the binary (../share/memscope/web), else the source
+ * tree's web/ for a build that was never installed. */
+static const char *default_web_dir(char *buf, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            int n2 = snprintf(buf, cap, "%.3800s/../share/memscope/web", exe);
+            if (n2 > 0 && (size_t)n2 < cap && access(buf, R_OK | X_OK) == 0)
+                return buf;
+        }
+    }
+#ifdef MEMSCOPE_SOURCE_WEB_DIR
+    if (access(MEMSCOPE_SOURCE_WEB_DIR, R_OK | X_OK) == 0)
+        return MEMSCOPE_SOURCE_WEB_DIR;
+#endif
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    options o = {.addr = "127.0.0.1", .port = 8080, .max_conns = 256, .max_per_ip = 64,
+                 .idle_timeout = 30, .max_body = 64 * 1024, .experiments = -1};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o.threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("memscoped %s\n", MEMSCOPE_VERSION);
+            return 0;
+        } else if (!strcmp(a, "--insecure-no-auth")) {
+            o.insecure_no_auth = true;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "memscoped: unknown option or missing value: %s (see --help)\n", a);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--listen")) {
+            if (!parse_listen(v, &o)) {
+                fprintf(stderr, "memscoped: --listen takes ADDR:PORT with an IP address, e.g. 127.0.0.1:8080 or [::1]:8080\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--threads")) {
+            if (!uint_opt(a, v, 1, 64, &o.threads)) return 2;
+        } else if (!strcmp(a, "--log-level")) {
+            int l = log_level_from_name(v);
+            if (l < 0) {
+                fprintf(stderr, "memscoped: --log-level takes error, warn, info or debug\n");
+                return 2;
+            }
+            log_set_level((log_level)l);
+        } else if (!strcmp(a, "--web-dir")) {
+            o.web_dir = v;
+        } else if (!strcmp(a, "--token-file")) {
+            o.token_file = v;
+        } else if (!strcmp(a, "--cors-origin")) {
+            o.cors_origin = v;
+        } else if (!strcmp(a, "--experiments")) {
+            if (strcmp(v, "on") && strcmp(v, "off")) {
+                fprintf(stderr, "memscoped: --experiments takes on or off\n");
+                return 2;
+            }
+            o.experiments = strcmp(v, "on") == 0;
+        } else if (!strcmp(a, "--max-body")) {
+            if (!ms_parse_size(v, &o.max_body) || o.max_body == 0 || o.max_body > (64u << 20)) {
+                fprintf(stderr, "memscoped: --max-body takes a size from 1 to 64MiB\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--max-connections")) {
+            if (!uint_opt(a, v, 1, 100000, &o.max_conns)) return 2;
+        } else if (!strcmp(a, "--max-per-ip")) {
+            if (!uint_opt(a, v, 1, 100000, &o.max_per_ip)) return 2;
+        } else if (!strcmp(a, "--idle-timeout")) {
+            if (!uint_opt(a, v, 1, 86400, &o.idle_timeout)) return 2;
+        } else {
+            fprintf(stderr, "memscoped: unknown option %s (see --help)\n", a);
+            return 2;
+        }
+    }
+
+    bool bad_token;
+    char *token = load_token(o.token_file, &bad_token);
+    if (bad_token)
+        return 2;
+    bool loopback = is_loopback(o.addr);
+    if (!loopback && !token && !o.insecure_no_auth) {
+        fprintf(stderr, "memscoped: refusing to listen on %s without a token: anyone who can reach it could "
+                        "read every process's memory layout. Give --token-file FILE (or MEMSCOPE_TOKEN), or "
+                        "--insecure-no-auth if the network is already protected.\n", o.addr);
+        return 2;
+    }
+
+    static server_ctx srv;
+    srv.started = time(NULL);
+    srv.token = token;
+    srv.cors_origin = o.cors_origin;
+    srv.max_body = (size_t)o.max_body;
+    srv.metrics_top = 20;
+    srv.experiments_enabled = o.experiments == -1 ? loopback : o.experiments == 1;
+    srv.experiments_off_reason = o.experiments == 0 ? "experiments are disabled (--experiments off)"
+                                                    : "experiments are off when listening beyond loopback; start with --experiments on to allow them";
+    ms_features_probe(&srv.features);
+    if (ms_sysinfo_read(&srv.sys) != MS_OK)
+        log_warn("could not read all system settings");
+    char wbuf[PATH_MAX];
+    srv.web_dir = o.web_dir ? o.web_dir : default_web_dir(wbuf, sizeof wbuf);
+    srv.web_fd = -1;
+    if (srv.web_dir) {
+        srv.web_fd = open(srv.web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (srv.web_fd < 0) {
+            fprintf(stderr, "memscoped: cannot open web directory %s: %s\n", srv.web_dir, strerror(errno));
+            return 2;
+        }
+    }
+
+    /* Block the stop signals before any thread starts, so only sigwait() below receives them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    unsigned port = 0;
+    struct MHD_Daemon *d = http_start(&srv, o.addr, o.port, o.threads, o.max_conns, o.max_per_ip,
+                                      o.idle_timeout, &port);
+    if (!d) {
+        log_error("cannot listen on %s:%u (in use, or not an address of this machine?)", o.addr, o.port);
+        return 1;
+    }
+    bool v6 = strchr(o.addr, ':') != NULL;
+    log_info("memscoped %s listening on http://%s%s%s:%u/ (threads %u, dashboard %s, experiments %s, auth %s, "
+             "pfn %s, pagemap_scan %s)",
+             MEMSCOPE_VERSION, v6 ? "[" : "", o.addr, v6 ? "]" : "", port, o.threads,
+             srv.web_dir ? srv.web_dir : "none", srv.experiments_enabled ? "on" : "off",
+             token ? "token" : "none", srv.features.pfn_readable ? "visible" : "hidden",
+             srv.features.pagemap_scan ? "yes" : "no");
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    MHD_stop_daemon(d);
+    if (srv.web_fd >= 0)
+        close(srv.web_fd);
+    free(token);
+    log_info("stopped");
+    return 0;
+}

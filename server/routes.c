@@ -1,0 +1,858 @@
+/* routes.c - the REST API v1: one short handler per route, and the route table.
+ *
+ * Each handler: check the query fields it takes, parse path and query, call core, write JSON with
+ * the streaming writer, reply.  Errors from core go through http_reply_ms, which maps them to a
+ * status in one place (http.c). */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "core/maps.h"
+#include "core/num.h"
+#include "core/pagemap.h"
+#include "core/proc.h"
+#include "core/proclist.h"
+#include "core/smaps.h"
+#include "core/status.h"
+#include "core/system.h"
+#include "core/translate.h"
+#include "http.h"
+#include "jw.h"
+#include "routes.h"
+
+/* Caps that keep one answer bounded; each is stated in the error that enforces it. */
+#define PAGEMAP_MAX_RUNS 100000
+#define PAGEMAP_FRAMES_MAX 4096
+#define PAGEMAP_PREAD_MAX_BYTES ((uint64_t)64 << 30)
+#define PROCESSES_MAX_LIMIT 100000
+#define QUERY_MAX_LEN 256
+
+static enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b)
+{
+    ms_err rc = jw_finish(w);
+    if (rc != MS_OK) {
+        ms_buf_free(b);
+        return http_reply_ms(r, rc, "encoding the answer");
+    }
+    return http_reply_json(r, MHD_HTTP_OK, b);
+}
+
+static void user_name(uint32_t uid, char *out, size_t cap)
+{
+    struct passwd pw, *res = NULL;
+    char tmp[1024];
+    if (getpwuid_r((uid_t)uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
+        snprintf(out, cap, "%s", res->pw_name);
+    else
+        snprintf(out, cap, "%u", uid);   /* a uid with no passwd entry (e.g. seen from a container) */
+}
+
+/* ---- health and system ---- */
+
+static enum MHD_Result h_health(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    if (!http_args_check(r, allowed))
+        return MHD_YES;
+    const ms_features *f = &r->srv->features;
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_kstr(&w, "status", "ok");
+    jw_kstr(&w, "version", MEMSCOPE_VERSION);
+    jw_kstr(&w, "kernel", r->srv->sys.kernel_release);
+    jw_ki64(&w, "page_size", f->page_size);
+    jw_ki64(&w, "uid", (int64_t)geteuid());
+    jw_ki64(&w, "uptime_s", (int64_t)(time(NULL) - r->srv->started));
+    jw_key(&w, "can_see");
+    jw_obj(&w);
+    jw_kbool(&w, "pfn", f->pfn_readable);
+    jw_kbool(&w, "kpageflags", f->kpageflags_readable);
+    jw_kbool(&w, "kpagecount", f->kpagecount_readable);
+    jw_kbool(&w, "pagemap_scan", f->pagemap_scan);
+    jw_kbool(&w, "procmap_query", f->procmap_query);
+    jw_kbool(&w, "smaps_rollup", f->smaps_rollup);
+    jw_kbool(&w, "soft_dirty", f->soft_dirty);
+    jw_obj_end(&w);
+    jw_kstr(&w, "thp", r->srv->sys.thp_enabled);
+    jw_kbool(&w, "experiments", r->srv->experiments_enabled);
+    jw_kbool(&w, "auth", r->srv->token != NULL);
+    jw_obj_end(&w);
+    return reply_writer(r, &w, &b);
+}
+
+static void write_kv_list(jw *w, const ms_kv *kv, size_t n, bool snake, bool (*keep)(const ms_kv *))
+{
+    char name[96];
+    for (size_t i = 0; i < n; i++) {
+        if (keep && !keep(&kv[i]))
+            continue;
+        if (snake)
+            jw_key(w, ms_smaps_json_name(kv[i].name, kv[i].name_len, name, sizeof name));
+        else
+            jw_keyn(w, kv[i].name, kv[i].name_len);
+        if (kv[i].is_number)
+            jw_u64(w, kv[i].value);
+        else
+            jw_strn(w, kv[i].raw, kv[i].raw_len);
+    }
+}
+
+static enum MHD_Result h_system(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    if (!http_args_check(r, allowed))
+        return MHD_YES;
+    ms_meminfo mi;
+    ms_meminfo_init(&mi);
+    ms_err rc = ms_meminfo_read(NULL, &mi);
+    if (rc != MS_OK) {
+        ms_meminfo_free(&mi);
+        return http_reply_ms(r, rc, "reading /proc/meminfo");
+    }
+    /* THP and overcommit can be changed at run time: read them fresh, not from start-up. */
+    ms_sysinfo si;
+    rc = ms_sysinfo_read(&si);
+    if (rc != MS_OK) {
+        ms_meminfo_free(&mi);
+        return http_reply_ms(r, rc, "reading system settings");
+    }
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_kstr(&w, "kernel_release", si.kernel_release);
+    jw_kstr(&w, "machine", si.machine);
+    jw_ki64(&w, "page_size", si.page_size);
+    jw_khex(&w, "user_space_top", si.user_space_top);
+    jw_key(&w, "meminfo");
+    jw_obj(&w);
+    write_kv_list(&w, mi.kv, mi.nkv, false, NULL);
+    jw_obj_end(&w);
+    jw_key(&w, "thp");
+    jw_obj(&w);
+    jw_kstr(&w, "enabled", si.thp_enabled);
+    jw_kstr(&w, "defrag", si.thp_defrag);
+    jw_kstr(&w, "shmem_enabled", si.thp_shmem_enabled);
+    jw_ku64(&w, "pmd_size", si.hpage_pmd_size);
+    jw_obj_end(&w);
+    jw_key(&w, "overcommit");
+    jw_obj(&w);
+    jw_ki64(&w, "memory", si.overcommit_memory);
+    jw_ki64(&w, "ratio", si.overcommit_ratio);
+    jw_ku64(&w, "kbytes", si.overcommit_kbytes);
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    ms_meminfo_free(&mi);
+    return reply_writer(r, &w, &b);
+}
+
+/* ---- processes ---- */
+
+static void write_procinfo(jw *w, const ms_procinfo *p, const char *user)
+{
+    jw_obj(w);
+    jw_ki64(w, "pid", p->pid);
+    jw_ki64(w, "ppid", p->ppid);
+    jw_kstr(w, "name", p->name);
+    jw_kstr(w, "cmdline", p->cmdline ? p->cmdline : "");
+    jw_ku64(w, "uid", p->uid);
+    jw_kstr(w, "user", user);
+    jw_kstrn(w, "state", &p->state, 1);
+    jw_kbool(w, "kernel_thread", p->kernel_thread);
+    jw_ku64(w, "threads", p->threads);
+    jw_ku64(w, "vm_size", p->vm_size);
+    jw_ku64(w, "vm_rss", p->vm_rss);
+    jw_ku64(w, "rss_anon", p->rss_anon);
+    jw_ku64(w, "rss_file", p->rss_file);
+    jw_ku64(w, "rss_shmem", p->rss_shmem);
+    jw_ku64(w, "vm_swap", p->vm_swap);
+    jw_ku64(w, "minflt", p->minflt);
+    jw_ku64(w, "majflt", p->majflt);
+    jw_obj_end(w);
+}
+
+/* uid -> user name, remembered for one request: a list has few distinct uids. */
+typedef struct {
+    uint32_t uid[32];
+    char name[32][64];
+    int n;
+} user_cache;
+
+static const char *cached_user(user_cache *c, uint32_t uid)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->uid[i] == uid)
+            return c->name[i];
+    int slot = c->n < 32 ? c->n++ : 31;
+    c->uid[slot] = uid;
+    user_name(uid, c->name[slot], sizeof c->name[slot]);
+    return c->name[slot];
+}
+
+static enum MHD_Result h_processes(http_req *r)
+{
+    static const char *const allowed[] = {"sort", "order", "limit", "q", NULL};
+    if (!http_args_check(r, allowed))
+        return MHD_YES;
+    const char *sort = http_arg_get(r, "sort"), *order = http_arg_get(r, "order");
+    const char *limit_s = http_arg_get(r, "limit"), *q = http_arg_get(r, "q");
+    ms_psort key = MS_PSORT_PID;
+    if (sort && !ms_psort_from_name(sort, &key))
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_sort",
+                                "sort must be one of pid, ppid, name, uid, state, threads, vm_size, vm_rss, "
+                                "rss_anon, rss_file, rss_shmem, vm_swap, minflt, majflt; got '%.32s'", sort);
+    bool desc;
+    if (!order)
+        desc = !(key == MS_PSORT_PID || key == MS_PSORT_PPID || key == MS_PSORT_NAME ||
+                 key == MS_PSORT_UID || key == MS_PSORT_STATE);   /* sizes: biggest first */
+    else if (strcmp(order, "asc") == 0)
+        desc = false;
+    else if (strcmp(order, "desc") == 0)
+        desc = true;
+    else
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_order", "order must be asc or desc, got '%.16s'", order);
+    uint64_t limit = PROCESSES_MAX_LIMIT;
+    if (limit_s && (!ms_parse_u64(limit_s, PROCESSES_MAX_LIMIT, &limit) || limit == 0))
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_limit",
+                                "limit must be an integer from 1 to %d, got '%.32s'", PROCESSES_MAX_LIMIT, limit_s);
+    if (q && strlen(q) > QUERY_MAX_LEN)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_query", "q is longer than %d bytes", QUERY_MAX_LEN);
+
+    ms_proclist l;
+    ms_err rc = ms_proclist_read(NULL, q && *q ? q : NULL, &l);
+    if (rc != MS_OK)
+        return http_reply_ms(r, rc, "listing /proc");
+    ms_proclist_sort(&l, key, desc);
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    user_cache uc = {.n = 0};
+    jw_obj(&w);
+    jw_ku64(&w, "total", l.n);
+    size_t n = l.n < limit ? l.n : (size_t)limit;
+    jw_ku64(&w, "count", n);
+    jw_key(&w, "processes");
+    jw_arr(&w);
+    for (size_t i = 0; i < n; i++)
+        write_procinfo(&w, &l.p[i], cached_user(&uc, l.p[i].uid));
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    ms_proclist_free(&l);
+    return reply_writer(r, &w, &b);
+}
+
+/* Opens /proc/<pid> for a handler; replies and returns false on failure. */
+static bool open_pid(http_req *r, int *pid, int *dirfd)
+{
+    if (!http_param_pid(r, 0, pid))
+        return false;
+    ms_err rc = ms_pid_open(*pid, dirfd);
+    if (rc != MS_OK) {
+        http_reply_ms(r, rc, "opening /proc/%d", *pid);
+        return false;
+    }
+    return true;
+}
+
+static bool status_line_wanted(const ms_kv *kv)
+{
+    return (kv->name_len > 2 && (memcmp(kv->name, "Vm", 2) == 0)) ||
+           (kv->name_len > 3 && memcmp(kv->name, "Rss", 3) == 0) ||
+           (kv->name_len == 12 && memcmp(kv->name, "HugetlbPages", 12) == 0);
+}
+
+static void write_totals(jw *w, const ms_smaps_totals *t)
+{
+    for (int i = 0; i < MS_SF__COUNT; i++)
+        if (t->seen[i] && i != MS_SF_KERNEL_PAGE_SIZE && i != MS_SF_MMU_PAGE_SIZE &&
+            i != MS_SF_THP_ELIGIBLE && i != MS_SF_PROTECTION_KEY)
+            jw_ku64(w, ms_smaps_field_name((ms_smaps_field_id)i), t->v[i]);
+}
+
+static enum MHD_Result h_process(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    int pid, dirfd;
+    if (!http_args_check(r, allowed) || !open_pid(r, &pid, &dirfd))
+        return MHD_YES;
+    ms_status st;
+    ms_stat sp;
+    ms_maps maps;
+    ms_smaps roll;
+    ms_status_init(&st);
+    ms_maps_init(&maps);
+    ms_smaps_init(&roll);
+    enum MHD_Result ret;
+    ms_err rc = ms_status_read(dirfd, &st);
+    if (rc == MS_OK)
+        rc = ms_stat_read(dirfd, &sp);
+    if (rc != MS_OK) {
+        ret = http_reply_ms(r, rc, "reading status of %d", pid);
+        goto out;
+    }
+    char cmdline[4096];
+    bool trunc = false;
+    if (ms_cmdline_read(dirfd, cmdline, sizeof cmdline, &trunc) != MS_OK)
+        cmdline[0] = '\0';
+    /* The program break itself is not in /proc; the end of [heap] is brk rounded up to a page. */
+    ms_err maps_rc = ms_maps_read(dirfd, &maps);
+    const ms_region *heap = NULL;
+    if (maps_rc == MS_OK)
+        for (size_t i = 0; i < maps.nregions; i++)
+            if (maps.regions[i].kind == MS_KIND_HEAP)
+                heap = &maps.regions[i];
+    ms_err roll_rc = ms_smaps_rollup_read(dirfd, &roll);
+    if (roll_rc == MS_ERR_NOENT || maps_rc == MS_ERR_NOENT) {
+        ret = http_reply_ms(r, MS_ERR_NOENT, "process %d exited while being read", pid);
+        goto out;
+    }
+
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    char user[64];
+    user_name(st.uid_real, user, sizeof user);
+    jw_obj(&w);
+    jw_ki64(&w, "pid", pid);
+    jw_kstr(&w, "name", st.name);
+    jw_kstrn(&w, "state", &st.state, 1);
+    jw_ki64(&w, "ppid", st.ppid);
+    jw_ku64(&w, "uid", st.uid_real);
+    jw_kstr(&w, "user", user);
+    jw_ku64(&w, "threads", st.threads);
+    jw_kbool(&w, "kernel_thread", ms_stat_is_kthread(&sp));
+    jw_kstr(&w, "cmdline", cmdline);
+    jw_kbool(&w, "cmdline_truncated", trunc);
+    jw_key(&w, "status");
+    jw_obj(&w);
+    write_kv_list(&w, st.kv, st.nkv, true, status_line_wanted);
+    jw_obj_end(&w);
+    jw_key(&w, "faults");
+    jw_obj(&w);
+    jw_ku64(&w, "minor", sp.minflt);
+    jw_ku64(&w, "major", sp.majflt);
+    jw_obj_end(&w);
+    jw_key(&w, "layout");
+    jw_obj(&w);
+    /* The kernel prints zeros here to a reader without ptrace access: say so rather than show 0s. */
+    bool visible = sp.has_layout && (sp.start_code || sp.end_code || sp.start_stack);
+    jw_kbool(&w, "visible", visible);
+    if (visible) {
+        jw_khex(&w, "start_code", sp.start_code);
+        jw_khex(&w, "end_code", sp.end_code);
+        jw_khex(&w, "start_data", sp.start_data);
+        jw_khex(&w, "end_data", sp.end_data);
+        jw_khex(&w, "start_brk", sp.start_brk);
+        if (heap)
+            jw_khex(&w, "brk", heap->end);
+        else
+            jw_khex(&w, "brk", sp.start_brk);   /* no [heap] yet: the break has not moved */
+        jw_kstr(&w, "brk_note", "end of [heap], i.e. the program break rounded up to a page");
+        jw_khex(&w, "start_stack", sp.start_stack);
+        jw_khex(&w, "arg_start", sp.arg_start);
+        jw_khex(&w, "arg_end", sp.arg_end);
+        jw_khex(&w, "env_start", sp.env_start);
+        jw_khex(&w, "env_end", sp.env_end);
+    } else {
+        jw_kstr(&w, "hidden_reason", maps_rc == MS_ERR_PERM ? "no ptrace read access to this process"
+                                                             : "the process has no user address space");
+    }
+    jw_obj_end(&w);
+    if (roll_rc == MS_OK && roll.maps.nregions == 1) {
+        ms_smaps_totals t;
+        ms_smaps_totals_of(&roll, 0, 1, &t);
+        jw_key(&w, "rollup");
+        jw_obj(&w);
+        write_totals(&w, &t);
+        jw_obj_end(&w);
+        jw_ku64(&w, "uss", ms_smaps_uss(&t));
+    } else {
+        jw_knull(&w, "rollup");
+        jw_knull(&w, "uss");
+        jw_kstr(&w, "rollup_error", roll_rc == MS_OK ? "no user address space (kernel thread or zombie)"
+                                                     : ms_strerror(roll_rc));
+    }
+    jw_obj_end(&w);
+    ret = reply_writer(r, &w, &b);
+out:
+    ms_smaps_free(&roll);
+    ms_maps_free(&maps);
+    ms_status_free(&st);
+    close(dirfd);
+    return ret;
+}
+
+/* ---- regions ---- */
+
+static void write_region_head(jw *w, const ms_region *g)
+{
+    char dev[24];
+    snprintf(dev, sizeof dev, "%02x:%02x", g->dev_major, g->dev_minor);
+    jw_khex(w, "start", g->start);
+    jw_khex(w, "end", g->end);
+    jw_ku64(w, "size", g->end - g->start);
+    jw_kstr(w, "perms", g->perms);
+    jw_ku64(w, "offset", g->offset);
+    jw_kstr(w, "dev", dev);
+    jw_ku64(w, "inode", g->inode);
+    jw_kstrn(w, "path", g->path, g->path_len);
+    jw_kbool(w, "deleted", g->deleted);
+    jw_kstr(w, "kind", ms_region_kind_name(g->kind));
+}
+
+static enum MHD_Result h_maps(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    int pid, dirfd;
+    if (!http_args_check(r, allowed) || !open_pid(r, &pid, &dirfd))
+        return MHD_YES;
+    ms_maps m;
+    ms_maps_init(&m);
+    ms_err rc = ms_maps_read(dirfd, &m);
+    close(dirfd);
+    if (rc != MS_OK) {
+        ms_maps_free(&m);
+        return http_reply_ms(r, rc, "reading maps of %d", pid);
+    }
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    /* about 150 bytes of JSON per region: one allocation up front */
+    ms_buf_reserve(&b, 256 + m.nregions * 200);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_ki64(&w, "pid", pid);
+    jw_ku64(&w, "count", m.nregions);
+    jw_key(&w, "regions");
+    jw_arr(&w);
+    for (size_t i = 0; i < m.nregions; i++) {
+        jw_obj(&w);
+        write_region_head(&w, &m.regions[i]);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    ms_maps_free(&m);
+    return reply_writer(r, &w, &b);
+}
+
+static void write_vmflags(jw *w, const char *s, size_t n)
+{
+    jw_key(w, "vm_flags");
+    jw_arr(w);
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && s[i] == ' ')
+            i++;
+        size_t j = i;
+        while (j < n && s[j] != ' ')
+            j++;
+        if (j > i)
+            jw_strn(w, s + i, j - i);
+        i = j;
+    }
+    jw_arr_end(w);
+}
+
+static enum MHD_Result h_smaps(http_req *r)
+{
+    static const char *const allowed[] = {"group", NULL};
+    int pid, dirfd;
+    if (!http_args_check(r, allowed))
+        return MHD_YES;
+    const char *group = http_arg_get(r, "group");
+    if (group && strcmp(group, "path") != 0)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_group", "group must be 'path', got '%.32s'", group);
+    if (!open_pid(r, &pid, &dirfd))
+        return MHD_YES;
+    ms_smaps s;
+    ms_smaps_init(&s);
+    ms_err rc = ms_smaps_read(dirfd, &s);
+    close(dirfd);
+    if (rc != MS_OK) {
+        ms_smaps_free(&s);
+        return http_reply_ms(r, rc, "reading smaps of %d", pid);
+    }
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    ms_buf_reserve(&b, 256 + s.maps.nregions * 700);
+    jw w;
+    jw_init(&w, &b);
+    char name[96];
+    jw_obj(&w);
+    jw_ki64(&w, "pid", pid);
+    jw_ku64(&w, "count", s.maps.nregions);
+    ms_smaps_totals t;
+    ms_smaps_totals_of(&s, 0, s.maps.nregions, &t);
+    jw_key(&w, "totals");
+    jw_obj(&w);
+    write_totals(&w, &t);
+    jw_obj_end(&w);
+    jw_ku64(&w, "uss", ms_smaps_uss(&t));
+    if (group) {
+        ms_smaps_group *g = NULL;
+        size_t ng = 0;
+        rc = ms_smaps_group_by_path(&s, &g, &ng);
+        if (rc != MS_OK) {
+            ms_smaps_free(&s);
+            ms_buf_free(&b);
+            return http_reply_ms(r, rc, "grouping smaps of %d", pid);
+        }
+        jw_key(&w, "groups");
+        jw_arr(&w);
+        for (size_t i = 0; i < ng; i++) {
+            jw_obj(&w);
+            jw_kstrn(&w, "path", g[i].path, g[i].path_len);
+            jw_ku64(&w, "regions", g[i].nregions);
+            jw_ku64(&w, "size", g[i].size);
+            jw_key(&w, "fields");
+            jw_obj(&w);
+            write_totals(&w, &g[i].totals);
+            jw_obj_end(&w);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+        free(g);
+    } else {
+        jw_key(&w, "regions");
+        jw_arr(&w);
+        for (size_t i = 0; i < s.maps.nregions; i++) {
+            const ms_region *g = &s.maps.regions[i];
+            jw_obj(&w);
+            write_region_head(&w, g);
+            jw_key(&w, "fields");
+            jw_obj(&w);
+            for (uint32_t k = 0; k < g->field_count; k++) {
+                const ms_smaps_field *f = &s.fields[g->field_first + k];
+                if (f->id >= 0)
+                    jw_key(&w, ms_smaps_field_name((ms_smaps_field_id)f->id));
+                else
+                    jw_key(&w, ms_smaps_json_name(f->name, f->name_len, name, sizeof name));
+                if (f->is_number)
+                    jw_u64(&w, f->value);
+                else
+                    jw_strn(&w, f->raw, f->raw_len);
+            }
+            jw_obj_end(&w);
+            write_vmflags(&w, g->vmflags, g->vmflags ? g->vmflags_len : 0);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+    }
+    jw_obj_end(&w);
+    ms_smaps_free(&s);
+    return reply_writer(r, &w, &b);
+}
+
+/* ---- pagemap and translate ---- */
+
+static bool arg_addr(http_req *r, const char *k, bool required, uint64_t *out)
+{
+    const char *s = http_arg_get(r, k);
+    if (!s) {
+        if (required)
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "missing_field", "query field '%s' is required (an address like 0x7f0000000000)", k);
+        return !required;
+    }
+    if (!ms_parse_addr(s, out)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_address", "%s must be a hex address like 0x7f0000000000, got '%.40s'", k, s);
+        return false;
+    }
+    return true;
+}
+
+static bool arg_bool(http_req *r, const char *k, bool *out)
+{
+    const char *s = http_arg_get(r, k);
+    *out = false;
+    if (!s)
+        return true;
+    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
+        *out = true;
+    else if (strcmp(s, "0") != 0 && strcmp(s, "false") != 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_flag", "%s must be 0 or 1, got '%.16s'", k, s);
+        return false;
+    }
+    return true;
+}
+
+static void write_kflags(jw *w, uint64_t flags)
+{
+    jw_arr(w);
+    for (unsigned bit = 0; bit < 64; bit++) {
+        if (!(flags & (1ULL << bit)))
+            continue;
+        const char *n = ms_kpageflag_name(bit);
+        if (n)
+            jw_str(w, n);
+        else {
+            char tmp[16];
+            snprintf(tmp, sizeof tmp, "bit%u", bit);
+            jw_str(w, tmp);
+        }
+    }
+    jw_arr_end(w);
+}
+
+static void write_frame(jw *w, const ms_pm_frame *f, uint64_t page_size)
+{
+    jw_khex(w, "addr", f->vaddr);
+    jw_ku64(w, "page_number", f->vaddr / page_size);
+    jw_kbool(w, "present", f->present);
+    jw_kbool(w, "swapped", f->swapped);
+    jw_kbool(w, "file_or_shared", f->file_or_shared);
+    jw_kbool(w, "exclusive", f->exclusive);
+    jw_kbool(w, "soft_dirty", f->soft_dirty);
+    if (f->pfn_known) {
+        jw_ku64(w, "pfn", f->pfn);
+        jw_khex(w, "phys_addr", f->pfn * page_size);
+    } else {
+        jw_knull(w, "pfn");
+        jw_knull(w, "phys_addr");
+        if (f->pfn_hidden_reason)
+            jw_kstr(w, "pfn_hidden_reason", f->pfn_hidden_reason);
+    }
+    if (f->swapped) {
+        jw_ku64(w, "swap_type", f->swap_type);
+        jw_ku64(w, "swap_offset", f->swap_offset);
+    }
+    jw_key(w, "flags");
+    if (f->kflags_known)
+        write_kflags(w, f->kflags);
+    else
+        jw_null(w);
+    if (f->mapcount_known)
+        jw_ku64(w, "mapcount", f->mapcount);
+    else
+        jw_knull(w, "mapcount");
+}
+
+static enum MHD_Result h_pagemap(http_req *r)
+{
+    static const char *const allowed[] = {"start", "end", "frames", "cursor", "limit", "method", "runs", NULL};
+    if (!http_args_check(r, allowed))
+        return MHD_YES;
+    uint64_t start = 0, end = 0, cursor = 0, limit = PAGEMAP_FRAMES_MAX;
+    bool frames, want_runs = true;
+    uint64_t ps = (uint64_t)r->srv->features.page_size;
+    if (!arg_addr(r, "start", true, &start) || !arg_addr(r, "end", true, &end) ||
+        !arg_bool(r, "frames", &frames))
+        return MHD_YES;
+    const char *runs_s = http_arg_get(r, "runs");
+    if (runs_s) {
+        if (!arg_bool(r, "runs", &want_runs))
+            return MHD_YES;
+    }
+    const char *limit_s = http_arg_get(r, "limit");
+    if (limit_s && (!ms_parse_u64(limit_s, PAGEMAP_FRAMES_MAX, &limit) || limit == 0))
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_limit", "limit must be 1..%d frames", PAGEMAP_FRAMES_MAX);
+    if (start >= end)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_range", "start must be below end");
+    if (start % ps || end % ps)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "unaligned", "start and end must be multiples of the page size (%" PRIu64 ")", ps);
+    if (end > r->srv->sys.user_space_top)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "out_of_range",
+                                "end is above the top of the user address space (0x%" PRIx64 ")", r->srv->sys.user_space_top);
+    ms_pm_opts o = {.method = MS_PM_AUTO, .max_runs = want_runs ? PAGEMAP_MAX_RUNS + 1 : 0};
+    const char *method = http_arg_get(r, "method");
+    if (method) {
+        if (strcmp(method, "scan") == 0) o.method = MS_PM_SCAN;
+        else if (strcmp(method, "pread") == 0) o.method = MS_PM_PREAD;
+        else if (strcmp(method, "auto") != 0)
+            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_method", "method must be auto, scan or pread");
+    }
+    bool will_pread = o.method == MS_PM_PREAD || (o.method == MS_PM_AUTO && !r->srv->features.pagemap_scan);
+    if (will_pread && (end - start) / ps * 8 > PAGEMAP_PREAD_MAX_BYTES / 4096 * 8)
+        return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "range_too_large",
+                                "reading pagemap entry by entry is capped at %" PRIu64 " GiB per request; "
+                                "ask for a smaller range (split it with start/end) or use method=scan",
+                                PAGEMAP_PREAD_MAX_BYTES >> 30);
+    if (frames) {
+        const char *cur = http_arg_get(r, "cursor");
+        if (cur && !arg_addr(r, "cursor", false, &cursor))
+            return MHD_YES;
+        if (!cur)
+            cursor = start;
+        if (cursor < start || cursor >= end || cursor % ps)
+            return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_cursor", "cursor must be a page address in [start, end)");
+    } else if (http_arg_get(r, "cursor") || limit_s) {
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "cursor and limit go with frames=1");
+    }
+
+    int pid, dirfd;
+    if (!open_pid(r, &pid, &dirfd))
+        return MHD_YES;
+    ms_pm_summary sum;
+    ms_pm_frame *fr = NULL;
+    size_t nfr = 0;
+    enum MHD_Result ret;
+    ms_err rc = ms_pagemap_summarize(dirfd, start, end, &o, &sum);
+    if (rc != MS_OK) {
+        close(dirfd);
+        return http_reply_ms(r, rc, "reading pagemap of %d", pid);
+    }
+    if (sum.runs_truncated || sum.nruns > PAGEMAP_MAX_RUNS) {
+        close(dirfd);
+        ms_pm_summary_free(&sum);
+        return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_runs",
+                                "this range has more than %d runs; ask for a smaller range, or runs=0 for the counts alone",
+                                PAGEMAP_MAX_RUNS);
+    }
+    if (frames) {
+        uint64_t left = (end - cursor) / ps;
+        nfr = (size_t)(left < limit ? left : limit);
+        fr = calloc(nfr, sizeof *fr);
+        rc = fr ? ms_pagemap_frames(dirfd, cursor, nfr, fr) : MS_ERR_NOMEM;
+        if (rc != MS_OK) {
+            close(dirfd);
+            free(fr);
+            ms_pm_summary_free(&sum);
+            return http_reply_ms(r, rc, "reading frames of %d", pid);
+        }
+    }
+    close(dirfd);
+
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_ki64(&w, "pid", pid);
+    jw_khex(&w, "start", start);
+    jw_khex(&w, "end", end);
+    jw_ku64(&w, "page_size", ps);
+    jw_kstr(&w, "method", sum.used == MS_PM_SCAN ? "scan" : "pread");
+    jw_key(&w, "counts");
+    jw_obj(&w);
+    jw_ku64(&w, "pages", sum.pages);
+    jw_ku64(&w, "present", sum.present);
+    jw_ku64(&w, "swapped", sum.swapped);
+    if (sum.has_zero_page) jw_ku64(&w, "zero_page", sum.zero_page); else jw_knull(&w, "zero_page");
+    jw_ku64(&w, "file_or_shared", sum.file_or_shared);
+    if (sum.has_exclusive) jw_ku64(&w, "exclusive", sum.exclusive); else jw_knull(&w, "exclusive");
+    if (sum.has_huge) jw_ku64(&w, "huge", sum.huge); else jw_knull(&w, "huge");
+    if (sum.has_soft_dirty) jw_ku64(&w, "soft_dirty", sum.soft_dirty); else jw_knull(&w, "soft_dirty");
+    jw_obj_end(&w);
+    if (want_runs) {
+        jw_key(&w, "runs");
+        jw_arr(&w);
+        for (size_t i = 0; i < sum.nruns; i++) {
+            jw_arr(&w);
+            jw_hex(&w, sum.runs[i].start);
+            jw_hex(&w, sum.runs[i].end);
+            jw_str(&w, ms_page_state_name((ms_page_state)sum.runs[i].state));
+            jw_arr_end(&w);
+        }
+        jw_arr_end(&w);
+    }
+    if (frames) {
+        jw_key(&w, "frames");
+        jw_arr(&w);
+        for (size_t i = 0; i < nfr; i++) {
+            jw_obj(&w);
+            write_frame(&w, &fr[i], ps);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+        uint64_t next = cursor + nfr * ps;
+        if (next < end)
+            jw_khex(&w, "next_cursor", next);
+        else
+            jw_knull(&w, "next_cursor");
+        jw_ku64(&w, "frames_cap", PAGEMAP_FRAMES_MAX);
+    }
+    jw_obj_end(&w);
+    free(fr);
+    ms_pm_summary_free(&sum);
+    ret = reply_writer(r, &w, &b);
+    return ret;
+}
+
+static enum MHD_Result h_translate(http_req *r)
+{
+    static const char *const allowed[] = {"addr", NULL};
+    uint64_t addr;
+    if (!http_args_check(r, allowed) || !arg_addr(r, "addr", true, &addr))
+        return MHD_YES;
+    if (addr >= r->srv->sys.user_space_top)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "out_of_range",
+                                "addr is above the top of the user address space (0x%" PRIx64 "): kernel space",
+                                r->srv->sys.user_space_top);
+    int pid, dirfd;
+    if (!open_pid(r, &pid, &dirfd))
+        return MHD_YES;
+    ms_translation *t = malloc(sizeof *t);
+    if (!t) {
+        close(dirfd);
+        return http_reply_ms(r, MS_ERR_NOMEM, "translating");
+    }
+    ms_err rc = ms_translate(dirfd, addr, t);
+    close(dirfd);
+    if (rc != MS_OK) {
+        free(t);
+        return http_reply_ms(r, rc, "translating 0x%" PRIx64 " in %d", addr, pid);
+    }
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_ki64(&w, "pid", pid);
+    jw_khex(&w, "addr", addr);
+    jw_ku64(&w, "page_size", t->page_size);
+    jw_ku64(&w, "page_shift", (uint64_t)__builtin_ctzll(t->page_size));
+    jw_ku64(&w, "page_number", t->page_number);
+    jw_khex(&w, "page_number_hex", t->page_number);
+    jw_ku64(&w, "page_offset", t->page_offset);
+    jw_khex(&w, "page_offset_hex", t->page_offset);
+    jw_khex(&w, "page_start", addr - t->page_offset);
+    jw_key(&w, "region");
+    if (t->in_region) {
+        jw_obj(&w);
+        write_region_head(&w, &t->region);
+        jw_obj_end(&w);
+    } else {
+        jw_null(&w);
+    }
+    jw_key(&w, "page");
+    jw_obj(&w);
+    write_frame(&w, &t->frame, t->page_size);
+    jw_obj_end(&w);
+    if (t->phys_known)
+        jw_khex(&w, "phys_addr", t->phys_addr);
+    else
+        jw_knull(&w, "phys_addr");
+    jw_kstr(&w, "explain",
+            !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
+            : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
+            : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
+            : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"
+                            : "the page is resident, but the kernel hides frame numbers from this reader");
+    jw_obj_end(&w);
+    free(t);
+    return reply_writer(r, &w, &b);
+}
+
+const http_route http_routes[] = {
+    {"GET", "/api/v1/health", h_health},
+    {"GET", "/api/v1/system", h_system},
+    {"GET", "/api/v1/processes", h_processes},
+    {"GET", "/api/v1/processes/{pid}", h_process},
+    {"GET", "/api/v1/processes/{pid}/maps", h_maps},
+    {"GET", "/api/v1/processes/{pid}/smaps", h_smaps},
+    {"GET", "/api/v1/processes/{pid}/pagemap", h_pagemap},
+    {"GET", "/api/v1/processes/{pid}/translate", h_translate},
+    {"GET", "/*", h_static},
+};
+const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];
