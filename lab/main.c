@@ -237,7 +237,7 @@ static void describe_block(json_t *line, uint64_t addr, uint64_t size, bool want
     if (end > covered)
         end = covered;
     ms_pm_summary pm;
-    ms_pm_opts po = { MS_PM_AUTO, 0 };
+    ms_pm_opts po = { .method = MS_PM_AUTO, .max_runs = 0 };
     memset(&pm, 0, sizeof pm);
     rc = ms_pagemap_summarize(g_procfd, start, end, &po, &pm);
     if (rc != MS_OK) {

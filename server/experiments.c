@@ -658,7 +658,7 @@ ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uin
     if (x->spawn_err) {
         rc = MS_ERR_IO;
         err->code = rc;
-        snprintf(err->message, sizeof err->message, "cannot start %s: %s", m->lab_path, strerror(x->spawn_err));
+        snprintf(err->message, sizeof err->message, "cannot start %.200s: %s", m->lab_path, strerror(x->spawn_err));
     }
     *id = x->id;
     *pid = x->pid;
