@@ -12,7 +12,8 @@ typedef struct {
     int pid, ppid;
     uint32_t uid;
     char name[64];
-    char *cmdline;            /* owned; "" for kernel threads */
+    char *cmdline;            /* owned; "" for kernel threads and zombies */
+    bool cmdline_truncated;   /* cut at MS_CMDLINE_MAX bytes */
     char state;
     bool kernel_thread;
     uint32_t threads;
@@ -20,9 +21,15 @@ typedef struct {
     uint64_t minflt, majflt;
 } ms_procinfo;
 
+/* The list keeps at most this much of each command line. */
+#define MS_CMDLINE_MAX 4096
+
 typedef struct {
     ms_procinfo *p;
     size_t n, cap;
+    size_t vanished;          /* exited during the walk (any step said MS_ERR_NOENT): left out */
+    size_t skipped;           /* left out for another error (unreadable, unparsable) */
+    ms_err last_skip_err;     /* the error behind the last `skipped`, MS_OK if none */
 } ms_proclist;
 
 typedef enum {
@@ -39,7 +46,7 @@ void ms_proclist_free(ms_proclist *l);
 void ms_proclist_sort(ms_proclist *l, ms_psort key, bool desc);
 /* "vm_rss" -> MS_PSORT_VM_RSS; false for an unknown name. */
 bool ms_psort_from_name(const char *name, ms_psort *out);
-/* One process, as the list would show it. */
+/* One process, as the list would show it.  pid <= 0 takes the pid from the stat file (fixtures). */
 ms_err ms_procinfo_read(int dirfd, int pid, ms_procinfo *out);
 void ms_procinfo_free(ms_procinfo *p);
 
