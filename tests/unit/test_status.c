@@ -139,6 +139,9 @@ static void test_synthetic(void)
     CHECK(parse_text(&s, "Name:\tx\nState:\tR (running)\nPid:\t5\nVmRSS:\t12\n") == MS_ERR_PARSE);
     CHECK(parse_text(&s, "") == MS_ERR_PARSE);
     CHECK(parse_text(&s, "Name:\tx\nState:\tR\nPid:\t99999999999\n") == MS_ERR_PARSE);
+    /* A mask a future kernel adds, printed zero-padded: not read as decimal 10. */
+    CHECK(parse_text(&s, "Name:\tx\nState:\tR\nPid:\t5\nNewMask:\t0000000000000010\nZero:\t0\n") == MS_OK);
+    CHECK(!s.kv[3].is_number && s.kv[4].is_number && s.kv[4].value == 0);
     /* kB overflow does not wrap: raw only, and a Vm field then fails */
     CHECK(parse_text(&s, "Name:\tx\nState:\tR\nPid:\t5\nBig:\t18014398509481984 kB\n") == MS_OK);
     CHECK(!s.kv[3].is_number);
