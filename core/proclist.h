@@ -11,7 +11,7 @@
 typedef struct {
     int pid, ppid;
     uint32_t uid;
-    char name[64];
+    char name[64];            /* stat's comm: the raw bytes (status escapes '\n' and '\\') */
     char *cmdline;            /* owned; "" for kernel threads and zombies */
     bool cmdline_truncated;   /* cut at MS_CMDLINE_MAX bytes */
     char state;
@@ -39,7 +39,10 @@ typedef enum {
 } ms_psort;
 
 /* Lists /proc (or procroot for tests; NULL = "/proc").  A process that exits during the walk is
- * left out.  If q is non-NULL, keeps only processes whose name or cmdline contains q. */
+ * left out (counted in vanished); one unreadable for another reason is left out too (skipped).
+ * If q is non-NULL, keeps only processes whose name (stat's comm, unescaped) or cmdline contains
+ * q.  *out is overwritten; on error it is left empty, on success free it with ms_proclist_free.
+ * Unsorted: call ms_proclist_sort. */
 ms_err ms_proclist_read(const char *procroot, const char *q, ms_proclist *out);
 void ms_proclist_free(ms_proclist *l);
 /* Stable sort, ties broken by pid. */
