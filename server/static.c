@@ -57,11 +57,13 @@ static bool path_ok(const char *rel)
 
 static int open_beneath(int dirfd, const char *rel)
 {
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, holding a worker
+     * thread (and the server's shutdown) forever; fstat() then refuses anything but a regular file. */
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
     long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
     if (fd < 0 && errno == ENOSYS)   /* pre-5.6 kernel: no symlinks at all rather than none checked */
-        fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
     return (int)fd;
 }
 
