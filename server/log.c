@@ -33,13 +33,26 @@ void log_msg(log_level l, const char *fmt, ...)
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      ts.tv_nsec / 1000000, tags[l]);
+    char msg[1536];
     va_list ap;
     va_start(ap, fmt);
-    if (n > 0 && (size_t)n < sizeof line)
-        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Messages carry client-chosen text (decoded URLs): a control byte is written as \xNN, so a
+     * "%0a" in a URL cannot forge a log line of its own. */
+    size_t len = n > 0 && (size_t)n < sizeof line ? (size_t)n : 0;
+    for (const unsigned char *p = (const unsigned char *)msg; *p && len + 5 < sizeof line - 2; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            static const char hexd[] = "0123456789abcdef";
+            line[len++] = '\\';
+            line[len++] = 'x';
+            line[len++] = hexd[*p >> 4];
+            line[len++] = hexd[*p & 15];
+        } else {
+            line[len++] = (char)*p;
+        }
+    }
     /* One fputs per line: stdio's lock keeps lines from different threads whole. */
-    size_t len = strnlen(line, sizeof line - 2);
     line[len] = '\n';
     line[len + 1] = '\0';
     fputs(line, stderr);
