@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,9 +52,16 @@ static int read_line(int fd, char *buf, size_t cap, long deadline)
 
 bool server_start(ms_server *s, const char *const *extra)
 {
+    return server_start_cmd(s, NULL, extra);
+}
+
+bool server_start_cmd(ms_server *s, const char *const *wrapper, const char *const *extra)
+{
     const char *bin = env_or("MEMSCOPE_BIN", "../server/memscoped");
     const char *argv[64];
     int k = 0;
+    for (int i = 0; wrapper && wrapper[i] && k < 16; i++)
+        argv[k++] = wrapper[i];
     argv[k++] = bin;
     argv[k++] = "--listen";
     argv[k++] = "127.0.0.1:0";
@@ -70,7 +78,7 @@ bool server_start(ms_server *s, const char *const *extra)
         return false;
     if (pid == 0) {
         dup2(pfd[1], 2);
-        execv(bin, (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(pfd[1]);
@@ -80,9 +88,10 @@ bool server_start(ms_server *s, const char *const *extra)
     char line[1024];
     long deadline = now_ms() + 10000;
     while (read_line(pfd[0], line, sizeof line, deadline) >= 0) {
-        const char *p = strstr(line, "listening on http://127.0.0.1:");
-        if (p) {
-            s->port = (unsigned)atoi(p + strlen("listening on http://127.0.0.1:"));
+        const char *p = strstr(line, "listening on http://");
+        const char *colon = p ? strchr(p + strlen("listening on http://"), ':') : NULL;
+        if (colon) {
+            s->port = (unsigned)atoi(colon + 1);
             snprintf(s->base, sizeof s->base, "http://127.0.0.1:%u", s->port);
             return s->port != 0;
         }
@@ -177,6 +186,42 @@ unsigned long long subject_addr(const ms_subject *s, const char *key)
     return v ? strtoull(v, NULL, 16) : 0;
 }
 
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    http_resp *r = ud;
+    size_t add = sz * n;
+    char *nb = realloc(r->headers, r->hlen + add + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + r->hlen, p, add);
+    r->headers = nb;
+    r->hlen += add;
+    r->headers[r->hlen] = '\0';
+    return add;
+}
+
+const char *http_header(const http_resp *r, const char *name, char *buf, size_t cap)
+{
+    size_t nl = strlen(name);
+    for (const char *l = r->headers; l && *l;) {
+        const char *e = strstr(l, "\r\n");
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        if (len > nl && l[nl] == ':' && strncasecmp(l, name, nl) == 0) {
+            const char *v = l + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t vl = len - (size_t)(v - l);
+            if (vl >= cap)
+                vl = cap - 1;
+            memcpy(buf, v, vl);
+            buf[vl] = '\0';
+            return buf;
+        }
+        l += len + (e ? 2 : 0);
+    }
+    return NULL;
+}
+
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
     http_resp *r = ud;
@@ -210,6 +255,8 @@ bool http_do(const ms_server *s, const char *method, const char *path, const cha
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     if (hl)
@@ -241,6 +288,7 @@ bool http_get(const ms_server *s, const char *path, http_resp *out)
 void http_resp_free(http_resp *r)
 {
     free(r->body);
+    free(r->headers);
     json_decref(r->json);
     memset(r, 0, sizeof *r);
 }

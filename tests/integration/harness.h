@@ -17,6 +17,9 @@ typedef struct {
 /* Starts $MEMSCOPE_BIN (or ../server/memscoped) with --listen 127.0.0.1:0 plus extra args (NULL-ended),
  * waits for its "listening on" line.  false if it did not start within 10 s. */
 bool server_start(ms_server *s, const char *const *extra);
+/* The same, run through a wrapper command (e.g. {"setpriv", "--reuid=nobody", ..., NULL}; NULL: none).
+ * extra may hold its own --listen: a wildcard address (0.0.0.0) is then reached through 127.0.0.1. */
+bool server_start_cmd(ms_server *s, const char *const *wrapper, const char *const *extra);
 /* SIGTERM, then waits up to 5 s; returns the exit status (or -1 if it had to be killed). */
 int server_stop(ms_server *s);
 
@@ -37,6 +40,8 @@ typedef struct {
     size_t len;
     json_t *json;            /* parsed body, NULL if it is not JSON */
     char content_type[128];
+    char *headers;           /* the raw response header block ("Name: value\r\n"...) */
+    size_t hlen;
 } http_resp;
 
 /* GET/POST/DELETE base+path; body may be NULL.  headers: NULL-ended "Name: value" list or NULL. */
@@ -44,6 +49,8 @@ bool http_do(const ms_server *s, const char *method, const char *path, const cha
              const char *const *headers, http_resp *out);
 bool http_get(const ms_server *s, const char *path, http_resp *out);
 void http_resp_free(http_resp *r);
+/* A response header's value (case-insensitive name) copied into buf; NULL if absent. */
+const char *http_header(const http_resp *r, const char *name, char *buf, size_t cap);
 
 /* Integer member by dotted path ("counts.present"); -1 if missing or not an integer. */
 long long jint(const json_t *j, const char *path);
