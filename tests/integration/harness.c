@@ -82,6 +82,8 @@ bool server_start_cmd(ms_server *s, const char *const *wrapper, const char *cons
         _exit(127);
     }
     close(pfd[1]);
+    /* Nobody reads the log while a test runs: a large pipe keeps a chatty server from blocking. */
+    fcntl(pfd[0], F_SETPIPE_SZ, 1 << 20);
     s->pid = pid;
     s->log_fd = pfd[0];
     s->port = 0;
@@ -100,6 +102,27 @@ bool server_start_cmd(ms_server *s, const char *const *wrapper, const char *cons
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     return false;
+}
+
+char *server_log(const ms_server *s)
+{
+    size_t len = 0, cap = 65536;
+    char *out = calloc(1, cap);
+    struct pollfd p = {.fd = s->log_fd, .events = POLLIN};
+    while (out && poll(&p, 1, 300) > 0) {
+        if (len + 4097 > cap) {
+            char *nb = realloc(out, cap *= 2);
+            if (!nb)
+                break;
+            out = nb;
+        }
+        ssize_t n = read(s->log_fd, out + len, 4096);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        out[len] = '\0';
+    }
+    return out;
 }
 
 int server_stop(ms_server *s)
@@ -244,8 +267,13 @@ bool http_do(const ms_server *s, const char *method, const char *path, const cha
     CURL *c = curl_easy_init();
     if (!c)
         return false;
-    char url[8192];
-    snprintf(url, sizeof url, "%s%s", s->base, path);
+    size_t ulen = strlen(s->base) + strlen(path) + 1;
+    char *url = malloc(ulen);
+    if (!url) {
+        curl_easy_cleanup(c);
+        return false;
+    }
+    snprintf(url, ulen, "%s%s", s->base, path);
     struct curl_slist *hl = NULL;
     for (int i = 0; headers && headers[i]; i++)
         hl = curl_slist_append(hl, headers[i]);
@@ -277,6 +305,7 @@ bool http_do(const ms_server *s, const char *method, const char *path, const cha
     }
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
+    free(url);
     return rc == CURLE_OK;
 }
 

@@ -22,6 +22,9 @@ bool server_start(ms_server *s, const char *const *extra);
 bool server_start_cmd(ms_server *s, const char *const *wrapper, const char *const *extra);
 /* SIGTERM, then waits up to 5 s; returns the exit status (or -1 if it had to be killed). */
 int server_stop(ms_server *s);
+/* What the server wrote to stderr since the last call (returns once it was quiet for 300 ms);
+ * malloc'ed, never NULL unless out of memory. */
+char *server_log(const ms_server *s);
 
 typedef struct {
     pid_t pid;

@@ -8,7 +8,6 @@
  * The wildcard-bound servers are only ever reached through 127.0.0.1. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -39,28 +38,6 @@ static void write_file(const char *path, const char *text)
         exit(1);
     }
     fclose(f);
-}
-
-/* Everything the server wrote to stderr so far (waits until it has been quiet for 300 ms). */
-static char *drain_log(const ms_server *s)
-{
-    size_t len = 0, cap = 65536;
-    char *out = calloc(1, cap);
-    struct pollfd p = {.fd = s->log_fd, .events = POLLIN};
-    while (out && poll(&p, 1, 300) > 0) {
-        if (len + 4097 > cap) {
-            char *nb = realloc(out, cap *= 2);
-            if (!nb)
-                break;
-            out = nb;
-        }
-        ssize_t n = read(s->log_fd, out + len, 4096);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        out[len] = '\0';
-    }
-    return out;
 }
 
 /* Runs memscoped with args (NULL-ended); returns its exit status (-1: still running after 5 s,
@@ -96,7 +73,7 @@ static int run_server_once(const char *const *args, char **err)
         }
         usleep(20000);
     }
-    *err = drain_log(&fake);
+    *err = server_log(&fake);
     close(pfd[0]);
     return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -207,7 +184,7 @@ static void test_token(void)
     expect(&s, "GET", "/api/v1/experiments", good, 403, "experiments_disabled");
 
     /* the log names the refusals but never a token's value, right or wrong */
-    char *log = drain_log(&s);
+    char *log = server_log(&s);
     CHECK(log && strstr(log, "unauthorized GET /api/v1/processes from 127.0.0.1"));
     CHECK(log && !strstr(log, TOKEN) && !strstr(log, WRONG) && !strstr(log, "s3cret"));
     if (log && strstr(log, "s3cret"))
