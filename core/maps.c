@@ -165,19 +165,49 @@ out:
     return rc;
 }
 
+bool ms_maps_torn(const ms_region *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].start >= r[i].end || (i && r[i].start < r[i - 1].end))
+            return true;
+    return false;
+}
+
+size_t ms_maps_drop_torn(ms_region *r, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].start >= r[i].end || (k && r[i].start < r[k - 1].end))
+            continue;
+        if (k != i)
+            r[k] = r[i];
+        k++;
+    }
+    return k;
+}
+
 ms_err ms_maps_read(int dirfd, ms_maps *m)
 {
-    ms_err rc = ms_read_file_at(dirfd, "maps", &m->buf);
-    if (rc != MS_OK)
-        goto out;
-    /* The kernel ends a read early, at a line boundary, once the process's mm is gone: an empty or
-     * short file from a dead process is "it exited", while a kernel thread or zombie that is still
-     * there legitimately has no regions. */
-    if (!ms_pid_alive(dirfd)) {
-        rc = MS_ERR_NOENT;
-        goto out;
+    ms_err rc = MS_OK;
+    for (int attempt = 0;; attempt++) {
+        rc = ms_read_file_at(dirfd, "maps", &m->buf);
+        if (rc != MS_OK)
+            goto out;
+        /* The kernel ends a read early, at a line boundary, once the process's mm is gone: an empty
+         * or short file from a dead process is "it exited", while a kernel thread or zombie that is
+         * still there legitimately has no regions. */
+        if (!ms_pid_alive(dirfd)) {
+            rc = MS_ERR_NOENT;
+            goto out;
+        }
+        rc = ms_maps_parse(m);
+        if (rc != MS_OK || !ms_maps_torn(m->regions, m->nregions))
+            goto out;
+        if (attempt == MS_MAPS_TORN_RETRIES) {
+            m->nregions = ms_maps_drop_torn(m->regions, m->nregions);
+            goto out;
+        }
     }
-    rc = ms_maps_parse(m);
 out:
     if (rc != MS_OK)
         m->nregions = 0;

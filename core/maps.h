@@ -71,6 +71,16 @@ ms_err ms_maps_parse(ms_maps *m);
  * empty maps gives 0 regions. */
 ms_err ms_maps_read(int dirfd, ms_maps *m);
 
+/* A process that maps and unmaps while its maps/smaps is read can give a torn file: the kernel
+ * prints one page-sized chunk per read(), drops the mmap lock between chunks and resumes after the
+ * last address it printed, so a region that changed meanwhile can overlap the one before it.
+ * ms_maps_torn() tells (a region not strictly after its predecessor, or empty); the readers re-read
+ * up to MS_MAPS_TORN_RETRIES times and then keep the consistent part with ms_maps_drop_torn(),
+ * which removes every region that starts before the previous one ends and returns the new count. */
+#define MS_MAPS_TORN_RETRIES 8
+bool ms_maps_torn(const ms_region *r, size_t n);
+size_t ms_maps_drop_torn(ms_region *r, size_t n);
+
 /* Shared with the smaps parser (added by the maps/smaps helper):
  * parses one region line ("start-end perms offset dev inode [path]") at *p, leaving *p just past its
  * '\n' (or at end for an unterminated last line).  Sets every field of *r; kind is left for

@@ -381,18 +381,29 @@ out:
  * (the kernel ends the file early, at a record boundary, once the mm is gone). */
 static ms_err read_and_parse(int dirfd, const char *name, ms_smaps *s, bool rollup)
 {
-    ms_err rc = ms_read_file_at(dirfd, name, &s->maps.buf);
-    if (rc == MS_ERR_NOENT && rollup && ms_pid_alive(dirfd)) {
-        rc = MS_ERR_UNSUPPORTED;     /* smaps_rollup came in Linux 4.14 */
-        goto out;
+    ms_err rc = MS_OK;
+    for (int attempt = 0;; attempt++) {
+        rc = ms_read_file_at(dirfd, name, &s->maps.buf);
+        if (rc == MS_ERR_NOENT && rollup && ms_pid_alive(dirfd)) {
+            rc = MS_ERR_UNSUPPORTED;     /* smaps_rollup came in Linux 4.14 */
+            goto out;
+        }
+        if (rc != MS_OK)
+            goto out;
+        if (!ms_pid_alive(dirfd)) {
+            rc = MS_ERR_NOENT;
+            goto out;
+        }
+        rc = ms_smaps_parse(s);
+        /* a torn read (see ms_maps_torn): read again, at last keep the consistent part; a dropped
+         * region's fields stay in s->fields, unreferenced */
+        if (rc != MS_OK || !ms_maps_torn(s->maps.regions, s->maps.nregions))
+            goto out;
+        if (attempt == MS_MAPS_TORN_RETRIES) {
+            s->maps.nregions = ms_maps_drop_torn(s->maps.regions, s->maps.nregions);
+            goto out;
+        }
     }
-    if (rc != MS_OK)
-        goto out;
-    if (!ms_pid_alive(dirfd)) {
-        rc = MS_ERR_NOENT;
-        goto out;
-    }
-    rc = ms_smaps_parse(s);
 out:
     if (rc != MS_OK) {
         s->maps.nregions = 0;
