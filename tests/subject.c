@@ -19,9 +19,16 @@
  *   --hugetlb N                    N default-size huge pages of MAP_HUGETLB anonymous memory, all
  *                                  written (needs vm.nr_hugepages >= N)
  *   --memfd BYTES                  a memfd named "memscope shm" of BYTES, mapped shared, written
+ *   --churn N                      reserve N pages (PROT_NONE) and, after the JSON line, keep
+ *                                  remapping, protecting, touching and dropping pieces of them in a
+ *                                  tight loop until stdin closes: maps that change under a reader
+ *                                  (race tests; "churn" is the span's start)
+ *   --exec-after MS                after MS milliseconds exec itself anew (--exit-after 50): the
+ *                                  same pid gets a new address space, then goes away
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,10 +64,64 @@ static uint64_t arg_size(const char *s)
 static volatile sig_atomic_t stop;
 static void on_term(int sig) { (void)sig; stop = 1; }
 
+/* Changes the span's mappings until stdin closes or SIGTERM.  Every change stays inside the span
+ * (MAP_FIXED over our own reservation; "unmapping" maps PROT_NONE back), so nothing else this
+ * process maps - a sanitizer's own mappings included - is ever clobbered. */
+static void churn_loop(unsigned char *span, uint64_t npages, long ps)
+{
+    unsigned char *prot = calloc(npages, 1);   /* 0 none, 1 read, 2 read+write */
+    uint64_t x = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
+    for (uint64_t iter = 0; !stop && prot; iter++) {
+        if ((iter & 63) == 0) {
+            struct pollfd p = {.fd = 0, .events = POLLIN};
+            if (poll(&p, 1, 0) > 0) {
+                char c;
+                if (read(0, &c, 1) <= 0)
+                    break;
+            }
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t i = (x >> 8) % npages, len = 1 + (x >> 24) % 16;
+        if (i + len > npages)
+            len = npages - i;
+        unsigned char *at = span + i * (uint64_t)ps;
+        size_t bytes = len * (size_t)ps;
+        switch ((x >> 40) % 5) {
+        case 0:   /* a fresh mapping, its first page written */
+            if (mmap(at, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+                memset(prot + i, 2, len);
+                at[0] = 1;
+            }
+            break;
+        case 1:   /* dropped: back to reserved, no access */
+            if (mmap(at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) != MAP_FAILED)
+                memset(prot + i, 0, len);
+            break;
+        case 2:   /* split a VMA by protection */
+            if (mprotect(at, bytes, PROT_READ) == 0)
+                memset(prot + i, 1, len);
+            break;
+        case 3:   /* touch what may be touched: writes make frames, reads map the zero page */
+            for (uint64_t k = 0; k < len; k++) {
+                if (prot[i + k] == 2)
+                    at[k * (uint64_t)ps] = (unsigned char)k;
+                else if (prot[i + k] == 1)
+                    (void)*(volatile unsigned char *)(at + k * (uint64_t)ps);
+            }
+            break;
+        default:  /* give frames back */
+            madvise(at, bytes, MADV_DONTNEED);
+            break;
+        }
+    }
+    free(prot);
+}
+
 int main(int argc, char **argv)
 {
     uint64_t pages = 0, wpages = 0, rpages = 0, regions = 0, shared = 0;
     uint64_t heap = 0, heap_w = 0, heap_r = 0, exit_after = 0, thp = 0, hugetlb = 0, memfd = 0;
+    uint64_t churn = 0, exec_after = 0;
     const char *file_dir = NULL;
     long ps = sysconf(_SC_PAGESIZE);
 
@@ -81,6 +142,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--thp")) thp = arg_size(v);
         else if (!strcmp(a, "--hugetlb")) hugetlb = arg_size(v);
         else if (!strcmp(a, "--memfd")) memfd = arg_size(v);
+        else if (!strcmp(a, "--churn")) churn = arg_size(v);
+        else if (!strcmp(a, "--exec-after")) exec_after = arg_size(v);
         else { fprintf(stderr, "memscope-subject: unknown option %s\n", a); return 2; }
     }
     if (wpages + rpages > pages || heap_w + heap_r > heap) {
@@ -158,6 +221,12 @@ int main(int argc, char **argv)
         for (uint64_t i = 0; i < memfd; i += (uint64_t)ps) mfd[i] = 1;
     }
 
+    unsigned char *churn_at = NULL;
+    if (churn) {
+        churn_at = mmap(NULL, churn * (uint64_t)ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (churn_at == MAP_FAILED) die("mmap churn");
+    }
+
     char spaced[4096] = "", deleted[4096] = "";
     void *spaced_at = NULL, *deleted_at = NULL;
     if (file_dir) {
@@ -187,13 +256,18 @@ int main(int argc, char **argv)
     printf("{\"pid\":%d,\"page_size\":%ld,\"area\":\"%p\",\"pages\":%llu,\"written\":%llu,\"read\":%llu,"
            "\"regions\":%llu,\"heap\":\"%p\",\"heap_size\":%llu,\"shared\":\"%p\",\"shared_pages\":%llu,"
            "\"spaced_file\":\"%p\",\"deleted_file\":\"%p\",\"thp\":\"%p\",\"thp_size\":%llu,"
-           "\"hugetlb\":\"%p\",\"hugetlb_pages\":%llu,\"memfd\":\"%p\",\"memfd_size\":%llu,\"sink\":%u}\n",
+           "\"hugetlb\":\"%p\",\"hugetlb_pages\":%llu,\"memfd\":\"%p\",\"memfd_size\":%llu,\"churn\":\"%p\",\"churn_pages\":%llu,\"sink\":%u}\n",
            (int)getpid(), ps, (void *)area, (unsigned long long)pages, (unsigned long long)wpages,
            (unsigned long long)rpages, (unsigned long long)made, (void *)h, (unsigned long long)heap,
            (void *)sh, (unsigned long long)shared, spaced_at, deleted_at, (void *)thp_at,
            (unsigned long long)thp, (void *)htlb, (unsigned long long)hugetlb, (void *)mfd,
-           (unsigned long long)memfd, sink);
+           (unsigned long long)memfd, (void *)churn_at, (unsigned long long)churn, sink);
     fflush(stdout);
+
+    if (churn) {
+        churn_loop(churn_at, churn, ps);
+        return 0;
+    }
 
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -201,6 +275,20 @@ int main(int argc, char **argv)
     for (;;) {
         if (stop)
             break;
+        if (exec_after) {
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            uint64_t ms = (uint64_t)(t.tv_sec - t0.tv_sec) * 1000 + (uint64_t)((t.tv_nsec - t0.tv_nsec) / 1000000);
+            if (ms >= exec_after) {
+                /* the reader of our first line may be gone: the new image must not die writing its own */
+                signal(SIGPIPE, SIG_IGN);
+                const char *nargv[] = {argv[0], "--pages", "8", "--write", "2", "--exit-after", "50", NULL};
+                execv("/proc/self/exe", (char *const *)nargv);
+                die("exec");
+            }
+            usleep(1000);
+            continue;
+        }
         if (exit_after) {
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
