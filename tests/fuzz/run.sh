@@ -18,6 +18,9 @@ if [[ $name == fuzz_proc ]]; then
     { printf "$sel"; head -c 65536 "$f"; } > "$corpus/seed-$i"
     i=$((i + 1))
   done < <(find "$fixtures" -type f -print0)
+elif [[ $name == fuzz_spec ]]; then
+  # every preset, spelled out and by name, plus bad specs (truncated, nested, wrong types, ...)
+  cp "$(dirname "$0")"/spec-seeds/*.json "$corpus"/
 else
   for s in 4096 64KiB 1GiB 0x7ffd1000 0x 1234 -1 0 18446744073709551616 16k 2MB; do
     printf '%s' "$s" > "$corpus/seed-$s"
