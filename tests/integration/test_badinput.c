@@ -5,8 +5,11 @@
  * before memscoped sees the request (414 for an over-long URL, 431 for oversized headers), are
  * HTML, not JSON: those rows check the status and that the server keeps serving.  At the end the
  * server must stop cleanly on SIGTERM (exit 0: in a sanitizer build LeakSanitizer runs then). */
+#include <arpa/inet.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -312,6 +315,51 @@ static void test_log_injection(void)
     free(log);
 }
 
+static int connect_lo(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* true if the server closed fd within ms (read gives EOF or a reset) */
+static bool closed_within(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c;
+    return poll(&p, 1, ms) == 1 && read(fd, &c, 1) <= 0;
+}
+
+/* Connections: at most --max-per-ip from one client, idle ones closed after --idle-timeout. */
+static void test_conn_limits(void)
+{
+    ms_server s;
+    const char *args[] = {"--max-per-ip", "3", "--idle-timeout", "1", NULL};
+    CHECK(server_start(&s, args));
+    if (!s.port)
+        return;
+    int fds[4];
+    for (int i = 0; i < 4; i++)
+        fds[i] = connect_lo(s.port);
+    CHECK(fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0 && fds[3] >= 0);
+    CHECK(!closed_within(fds[0], 200));     /* the first three are kept ... */
+    CHECK(closed_within(fds[3], 2000));     /* ... the fourth is closed at once */
+    /* idle connections go after about a second */
+    CHECK(closed_within(fds[0], 4000) && closed_within(fds[1], 1000) && closed_within(fds[2], 1000));
+    for (int i = 0; i < 4; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    http_resp r;
+    CHECK(http_get(&s, "/api/v1/health", &r) && r.status == 200);   /* room again */
+    http_resp_free(&r);
+    CHECK_EQ_U64(server_stop(&s), 0);
+}
+
 int main(void)
 {
     const char *args[] = {"--pages", "16", "--write", "4", NULL};
@@ -339,5 +387,6 @@ int main(void)
     body[sizeof body - 1] = '\0';
     expect_body(&srv, "POST", "/api/v1/experiments", body, 413, "body_too_large", NULL);
     CHECK_EQ_U64(server_stop(&srv), 0);
+    test_conn_limits();
     return check_done();
 }
