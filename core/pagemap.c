@@ -125,7 +125,11 @@ static ms_err read_entries(int fd, int dirfd, uint64_t vpn, uint64_t n, uint64_t
         have += (size_t)r;
     }
     *got = have / 8;
-    if (have < want && !ms_pid_alive(dirfd))
+    /* Short: the end of its address space, or no address space any more.  An exiting process
+     * loses its mm before it becomes a zombie whose stat still reads, so being alive is not
+     * enough; the entry for address 0 exists in every address space, so its read tells. */
+    uint64_t probe;
+    if (have < want && (!ms_pid_alive(dirfd) || pread(fd, &probe, 8, 0) != 8))
         return MS_ERR_NOENT;
     return MS_OK;
 }
