@@ -12,11 +12,12 @@ export const STATES = [
   ['absent', 'not present', 'no frame yet: the first touch will fault one in'],
   ['file_or_shared', 'file or shared', 'backed by a file page or shared with another mapping'],
   ['anon', 'private (anonymous)', 'a private frame of this process'],
-  ['zero', 'zero page', 'read but never written: the kernel\'s shared page of zeros; costs no RSS'],
+  ['zero_page', 'zero page', 'read but never written: the kernel\'s shared page of zeros; costs no RSS'],
   ['huge', 'huge page', 'part of a 2 MiB transparent huge page'],
   ['swapped', 'swapped out', 'moved to swap; the next touch reads it back'],
 ];
 export const STATE_INDEX = Object.fromEntries(STATES.map(([k], i) => [k, i]));
+const UNKNOWN_STATE = -1;
 const COLORS = ['#e2e8f0', '#16a34a', '#2563eb', '#eab308', '#9333ea', '#dc2626'];
 export const STATE_COLORS = Object.fromEntries(STATES.map(([k], i) => [k, COLORS[i]]));
 const FRAMES_MAX = 4096;
@@ -56,7 +57,7 @@ export function mount(root, { pid, start }, app) {
 
   function parseRuns(ans) {
     const base = S.base, bps = BigInt(ps);
-    return ans.runs.map(([a, b, st]) => [Number((BigInt(a) - base) / bps), Number((BigInt(b) - base) / bps), STATE_INDEX[st] ?? 0]);
+    return ans.runs.map(([a, b, st]) => [Number((BigInt(a) - base) / bps), Number((BigInt(b) - base) / bps), STATE_INDEX[st] ?? UNKNOWN_STATE]);
   }
 
   const refresh = async () => {
@@ -226,6 +227,15 @@ export function mount(root, { pid, start }, app) {
     }
     drawOverview(g.cols * g.s);
     const V = S.v1 - S.v0;
+    // what the map shows, page for page, as data for tests and as words for screen readers
+    const tally = {};
+    if (S.runs) for (const [a, b, k] of S.runs) {
+      const n = Math.min(b, S.v1) - Math.max(a, S.v0);
+      if (n > 0) { const key = k >= 0 ? STATES[k][0] : 'unknown'; tally[key] = (tally[key] || 0) + n; }
+    }
+    canvas.dataset.states = JSON.stringify(tally);
+    canvas.setAttribute('aria-label', `Page map: ${Object.entries(tally).map(([k, n]) => `${int(n)} ${k.replace(/_/g, ' ')}`).join(', ')}. ` +
+      'Arrow keys move the page cursor, plus and minus zoom, 0 shows the whole region, Enter zooms in or translates the page.');
     info.textContent = `pages ${int(S.v0)}–${int(S.v1 - 1)} of ${int(S.N)} in view (${hex(pageAddr(S.v0))}–${hex(pageAddr(S.v1))}), ` +
       `${g.ppc === 1 ? 'one page per cell' : `${int(g.ppc)} pages per cell`}${V <= FRAMES_MAX ? '; frames shown on hover' : ''}`;
     zin.disabled = V <= 16;
@@ -300,7 +310,7 @@ export function mount(root, { pid, start }, app) {
         if (n > 0) tally.set(k, (tally.get(k) || 0) + n);
       }
       readout.append(h('div', null, h('strong', { text: `${int(p1 - p0)} pages` }), ` from ${hex(pageAddr(p0))} to ${hex(pageAddr(p1))} · `,
-        [...tally].map(([k, n]) => h('span', { class: 'tally' }, swatch(k), ` ${STATES[k][1]} ${int(n)} `))),
+        [...tally].map(([k, n]) => h('span', { class: 'tally' }, k >= 0 ? swatch(k) : null, ` ${k >= 0 ? STATES[k][1] : 'unknown state'} ${int(n)} `))),
       h('div', { class: 'muted', text: 'Zoom in (click or +) to see single pages.' }));
       return;
     }
@@ -311,7 +321,7 @@ export function mount(root, { pid, start }, app) {
         h('span', { class: 'mono big' }, h('span', { class: 'pn', text: hex(pn) }), h('span', { class: 'off', text: offset.toString(16).padStart(Math.ceil(Math.log2(ps) / 4), '0') })),
         ' = page number ', h('strong', { class: 'mono', text: hex(pn) }), ` (${int(Number(pn))}) + offset `, h('strong', { class: 'mono', text: hex(offset) }),
         ` · page ${int(p0)} of this region`),
-      h('div', null, st !== null ? [swatch(st), ` ${STATES[st][1]}: ${STATES[st][2]}`] : 'state not loaded'),
+      h('div', null, st !== null && st >= 0 ? [swatch(st), ` ${STATES[st][1]}: ${STATES[st][2]}`] : 'state not loaded'),
       frameLine(f),
       h('div', null, h('a', { href: `#/process/${pid}/translate/${hex(addr)}`, text: 'Translate this address →' })));
   }
