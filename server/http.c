@@ -323,7 +323,11 @@ static enum MHD_Result dispatch(req_slot *s)
         return http_reply_response(r, MHD_HTTP_NO_CONTENT, resp);
     }
 
-    if (srv->token && strcmp(r->url, "/api/v1/health") != 0) {
+    /* The dashboard's files are public (a browser cannot send the header before the page that
+     * asks for the token has loaded); the data behind /api/ and /metrics is not. */
+    bool protected_path = (strncmp(r->url, "/api/", 5) == 0 && strcmp(r->url, "/api/v1/health") != 0) ||
+                          strcmp(r->url, "/metrics") == 0;
+    if (srv->token && protected_path) {
         const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!token_ok(srv->token, auth)) {
             const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
