@@ -193,7 +193,7 @@ test('a region\'s page map: counts equal the API, hover shows page number + offs
   const fromRuns = {};
   for (const [a, b, st] of pm.runs) fromRuns[st] = (fromRuns[st] || 0) + Number((BigInt(b) - BigInt(a)) / BigInt(PS));
   assert.deepEqual(drawn, fromRuns);
-  if (pm.counts.zero_page !== null) assert.equal(drawn.zero_page, 512, 'the 512 read pages are drawn as the zero page');
+  if (pm.counts.zero_page !== null) assert.equal(drawn.zero, 512, 'the 512 read pages are drawn as the zero page');
   assert.ok(pm.counts.present >= 1024, 'the written pages are present');
   await shot('region');
   // zoom in to single pages with the keyboard, then hover the first page

@@ -241,7 +241,7 @@ function mountRun(root, id, app) {
       seg.style.background = STATE_COLORS[k];
       bar.append(seg);
     };
-    part(priv, 'anon'); part(huge, 'huge'); part(zero, 'zero_page'); part(sw, 'swapped'); part(absent, 'absent');
+    part(priv, 'anon'); part(huge, 'huge'); part(zero, 'zero'); part(sw, 'swapped'); part(absent, 'absent');
     const link = r.alive && s.region ? h('a', { href: `#/process/${r.pid}/region/${s.region.start}`, text: 'page map' }) : null;
     return [bar, h('div', { class: 'muted small', dataset: { key: 'present', value: p.present } },
       `${int(p.present)} of ${int(p.pages)} present${p.zero_page ? ` (${int(p.zero_page)} zero page)` : ''} `, link)];

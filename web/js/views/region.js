@@ -12,7 +12,7 @@ export const STATES = [
   ['absent', 'not present', 'no frame yet: the first touch will fault one in'],
   ['file_or_shared', 'file or shared', 'backed by a file page or shared with another mapping'],
   ['anon', 'private (anonymous)', 'a private frame of this process'],
-  ['zero_page', 'zero page', 'read but never written: the kernel\'s shared page of zeros; costs no RSS'],
+  ['zero', 'zero page', 'read but never written: the kernel\'s shared page of zeros; costs no RSS'],
   ['huge', 'huge page', 'part of a 2 MiB transparent huge page'],
   ['swapped', 'swapped out', 'moved to swap; the next touch reads it back'],
 ];
