@@ -140,22 +140,34 @@ enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b)
     return http_reply_text(r, status, "application/json", b);
 }
 
-static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *code, const char *fmt, va_list ap)
+ms_err http_error_json(ms_buf *b, const char *code, const char *msg, long step, const char *field)
 {
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    ms_buf b;
-    ms_buf_init(&b, 0);
     jw w;
-    jw_init(&w, &b);
+    jw_init(&w, b);
     jw_obj(&w);
     jw_key(&w, "error");
     jw_obj(&w);
     jw_kstr(&w, "code", code);
     jw_kstr(&w, "message", msg);
+    if (field) {
+        if (step >= 0)
+            jw_ki64(&w, "step", step);
+        else
+            jw_knull(&w, "step");
+        jw_kstr(&w, "field", field);
+    }
     jw_obj_end(&w);
     jw_obj_end(&w);
-    if (jw_finish(&w) != MS_OK) {
+    return jw_finish(&w);
+}
+
+/* An error answer with one extra header (Allow, WWW-Authenticate) or none. */
+static enum MHD_Result reply_error_hdr(http_req *r, unsigned status, const char *code, const char *msg,
+                                       const char *hname, const char *hval)
+{
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    if (http_error_json(&b, code, msg, -1, NULL) != MS_OK) {
         ms_buf_free(&b);
         return MHD_NO;
     }
@@ -163,7 +175,24 @@ static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *co
         log_error("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);
     else
         log_debug("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);
-    return http_reply_json(r, status, &b);
+    if (!hname)
+        return http_reply_json(r, status, &b);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        ms_buf_free(&b);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, hname, hval);
+    return http_reply_response(r, status, resp);
+}
+
+static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *code, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return reply_error_hdr(r, status, code, msg, NULL, NULL);
 }
 
 enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt, ...)
@@ -341,21 +370,9 @@ static enum MHD_Result dispatch(req_slot *s)
             log_warn("unauthorized %s %s from %s (%s)", method, r->url, who,
                      auth ? "wrong token" : "no Authorization header");
             r->route = "unauthorized";
-            struct MHD_Response *resp;
-            ms_buf b;
-            ms_buf_init(&b, 0);
-            static const char body[] = "{\"error\":{\"code\":\"unauthorized\",\"message\":"
-                                       "\"this server needs 'Authorization: Bearer <token>'\"}}";
-            if (ms_buf_append(&b, body, sizeof body - 1) != MS_OK)
-                return MHD_NO;
-            resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
-            if (!resp) {
-                ms_buf_free(&b);
-                return MHD_NO;
-            }
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-            return http_reply_response(r, MHD_HTTP_UNAUTHORIZED, resp);
+            return reply_error_hdr(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                   "this server needs 'Authorization: Bearer <token>'", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                   "Bearer");
         }
     }
 
@@ -388,31 +405,9 @@ static enum MHD_Result dispatch(req_slot *s)
     }
     if (path_matched) {
         r->route = "method_not_allowed";
-        ms_buf b;
-        ms_buf_init(&b, 0);
-        jw w;
-        jw_init(&w, &b);
-        jw_obj(&w);
-        jw_key(&w, "error");
-        jw_obj(&w);
-        jw_kstr(&w, "code", "method_not_allowed");
         char msg[160];
         snprintf(msg, sizeof msg, "%.16s is not allowed here; allowed: %s", method, allow);
-        jw_kstr(&w, "message", msg);
-        jw_obj_end(&w);
-        jw_obj_end(&w);
-        if (jw_finish(&w) != MS_OK) {
-            ms_buf_free(&b);
-            return MHD_NO;
-        }
-        struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
-        if (!resp) {
-            ms_buf_free(&b);
-            return MHD_NO;
-        }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-        return http_reply_response(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+        return reply_error_hdr(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, MHD_HTTP_HEADER_ALLOW, allow);
     }
     r->route = "not_found";
     return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route: %.16s %.200s", method, r->url);
