@@ -853,6 +853,7 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/processes/{pid}/smaps", h_smaps},
     {"GET", "/api/v1/processes/{pid}/pagemap", h_pagemap},
     {"GET", "/api/v1/processes/{pid}/translate", h_translate},
+    {"GET", "/metrics", h_metrics},
     {"GET", "/*", h_static},
 };
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

@@ -5,5 +5,7 @@
 #include "http.h"
 
 enum MHD_Result h_static(http_req *r);
+/* GET /metrics (metrics.c): Prometheus text format. */
+enum MHD_Result h_metrics(http_req *r);
 
 #endif
