@@ -85,7 +85,7 @@ static void put_u64(mw *w, uint64_t v)
 static void put_dbl(mw *w, double v)
 {
     char d[40];
-    int n = snprintf(d, sizeof d, "%.17g", v);
+    int n = snprintf(d, sizeof d, "%.9g", v);
     if (n > 0 && (size_t)n < sizeof d)
         put_n(w, d, (size_t)n);
     else
