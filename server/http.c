@@ -85,7 +85,7 @@ unsigned http_status_of(ms_err e)
     case MS_ERR_PERM: return MHD_HTTP_FORBIDDEN;
     case MS_ERR_TOOBIG: return MHD_HTTP_CONTENT_TOO_LARGE;
     case MS_ERR_LIMIT: return MHD_HTTP_TOO_MANY_REQUESTS;
-    case MS_ERR_UNSUPPORTED: return MHD_HTTP_NOT_IMPLEMENTED;
+    case MS_ERR_UNSUPPORTED: return MHD_HTTP_NOT_IMPLEMENTED;   /* this kernel or build lacks it */
     case MS_ERR_NOMEM: return MHD_HTTP_SERVICE_UNAVAILABLE;
     case MS_ERR_PARSE:
     case MS_ERR_IO: return MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -492,7 +492,7 @@ struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, 
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
