@@ -52,6 +52,7 @@ const ms_preset ms_presets[] = {
       "{\"op\":\"touch\",\"ptr\":\"big\",\"mode\":\"write\"},"
       "{\"op\":\"free\",\"ptr\":\"big\"},"
       "{\"op\":\"mallopt\",\"param\":\"mmap_threshold\",\"value\":\"32MiB\"},"
+      "{\"op\":\"mallopt\",\"param\":\"trim_threshold\",\"value\":\"1GiB\",\"note\":\"so free() never trims by itself\"},"
       "{\"op\":\"malloc\",\"size\":\"16MiB\",\"as\":\"heapbuf\"},"
       "{\"op\":\"malloc\",\"size\":\"4KiB\",\"as\":\"fence\",\"note\":\"keeps heapbuf off the heap top, so free cannot trim it\"},"
       "{\"op\":\"madvise\",\"ptr\":\"heapbuf\",\"advice\":\"nohugepage\"},"

@@ -327,7 +327,11 @@ static enum MHD_Result dispatch(req_slot *s)
         return http_reply_response(r, MHD_HTTP_NO_CONTENT, resp);
     }
 
-    if (srv->token && strcmp(r->url, "/api/v1/health") != 0) {
+    /* The dashboard's files are public (a browser cannot send the header before the page that
+     * asks for the token has loaded); the data behind /api/ and /metrics is not. */
+    bool protected_path = (strncmp(r->url, "/api/", 5) == 0 && strcmp(r->url, "/api/v1/health") != 0) ||
+                          strcmp(r->url, "/metrics") == 0;
+    if (srv->token && protected_path) {
         const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!token_ok(srv->token, auth)) {
             const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -508,6 +512,7 @@ struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, 
     }
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, or MHD logs to stderr before it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, conn_limit,
@@ -517,7 +522,6 @@ struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, 
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     if (!d)
         return NULL;

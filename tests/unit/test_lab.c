@@ -178,8 +178,8 @@ static void test_free_returns(void)
 {
     run r = run_lab("free-returns");
     ok_exit(&r);
-    json_t *touch = line_of(&r, "step", 2), *fr = line_of(&r, "step", 3), *hf = line_of(&r, "step", 9),
-           *trim = line_of(&r, "step", 10);
+    json_t *touch = line_of(&r, "step", 2), *fr = line_of(&r, "step", 3), *hf = line_of(&r, "step", 10),
+           *trim = line_of(&r, "step", 11);
     CHECK(touch && fr && hf && trim);
     if (!touch || !fr || !hf || !trim)
         return;
