@@ -17,6 +17,7 @@
 #include "core/num.h"
 #include "jw.h"
 #include "log.h"
+#include "metrics.h"
 
 /* ---- counters for /metrics ---- */
 
@@ -211,6 +212,9 @@ enum MHD_Result http_reply_ms(http_req *r, ms_err e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
+    /* A per-process route failing on the kernel's side (not on bad input) is a process-read error. */
+    if (r->route && strncmp(r->route, "/api/v1/processes/{pid}", 23) == 0)
+        metrics_count_read_error(e);
     return http_reply_error(r, http_status_of(e), ms_errcode(e), "%s: %s", ctx, ms_strerror(e));
 }
 
