@@ -190,6 +190,8 @@ static enum MHD_Result reply_error_hdr(http_req *r, unsigned status, const char 
 }
 
 static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *code, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -474,6 +476,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;

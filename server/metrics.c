@@ -25,8 +25,10 @@
 
 #include "core/proc.h"
 #include "core/proclist.h"
+#include "experiments.h"
 #include "core/smaps.h"
 #include "core/status.h"
+#include "experiments.h"
 #include "metrics.h"
 #include "routes.h"
 
@@ -220,7 +222,8 @@ static void write_http(mw *w)
 static void write_counters(mw *w, server_ctx *srv)
 {
     uint64_t running, refused;
-    if (metrics_experiments && metrics_experiments(srv, &running, &refused)) {
+    if (srv->exp) {
+        ms_xmgr_counts(srv->exp, &running, &refused);
         family(w, "memscope_experiments_running", "gauge", "Experiments (memscope-lab processes) alive now.");
         sample_u64(w, "memscope_experiments_running", running);
         family(w, "memscope_experiments_refused_total", "counter",

@@ -260,6 +260,13 @@ static void test_limit_and_shutdown(void)
     json_decref(xb);
     json_decref(a);
     json_decref(b);
+    /* /metrics counts them: two alive, and the refusals (over budget, too many at once) */
+    http_resp m;
+    CHECK(http_get(&srv, "/metrics", &m) && m.status == 200);
+    CHECK(m.body && strstr(m.body, "\nmemscope_experiments_running 2\n") != NULL);
+    const char *ref = m.body ? strstr(m.body, "\nmemscope_experiments_refused_total ") : NULL;
+    CHECK(ref && atoi(ref + strlen("\nmemscope_experiments_refused_total ")) >= 2);
+    http_resp_free(&m);
     CHECK_EQ_U64(server_stop(&srv), 0);
     CHECK(!lab_alive(pa) && !lab_alive(pb));   /* no orphans */
 }
