@@ -232,10 +232,7 @@ static binding *find_binding(bindings *bs, const char *name)
     return NULL;
 }
 
-static ms_err refuse(ms_xerr *e, ms_err code, long step, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static ms_err refuse(ms_xerr *e, ms_err code, long step, const char *field, const char *fmt, ...)
+ms_err ms_xerr_set(ms_xerr *e, ms_err code, long step, const char *field, const char *fmt, ...)
 {
     va_list ap;
     e->code = code;
@@ -263,7 +260,7 @@ static ms_err part_length(const ms_xstep *st, uint64_t size, long i, ms_xerr *e,
 {
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     if (st->offset > size)
-        return refuse(e, MS_ERR_INVAL, i, "offset", "offset %llu is past the end of '%s' (%llu bytes)",
+        return ms_xerr_set(e, MS_ERR_INVAL, i, "offset", "offset %llu is past the end of '%s' (%llu bytes)",
                       (unsigned long long)st->offset, st->ptr, (unsigned long long)size);
     uint64_t room = size - st->offset;
     switch (st->part) {
@@ -272,19 +269,19 @@ static ms_err part_length(const ms_xstep *st, uint64_t size, long i, ms_xerr *e,
         break;
     case MS_XPART_FRACTION:
         if (!(st->fraction >= 0.0 && st->fraction <= 1.0))   /* also refuses NaN */
-            return refuse(e, MS_ERR_INVAL, i, "fraction", "fraction must be within [0, 1]");
+            return ms_xerr_set(e, MS_ERR_INVAL, i, "fraction", "fraction must be within [0, 1]");
         *len = (uint64_t)((double)room * st->fraction);
         break;
     case MS_XPART_PAGES:
         if (st->pages > room / page)
-            return refuse(e, MS_ERR_INVAL, i, "pages", "%llu pages from offset %llu go past the end of "
+            return ms_xerr_set(e, MS_ERR_INVAL, i, "pages", "%llu pages from offset %llu go past the end of "
                           "'%s' (%llu bytes)", (unsigned long long)st->pages,
                           (unsigned long long)st->offset, st->ptr, (unsigned long long)size);
         *len = st->pages * page;
         break;
     case MS_XPART_LENGTH:
         if (st->length > room)
-            return refuse(e, MS_ERR_INVAL, i, "length", "%llu bytes from offset %llu go past the end "
+            return ms_xerr_set(e, MS_ERR_INVAL, i, "length", "%llu bytes from offset %llu go past the end "
                           "of '%s' (%llu bytes)", (unsigned long long)st->length,
                           (unsigned long long)st->offset, st->ptr, (unsigned long long)size);
         *len = st->length;
@@ -303,10 +300,10 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
     if (!e)
         e = &scratch;
     if (!bs.b)
-        return refuse(e, MS_ERR_NOMEM, -1, "steps", "out of memory");
+        return ms_xerr_set(e, MS_ERR_NOMEM, -1, "steps", "out of memory");
 
 #define ADD_LIVE(n) do { \
-        if ((n) > UINT64_MAX - live) { rc = refuse(e, MS_ERR_TOOBIG, i, "size", "sizes overflow"); goto out; } \
+        if ((n) > UINT64_MAX - live) { rc = ms_xerr_set(e, MS_ERR_TOOBIG, i, "size", "sizes overflow"); goto out; } \
         live += (n); if (live > peak) peak = live; \
     } while (0)
 
@@ -315,40 +312,40 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
         long i = (long)k;
         binding *target = NULL;
         if ((unsigned)st->op >= MS_XOP__COUNT) {
-            rc = refuse(e, MS_ERR_INVAL, i, "op", "unknown op");
+            rc = ms_xerr_set(e, MS_ERR_INVAL, i, "op", "unknown op");
             goto out;
         }
         const char *opn = ms_xop_name(st->op);
         if (ms_xop_needs_ptr(st->op)) {
             if (!st->ptr[0]) {
-                rc = refuse(e, MS_ERR_INVAL, i, "ptr", "%s needs \"ptr\": the name of an earlier step's result", opn);
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "ptr", "%s needs \"ptr\": the name of an earlier step's result", opn);
                 goto out;
             }
             target = find_binding(&bs, st->ptr);
             if (!target) {
-                rc = refuse(e, MS_ERR_INVAL, i, "ptr", "no earlier step names a result '%s' (use \"as\":\"%s\" on it)",
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "ptr", "no earlier step names a result '%s' (use \"as\":\"%s\" on it)",
                             st->ptr, st->ptr);
                 goto out;
             }
             if (!target->live) {
-                rc = refuse(e, MS_ERR_INVAL, i, "ptr", "'%s' was already released at step %ld",
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "ptr", "'%s' was already released at step %ld",
                             st->ptr, target->freed_at);
                 goto out;
             }
         }
         if (st->as[0]) {
             if (!ms_xop_produces(st->op)) {
-                rc = refuse(e, MS_ERR_INVAL, i, "as", "%s gives no result to name", opn);
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "as", "%s gives no result to name", opn);
                 goto out;
             }
             if (!valid_name(st->as)) {
-                rc = refuse(e, MS_ERR_INVAL, i, "as", "a name is 1 to %d letters, digits, '_' or '-'",
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "as", "a name is 1 to %d letters, digits, '_' or '-'",
                             MS_XNAME_MAX - 1);
                 goto out;
             }
             binding *old = find_binding(&bs, st->as);
             if (old && old->live && !(st->op == MS_XOP_REALLOC && old == target)) {
-                rc = refuse(e, MS_ERR_INVAL, i, "as", "'%s' already names the live result of step %ld",
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "as", "'%s' already names the live result of step %ld",
                             st->as, old->step);
                 goto out;
             }
@@ -356,27 +353,27 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
         bool sized = st->op == MS_XOP_MALLOC || st->op == MS_XOP_CALLOC || st->op == MS_XOP_REALLOC ||
                      st->op == MS_XOP_MMAP;
         if (sized && !st->has_size) {
-            rc = refuse(e, MS_ERR_INVAL, i, "size", "%s needs \"size\" (bytes, or with a unit: \"64KiB\")", opn);
+            rc = ms_xerr_set(e, MS_ERR_INVAL, i, "size", "%s needs \"size\" (bytes, or with a unit: \"64KiB\")", opn);
             goto out;
         }
         if (sized && st->size == 0) {
-            rc = refuse(e, MS_ERR_INVAL, i, "size", "size must be at least 1 byte");
+            rc = ms_xerr_set(e, MS_ERR_INVAL, i, "size", "size must be at least 1 byte");
             goto out;
         }
         uint64_t bytes = st->size, len = 0;
         if (st->op == MS_XOP_CALLOC) {
             if (st->count == 0) {
-                rc = refuse(e, MS_ERR_INVAL, i, "count", "count must be at least 1");
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "count", "count must be at least 1");
                 goto out;
             }
             if (st->size > UINT64_MAX / st->count) {
-                rc = refuse(e, MS_ERR_TOOBIG, i, "count", "count * size overflows");
+                rc = ms_xerr_set(e, MS_ERR_TOOBIG, i, "count", "count * size overflows");
                 goto out;
             }
             bytes = st->size * st->count;
         }
         if (sized && bytes > l->max_bytes) {
-            rc = refuse(e, MS_ERR_TOOBIG, i, "size", "%llu bytes is over the budget of %llu bytes per experiment",
+            rc = ms_xerr_set(e, MS_ERR_TOOBIG, i, "size", "%llu bytes is over the budget of %llu bytes per experiment",
                         (unsigned long long)bytes, (unsigned long long)l->max_bytes);
             goto out;
         }
@@ -388,45 +385,45 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
         switch (st->op) {
         case MS_XOP_TOUCH:
             if (st->order == MS_XORDER_STRIDED && st->stride == 0) {
-                rc = refuse(e, MS_ERR_INVAL, i, "stride", "stride must be at least 1 page");
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "stride", "stride must be at least 1 page");
                 goto out;
             }
             break;
         case MS_XOP_MADVISE:
             if (st->advice == MS_XADV_NONE) {
-                rc = refuse(e, MS_ERR_INVAL, i, "advice", "madvise needs \"advice\": dontneed, free, pageout, "
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "advice", "madvise needs \"advice\": dontneed, free, pageout, "
                             "cold, willneed, hugepage or nohugepage");
                 goto out;
             }
             break;
         case MS_XOP_MMAP:
             if (st->huge != MS_XADV_NONE && st->huge != MS_XADV_HUGEPAGE && st->huge != MS_XADV_NOHUGEPAGE) {
-                rc = refuse(e, MS_ERR_INVAL, i, "huge", "huge is \"hugepage\" or \"nohugepage\"");
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "huge", "huge is \"hugepage\" or \"nohugepage\"");
                 goto out;
             }
             break;
         case MS_XOP_MALLOPT:
             if ((unsigned)st->param >= MS_XMALLOPT__COUNT) {
-                rc = refuse(e, MS_ERR_INVAL, i, "param", "param is mmap_threshold or trim_threshold");
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "param", "param is mmap_threshold or trim_threshold");
                 goto out;
             }
             /* glibc refuses an mmap threshold above HEAP_MAX_SIZE/2 (32 MiB on 64-bit) */
             if (st->value < 0 || (st->param == MS_XMALLOPT_MMAP_THRESHOLD && st->value > (32 << 20)) ||
                 st->value > INT32_MAX) {
-                rc = refuse(e, MS_ERR_INVAL, i, "value", "value must be within [0, %s]",
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "value", "value must be within [0, %s]",
                             st->param == MS_XMALLOPT_MMAP_THRESHOLD ? "32MiB" : "2147483647");
                 goto out;
             }
             break;
         case MS_XOP_SLEEP:
             if (st->ms > 60000) {
-                rc = refuse(e, MS_ERR_INVAL, i, "ms", "a sleep step lasts at most 60000 ms");
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "ms", "a sleep step lasts at most 60000 ms");
                 goto out;
             }
             break;
         case MS_XOP_SBRK:
             if ((st->increment < 0 ? 0 - (uint64_t)st->increment : (uint64_t)st->increment) > l->max_bytes) {
-                rc = refuse(e, MS_ERR_TOOBIG, i, "increment", "increment is over the budget of %llu bytes",
+                rc = ms_xerr_set(e, MS_ERR_TOOBIG, i, "increment", "increment is over the budget of %llu bytes",
                             (unsigned long long)l->max_bytes);
                 goto out;
             }
@@ -466,7 +463,7 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
             break;
         }
         if (peak > l->max_bytes) {
-            rc = refuse(e, MS_ERR_TOOBIG, i, "size", "at this step the experiment would hold %llu bytes, over the "
+            rc = ms_xerr_set(e, MS_ERR_TOOBIG, i, "size", "at this step the experiment would hold %llu bytes, over the "
                         "budget of %llu bytes", (unsigned long long)peak, (unsigned long long)l->max_bytes);
             goto out;
         }
@@ -478,7 +475,7 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
             nb->step = i;
             nb->live = true;
             if (st->op == MS_XOP_SBRK && st->increment <= 0) {
-                rc = refuse(e, MS_ERR_INVAL, i, "as", "only a positive sbrk increment gives a block to name");
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "as", "only a positive sbrk increment gives a block to name");
                 goto out;
             }
         }
@@ -494,12 +491,12 @@ out:
 ms_err ms_xspec_validate(const ms_xspec *s, const ms_xlimits *l, ms_xerr *err)
 {
     if (s->nsteps == 0)
-        return refuse(err, MS_ERR_INVAL, -1, "steps", "an experiment needs at least one step");
+        return ms_xerr_set(err, MS_ERR_INVAL, -1, "steps", "an experiment needs at least one step");
     if (s->nsteps > l->max_steps)
-        return refuse(err, MS_ERR_TOOBIG, -1, "steps", "%zu steps is over the limit of %llu per experiment",
+        return ms_xerr_set(err, MS_ERR_TOOBIG, -1, "steps", "%zu steps is over the limit of %llu per experiment",
                       s->nsteps, (unsigned long long)l->max_steps);
     if (s->hold_s > l->max_hold_s)
-        return refuse(err, MS_ERR_TOOBIG, -1, "hold_s", "hold_s %llu is over the limit of %llu seconds",
+        return ms_xerr_set(err, MS_ERR_TOOBIG, -1, "hold_s", "hold_s %llu is over the limit of %llu seconds",
                       (unsigned long long)s->hold_s, (unsigned long long)l->max_hold_s);
     return walk(s, l, err, NULL);
 }

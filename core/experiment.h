@@ -94,6 +94,10 @@ typedef struct {
     char message[256];
 } ms_xerr;
 
+/* Fills a refusal and returns its code, so a check can `return ms_xerr_set(...)`. */
+ms_err ms_xerr_set(ms_xerr *e, ms_err code, long step, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 void ms_xspec_init(ms_xspec *s);
 void ms_xspec_free(ms_xspec *s);
 /* Appends a step initialised with defaults (op MALLOC, count 1, stride 1, part ALL); *out points

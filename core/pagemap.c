@@ -113,6 +113,7 @@ static ms_err open_pagemap(int dirfd, int *fd)
 static ms_err read_entries(int fd, int dirfd, uint64_t vpn, uint64_t n, uint64_t *dst, uint64_t *got)
 {
     size_t want = (size_t)n * 8, have = 0;
+    *got = 0;
     while (have < want) {
         ssize_t r = pread(fd, (char *)dst + have, want - have, (off_t)(vpn * 8 + have));
         if (r < 0) {

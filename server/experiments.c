@@ -86,6 +86,7 @@ struct ms_xmgr {
     xp **xs;
     size_t nxs, cap;
     uint64_t next_id;
+    uint64_t refused;         /* starts refused for a limit, for /metrics */
 };
 
 static uint64_t mono_ms(void)
@@ -555,7 +556,7 @@ static void join_finished(ms_xmgr *m, xp *x)
         pthread_join(x->thread, NULL);
 }
 
-ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid)
+static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid)
 {
     ms_err rc = MS_OK;
     ms_xspec spec;
@@ -858,4 +859,26 @@ json_t *ms_xmgr_limits_json(ms_xmgr *m)
                           "max_kept", (int)m->cfg.max_kept, "lab_path", m->lab_path);
     pthread_mutex_unlock(&m->mu);
     return o;
+}
+
+ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid)
+{
+    ms_err rc = start_locked_out(m, body, len, err, id, pid);
+    if (rc == MS_ERR_LIMIT || rc == MS_ERR_TOOBIG) {
+        pthread_mutex_lock(&m->mu);
+        m->refused++;
+        pthread_mutex_unlock(&m->mu);
+    }
+    return rc;
+}
+
+void ms_xmgr_counts(ms_xmgr *m, uint64_t *running, uint64_t *refused_total)
+{
+    pthread_mutex_lock(&m->mu);
+    uint64_t alive = 0;
+    for (size_t i = 0; i < m->nxs; i++)
+        alive += !m->xs[i]->finished;
+    *running = alive;
+    *refused_total = m->refused;
+    pthread_mutex_unlock(&m->mu);
 }

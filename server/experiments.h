@@ -67,6 +67,9 @@ ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_x
  * already ended is forgotten (*removed = true).  MS_ERR_NOENT for an unknown id. */
 ms_err ms_xmgr_delete(ms_xmgr *m, uint64_t id, bool *removed);
 
+/* For /metrics: labs alive now, and starts refused for a limit (over budget, too many at once). */
+void ms_xmgr_counts(ms_xmgr *m, uint64_t *running, uint64_t *refused_total);
+
 /* The presets with their lessons: [{"name","title","lesson","spec"}, ...]. */
 json_t *ms_xmgr_presets(void);
 /* The limits in force, for GET /experiments/presets or /health. */

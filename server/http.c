@@ -17,6 +17,7 @@
 #include "core/num.h"
 #include "jw.h"
 #include "log.h"
+#include "metrics.h"
 
 /* ---- counters for /metrics ---- */
 
@@ -140,22 +141,34 @@ enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b)
     return http_reply_text(r, status, "application/json", b);
 }
 
-static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *code, const char *fmt, va_list ap)
+ms_err http_error_json(ms_buf *b, const char *code, const char *msg, long step, const char *field)
 {
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    ms_buf b;
-    ms_buf_init(&b, 0);
     jw w;
-    jw_init(&w, &b);
+    jw_init(&w, b);
     jw_obj(&w);
     jw_key(&w, "error");
     jw_obj(&w);
     jw_kstr(&w, "code", code);
     jw_kstr(&w, "message", msg);
+    if (field) {
+        if (step >= 0)
+            jw_ki64(&w, "step", step);
+        else
+            jw_knull(&w, "step");
+        jw_kstr(&w, "field", field);
+    }
     jw_obj_end(&w);
     jw_obj_end(&w);
-    if (jw_finish(&w) != MS_OK) {
+    return jw_finish(&w);
+}
+
+/* An error answer with one extra header (Allow, WWW-Authenticate) or none. */
+static enum MHD_Result reply_error_hdr(http_req *r, unsigned status, const char *code, const char *msg,
+                                       const char *hname, const char *hval)
+{
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    if (http_error_json(&b, code, msg, -1, NULL) != MS_OK) {
         ms_buf_free(&b);
         return MHD_NO;
     }
@@ -163,7 +176,26 @@ static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *co
         log_error("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);
     else
         log_debug("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);
-    return http_reply_json(r, status, &b);
+    if (!hname)
+        return http_reply_json(r, status, &b);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        ms_buf_free(&b);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, hname, hval);
+    return http_reply_response(r, status, resp);
+}
+
+static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static enum MHD_Result reply_errorv(http_req *r, unsigned status, const char *code, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return reply_error_hdr(r, status, code, msg, NULL, NULL);
 }
 
 enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt, ...)
@@ -182,6 +214,9 @@ enum MHD_Result http_reply_ms(http_req *r, ms_err e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
+    /* A per-process route failing on the kernel's side (not on bad input) is a process-read error. */
+    if (r->route && strncmp(r->route, "/api/v1/processes/{pid}", 23) == 0)
+        metrics_count_read_error(e);
     return http_reply_error(r, http_status_of(e), ms_errcode(e), "%s: %s", ctx, ms_strerror(e));
 }
 
@@ -323,7 +358,11 @@ static enum MHD_Result dispatch(req_slot *s)
         return http_reply_response(r, MHD_HTTP_NO_CONTENT, resp);
     }
 
-    if (srv->token && strcmp(r->url, "/api/v1/health") != 0) {
+    /* The dashboard's files are public (a browser cannot send the header before the page that
+     * asks for the token has loaded); the data behind /api/ and /metrics is not. */
+    bool protected_path = (strncmp(r->url, "/api/", 5) == 0 && strcmp(r->url, "/api/v1/health") != 0) ||
+                          strcmp(r->url, "/metrics") == 0;
+    if (srv->token && protected_path) {
         const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!token_ok(srv->token, auth)) {
             const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -337,21 +376,9 @@ static enum MHD_Result dispatch(req_slot *s)
             log_warn("unauthorized %s %s from %s (%s)", method, r->url, who,
                      auth ? "wrong token" : "no Authorization header");
             r->route = "unauthorized";
-            struct MHD_Response *resp;
-            ms_buf b;
-            ms_buf_init(&b, 0);
-            static const char body[] = "{\"error\":{\"code\":\"unauthorized\",\"message\":"
-                                       "\"this server needs 'Authorization: Bearer <token>'\"}}";
-            if (ms_buf_append(&b, body, sizeof body - 1) != MS_OK)
-                return MHD_NO;
-            resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
-            if (!resp) {
-                ms_buf_free(&b);
-                return MHD_NO;
-            }
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-            return http_reply_response(r, MHD_HTTP_UNAUTHORIZED, resp);
+            return reply_error_hdr(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                   "this server needs 'Authorization: Bearer <token>'", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                   "Bearer");
         }
     }
 
@@ -384,31 +411,9 @@ static enum MHD_Result dispatch(req_slot *s)
     }
     if (path_matched) {
         r->route = "method_not_allowed";
-        ms_buf b;
-        ms_buf_init(&b, 0);
-        jw w;
-        jw_init(&w, &b);
-        jw_obj(&w);
-        jw_key(&w, "error");
-        jw_obj(&w);
-        jw_kstr(&w, "code", "method_not_allowed");
         char msg[160];
         snprintf(msg, sizeof msg, "%.16s is not allowed here; allowed: %s", method, allow);
-        jw_kstr(&w, "message", msg);
-        jw_obj_end(&w);
-        jw_obj_end(&w);
-        if (jw_finish(&w) != MS_OK) {
-            ms_buf_free(&b);
-            return MHD_NO;
-        }
-        struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
-        if (!resp) {
-            ms_buf_free(&b);
-            return MHD_NO;
-        }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-        return http_reply_response(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+        return reply_error_hdr(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, MHD_HTTP_HEADER_ALLOW, allow);
     }
     r->route = "not_found";
     return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route: %.16s %.200s", method, r->url);
@@ -471,6 +476,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -504,7 +510,7 @@ struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, 
     }
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, so MHD never logs around it */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, or MHD logs to stderr before it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, conn_limit,

@@ -85,6 +85,9 @@ enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b);
 enum MHD_Result http_reply_text(http_req *r, unsigned status, const char *ctype, ms_buf *b);
 enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The one shape of every error body: {"error":{"code","message"}}, plus "step" and "field" when
+ * field is non-NULL (step < 0 writes null), for refusals that point into a request. */
+ms_err http_error_json(ms_buf *b, const char *code, const char *msg, long step, const char *field);
 /* A core error with context, e.g. http_reply_ms(r, rc, "reading smaps of %d", pid). */
 enum MHD_Result http_reply_ms(http_req *r, ms_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

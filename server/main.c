@@ -30,6 +30,7 @@ typedef struct {
     const char *cors_origin;
     uint64_t max_body;
     int experiments;            /* -1: default (on for loopback, off beyond) */
+    unsigned metrics_top;
     ms_xmgr_config xcfg;
 } options;
 
@@ -60,6 +61,8 @@ static void usage(FILE *f)
           "  --max-connections N    connections at once (default 256)\n"
           "  --max-per-ip N         connections at once from one client (default 64)\n"
           "  --idle-timeout SECONDS close idle connections after this long (default 30)\n"
+          "  --metrics-top N        processes with memory gauges on /metrics, biggest RSS first\n"
+          "                         (default 20, 1..200)\n"
           "  --help, --version\n"
           "\n"
           "Binding an address other than loopback needs a token or --insecure-no-auth.\n",
@@ -176,7 +179,7 @@ static const char *default_web_dir(char *buf, size_t cap)
 int main(int argc, char **argv)
 {
     options o = {.addr = "127.0.0.1", .port = 8080, .max_conns = 256, .max_per_ip = 64,
-                 .idle_timeout = 30, .max_body = 64 * 1024, .experiments = -1};
+                 .idle_timeout = 30, .max_body = 64 * 1024, .experiments = -1, .metrics_top = 20};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
     ms_xmgr_config_default(&o.xcfg);
@@ -255,6 +258,8 @@ int main(int argc, char **argv)
             if (!uint_opt(a, v, 1, 100000, &o.max_per_ip)) return 2;
         } else if (!strcmp(a, "--idle-timeout")) {
             if (!uint_opt(a, v, 1, 86400, &o.idle_timeout)) return 2;
+        } else if (!strcmp(a, "--metrics-top")) {
+            if (!uint_opt(a, v, 1, 200, &o.metrics_top)) return 2;
         } else {
             fprintf(stderr, "memscoped: unknown option %s (see --help)\n", a);
             return 2;
@@ -278,7 +283,7 @@ int main(int argc, char **argv)
     srv.token = token;
     srv.cors_origin = o.cors_origin;
     srv.max_body = (size_t)o.max_body;
-    srv.metrics_top = 20;
+    srv.metrics_top = o.metrics_top;
     srv.experiments_enabled = o.experiments == -1 ? loopback : o.experiments == 1;
     srv.experiments_off_reason = o.experiments == 0 ? "experiments are disabled (--experiments off)"
                                                     : "experiments are off when listening beyond loopback; start with --experiments on to allow them";

@@ -859,6 +859,7 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/experiments/{id}", h_exp_get},
     {"DELETE", "/api/v1/experiments/{id}", h_exp_delete},
     {"GET", "/api/v1/experiments/{id}/events", h_exp_events},
+    {"GET", "/metrics", h_metrics},
     {"GET", "/*", h_static},
 };
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

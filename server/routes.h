@@ -5,6 +5,8 @@
 #include "http.h"
 
 enum MHD_Result h_static(http_req *r);
+/* GET /metrics (metrics.c): Prometheus text format. */
+enum MHD_Result h_metrics(http_req *r);
 
 /* routes_exp.c */
 enum MHD_Result h_exp_start(http_req *r);

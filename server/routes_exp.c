@@ -201,22 +201,9 @@ enum MHD_Result h_exp_start(http_req *r)
     if (rc != MS_OK) {
         ms_buf b;
         ms_buf_init(&b, 0);
-        jw w;
-        jw_init(&w, &b);
-        jw_obj(&w);
-        jw_key(&w, "error");
-        jw_obj(&w);
-        jw_kstr(&w, "code", rc == MS_ERR_INVAL ? "bad_spec" : ms_errcode(rc));
-        jw_kstr(&w, "message", err.message[0] ? err.message : ms_strerror(rc));
-        if (err.step >= 0)
-            jw_ki64(&w, "step", err.step);
-        else
-            jw_knull(&w, "step");
-        if (err.field[0])
-            jw_kstr(&w, "field", err.field);
-        jw_obj_end(&w);
-        jw_obj_end(&w);
-        if (jw_finish(&w) != MS_OK) {
+        if (http_error_json(&b, rc == MS_ERR_INVAL ? "bad_spec" : ms_errcode(rc),
+                            err.message[0] ? err.message : ms_strerror(rc), err.step,
+                            err.field[0] ? err.field : NULL) != MS_OK) {
             ms_buf_free(&b);
             return MHD_NO;
         }

@@ -151,12 +151,6 @@ int main(int argc, char **argv)
         return 2;
     }
 
-#ifdef __SANITIZE_ADDRESS__
-    /* AddressSanitizer's allocator never moves the program break, so a sanitizer build would have
-     * no [heap]: make one, as glibc's malloc does in a normal build. */
-    if (sbrk(ps) == (void *)-1) die("sbrk");
-#endif
-
     unsigned char *area = NULL;
     volatile unsigned sink = 0;
     if (pages) {

@@ -1,7 +1,8 @@
 /* test_security.c - who may talk to memscoped and what it hands out (issue 7, "Access").
  *
- * A bind beyond loopback without a token must refuse to start; with a token every request but
- * /api/v1/health needs "Authorization: Bearer <token>", a missing or wrong one is a 401 JSON error
+ * A bind beyond loopback without a token must refuse to start.  With a token, every API request
+ * but /api/v1/health, and /metrics, needs "Authorization: Bearer <token>" (the dashboard's files
+ * are public: they hold no data); a missing or wrong one is a 401 JSON error
  * and the log never shows a token's value; experiments are off beyond loopback unless asked for;
  * answers carry CSP and nosniff and no CORS headers unless --cors-origin names an origin; the
  * dashboard's files never lead out of the web root (no "..", no symlink out, no FIFO or directory).
@@ -154,7 +155,7 @@ static void test_token(void)
     http_resp_free(&r);
 
     static const char *const paths[] = {"/api/v1/processes", "/api/v1/system", "/api/v1/processes/2/maps",
-                                        "/api/v1/experiments", "/api/v1/nope", "/", "/index.html",
+                                        "/api/v1/experiments", "/api/v1/nope", "/metrics",
                                         "/api/v1/health/", "/api/v1/health/../processes", NULL};
     for (int i = 0; paths[i]; i++) {
         expect(&s, "GET", paths[i], NULL, 401, "unauthorized");
@@ -164,6 +165,21 @@ static void test_token(void)
         expect(&s, "GET", paths[i], basic, 401, "unauthorized");
         expect(&s, "GET", paths[i], bare, 401, "unauthorized");
         expect(&s, "GET", paths[i], empty, 401, "unauthorized");
+    }
+    /* the dashboard's files are public (the page that asks for the token must load without it);
+     * no spelling of an API path reaches data that way */
+    static const char *const sneaky[] = {"//api/v1/processes", "/./api/v1/processes", "/API/v1/processes",
+                                         "/x/../api/v1/processes", "/%2fapi/v1/processes", "/api%2fv1/processes",
+                                         "//metrics", "/metrics/", "/api", NULL};
+    for (int i = 0; sneaky[i]; i++) {
+        CHECK(http_get(&s, sneaky[i], &r));
+        if (r.status == 200 || (r.body && strstr(r.body, "\"processes\""))) {
+            fprintf(stderr, "GET %s without a token: %ld %.200s\n", sneaky[i], r.status, r.body ? r.body : "");
+            check_fail_++;
+        } else {
+            check_pass_++;
+        }
+        http_resp_free(&r);
     }
     expect(&s, "POST", "/api/v1/experiments", wrong, 401, "unauthorized");
     expect(&s, "DELETE", "/api/v1/experiments/1", NULL, 401, "unauthorized");

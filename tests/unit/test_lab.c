@@ -1,5 +1,8 @@
-/* test_lab.c - runs memscope-lab stand-alone for each preset against the real kernel and checks that
- * the lesson holds, in numbers.
+/* test_lab.c - runs each preset against the real kernel and checks that the lesson holds, in numbers.
+ *
+ * Built twice: as unit.lab it runs memscope-lab stand-alone; with MEMSCOPE_LAB_VIA_API (as
+ * integration.presets) it starts each preset through a real memscoped's API and checks the very
+ * same lessons on the lines the API hands back.
  *
  * Each figure is cross-checked against a second source the lab reports independently: status
  * deltas (the kernel's mm counters) against the block's smaps region and its pagemap summary.
@@ -22,6 +25,56 @@ typedef struct {
     int status;       /* waitpid status */
 } run;
 
+#ifdef MEMSCOPE_LAB_VIA_API
+#include "harness.h"
+
+static ms_server srv;
+
+/* A waitpid-style status from the experiment's record, so the checks below read alike. */
+static int status_of(const json_t *x)
+{
+    static const struct { const char *name; int sig; } sigs[] = {
+        {"SIGSEGV", SIGSEGV}, {"SIGBUS", SIGBUS}, {"SIGKILL", SIGKILL}, {"SIGTERM", SIGTERM}, {"SIGABRT", SIGABRT},
+    };
+    const char *sig = json_string_value(json_object_get(x, "signal"));
+    for (size_t i = 0; sig && i < sizeof sigs / sizeof sigs[0]; i++)
+        if (strcmp(sig, sigs[i].name) == 0)
+            return sigs[i].sig;                                  /* WIFSIGNALED, WTERMSIG == sig */
+    return (int)(json_integer_value(json_object_get(x, "exit_code")) & 0xff) << 8;   /* WIFEXITED */
+}
+
+static run run_lab(const char *preset)
+{
+    run r = { json_array(), -1 };
+    char body[128], path[96];
+    snprintf(body, sizeof body, "{\"preset\":\"%s\"}", preset);
+    http_resp h;
+    if (!http_do(&srv, "POST", "/api/v1/experiments", body, NULL, &h) || h.status != 201) {
+        fprintf(stderr, "POST %s -> %ld %.300s\n", body, h.status, h.body ? h.body : "");
+        check_fail_++;
+        http_resp_free(&h);
+        return r;
+    }
+    snprintf(path, sizeof path, "/api/v1/experiments/%lld", jint(h.json, "id"));
+    http_resp_free(&h);
+    for (int i = 0; i < 1200; i++) {
+        if (!http_get(&srv, path, &h) || h.status != 200)
+            break;
+        const char *st = jstr(h.json, "state");
+        if (st && (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0 || strcmp(st, "killed") == 0)) {
+            json_array_extend(r.lines, json_object_get(h.json, "lines"));
+            r.status = status_of(h.json);
+            http_resp_free(&h);
+            return r;
+        }
+        http_resp_free(&h);
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "%s: the experiment did not finish\n", preset);
+    check_fail_++;
+    return r;
+}
+#else
 static run run_lab(const char *preset)
 {
     run r = { json_array(), 0 };
@@ -52,6 +105,7 @@ static run run_lab(const char *preset)
     waitpid(pid, &r.status, 0);
     return r;
 }
+#endif
 
 /* The line of type `type` for step i (i < 0: the first of that type). */
 static json_t *line_of(const run *r, const char *type, long i)
@@ -282,10 +336,17 @@ static void test_segfault(void)
 
 int main(void)
 {
+#ifdef MEMSCOPE_LAB_VIA_API
+    if (!server_start(&srv, NULL)) {
+        fprintf(stderr, "could not start memscoped\n");
+        return 1;
+    }
+#else
     if (!getenv("MEMSCOPE_LAB")) {
         fprintf(stderr, "MEMSCOPE_LAB is not set\n");
         return 1;
     }
+#endif
     test_seed_1gib();
     test_touch_quarter();
     test_read_vs_write();
@@ -295,5 +356,8 @@ int main(void)
     test_thp();
     test_fork_cow();
     test_segfault();
+#ifdef MEMSCOPE_LAB_VIA_API
+    CHECK_EQ_U64(server_stop(&srv), 0);
+#endif
     return check_done();
 }

@@ -1,0 +1,457 @@
+/* metrics.c - GET /metrics: memscoped's own figures and the memory of the biggest processes, in the
+ * Prometheus text exposition format (0.0.4), for a Prometheus that scrapes every node.
+ *
+ * What a scrape costs, and so what is exported:
+ *   - the process list is status + stat + cmdline per process (what GET /processes reads), never
+ *     smaps: a few hundred microseconds per thousand processes;
+ *   - per-process gauges only for the top N by RSS (--metrics-top, 1..200, default 20), which keeps
+ *     both the work and the label cardinality bounded whatever the machine runs;
+ *   - PSS and USS need smaps_rollup, whose cost grows with the process's number of mappings (the
+ *     kernel walks every VMA under the mmap lock).  So they are read for those top N only, and only
+ *     until the scrape has spent METRICS_ROLLUP_BUDGET on them: past that, the remaining processes
+ *     get rss/swap/virtual but no pss/uss series, and memscope_metrics_rollups_skipped_total says
+ *     so.  An unreadable rollup (no ptrace access, process gone) likewise drops only pss/uss for that
+ *     process and is counted in memscope_process_read_errors_total{reason}.
+ *
+ * Every family is written whole (HELP, TYPE, its samples) before the next, as the format requires. */
+#include <dirent.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/proc.h"
+#include "core/proclist.h"
+#include "experiments.h"
+#include "core/smaps.h"
+#include "core/status.h"
+#include "experiments.h"
+#include "metrics.h"
+#include "routes.h"
+
+#define METRICS_ROLLUP_BUDGET_NS (250 * 1000 * 1000ull)
+#define METRICS_MAX_ROUTES 256
+
+/* ---- counters fed by other modules ---- */
+
+static atomic_uint_fast64_t read_errors[MS_ERR_RANGE + 1];
+static atomic_uint_fast64_t rollups_skipped;
+
+/* The reasons a read of someone else's /proc files fails for reasons not the client's; each is
+ * always exported (at 0 too) so rate() works from the first scrape. */
+static const ms_err read_error_reasons[] = {
+    MS_ERR_NOENT, MS_ERR_PERM, MS_ERR_IO, MS_ERR_PARSE, MS_ERR_TOOBIG, MS_ERR_UNSUPPORTED, MS_ERR_NOMEM,
+};
+
+void metrics_count_read_error(ms_err e)
+{
+    for (size_t i = 0; i < sizeof read_error_reasons / sizeof read_error_reasons[0]; i++)
+        if (read_error_reasons[i] == e) {
+            atomic_fetch_add_explicit(&read_errors[e], 1, memory_order_relaxed);
+            return;
+        }
+}
+
+/* ---- the text writer: append, remember the first failure ---- */
+
+typedef struct {
+    ms_buf *b;
+    ms_err rc;
+} mw;
+
+static void put_n(mw *w, const char *s, size_t n)
+{
+    if (w->rc == MS_OK)
+        w->rc = ms_buf_append(w->b, s, n);
+}
+
+static void put(mw *w, const char *s)
+{
+    put_n(w, s, strlen(s));
+}
+
+static void put_u64(mw *w, uint64_t v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put_n(w, d + i, sizeof d - i);
+}
+
+static void put_dbl(mw *w, double v)
+{
+    char d[40];
+    int n = snprintf(d, sizeof d, "%.9g", v);
+    if (n > 0 && (size_t)n < sizeof d)
+        put_n(w, d, (size_t)n);
+    else
+        put(w, "NaN");
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if it is not one.  Overlongs,
+ * surrogates and code points past U+10FFFF are invalid, as the exposition format's parsers say. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t len;
+    uint32_t cp, min;
+    if ((s[0] & 0xE0) == 0xC0) { len = 2; cp = s[0] & 0x1Fu; min = 0x80; }
+    else if ((s[0] & 0xF0) == 0xE0) { len = 3; cp = s[0] & 0x0Fu; min = 0x800; }
+    else if ((s[0] & 0xF8) == 0xF0) { len = 4; cp = s[0] & 0x07u; min = 0x10000; }
+    else return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* A label value: backslash, double quote and newline escaped as the format says; bytes that are not
+ * UTF-8 (a process may name itself anything) become U+FFFD so the whole scrape stays parseable. */
+static void put_label_value(mw *w, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run = 0;   /* [run, i) is text to copy as is */
+    while (i < n) {
+        const char *esc = NULL;
+        size_t k = 1;
+        if (p[i] == '\\') esc = "\\\\";
+        else if (p[i] == '"') esc = "\\\"";
+        else if (p[i] == '\n') esc = "\\n";
+        else if ((k = utf8_seq(p + i, n - i)) == 0) { esc = "\xEF\xBF\xBD"; k = 1; }
+        if (esc) {
+            put_n(w, s + run, i - run);
+            put(w, esc);
+            run = i + k;
+        }
+        i += k;
+    }
+    put_n(w, s + run, n - run);
+}
+
+static void family(mw *w, const char *name, const char *type, const char *help)
+{
+    put(w, "# HELP ");
+    put(w, name);
+    put(w, " ");
+    put(w, help);
+    put(w, "\n# TYPE ");
+    put(w, name);
+    put(w, " ");
+    put(w, type);
+    put(w, "\n");
+}
+
+static void sample_u64(mw *w, const char *name, uint64_t v)
+{
+    put(w, name);
+    put(w, " ");
+    put_u64(w, v);
+    put(w, "\n");
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- memscoped's own figures ---- */
+
+static void write_http(mw *w)
+{
+    http_stat *st = calloc(METRICS_MAX_ROUTES, sizeof *st);
+    if (!st) {
+        w->rc = MS_ERR_NOMEM;
+        return;
+    }
+    size_t n = http_stats_snapshot(st, METRICS_MAX_ROUTES);
+    family(w, "memscope_http_requests_total", "counter",
+           "HTTP requests answered, by route pattern and status code.");
+    for (size_t i = 0; i < n; i++) {
+        put(w, "memscope_http_requests_total{route=\"");
+        put_label_value(w, st[i].route, strlen(st[i].route));
+        put(w, "\",code=\"");
+        put_u64(w, st[i].status);
+        put(w, "\"} ");
+        put_u64(w, st[i].count);
+        put(w, "\n");
+    }
+    free(st);
+
+    uint64_t buckets[16], count;
+    double sum;
+    if (http_nlatency_bounds > sizeof buckets / sizeof buckets[0]) {
+        w->rc = MS_ERR_TOOBIG;
+        return;
+    }
+    http_latency_snapshot(buckets, &sum, &count);
+    family(w, "memscope_http_request_duration_seconds", "histogram",
+           "Time from a request's arrival to its reply being queued.");
+    for (size_t i = 0; i < http_nlatency_bounds; i++) {
+        char le[32];
+        snprintf(le, sizeof le, "%g", http_latency_bounds[i]);
+        put(w, "memscope_http_request_duration_seconds_bucket{le=\"");
+        put(w, le);
+        put(w, "\"} ");
+        put_u64(w, buckets[i]);
+        put(w, "\n");
+    }
+    put(w, "memscope_http_request_duration_seconds_bucket{le=\"+Inf\"} ");
+    put_u64(w, count);
+    put(w, "\nmemscope_http_request_duration_seconds_sum ");
+    put_dbl(w, sum);
+    put(w, "\nmemscope_http_request_duration_seconds_count ");
+    put_u64(w, count);
+    put(w, "\n");
+}
+
+static void write_counters(mw *w, server_ctx *srv)
+{
+    uint64_t running, refused;
+    if (srv->exp) {
+        ms_xmgr_counts(srv->exp, &running, &refused);
+        family(w, "memscope_experiments_running", "gauge", "Experiments (memscope-lab processes) alive now.");
+        sample_u64(w, "memscope_experiments_running", running);
+        family(w, "memscope_experiments_refused_total", "counter",
+               "Experiment starts refused because a limit would have been exceeded.");
+        sample_u64(w, "memscope_experiments_refused_total", refused);
+    }
+    family(w, "memscope_process_read_errors_total", "counter",
+           "Failed reads of a process's /proc files, by reason (no_such_process: it exited mid-read).");
+    for (size_t i = 0; i < sizeof read_error_reasons / sizeof read_error_reasons[0]; i++) {
+        ms_err e = read_error_reasons[i];
+        put(w, "memscope_process_read_errors_total{reason=\"");
+        put(w, ms_errcode(e));
+        put(w, "\"} ");
+        put_u64(w, atomic_load_explicit(&read_errors[e], memory_order_relaxed));
+        put(w, "\n");
+    }
+    family(w, "memscope_metrics_rollups_skipped_total", "counter",
+           "Top processes exported without pss/uss because a scrape's smaps_rollup time budget was spent.");
+    sample_u64(w, "memscope_metrics_rollups_skipped_total", atomic_load_explicit(&rollups_skipped, memory_order_relaxed));
+}
+
+/* The conventional process_* family for memscoped itself, as every Prometheus client library
+ * exports it, so the usual dashboards and alerts apply. */
+static void write_self(mw *w, server_ctx *srv)
+{
+    ms_status st;
+    ms_status_init(&st);
+    int dirfd = -1;
+    ms_err rc = ms_dir_open("/proc/self", &dirfd);
+    if (rc == MS_OK)
+        rc = ms_status_read(dirfd, &st);
+    if (dirfd >= 0)
+        close(dirfd);
+    if (rc == MS_OK) {
+        family(w, "process_resident_memory_bytes", "gauge", "Resident memory size of memscoped in bytes.");
+        sample_u64(w, "process_resident_memory_bytes", st.vm_rss);
+        family(w, "process_virtual_memory_bytes", "gauge", "Virtual memory size of memscoped in bytes.");
+        sample_u64(w, "process_virtual_memory_bytes", st.vm_size);
+    } else {
+        metrics_count_read_error(rc);
+    }
+    ms_status_free(&st);
+
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        family(w, "process_cpu_seconds_total", "counter", "User and system CPU time of memscoped in seconds.");
+        put(w, "process_cpu_seconds_total ");
+        put_dbl(w, (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+        put(w, "\n");
+    }
+
+    family(w, "process_start_time_seconds", "gauge", "Start time of memscoped since the Unix epoch in seconds.");
+    sample_u64(w, "process_start_time_seconds", (uint64_t)srv->started);
+
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        uint64_t n = 0;
+        for (struct dirent *e; (e = readdir(d));)
+            if (e->d_name[0] != '.')
+                n++;
+        closedir(d);
+        family(w, "process_open_fds", "gauge", "Open file descriptors of memscoped.");
+        sample_u64(w, "process_open_fds", n - 1);   /* less the one opendir itself holds */
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        family(w, "process_max_fds", "gauge", "Limit on open file descriptors of memscoped.");
+        sample_u64(w, "process_max_fds", (uint64_t)rl.rlim_cur);
+    }
+}
+
+/* ---- the top processes ---- */
+
+typedef struct {
+    int pid;
+    char name[64];
+    uint64_t rss, swap, vsz, pss, uss;
+    bool has_rollup;
+} top_proc;
+
+/* PSS and USS from smaps_rollup; false (and counted) when it cannot be read. */
+static bool read_rollup(int pid, uint64_t *pss, uint64_t *uss, bool *gone)
+{
+    int dirfd = -1;
+    ms_smaps s;
+    ms_smaps_init(&s);
+    ms_err rc = ms_pid_open(pid, &dirfd);
+    if (rc == MS_OK)
+        rc = ms_smaps_rollup_read(dirfd, &s);
+    if (rc == MS_OK && s.maps.nregions > 0) {
+        ms_smaps_totals t;
+        ms_smaps_totals_of(&s, 0, s.maps.nregions, &t);
+        *pss = t.v[MS_SF_PSS];
+        *uss = ms_smaps_uss(&t);
+        if (!t.seen[MS_SF_PSS])
+            rc = MS_ERR_PARSE;
+    } else if (rc == MS_OK) {
+        rc = MS_ERR_NOENT;   /* an empty rollup: the process became a zombie or exited */
+    }
+    *gone = rc == MS_ERR_NOENT;
+    if (rc != MS_OK)
+        metrics_count_read_error(rc);
+    if (dirfd >= 0)
+        close(dirfd);
+    ms_smaps_free(&s);
+    return rc == MS_OK;
+}
+
+static ms_err collect_top(unsigned top, top_proc **out, size_t *nout, size_t *nvisible)
+{
+    ms_err rc = MS_OK;
+    ms_proclist l = {0};
+    top_proc *t = NULL;
+    size_t n = 0;
+    rc = ms_proclist_read(NULL, NULL, &l);
+    if (rc != MS_OK)
+        goto out;
+    ms_proclist_sort(&l, MS_PSORT_VM_RSS, true);
+    t = calloc(top ? top : 1, sizeof *t);
+    if (!t) {
+        rc = MS_ERR_NOMEM;
+        goto out;
+    }
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < l.n && n < top; i++) {
+        const ms_procinfo *p = &l.p[i];
+        if (p->kernel_thread || p->vm_rss == 0)
+            continue;
+        top_proc *q = &t[n];
+        q->pid = p->pid;
+        memcpy(q->name, p->name, sizeof q->name);
+        q->name[sizeof q->name - 1] = '\0';
+        q->rss = p->vm_rss;
+        q->swap = p->vm_swap;
+        q->vsz = p->vm_size;
+        if (now_ns() - t0 < METRICS_ROLLUP_BUDGET_NS) {
+            bool gone;
+            q->has_rollup = read_rollup(p->pid, &q->pss, &q->uss, &gone);
+            if (gone)
+                continue;   /* exited since the list was read: leave it out */
+        } else {
+            atomic_fetch_add_explicit(&rollups_skipped, 1, memory_order_relaxed);
+        }
+        n++;
+    }
+    *nvisible = l.n;
+    *out = t;
+    *nout = n;
+    t = NULL;
+out:
+    free(t);
+    ms_proclist_free(&l);
+    return rc;
+}
+
+enum { G_RSS, G_PSS, G_USS, G_SWAP, G_VIRTUAL, G__COUNT };
+
+static void write_top(mw *w, const top_proc *t, size_t n)
+{
+    static const struct {
+        const char *name, *help;
+    } g[G__COUNT] = {
+        [G_RSS] = {"memscope_process_rss_bytes", "Resident set size (VmRSS) of a top process by RSS."},
+        [G_PSS] = {"memscope_process_pss_bytes", "Proportional set size (smaps_rollup Pss) of a top process by RSS."},
+        [G_USS] = {"memscope_process_uss_bytes",
+                   "Unique set size (smaps_rollup Private_Clean + Private_Dirty + Private_Hugetlb) of a top process by RSS."},
+        [G_SWAP] = {"memscope_process_swap_bytes", "Swapped-out memory (VmSwap) of a top process by RSS."},
+        [G_VIRTUAL] = {"memscope_process_virtual_bytes", "Virtual memory size (VmSize) of a top process by RSS."},
+    };
+    for (int k = 0; k < G__COUNT; k++) {
+        family(w, g[k].name, "gauge", g[k].help);
+        for (size_t i = 0; i < n; i++) {
+            const top_proc *q = &t[i];
+            uint64_t v;
+            switch (k) {
+            case G_RSS: v = q->rss; break;
+            case G_PSS: v = q->pss; break;
+            case G_USS: v = q->uss; break;
+            case G_SWAP: v = q->swap; break;
+            default: v = q->vsz; break;
+            }
+            if ((k == G_PSS || k == G_USS) && !q->has_rollup)
+                continue;
+            put(w, g[k].name);
+            put(w, "{pid=\"");
+            put_u64(w, (uint64_t)q->pid);
+            put(w, "\",name=\"");
+            put_label_value(w, q->name, strlen(q->name));
+            put(w, "\"} ");
+            put_u64(w, v);
+            put(w, "\n");
+        }
+    }
+}
+
+enum MHD_Result h_metrics(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    if (!http_args_check(r, allowed))
+        return MHD_YES;
+    uint64_t t0 = now_ns();
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    mw w = {&b, MS_OK};
+    top_proc *top = NULL;
+    size_t ntop = 0, nvisible = 0;
+
+    write_http(&w);
+    write_counters(&w, r->srv);
+    write_self(&w, r->srv);
+    ms_err rc = collect_top(r->srv->metrics_top, &top, &ntop, &nvisible);
+    if (rc == MS_OK) {
+        family(&w, "memscope_processes", "gauge", "Processes visible to memscoped (kernel threads included).");
+        sample_u64(&w, "memscope_processes", nvisible);
+        write_top(&w, top, ntop);
+    }
+    free(top);
+    family(&w, "memscope_metrics_scrape_duration_seconds", "gauge", "Time this scrape took to collect.");
+    put(&w, "memscope_metrics_scrape_duration_seconds ");
+    put_dbl(&w, (double)(now_ns() - t0) / 1e9);
+    put(&w, "\n");
+
+    if (rc == MS_OK)
+        rc = w.rc;
+    if (rc != MS_OK) {
+        ms_buf_free(&b);
+        return http_reply_ms(r, rc, "collecting metrics");
+    }
+    return http_reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
+}

@@ -1,0 +1,317 @@
+/* test_metrics.c - GET /metrics against a real memscoped: the exposition is valid for Prometheus's
+ * own checker, and its figures are the kernel's.
+ *
+ * promtool (Debian's prometheus package) checks the whole scrape, including label values made
+ * from awkward process names (a quote, a backslash, a byte that is not UTF-8).  Each subject's
+ * rss/swap/virtual gauges are compared with its /proc/<pid>/status and pss/uss with its
+ * smaps_rollup, read here directly; request counters and the latency histogram with the requests
+ * this test made. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "harness.h"
+
+static ms_server srv;
+
+/* A field of /proc/<pid>/<file> "Key:   123 kB" in bytes, read without memscope's code. */
+static long long proc_kb(int pid, const char *file, const char *key)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    size_t kl = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            v = atoll(line + kl + 1) * 1024;
+            break;
+        }
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* The value of the sample whose name and labels are exactly `series` ("name{a=\"b\"}"), or -1.
+ * With prefix true, `series` may be a prefix of the labels ("name{pid=\"12\","). */
+static double sample(const char *text, const char *series, bool prefix)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, series, n) != 0)
+            continue;
+        const char *v = p + n;
+        if (prefix) {
+            const char *close = strstr(v, "} ");
+            const char *eol = strchr(v, '\n');
+            if (!close || (eol && close > eol))
+                continue;
+            v = close + 1;
+        }
+        if (*v != ' ')
+            continue;
+        return strtod(v + 1, NULL);
+    }
+    return -1;
+}
+
+/* The whole line of the series starting with `start`, copied into out. */
+static bool line_of(const char *text, const char *start, char *out, size_t cap)
+{
+    const char *p = strstr(text, start);
+    if (!p || (p != text && p[-1] != '\n'))
+        return false;
+    size_t n = strcspn(p, "\n");
+    if (n >= cap)
+        return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+static char *scrape(void)
+{
+    http_resp r;
+    if (!http_get(&srv, "/metrics", &r) || r.status != 200) {
+        fprintf(stderr, "GET /metrics -> %ld %.300s\n", r.status, r.body ? r.body : "");
+        http_resp_free(&r);
+        return NULL;
+    }
+    CHECK(strncmp(r.content_type, "text/plain; version=0.0.4", 25) == 0);
+    char *body = strdup(r.body);
+    http_resp_free(&r);
+    return body;
+}
+
+/* promtool check metrics on the text: its exit status, or -1 if promtool could not be run. */
+static int promtool_check(const char *text, char *out, size_t cap)
+{
+    char path[] = "/tmp/memscope-metrics-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text);
+    bool ok = write(fd, text, len) == (ssize_t)len;
+    close(fd);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1; echo \"rc=$?\"", path);
+    char *res = ok ? run_capture(cmd) : NULL;
+    unlink(path);
+    if (!res)
+        return -1;
+    snprintf(out, cap, "%s", res);
+    const char *rc = strstr(res, "rc=");
+    int status = rc ? atoi(rc + 3) : -1;
+    free(res);
+    return status;
+}
+
+/* A subject started under another name (a symlink), so its comm, and so its name label, is odd. */
+static bool odd_subject(ms_subject *s, const char *dir, const char *name, const char *const *args)
+{
+    const char *bin = getenv("MEMSCOPE_SUBJECT");
+    char link[512];
+    snprintf(link, sizeof link, "%s/%s", dir, name);
+    if (!bin || symlink(bin, link) != 0)
+        return false;
+    setenv("MEMSCOPE_SUBJECT", link, 1);
+    bool ok = subject_start(s, args);
+    setenv("MEMSCOPE_SUBJECT", bin, 1);
+    return ok;
+}
+
+/* Each gauge of pid equals what the kernel says.  PSS moves whenever another process maps or unmaps
+ * a library page this one shares (other tests run in parallel), and a loaded machine may spend a
+ * scrape's smaps_rollup budget before reaching this process; so the scrape is repeated until one
+ * matches the kernel's figures read just before and after it.  A wrong figure never matches. */
+static void check_process(int pid)
+{
+    char rss_s[96], swap_s[96], virt_s[96], pss_s[96], uss_s[96];
+    snprintf(rss_s, sizeof rss_s, "memscope_process_rss_bytes{pid=\"%d\",", pid);
+    snprintf(swap_s, sizeof swap_s, "memscope_process_swap_bytes{pid=\"%d\",", pid);
+    snprintf(virt_s, sizeof virt_s, "memscope_process_virtual_bytes{pid=\"%d\",", pid);
+    snprintf(pss_s, sizeof pss_s, "memscope_process_pss_bytes{pid=\"%d\",", pid);
+    snprintf(uss_s, sizeof uss_s, "memscope_process_uss_bytes{pid=\"%d\",", pid);
+    double got[5] = {0}, want[5] = {0};
+    bool matched = false;
+    for (int attempt = 0; attempt < 50 && !matched; attempt++) {
+        if (attempt)
+            usleep(20000);
+        char *m = scrape();
+        if (!m)
+            break;
+        long long uss = proc_kb(pid, "smaps_rollup", "Private_Clean") + proc_kb(pid, "smaps_rollup", "Private_Dirty");
+        long long huge = proc_kb(pid, "smaps_rollup", "Private_Hugetlb");
+        want[0] = (double)proc_kb(pid, "status", "VmRSS");
+        want[1] = (double)proc_kb(pid, "status", "VmSwap");
+        want[2] = (double)proc_kb(pid, "status", "VmSize");
+        want[3] = (double)proc_kb(pid, "smaps_rollup", "Pss");
+        want[4] = (double)(uss + (huge > 0 ? huge : 0));
+        got[0] = sample(m, rss_s, true);
+        got[1] = sample(m, swap_s, true);
+        got[2] = sample(m, virt_s, true);
+        got[3] = sample(m, pss_s, true);
+        got[4] = sample(m, uss_s, true);
+        /* No pss series: the budget went to bigger processes; the skip counter must say so. */
+        if (got[3] < 0)
+            CHECK(sample(m, "memscope_metrics_rollups_skipped_total", false) > 0);
+        matched = memcmp(got, want, sizeof got) == 0;
+        free(m);
+    }
+    if (!matched)
+        fprintf(stderr, "pid %d: /metrics rss %.0f swap %.0f virtual %.0f pss %.0f uss %.0f; "
+                        "kernel %.0f %.0f %.0f %.0f %.0f\n", pid, got[0], got[1], got[2], got[3], got[4],
+                want[0], want[1], want[2], want[3], want[4]);
+    CHECK(matched);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/memscope-metrics-names-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+
+    /* 64 MiB written each: comfortably among the top 200 processes by RSS on a test machine. */
+    static const char *const big[] = {"--pages", "16384", "--write", "16384", NULL};
+    ms_subject plain = {0}, quoted = {0}, binary = {0};
+    CHECK(subject_start(&plain, big));
+    CHECK(odd_subject(&quoted, dir, "ms\"q\\b", big));
+    CHECK(odd_subject(&binary, dir, "ms\xff" "bin", big));
+
+    static const char *const args[] = {"--metrics-top", "200", NULL};
+    if (!server_start(&srv, args)) {
+        fprintf(stderr, "memscoped did not start\n");
+        return 1;
+    }
+
+    /* Requests with known outcomes, for the counters. */
+    http_resp r;
+    for (int i = 0; i < 3; i++) {
+        CHECK(http_get(&srv, "/api/v1/health", &r) && r.status == 200);
+        http_resp_free(&r);
+    }
+    CHECK(http_get(&srv, "/api/v1/no-such-route", &r) && r.status == 404);
+    http_resp_free(&r);
+    CHECK(http_get(&srv, "/api/v1/processes/abc/maps", &r) && r.status == 400);   /* client's fault */
+    http_resp_free(&r);
+    pid_t gone = fork();
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/processes/%d/maps", (int)gone);
+    CHECK(http_get(&srv, path, &r) && r.status == 404);
+    http_resp_free(&r);
+    CHECK(http_get(&srv, "/metrics?x=1", &r) && r.status == 400);   /* no query fields */
+    http_resp_free(&r);
+
+    /* A request is counted once its reply has gone out, so its count can trail the client by a
+     * moment: scrape until the requests above all show, and the histogram agrees with the counters. */
+    char *m = NULL;
+    for (int i = 0; i < 40; i++) {
+        free(m);
+        m = scrape();
+        if (!m)
+            break;
+        double total = 0;
+        for (const char *p = m; (p = strstr(p, "\nmemscope_http_requests_total{")); p++)
+            total += strtod(strstr(p, "} ") + 2, NULL);
+        if (sample(m, "memscope_http_requests_total{route=\"/metrics\",code=\"400\"}", false) == 1 &&
+            sample(m, "memscope_http_request_duration_seconds_count", false) == total)
+            break;
+        usleep(50000);
+    }
+    CHECK(m != NULL);
+    if (!m)
+        return check_done();
+
+    /* Prometheus's own checker accepts the whole scrape, odd names included. */
+    char out[4096];
+    int rc = promtool_check(m, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "promtool check metrics (rc %d; install Debian's prometheus if missing):\n%s\n", rc, out);
+    CHECK(rc == 0);
+
+    /* Request counters and the histogram. */
+    CHECK(sample(m, "memscope_http_requests_total{route=\"/api/v1/health\",code=\"200\"}", false) == 3);
+    CHECK(sample(m, "memscope_http_requests_total{route=\"not_found\",code=\"404\"}", false) == 1);
+    CHECK(sample(m, "memscope_http_requests_total{route=\"/api/v1/processes/{pid}/maps\",code=\"400\"}", false) == 1);
+    CHECK(sample(m, "memscope_http_requests_total{route=\"/api/v1/processes/{pid}/maps\",code=\"404\"}", false) == 1);
+    CHECK(sample(m, "memscope_http_requests_total{route=\"/metrics\",code=\"400\"}", false) == 1);
+    /* 7 requests above, plus the scrapes before this one that had been counted. */
+    double count = sample(m, "memscope_http_request_duration_seconds_count", false);
+    double scrapes = sample(m, "memscope_http_requests_total{route=\"/metrics\",code=\"200\"}", false);
+    CHECK(count == 7 + (scrapes > 0 ? scrapes : 0));
+    CHECK(sample(m, "memscope_http_request_duration_seconds_bucket{le=\"+Inf\"}", false) == count);
+    CHECK(sample(m, "memscope_http_request_duration_seconds_bucket{le=\"2.5\"}", false) == count);
+    double sum = sample(m, "memscope_http_request_duration_seconds_sum", false);
+    CHECK(sum > 0 && sum < count * 2.5);
+
+    /* Only the exited process counts as a read error; the bad pid was the client's. */
+    CHECK(sample(m, "memscope_process_read_errors_total{reason=\"no_such_process\"}", false) == 1);
+    CHECK(sample(m, "memscope_process_read_errors_total{reason=\"permission_denied\"}", false) == 0);
+
+    /* memscoped's own process figures. */
+    double own_rss = sample(m, "process_resident_memory_bytes", false);
+    long long srv_rss = proc_kb(srv.pid, "status", "VmRSS");
+    CHECK(own_rss > 0 && own_rss <= 2.0 * (double)srv_rss && own_rss >= 0.5 * (double)srv_rss);
+    CHECK(sample(m, "process_virtual_memory_bytes", false) >= own_rss);
+    double start = sample(m, "process_start_time_seconds", false);
+    CHECK(start > (double)time(NULL) - 120 && start <= (double)time(NULL));
+    CHECK(sample(m, "process_open_fds", false) >= 3);
+
+    /* Odd names: escaped as the format says, the non-UTF-8 byte replaced. */
+    char series[96], line[512];
+    snprintf(series, sizeof series, "memscope_process_rss_bytes{pid=\"%d\",name=\"", (int)quoted.pid);
+    CHECK(line_of(m, series, line, sizeof line));
+    CHECK(strstr(line, "name=\"ms\\\"q\\\\") != NULL);
+    snprintf(series, sizeof series, "memscope_process_rss_bytes{pid=\"%d\",name=\"", (int)binary.pid);
+    CHECK(line_of(m, series, line, sizeof line));
+    CHECK(strstr(line, "name=\"ms\xEF\xBF\xBD" "bin\"") != NULL);
+
+    /* At most --metrics-top processes, each with all five gauges. */
+    size_t nrss = 0;
+    for (const char *p = m; (p = strstr(p, "\nmemscope_process_rss_bytes{")); p++)
+        nrss++;
+    CHECK(nrss >= 3 && nrss <= 200);
+    free(m);
+
+    check_process(plain.pid);
+    check_process(quoted.pid);
+
+    /* The bound: --metrics-top 1 exports exactly one process, the biggest. */
+    CHECK(server_stop(&srv) == 0);
+    static const char *const top1[] = {"--metrics-top", "1", NULL};
+    CHECK(server_start(&srv, top1));
+    m = scrape();
+    CHECK(m != NULL);
+    if (m) {
+        size_t n = 0;
+        for (const char *p = m; (p = strstr(p, "\nmemscope_process_rss_bytes{")); p++)
+            n++;
+        CHECK(n == 1);
+        free(m);
+    }
+    CHECK(server_stop(&srv) == 0);
+
+    /* Out-of-range values are refused at start. */
+    char *res = run_capture("\"$MEMSCOPE_BIN\" --metrics-top 201 2>&1; echo rc=$?");
+    CHECK(res && strstr(res, "rc=2") && strstr(res, "--metrics-top"));
+    free(res);
+    res = run_capture("\"$MEMSCOPE_BIN\" --metrics-top 0 2>&1; echo rc=$?");
+    CHECK(res && strstr(res, "rc=2"));
+    free(res);
+
+    subject_stop(&plain);
+    subject_stop(&quoted);
+    subject_stop(&binary);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    free(run_capture(cmd));
+    return check_done();
+}
