@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,4 +380,39 @@ char *run_capture(const char *cmd)
         return NULL;
     }
     return out ? out : calloc(1, 1);
+}
+
+json_t *http_get_json(const ms_server *s, const char *fmt, ...)
+{
+    char path[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof path, fmt, ap);
+    va_end(ap);
+    http_resp r;
+    if (!http_get(s, path, &r) || r.status != 200 || !r.json) {
+        fprintf(stderr, "GET %s -> %ld %.300s\n", path, r.status, r.body ? r.body : "");
+        http_resp_free(&r);
+        return NULL;
+    }
+    json_t *j = json_incref(r.json);
+    http_resp_free(&r);
+    return j;
+}
+
+long long proc_kb(int pid, const char *file, const char *key)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    size_t kl = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            v = atoll(line + kl + 1) * 1024;
+            break;
+        }
+    if (f)
+        fclose(f);
+    return v;
 }

@@ -59,6 +59,14 @@ const char *http_header(const http_resp *r, const char *name, char *buf, size_t 
 long long jint(const json_t *j, const char *path);
 const char *jstr(const json_t *j, const char *path);
 
+/* GET base + printf-style path; the parsed body of a 200 answer (the caller json_decref()s it), or
+ * NULL after printing what came instead. */
+json_t *http_get_json(const ms_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A "Key:   123 kB" field of /proc/<pid>/<file> in bytes, read without memscope's code; -1 if
+ * absent. */
+long long proc_kb(int pid, const char *file, const char *key);
+
 /* Runs a shell command and returns its stdout (malloc'ed), or NULL. */
 char *run_capture(const char *cmd);
 

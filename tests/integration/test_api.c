@@ -22,26 +22,6 @@ static ms_server srv;
 static ms_subject subj;
 static long ps;
 
-/* A field of /proc/<pid>/<file> "Key:   123 kB" in bytes, read without memscope's code. */
-static long long proc_kb(int pid, const char *file, const char *key)
-{
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
-    FILE *f = fopen(path, "r");
-    long long v = -1;
-    size_t kl = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-            v = atoll(line + kl + 1) * 1024;
-            break;
-        }
-    if (f)
-        fclose(f);
-    return v;
-}
-
-static json_t *get_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* Pss moves whenever another process maps or unmaps a page the subject shares (a library), so an
  * exact comparison needs a quiet moment: read the kernel's figure, ask memscope, read the kernel's
  * figure again; when the two kernel reads agree, memscope must give exactly that. */
@@ -49,7 +29,7 @@ static void check_stable(int pid, const char *file, const char *key, const char 
 {
     for (int attempt = 0; attempt < 20; attempt++) {
         long long before = proc_kb(pid, file, key);
-        json_t *j = get_json("%s", api_path);
+        json_t *j = http_get_json(&srv, "%s", api_path);
         long long mine = j ? jint(j, json_key) : -2;
         json_decref(j);
         long long after = proc_kb(pid, file, key);
@@ -60,23 +40,6 @@ static void check_stable(int pid, const char *file, const char *key, const char 
     }
     fprintf(stderr, "%s %s never held still\n", file, key);
     check_fail_++;
-}
-static json_t *get_json(const char *fmt, ...)
-{
-    char path[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof path, fmt, ap);
-    va_end(ap);
-    http_resp r;
-    if (!http_get(&srv, path, &r) || r.status != 200 || !r.json) {
-        fprintf(stderr, "GET %s -> %ld %.300s\n", path, r.status, r.body ? r.body : "");
-        http_resp_free(&r);
-        return NULL;
-    }
-    json_t *j = json_incref(r.json);
-    http_resp_free(&r);
-    return j;
 }
 
 /* Checks an error answer: status, JSON shape, and the error code. */
@@ -98,7 +61,7 @@ static void expect_error(const char *method, const char *path, long status, cons
 
 static void test_health_system(void)
 {
-    json_t *h = get_json("/api/v1/health");
+    json_t *h = http_get_json(&srv, "/api/v1/health");
     CHECK(h != NULL);
     CHECK_STR(jstr(h, "status"), "ok");
     CHECK_EQ_U64(jint(h, "page_size"), ps);
@@ -106,7 +69,7 @@ static void test_health_system(void)
     CHECK(json_is_true(json_object_get(json_object_get(h, "can_see"), "pfn")));   /* tests run as root */
     json_decref(h);
 
-    json_t *s = get_json("/api/v1/system");
+    json_t *s = http_get_json(&srv, "/api/v1/system");
     CHECK(s != NULL);
     struct sysinfo si;
     sysinfo(&si);
@@ -128,7 +91,7 @@ static void test_health_system(void)
 static void test_processes(void)
 {
     int pid = subj.pid;
-    json_t *l = get_json("/api/v1/processes?q=memscope-subj");
+    json_t *l = http_get_json(&srv, "/api/v1/processes?q=memscope-subj");
     CHECK(l != NULL);
     json_t *arr = json_object_get(l, "processes");
     json_t *me = NULL, *it;
@@ -144,7 +107,7 @@ static void test_processes(void)
     CHECK(jstr(me, "cmdline") && strstr(jstr(me, "cmdline"), "--pages 64") != NULL);
     json_decref(l);
 
-    l = get_json("/api/v1/processes?sort=vm_rss&order=desc&limit=5");
+    l = http_get_json(&srv, "/api/v1/processes?sort=vm_rss&order=desc&limit=5");
     CHECK(l && jint(l, "count") == 5 && jint(l, "total") >= 5);
     long long prev = -1;
     bool sorted = true;
@@ -156,7 +119,7 @@ static void test_processes(void)
     CHECK(sorted);
     json_decref(l);
 
-    l = get_json("/api/v1/processes");
+    l = http_get_json(&srv, "/api/v1/processes");
     bool kthread = false;
     json_array_foreach(json_object_get(l, "processes"), i, it)
         if (jint(it, "pid") == 2)
@@ -168,7 +131,7 @@ static void test_processes(void)
 static void test_process(void)
 {
     int pid = subj.pid;
-    json_t *p = get_json("/api/v1/processes/%d", pid);
+    json_t *p = http_get_json(&srv, "/api/v1/processes/%d", pid);
     CHECK(p != NULL);
     CHECK_EQ_U64(jint(p, "status.vm_rss"), proc_kb(pid, "status", "VmRSS"));
     CHECK_EQ_U64(jint(p, "status.vm_size"), proc_kb(pid, "status", "VmSize"));
@@ -214,7 +177,7 @@ static const json_t *region_at(const json_t *regions, unsigned long long addr)
 static void test_maps(void)
 {
     int pid = subj.pid;
-    json_t *m = get_json("/api/v1/processes/%d/maps", pid);
+    json_t *m = http_get_json(&srv, "/api/v1/processes/%d/maps", pid);
     CHECK(m != NULL);
     char cmd[64];
     snprintf(cmd, sizeof cmd, "wc -l < /proc/%d/maps", pid);
@@ -245,7 +208,7 @@ static void test_maps(void)
     json_decref(m);
 
     /* a kernel thread has no user address space: an empty list, not an error */
-    json_t *k = get_json("/api/v1/processes/2/maps");
+    json_t *k = http_get_json(&srv, "/api/v1/processes/2/maps");
     CHECK(k && jint(k, "count") == 0);
     json_decref(k);
 }
@@ -253,7 +216,7 @@ static void test_maps(void)
 static void test_smaps(void)
 {
     int pid = subj.pid;
-    json_t *s = get_json("/api/v1/processes/%d/smaps", pid);
+    json_t *s = http_get_json(&srv, "/api/v1/processes/%d/smaps", pid);
     CHECK(s != NULL);
     if (!s)
         return;
@@ -310,7 +273,7 @@ static void test_smaps(void)
     CHECK_EQ_U64(mismatches, 0);
     json_decref(pm);
 
-    json_t *g = get_json("/api/v1/processes/%d/smaps?group=path", pid);
+    json_t *g = http_get_json(&srv, "/api/v1/processes/%d/smaps?group=path", pid);
     CHECK(g != NULL);
     long long sum = 0, rss = 0;
     json_array_foreach(json_object_get(g, "groups"), i, it) {
@@ -329,8 +292,8 @@ static void test_pagemap(void)
 {
     int pid = subj.pid;
     unsigned long long a = subject_addr(&subj, "area"), e = a + N_PAGES * (unsigned long long)ps;
-    json_t *sc = get_json("/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&method=scan", pid, a, e);
-    json_t *pr = get_json("/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&method=pread", pid, a, e);
+    json_t *sc = http_get_json(&srv, "/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&method=scan", pid, a, e);
+    json_t *pr = http_get_json(&srv, "/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&method=pread", pid, a, e);
     CHECK(sc && pr);
     if (!sc || !pr)
         goto out;
@@ -359,7 +322,7 @@ static void test_pagemap(void)
     }
 
     /* frames: real PFNs (we are root), flags by name, paged by cursor */
-    json_t *f = get_json("/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&frames=1&limit=%d", pid, a, e,
+    json_t *f = http_get_json(&srv, "/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&frames=1&limit=%d", pid, a, e,
                          K_WRITE + 2);
     CHECK(f != NULL);
     json_t *frames = json_object_get(f, "frames");
@@ -386,7 +349,7 @@ static void test_translate(void)
 {
     int pid = subj.pid;
     unsigned long long a = subject_addr(&subj, "area") + 3 * (unsigned long long)ps + 123;
-    json_t *t = get_json("/api/v1/processes/%d/translate?addr=0x%llx", pid, a);
+    json_t *t = http_get_json(&srv, "/api/v1/processes/%d/translate?addr=0x%llx", pid, a);
     CHECK(t != NULL);
     CHECK_EQ_U64(jint(t, "page_offset"), 123);
     CHECK_EQ_U64(jint(t, "page_number"), a / (unsigned long long)ps);
@@ -397,7 +360,7 @@ static void test_translate(void)
     CHECK(jstr(t, "phys_addr") && strtoull(jstr(t, "phys_addr"), NULL, 16) == (unsigned long long)pfn * ps + 123);
     json_decref(t);
     /* an address in no region: a segfault if touched, said so */
-    t = get_json("/api/v1/processes/%d/translate?addr=0x1000", pid);
+    t = http_get_json(&srv, "/api/v1/processes/%d/translate?addr=0x1000", pid);
     CHECK(t && json_is_null(json_object_get(t, "region")));
     json_decref(t);
 }

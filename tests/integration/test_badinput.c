@@ -354,9 +354,16 @@ static void test_conn_limits(void)
     for (int i = 0; i < 4; i++)
         if (fds[i] >= 0)
             close(fds[i]);
-    http_resp r;
-    CHECK(http_get(&s, "/api/v1/health", &r) && r.status == 200);   /* room again */
-    http_resp_free(&r);
+    /* room again, once the server's threads have finished closing them (give it two seconds) */
+    bool room = false;
+    for (int i = 0; i < 20 && !room; i++) {
+        http_resp r;
+        room = http_get(&s, "/api/v1/health", &r) && r.status == 200;
+        http_resp_free(&r);
+        if (!room)
+            usleep(100 * 1000);
+    }
+    CHECK(room);
     CHECK_EQ_U64(server_stop(&s), 0);
 }
 

@@ -42,31 +42,11 @@ static json_t *post(const char *body, long want_status)
     http_resp_free(&r);
     return j;
 }
-
-static json_t *get(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *get(const char *fmt, ...)
-{
-    char path[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof path, fmt, ap);
-    va_end(ap);
-    http_resp r;
-    if (!http_get(&srv, path, &r) || r.status != 200) {
-        fprintf(stderr, "GET %s -> %ld %.300s\n", path, r.status, r.body ? r.body : "");
-        http_resp_free(&r);
-        return NULL;
-    }
-    json_t *j = json_incref(r.json);
-    http_resp_free(&r);
-    return j;
-}
-
 /* Polls an experiment until its state is one of the given ones (comma list), up to 60 s. */
 static json_t *wait_state(long long id, const char *states)
 {
     for (int i = 0; i < 600; i++) {
-        json_t *x = get("/api/v1/experiments/%lld", id);
+        json_t *x = http_get_json(&srv, "/api/v1/experiments/%lld", id);
         const char *st = x ? jstr(x, "state") : NULL;
         if (st && strstr(states, st))
             return x;
@@ -90,7 +70,7 @@ static const json_t *step_line(const json_t *x, long step)
 
 static void test_presets(void)
 {
-    json_t *p = get("/api/v1/experiments/presets");
+    json_t *p = http_get_json(&srv, "/api/v1/experiments/presets");
     CHECK(p != NULL);
     static const char *want[] = {"seed-1gib", "touch-quarter", "read-vs-write", "brk-vs-mmap", "free-returns",
                                  "dontneed", "thp", "fork-cow", "segfault"};
@@ -129,12 +109,12 @@ static void test_seed_1gib_held(void)
     }
     /* the lab is a normal process meanwhile: its 1 GiB region, and its page map, through the API */
     unsigned long long addr = m && jstr(m, "addr") ? strtoull(jstr(m, "addr"), NULL, 16) : 0;
-    json_t *t = get("/api/v1/processes/%lld/translate?addr=0x%llx", pid, addr + 4096 * 1000);
+    json_t *t = http_get_json(&srv, "/api/v1/processes/%lld/translate?addr=0x%llx", pid, addr + 4096 * 1000);
     CHECK(t && jint(t, "region.size") >= GiB && strcmp(jstr(t, "region.kind"), "anon") == 0);
     CHECK(t && json_is_false(json_object_get(json_object_get(t, "page"), "present")));
     if (t) {
         unsigned long long rs = strtoull(jstr(t, "region.start"), NULL, 16), re = strtoull(jstr(t, "region.end"), NULL, 16);
-        json_t *pm = get("/api/v1/processes/%lld/pagemap?start=0x%llx&end=0x%llx", pid, rs, re);
+        json_t *pm = http_get_json(&srv, "/api/v1/processes/%lld/pagemap?start=0x%llx&end=0x%llx", pid, rs, re);
         /* the region may hold a little more than the block (malloc's header page, neighbours it
          * merged with): the 1 GiB itself is still untouched */
         CHECK(pm && jint(pm, "counts.pages") == (long long)((re - rs) / 4096) && jint(pm, "counts.present") < 64);
@@ -143,7 +123,7 @@ static void test_seed_1gib_held(void)
         json_decref(pm);
     }
     json_decref(t);
-    json_t *p = get("/api/v1/processes/%lld", pid);
+    json_t *p = http_get_json(&srv, "/api/v1/processes/%lld", pid);
     CHECK(p && jint(p, "status.vm_size") >= GiB && jint(p, "status.vm_rss") < 64 * MiB);
     json_decref(p);
     json_decref(x);
@@ -155,7 +135,7 @@ static void test_seed_1gib_held(void)
     CHECK(http_do(&srv, "DELETE", path, NULL, NULL, &r) && r.status == 200);
     http_resp_free(&r);
     CHECK(!lab_alive(pid));
-    x = get("/api/v1/experiments/%lld", id);
+    x = http_get_json(&srv, "/api/v1/experiments/%lld", id);
     CHECK(x && strcmp(jstr(x, "state"), "killed") == 0);
     json_decref(x);
 }
@@ -210,7 +190,7 @@ static void test_segfault(void)
     CHECK(x && jstr(x, "signal") && strcmp(jstr(x, "signal"), "SIGSEGV") == 0);
     CHECK(x && jstr(x, "fault_addr") && strncmp(jstr(x, "fault_addr"), "0x", 2) == 0);
     json_decref(x);
-    json_t *h = get("/api/v1/health");   /* the server carries on */
+    json_t *h = http_get_json(&srv, "/api/v1/health");   /* the server carries on */
     CHECK(h && strcmp(jstr(h, "status"), "ok") == 0);
     json_decref(h);
 }
@@ -239,7 +219,7 @@ static void test_refusals(void)
     e = post("{\"steps\":[{\"op\":\"malloc\",\"size\":\"1TiB\"}]}", 413);
     CHECK(e && jstr(e, "error.message"));
     json_decref(e);
-    json_t *l = get("/api/v1/experiments");
+    json_t *l = http_get_json(&srv, "/api/v1/experiments");
     CHECK(l != NULL);
     json_decref(l);
 }

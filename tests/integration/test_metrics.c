@@ -19,25 +19,6 @@
 #include "harness.h"
 
 static ms_server srv;
-
-/* A field of /proc/<pid>/<file> "Key:   123 kB" in bytes, read without memscope's code. */
-static long long proc_kb(int pid, const char *file, const char *key)
-{
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
-    FILE *f = fopen(path, "r");
-    long long v = -1;
-    size_t kl = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-            v = atoll(line + kl + 1) * 1024;
-            break;
-        }
-    if (f)
-        fclose(f);
-    return v;
-}
-
 /* The value of the sample whose name and labels are exactly `series` ("name{a=\"b\"}"), or -1.
  * With prefix true, `series` may be a prefix of the labels ("name{pid=\"12\","). */
 static double sample(const char *text, const char *series, bool prefix)

@@ -29,20 +29,6 @@ static void expect_403(const char *path)
     }
     http_resp_free(&r);
 }
-
-static json_t *get_ok(const char *path)
-{
-    http_resp r;
-    if (!http_get(&srv, path, &r) || r.status != 200 || !r.json) {
-        fprintf(stderr, "GET %s -> %ld %.300s\n", path, r.status, r.body ? r.body : "");
-        http_resp_free(&r);
-        return NULL;
-    }
-    json_t *j = json_incref(r.json);
-    http_resp_free(&r);
-    return j;
-}
-
 int main(void)
 {
     if (geteuid() != 0 || !getpwnam("nobody")) {
@@ -58,7 +44,7 @@ int main(void)
     char p[256];
 
     /* health says what this instance cannot see */
-    json_t *h = get_ok("/api/v1/health");
+    json_t *h = http_get_json(&srv, "%s", "/api/v1/health");
     CHECK(h != NULL);
     CHECK_EQ_U64(jint(h, "uid"), getpwnam("nobody")->pw_uid);
     CHECK(h && json_is_false(json_object_get(json_object_get(h, "can_see"), "pfn")));
@@ -66,7 +52,7 @@ int main(void)
     json_decref(h);
 
     /* the process list works: status and stat are world-readable */
-    json_t *l = get_ok("/api/v1/processes");
+    json_t *l = http_get_json(&srv, "%s", "/api/v1/processes");
     CHECK(l && jint(l, "count") > 1);
     bool seen = false;
     size_t i;
@@ -82,7 +68,7 @@ int main(void)
 
     /* another user's process: the summary is served, its layout said hidden; the rest is 403 */
     snprintf(p, sizeof p, "/api/v1/processes/%d", subj.pid);
-    json_t *pr = get_ok(p);
+    json_t *pr = http_get_json(&srv, "%s", p);
     CHECK(pr && json_is_false(json_object_get(json_object_get(pr, "layout"), "visible")));
     CHECK(pr && jstr(pr, "layout.hidden_reason") && strstr(jstr(pr, "layout.hidden_reason"), "ptrace"));
     CHECK(pr && json_is_null(json_object_get(pr, "rollup")) && jstr(pr, "rollup_error"));
@@ -100,7 +86,7 @@ int main(void)
 
     /* its own process: everything but frame numbers */
     snprintf(p, sizeof p, "/api/v1/processes/%d/maps", srv.pid);
-    json_t *m = get_ok(p);
+    json_t *m = http_get_json(&srv, "%s", p);
     CHECK(m && jint(m, "count") > 0);
     unsigned long long st = 0, en = 0;
     json_array_foreach(json_object_get(m, "regions"), i, it)
@@ -113,7 +99,7 @@ int main(void)
     /* the top pages of its stack are resident: present, yet their frame numbers hidden */
     unsigned long long from = en - 8 * 4096ULL > st ? en - 8 * 4096ULL : st;
     snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&frames=1", srv.pid, from, en);
-    json_t *pm = get_ok(p);
+    json_t *pm = http_get_json(&srv, "%s", p);
     CHECK(pm && jint(pm, "counts.present") > 0);
     size_t present = 0, hidden = 0, zero = 0;
     json_array_foreach(json_object_get(pm, "frames"), i, it) {
@@ -132,7 +118,7 @@ int main(void)
     CHECK_EQ_U64(zero, 0);
     json_decref(pm);
     snprintf(p, sizeof p, "/api/v1/processes/%d/translate?addr=0x%llx", srv.pid, en - 16);
-    json_t *t = get_ok(p);
+    json_t *t = http_get_json(&srv, "%s", p);
     CHECK(t && json_is_true(json_object_get(json_object_get(t, "page"), "present")));
     CHECK(t && json_is_null(json_object_get(json_object_get(t, "page"), "pfn")));
     CHECK(t && json_is_null(json_object_get(t, "phys_addr")));
