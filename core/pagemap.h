@@ -53,9 +53,14 @@ typedef struct {
 typedef struct {
     ms_pm_method method;
     size_t max_runs;          /* 0: no runs at all, counts only */
+    bool soft_dirty_tracked;  /* ms_features.soft_dirty: lets has_soft_dirty be true even when no
+                               * page in the range is soft-dirty (the kernel cannot say so itself) */
 } ms_pm_opts;
 
-/* start/end must be page aligned and start < end (MS_ERR_INVAL otherwise). */
+/* start/end must be page aligned and start < end (MS_ERR_INVAL otherwise); end past the top of
+ * the process's user address space is MS_ERR_RANGE.  MS_ERR_PERM when pagemap cannot be opened,
+ * MS_ERR_UNSUPPORTED when MS_PM_SCAN is asked for and the kernel lacks it.  On error *out holds
+ * nothing to free. */
 ms_err ms_pagemap_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts *o,
                             ms_pm_summary *out);
 void ms_pm_summary_free(ms_pm_summary *s);
@@ -80,5 +85,8 @@ ms_err ms_pagemap_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *
 
 /* Names of /proc/kpageflags bits (KPF_LOCKED = 0 .. ), NULL for an unnamed bit. */
 const char *ms_kpageflag_name(unsigned bit);
+/* Reads the 8-byte entry of pfn from an open /proc/kpageflags or /proc/kpagecount; false when the
+ * file is unreadable (fd < 0 included) or the PFN is past its end. */
+bool ms_kpage_read(int fd, uint64_t pfn, uint64_t *out);
 
 #endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# deps.sh - installs, on Debian 12, what memscope needs to build and (with --test) to run its tests.
+# Only what is missing is installed, so a second run costs a second.
+set -euo pipefail
+
+want=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  # libcurl: integration client; python3-psutil and procps (pmap): independent readers for
+  # cross-checks; chromium + nodejs/npm: browser tests; clang: fuzzers; prometheus: promtool.
+  want+=(libcurl4-openssl-dev python3-psutil procps clang chromium prometheus curl xz-utils)
+  command -v node >/dev/null 2>&1 || want+=(nodejs)
+  command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  echo "deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

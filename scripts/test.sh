@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# test.sh - installs what is missing, builds memscope with warnings as errors, and runs every test
+# through ctest: unit, integration, browser, container, fuzz smoke and the short benchmark.
+#   --sanitize   the same in an AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/)
+#   extra arguments go to ctest (e.g. -L unit, -R api)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh --test
+dir=build
+flags=(-DMEMSCOPE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [[ "${1:-}" == "--sanitize" ]]; then
+  shift
+  dir=build-asan
+  flags+=(-DMEMSCOPE_SANITIZE=ON)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j"$(nproc)"
+ctest --test-dir "$dir" --output-on-failure -j2 "$@"
+if [[ $dir == build && $# -eq 0 ]]; then
+  # The fuzzers need clang's libFuzzer: a build of their own, each run for a short time.
+  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMEMSCOPE_FUZZ=ON -DMEMSCOPE_WERROR=ON >/dev/null
+  cmake --build build-fuzz -j"$(nproc)" --target fuzz_proc fuzz_input
+  ctest --test-dir build-fuzz -L fuzz --output-on-failure
+fi

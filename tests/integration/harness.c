@@ -1,0 +1,305 @@
+/* harness.c - see harness.h. */
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+static long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Reads one line from fd with a deadline; returns its length or -1. */
+static int read_line(int fd, char *buf, size_t cap, long deadline)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        long left = deadline - now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)left) <= 0)
+            return -1;
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r <= 0)
+            return -1;
+        if (c == '\n')
+            break;
+        buf[n++] = c;
+    }
+    buf[n] = '\0';
+    return (int)n;
+}
+
+bool server_start(ms_server *s, const char *const *extra)
+{
+    const char *bin = env_or("MEMSCOPE_BIN", "../server/memscoped");
+    const char *argv[64];
+    int k = 0;
+    argv[k++] = bin;
+    argv[k++] = "--listen";
+    argv[k++] = "127.0.0.1:0";
+    argv[k++] = "--threads";
+    argv[k++] = "2";
+    for (int i = 0; extra && extra[i] && k < 62; i++)
+        argv[k++] = extra[i];
+    argv[k] = NULL;
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return false;
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    s->pid = pid;
+    s->log_fd = pfd[0];
+    s->port = 0;
+    char line[1024];
+    long deadline = now_ms() + 10000;
+    while (read_line(pfd[0], line, sizeof line, deadline) >= 0) {
+        const char *p = strstr(line, "listening on http://127.0.0.1:");
+        if (p) {
+            s->port = (unsigned)atoi(p + strlen("listening on http://127.0.0.1:"));
+            snprintf(s->base, sizeof s->base, "http://127.0.0.1:%u", s->port);
+            return s->port != 0;
+        }
+        fprintf(stderr, "[memscoped] %s\n", line);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return false;
+}
+
+int server_stop(ms_server *s)
+{
+    if (s->pid <= 0)
+        return -1;
+    kill(s->pid, SIGTERM);
+    int st = 0;
+    long deadline = now_ms() + 5000;
+    for (;;) {
+        pid_t r = waitpid(s->pid, &st, WNOHANG);
+        if (r == s->pid)
+            break;
+        if (now_ms() > deadline) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, NULL, 0);
+            close(s->log_fd);
+            s->pid = 0;
+            return -1;
+        }
+        usleep(10000);
+    }
+    close(s->log_fd);
+    s->pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+bool subject_start(ms_subject *s, const char *const *args)
+{
+    const char *bin = env_or("MEMSCOPE_SUBJECT", "./memscope-subject");
+    const char *argv[64];
+    int k = 0;
+    argv[k++] = bin;
+    for (int i = 0; args && args[i] && k < 63; i++)
+        argv[k++] = args[i];
+    argv[k] = NULL;
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0)
+        return false;
+    if (pipe2(out, O_CLOEXEC) != 0) {
+        close(in[0]);
+        close(in[1]);
+        return false;
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    s->pid = pid;
+    s->stdin_fd = in[1];
+    char line[4096];
+    int n = read_line(out[0], line, sizeof line, now_ms() + 60000);
+    close(out[0]);
+    s->info = n > 0 ? json_loads(line, 0, NULL) : NULL;
+    if (!s->info) {
+        subject_stop(s);
+        return false;
+    }
+    return true;
+}
+
+void subject_stop(ms_subject *s)
+{
+    if (s->pid > 0) {
+        close(s->stdin_fd);
+        kill(s->pid, SIGTERM);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
+    }
+    json_decref(s->info);
+    s->info = NULL;
+}
+
+unsigned long long subject_addr(const ms_subject *s, const char *key)
+{
+    const char *v = json_string_value(json_object_get(s->info, key));
+    return v ? strtoull(v, NULL, 16) : 0;
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    http_resp *r = ud;
+    size_t add = sz * n;
+    char *nb = realloc(r->body, r->len + add + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + r->len, p, add);
+    r->body = nb;
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+bool http_do(const ms_server *s, const char *method, const char *path, const char *body,
+             const char *const *headers, http_resp *out)
+{
+    memset(out, 0, sizeof *out);
+    /* One handle per thread would be faster; tests favour simplicity and independence. */
+    CURL *c = curl_easy_init();
+    if (!c)
+        return false;
+    char url[8192];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    struct curl_slist *hl = NULL;
+    for (int i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    if (body)
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    if (hl)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+        char *ct = NULL;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+        if (ct)
+            snprintf(out->content_type, sizeof out->content_type, "%s", ct);
+        if (out->body)
+            out->json = json_loadb(out->body, out->len, 0, NULL);
+    } else {
+        fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
+    }
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK;
+}
+
+bool http_get(const ms_server *s, const char *path, http_resp *out)
+{
+    return http_do(s, "GET", path, NULL, NULL, out);
+}
+
+void http_resp_free(http_resp *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+static const json_t *jpath(const json_t *j, const char *path)
+{
+    char key[128];
+    while (j && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        j = json_object_get(j, key);
+        path += n + (dot ? 1 : 0);
+    }
+    return j;
+}
+
+long long jint(const json_t *j, const char *path)
+{
+    const json_t *v = jpath(j, path);
+    return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+const char *jstr(const json_t *j, const char *path)
+{
+    return json_string_value(jpath(j, path));
+}
+
+char *run_capture(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return NULL;
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *nb = realloc(out, cap);
+            if (!nb) {
+                free(out);
+                pclose(f);
+                return NULL;
+            }
+            out = nb;
+        }
+        memcpy(out + len, buf, n);
+        len += n;
+        out[len] = '\0';
+    }
+    int st = pclose(f);
+    if (st != 0) {
+        free(out);
+        return NULL;
+    }
+    return out ? out : calloc(1, 1);
+}

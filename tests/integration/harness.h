@@ -1,0 +1,55 @@
+/* harness.h - what integration tests share: a real memscoped on a free port, subject processes with
+ * known memory, and an HTTP client (libcurl) whose answers are parsed by jansson. */
+#ifndef MEMSCOPE_HARNESS_H
+#define MEMSCOPE_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;
+    unsigned port;
+    int log_fd;              /* the server's stderr, still readable for later lines */
+    char base[64];           /* "http://127.0.0.1:PORT" */
+} ms_server;
+
+/* Starts $MEMSCOPE_BIN (or ../server/memscoped) with --listen 127.0.0.1:0 plus extra args (NULL-ended),
+ * waits for its "listening on" line.  false if it did not start within 10 s. */
+bool server_start(ms_server *s, const char *const *extra);
+/* SIGTERM, then waits up to 5 s; returns the exit status (or -1 if it had to be killed). */
+int server_stop(ms_server *s);
+
+typedef struct {
+    pid_t pid;
+    int stdin_fd;            /* closing it makes the subject exit */
+    json_t *info;            /* the subject's JSON line */
+} ms_subject;
+
+/* Runs $MEMSCOPE_SUBJECT with args (NULL-ended). */
+bool subject_start(ms_subject *s, const char *const *args);
+void subject_stop(ms_subject *s);
+unsigned long long subject_addr(const ms_subject *s, const char *key);
+
+typedef struct {
+    long status;
+    char *body;
+    size_t len;
+    json_t *json;            /* parsed body, NULL if it is not JSON */
+    char content_type[128];
+} http_resp;
+
+/* GET/POST/DELETE base+path; body may be NULL.  headers: NULL-ended "Name: value" list or NULL. */
+bool http_do(const ms_server *s, const char *method, const char *path, const char *body,
+             const char *const *headers, http_resp *out);
+bool http_get(const ms_server *s, const char *path, http_resp *out);
+void http_resp_free(http_resp *r);
+
+/* Integer member by dotted path ("counts.present"); -1 if missing or not an integer. */
+long long jint(const json_t *j, const char *path);
+const char *jstr(const json_t *j, const char *path);
+
+/* Runs a shell command and returns its stdout (malloc'ed), or NULL. */
+char *run_capture(const char *cmd);
+
+#endif

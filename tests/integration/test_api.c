@@ -1,0 +1,470 @@
+/* test_api.c - the REST API v1 against a real memscoped and real subject processes.
+ *
+ * The subject maps N pages, writes K of them and reads J others, so page counts are known exactly;
+ * sizes are cross-checked against independent readers: the kernel's smaps_rollup and status read
+ * here directly, and psutil (Debian's python3-psutil) for per-region figures. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "harness.h"
+
+#define N_PAGES 64
+#define K_WRITE 16
+#define J_READ 8
+
+static ms_server srv;
+static ms_subject subj;
+static long ps;
+
+/* A field of /proc/<pid>/<file> "Key:   123 kB" in bytes, read without memscope's code. */
+static long long proc_kb(int pid, const char *file, const char *key)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    size_t kl = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            v = atoll(line + kl + 1) * 1024;
+            break;
+        }
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static json_t *get_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *get_json(const char *fmt, ...)
+{
+    char path[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof path, fmt, ap);
+    va_end(ap);
+    http_resp r;
+    if (!http_get(&srv, path, &r) || r.status != 200 || !r.json) {
+        fprintf(stderr, "GET %s -> %ld %.300s\n", path, r.status, r.body ? r.body : "");
+        http_resp_free(&r);
+        return NULL;
+    }
+    json_t *j = json_incref(r.json);
+    http_resp_free(&r);
+    return j;
+}
+
+/* Checks an error answer: status, JSON shape, and the error code. */
+static void expect_error(const char *method, const char *path, long status, const char *code)
+{
+    http_resp r;
+    bool ok = http_do(&srv, method, path, NULL, NULL, &r);
+    CHECK(ok);
+    if (r.status != status || !r.json || !jstr(r.json, "error.message") ||
+        (code && (!jstr(r.json, "error.code") || strcmp(jstr(r.json, "error.code"), code) != 0))) {
+        fprintf(stderr, "%s %s: want %ld %s, got %ld %.300s\n", method, path, status, code ? code : "",
+                r.status, r.body ? r.body : "");
+        check_fail_++;
+    } else {
+        check_pass_++;
+    }
+    http_resp_free(&r);
+}
+
+static void test_health_system(void)
+{
+    json_t *h = get_json("/api/v1/health");
+    CHECK(h != NULL);
+    CHECK_STR(jstr(h, "status"), "ok");
+    CHECK_EQ_U64(jint(h, "page_size"), ps);
+    CHECK(json_is_true(json_object_get(json_object_get(h, "can_see"), "pagemap_scan")));
+    CHECK(json_is_true(json_object_get(json_object_get(h, "can_see"), "pfn")));   /* tests run as root */
+    json_decref(h);
+
+    json_t *s = get_json("/api/v1/system");
+    CHECK(s != NULL);
+    struct sysinfo si;
+    sysinfo(&si);
+    CHECK_EQ_U64(jint(s, "meminfo.MemTotal"), (uint64_t)si.totalram * si.mem_unit);
+    CHECK_EQ_U64(jint(s, "meminfo.SwapTotal"), (uint64_t)si.totalswap * si.mem_unit);
+    CHECK_EQ_U64(jint(s, "page_size"), ps);
+    char *thp = run_capture("cat /sys/kernel/mm/transparent_hugepage/enabled");
+    CHECK(thp && jstr(s, "thp.enabled") && strlen(jstr(s, "thp.enabled")) > 0);
+    if (thp && jstr(s, "thp.enabled")) {
+        char want[40];
+        snprintf(want, sizeof want, "[%s]", jstr(s, "thp.enabled"));
+        CHECK(strstr(thp, want) != NULL);
+    }
+    free(thp);
+    CHECK(jstr(s, "user_space_top") && strcmp(jstr(s, "user_space_top"), "0x800000000000") == 0);
+    json_decref(s);
+}
+
+static void test_processes(void)
+{
+    int pid = subj.pid;
+    json_t *l = get_json("/api/v1/processes?q=memscope-subj");
+    CHECK(l != NULL);
+    json_t *arr = json_object_get(l, "processes");
+    json_t *me = NULL, *it;
+    size_t i;
+    json_array_foreach(arr, i, it)
+        if (jint(it, "pid") == pid)
+            me = it;
+    CHECK(me != NULL);
+    CHECK_EQ_U64(jint(me, "ppid"), getpid());
+    CHECK_STR(jstr(me, "name"), "memscope-subjec");   /* comm is cut to 15 bytes by the kernel */
+    CHECK_EQ_U64(jint(me, "vm_rss"), proc_kb(pid, "status", "VmRSS"));
+    CHECK_EQ_U64(jint(me, "rss_anon"), proc_kb(pid, "status", "RssAnon"));
+    CHECK(jstr(me, "cmdline") && strstr(jstr(me, "cmdline"), "--pages 64") != NULL);
+    json_decref(l);
+
+    l = get_json("/api/v1/processes?sort=vm_rss&order=desc&limit=5");
+    CHECK(l && jint(l, "count") == 5 && jint(l, "total") >= 5);
+    long long prev = -1;
+    bool sorted = true;
+    json_array_foreach(json_object_get(l, "processes"), i, it) {
+        if (prev >= 0 && jint(it, "vm_rss") > prev)
+            sorted = false;
+        prev = jint(it, "vm_rss");
+    }
+    CHECK(sorted);
+    json_decref(l);
+
+    l = get_json("/api/v1/processes");
+    bool kthread = false;
+    json_array_foreach(json_object_get(l, "processes"), i, it)
+        if (jint(it, "pid") == 2)
+            kthread = json_is_true(json_object_get(it, "kernel_thread"));
+    CHECK(kthread);
+    json_decref(l);
+}
+
+static void test_process(void)
+{
+    int pid = subj.pid;
+    json_t *p = get_json("/api/v1/processes/%d", pid);
+    CHECK(p != NULL);
+    CHECK_EQ_U64(jint(p, "status.vm_rss"), proc_kb(pid, "status", "VmRSS"));
+    CHECK_EQ_U64(jint(p, "status.vm_size"), proc_kb(pid, "status", "VmSize"));
+    CHECK_EQ_U64(jint(p, "rollup.rss"), proc_kb(pid, "smaps_rollup", "Rss"));
+    CHECK_EQ_U64(jint(p, "rollup.pss"), proc_kb(pid, "smaps_rollup", "Pss"));
+    CHECK_EQ_U64(jint(p, "rollup.private_dirty"), proc_kb(pid, "smaps_rollup", "Private_Dirty"));
+    CHECK_EQ_U64(jint(p, "uss"), proc_kb(pid, "smaps_rollup", "Private_Clean") +
+                                 proc_kb(pid, "smaps_rollup", "Private_Dirty") +
+                                 proc_kb(pid, "smaps_rollup", "Private_Hugetlb"));
+    CHECK(json_is_true(json_object_get(json_object_get(p, "layout"), "visible")));
+    const char *sb = jstr(p, "layout.start_brk"), *brk = jstr(p, "layout.brk");
+    CHECK(sb && brk && strtoull(brk, NULL, 16) >= strtoull(sb, NULL, 16));
+    /* psutil, an independent reader, agrees on rss and uss */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import psutil; p=psutil.Process(%d); "
+                              "print(p.memory_info().rss, p.memory_full_info().uss)'", pid);
+    char *out = run_capture(cmd);
+    CHECK(out != NULL);
+    if (out) {
+        unsigned long long rss = 0, uss = 0;
+        CHECK(sscanf(out, "%llu %llu", &rss, &uss) == 2);
+        CHECK_EQ_U64(jint(p, "status.vm_rss"), rss);
+        CHECK_EQ_U64(jint(p, "uss"), uss);
+        free(out);
+    }
+    json_decref(p);
+}
+
+static const json_t *region_at(const json_t *regions, unsigned long long addr)
+{
+    size_t i;
+    const json_t *it;
+    json_array_foreach(regions, i, it) {
+        unsigned long long s = strtoull(jstr(it, "start"), NULL, 16), e = strtoull(jstr(it, "end"), NULL, 16);
+        if (addr >= s && addr < e)
+            return it;
+    }
+    return NULL;
+}
+
+static void test_maps(void)
+{
+    int pid = subj.pid;
+    json_t *m = get_json("/api/v1/processes/%d/maps", pid);
+    CHECK(m != NULL);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "wc -l < /proc/%d/maps", pid);
+    char *wc = run_capture(cmd);
+    CHECK(wc && jint(m, "count") == atoll(wc));
+    free(wc);
+    const json_t *regions = json_object_get(m, "regions");
+    CHECK_EQ_U64(json_array_size(regions), jint(m, "count"));
+    const json_t *area = region_at(regions, subject_addr(&subj, "area"));
+    CHECK(area && jint(area, "size") == N_PAGES * ps && strcmp(jstr(area, "kind"), "anon") == 0);
+    const json_t *sp = region_at(regions, subject_addr(&subj, "spaced_file"));
+    CHECK(sp && jstr(sp, "path") && strstr(jstr(sp, "path"), "/a file with spaces.bin") != NULL);
+    CHECK(sp && json_is_false(json_object_get(sp, "deleted")));
+    const json_t *del = region_at(regions, subject_addr(&subj, "deleted_file"));
+    CHECK(del && json_is_true(json_object_get(del, "deleted")));
+    CHECK(del && jstr(del, "path") && strstr(jstr(del, "path"), "deleted-later.bin (deleted)") != NULL);
+    size_t i;
+    const json_t *it;
+    bool heap = false, stack = false, text = false, vdso = false;
+    json_array_foreach(regions, i, it) {
+        const char *k = jstr(it, "kind");
+        heap |= strcmp(k, "heap") == 0;
+        stack |= strcmp(k, "stack") == 0;
+        text |= strcmp(k, "text") == 0;
+        vdso |= strcmp(k, "vdso") == 0;
+    }
+    CHECK(heap && stack && text && vdso);
+    json_decref(m);
+
+    /* a kernel thread has no user address space: an empty list, not an error */
+    json_t *k = get_json("/api/v1/processes/2/maps");
+    CHECK(k && jint(k, "count") == 0);
+    json_decref(k);
+}
+
+static void test_smaps(void)
+{
+    int pid = subj.pid;
+    json_t *s = get_json("/api/v1/processes/%d/smaps", pid);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK_EQ_U64(jint(s, "totals.rss"), proc_kb(pid, "smaps_rollup", "Rss"));
+    CHECK_EQ_U64(jint(s, "totals.private_dirty"), proc_kb(pid, "smaps_rollup", "Private_Dirty"));
+    CHECK_EQ_U64(jint(s, "totals.anonymous"), proc_kb(pid, "smaps_rollup", "Anonymous"));
+    CHECK_EQ_U64(jint(s, "totals.rss"), proc_kb(pid, "status", "VmRSS"));
+    const json_t *regions = json_object_get(s, "regions");
+    const json_t *area = region_at(regions, subject_addr(&subj, "area"));
+    CHECK(area && jint(area, "fields.rss") == K_WRITE * ps);
+    CHECK(area && jint(area, "fields.private_dirty") == K_WRITE * ps);
+    CHECK(area && json_array_size(json_object_get(area, "vm_flags")) > 0);
+
+    /* per region, psutil agrees on every figure it reports */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import psutil,json; print(json.dumps([m._asdict() for m in "
+             "psutil.Process(%d).memory_maps(grouped=False)]))'", pid);
+    char *out = run_capture(cmd);
+    json_t *pm = out ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    CHECK(pm && json_array_size(pm) == json_array_size(regions));
+    static const char *fields[] = {"rss", "size", "pss", "shared_clean", "shared_dirty", "private_clean",
+                                   "private_dirty", "referenced", "anonymous", "swap"};
+    size_t i, mismatches = 0;
+    const json_t *it;
+    json_array_foreach(pm, i, it) {
+        const json_t *mine = json_array_get(regions, i);
+        char want[64];
+        snprintf(want, sizeof want, "%s", jstr(it, "addr"));   /* "start-end" without 0x */
+        char got[80];
+        snprintf(got, sizeof got, "%s-%s", jstr(mine, "start") + 2, jstr(mine, "end") + 2);
+        if (strcmp(want, got) != 0) {
+            fprintf(stderr, "region %zu: psutil %s, memscope %s\n", i, want, got);
+            mismatches++;
+            continue;
+        }
+        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+            char key[64];
+            snprintf(key, sizeof key, "fields.%s", fields[f]);
+            if (jint(mine, key) != json_integer_value(json_object_get(it, fields[f]))) {
+                fprintf(stderr, "region %s %s: psutil %lld, memscope %lld\n", want, fields[f],
+                        (long long)json_integer_value(json_object_get(it, fields[f])), jint(mine, key));
+                mismatches++;
+            }
+        }
+    }
+    CHECK_EQ_U64(mismatches, 0);
+    json_decref(pm);
+
+    json_t *g = get_json("/api/v1/processes/%d/smaps?group=path", pid);
+    CHECK(g != NULL);
+    long long sum = 0, rss = 0;
+    json_array_foreach(json_object_get(g, "groups"), i, it) {
+        sum += jint(it, "size");
+        rss += jint(it, "fields.rss");
+    }
+    long long vsz = proc_kb(pid, "status", "VmSize");
+    CHECK_EQ_U64(sum, vsz);
+    CHECK_EQ_U64(rss, jint(s, "totals.rss"));
+    json_decref(g);
+    json_decref(s);
+}
+
+static void test_pagemap(void)
+{
+    int pid = subj.pid;
+    unsigned long long a = subject_addr(&subj, "area"), e = a + N_PAGES * (unsigned long long)ps;
+    json_t *sc = get_json("/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&method=scan", pid, a, e);
+    json_t *pr = get_json("/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&method=pread", pid, a, e);
+    CHECK(sc && pr);
+    if (!sc || !pr)
+        goto out;
+    CHECK_STR(jstr(sc, "method"), "scan");
+    CHECK_STR(jstr(pr, "method"), "pread");
+    for (int k = 0; k < 2; k++) {
+        json_t *j = k ? pr : sc;
+        CHECK_EQ_U64(jint(j, "counts.pages"), N_PAGES);
+        CHECK_EQ_U64(jint(j, "counts.present"), K_WRITE + J_READ);
+        CHECK_EQ_U64(jint(j, "counts.zero_page"), J_READ);
+        CHECK_EQ_U64(jint(j, "counts.swapped"), 0);
+        CHECK_EQ_U64(jint(j, "counts.file_or_shared"), 0);
+        CHECK_EQ_U64(jint(j, "counts.huge"), 0);
+    }
+    CHECK_EQ_U64(jint(pr, "counts.exclusive"), K_WRITE);
+    /* both ways of reading give the same runs: written, zero page, untouched */
+    CHECK(json_equal(json_object_get(sc, "runs"), json_object_get(pr, "runs")));
+    json_t *runs = json_object_get(sc, "runs");
+    CHECK_EQ_U64(json_array_size(runs), 3);
+    if (json_array_size(runs) == 3) {
+        CHECK_STR(json_string_value(json_array_get(json_array_get(runs, 0), 2)), "anon");
+        CHECK_STR(json_string_value(json_array_get(json_array_get(runs, 1), 2)), "zero");
+        CHECK_STR(json_string_value(json_array_get(json_array_get(runs, 2), 2)), "absent");
+        CHECK_EQ_U64(strtoull(json_string_value(json_array_get(json_array_get(runs, 0), 1)), NULL, 16),
+                     a + K_WRITE * (unsigned long long)ps);
+    }
+
+    /* frames: real PFNs (we are root), flags by name, paged by cursor */
+    json_t *f = get_json("/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&frames=1&limit=%d", pid, a, e,
+                         K_WRITE + 2);
+    CHECK(f != NULL);
+    json_t *frames = json_object_get(f, "frames");
+    CHECK_EQ_U64(json_array_size(frames), K_WRITE + 2);
+    const json_t *w0 = json_array_get(frames, 0), *z0 = json_array_get(frames, K_WRITE);
+    CHECK(json_integer_value(json_object_get(w0, "pfn")) > 0);
+    bool anon = false, zero = false;
+    size_t i;
+    const json_t *it;
+    json_array_foreach(json_object_get(w0, "flags"), i, it)
+        anon |= strcmp(json_string_value(it), "anon") == 0;
+    json_array_foreach(json_object_get(z0, "flags"), i, it)
+        zero |= strcmp(json_string_value(it), "zero_page") == 0;
+    CHECK(anon && zero);
+    CHECK_EQ_U64(jint(w0, "mapcount"), 1);
+    CHECK_EQ_U64(strtoull(jstr(f, "next_cursor"), NULL, 16), a + (K_WRITE + 2) * (unsigned long long)ps);
+    json_decref(f);
+out:
+    json_decref(sc);
+    json_decref(pr);
+}
+
+static void test_translate(void)
+{
+    int pid = subj.pid;
+    unsigned long long a = subject_addr(&subj, "area") + 3 * (unsigned long long)ps + 123;
+    json_t *t = get_json("/api/v1/processes/%d/translate?addr=0x%llx", pid, a);
+    CHECK(t != NULL);
+    CHECK_EQ_U64(jint(t, "page_offset"), 123);
+    CHECK_EQ_U64(jint(t, "page_number"), a / (unsigned long long)ps);
+    CHECK(jstr(t, "region.start") && strtoull(jstr(t, "region.start"), NULL, 16) == subject_addr(&subj, "area"));
+    CHECK(json_is_true(json_object_get(json_object_get(t, "page"), "present")));
+    long long pfn = jint(t, "page.pfn");
+    CHECK(pfn > 0);
+    CHECK(jstr(t, "phys_addr") && strtoull(jstr(t, "phys_addr"), NULL, 16) == (unsigned long long)pfn * ps + 123);
+    json_decref(t);
+    /* an address in no region: a segfault if touched, said so */
+    t = get_json("/api/v1/processes/%d/translate?addr=0x1000", pid);
+    CHECK(t && json_is_null(json_object_get(t, "region")));
+    json_decref(t);
+}
+
+static void test_bad_input(void)
+{
+    char p[256];
+    expect_error("GET", "/api/v1/processes/-1", 400, "bad_pid");
+    expect_error("GET", "/api/v1/processes/0", 400, "bad_pid");
+    expect_error("GET", "/api/v1/processes/abc/maps", 400, "bad_pid");
+    expect_error("GET", "/api/v1/processes/0x10/maps", 400, "bad_pid");
+    expect_error("GET", "/api/v1/processes/12a/smaps", 400, "bad_pid");
+    expect_error("GET", "/api/v1/processes/99999999999/maps", 400, "bad_pid");
+    expect_error("GET", "/api/v1/processes/..%2f..%2fetc/maps", 400, "bad_pid");
+    expect_error("GET", "/api/v1/processes/2147483647/maps", 404, "no_such_process");
+    expect_error("GET", "/api/v1/nope", 404, "not_found");
+    expect_error("POST", "/api/v1/health", 405, "method_not_allowed");
+    expect_error("DELETE", "/api/v1/processes/2/maps", 405, "method_not_allowed");
+    expect_error("GET", "/api/v1/processes?bogus=1", 400, "unknown_query_field");
+    expect_error("GET", "/api/v1/processes?sort=nope", 400, "bad_sort");
+    expect_error("GET", "/api/v1/processes?limit=0", 400, "bad_limit");
+    expect_error("GET", "/api/v1/processes?order=up", 400, "bad_order");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/maps?x=1", subj.pid);
+    expect_error("GET", p, 400, "unknown_query_field");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?start=0x2000&end=0x1000", subj.pid);
+    expect_error("GET", p, 400, "bad_range");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?start=0x1000&end=0x1000", subj.pid);
+    expect_error("GET", p, 400, "bad_range");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?start=0x1001&end=0x3000", subj.pid);
+    expect_error("GET", p, 400, "unaligned");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?start=1000&end=0x3000", subj.pid);
+    expect_error("GET", p, 400, "bad_address");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?start=0xzz&end=0x3000", subj.pid);
+    expect_error("GET", p, 400, "bad_address");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?end=0x3000", subj.pid);
+    expect_error("GET", p, 400, "missing_field");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?start=0x0&end=0x1000000000000000", subj.pid);
+    expect_error("GET", p, 400, "out_of_range");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?start=0x0&end=0x7f0000000000&method=pread", subj.pid);
+    expect_error("GET", p, 413, "range_too_large");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/pagemap?start=0x0&end=0x1000&method=magic", subj.pid);
+    expect_error("GET", p, 400, "bad_method");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/translate?addr=0xffffffffff600000", subj.pid);
+    expect_error("GET", p, 400, "out_of_range");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/translate", subj.pid);
+    expect_error("GET", p, 400, "missing_field");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/smaps?group=inode", subj.pid);
+    expect_error("GET", p, 400, "bad_group");
+}
+
+/* A process that exits between two requests is a 404, not an error. */
+static void test_exited(void)
+{
+    ms_subject s;
+    const char *args[] = {"--pages", "4", NULL};
+    CHECK(subject_start(&s, args));
+    int pid = s.pid;
+    subject_stop(&s);   /* exited and reaped */
+    char p[128];
+    snprintf(p, sizeof p, "/api/v1/processes/%d/smaps", pid);
+    expect_error("GET", p, 404, "no_such_process");
+    snprintf(p, sizeof p, "/api/v1/processes/%d", pid);
+    expect_error("GET", p, 404, "no_such_process");
+}
+
+int main(void)
+{
+    ps = sysconf(_SC_PAGESIZE);
+    char dir[] = "/tmp/memscope-test-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    char np[16], nw[16], nr[16];
+    snprintf(np, sizeof np, "%d", N_PAGES);
+    snprintf(nw, sizeof nw, "%d", K_WRITE);
+    snprintf(nr, sizeof nr, "%d", J_READ);
+    const char *args[] = {"--pages", np, "--write", nw, "--read", nr, "--file-dir", dir, NULL};
+    if (!subject_start(&subj, args) || !server_start(&srv, NULL)) {
+        fprintf(stderr, "could not start the subject or memscoped\n");
+        return 1;
+    }
+    test_health_system();
+    test_processes();
+    test_process();
+    test_maps();
+    test_smaps();
+    test_pagemap();
+    test_translate();
+    test_bad_input();
+    test_exited();
+    subject_stop(&subj);
+    CHECK_EQ_U64(server_stop(&srv), 0);   /* SIGTERM: a clean stop, exit status 0 */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return check_done();
+}

@@ -1,0 +1,89 @@
+/* test_features.c - the feature probe against independent evidence on this machine: capabilities
+ * from capget, the kernel config in /proc/config.gz, and each interface used for real. */
+#include "check.h"
+#include "core/features.h"
+#include "core/pagemap.h"
+#include "core/proc.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static bool cap_sys_admin(void)
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    return syscall(SYS_capget, &h, d) == 0 && ((d[0].effective >> CAP_SYS_ADMIN) & 1u);
+}
+
+/* -1 unknown, else whether CONFIG_MEM_SOFT_DIRTY=y in the running kernel's config */
+static int config_soft_dirty(void)
+{
+    FILE *f = popen("zcat /proc/config.gz 2>/dev/null", "r");
+    char line[256];
+    int v = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "CONFIG_MEM_SOFT_DIRTY=y", 23) == 0) v = 1;
+        if (strncmp(line, "# CONFIG_MEM_SOFT_DIRTY is not set", 34) == 0) v = 0;
+    }
+    if (f)
+        pclose(f);
+    return v;
+}
+
+int main(void)
+{
+    ms_features f;
+    ms_features_probe(&f);
+    CHECK_EQ_U64(f.page_size, sysconf(_SC_PAGESIZE));
+    bool admin = cap_sys_admin();
+    CHECK(f.pfn_readable == admin);
+    CHECK(f.kpageflags_readable == (access("/proc/kpageflags", R_OK) == 0 && admin));
+    CHECK(f.kpagecount_readable == (access("/proc/kpagecount", R_OK) == 0 && admin));
+    CHECK(f.smaps_rollup == (access("/proc/self/smaps_rollup", R_OK) == 0));
+    int sd = config_soft_dirty();
+    if (sd >= 0)
+        CHECK(f.soft_dirty == (sd == 1));
+    else
+        printf("SKIP soft-dirty cross-check: no /proc/config.gz\n");
+
+    /* The probes must predict what the real calls do. */
+    int dirfd;
+    CHECK(ms_dir_open("/proc/self", &dirfd) == MS_OK);
+    uint64_t ps = (uint64_t)f.page_size, here = (uint64_t)(uintptr_t)&f & ~(ps - 1);
+    ms_pm_opts o = {MS_PM_SCAN, 4, false};
+    ms_pm_summary s;
+    ms_err rc = ms_pagemap_summarize(dirfd, here, here + ps, &o, &s);
+    CHECK(f.pagemap_scan ? rc == MS_OK && s.present == 1 : rc == MS_ERR_UNSUPPORTED);
+    ms_pm_summary_free(&s);
+    close(dirfd);
+
+    /* This machine's kernel (6.18) has both ioctls: a false here would be a probe bug. */
+    CHECK(f.pagemap_scan);
+    CHECK(f.procmap_query);
+
+    if (geteuid() == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+                _exit(100);
+            prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+            ms_features u;
+            ms_features_probe(&u);
+            _exit(!u.pfn_readable && !u.kpageflags_readable && !u.kpagecount_readable && u.pagemap_scan &&
+                  u.procmap_query && u.smaps_rollup ? 0 : 1);
+        }
+        int st = 0;
+        CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    printf("features: pfn %d kpageflags %d kpagecount %d scan %d procmap_query %d rollup %d soft_dirty %d\n",
+           f.pfn_readable, f.kpageflags_readable, f.kpagecount_readable, f.pagemap_scan, f.procmap_query,
+           f.smaps_rollup, f.soft_dirty);
+    return check_done();
+}
