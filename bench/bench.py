@@ -106,6 +106,13 @@ def cleanup():
 atexit.register(cleanup)
 
 
+def on_signal(sig, frame):
+    raise SystemExit(128 + sig)     # so atexit runs: children stopped, vm.max_map_count restored
+
+
+signal.signal(signal.SIGTERM, on_signal)
+
+
 class Subject:
     """tests/subject.c: a process with known memory; it lives until its stdin closes."""
 
@@ -446,7 +453,7 @@ class MapCount:
 def build(build_dir, no_server):
     targets = ["msbench", "memscope-subject"] + ([] if no_server else ["memscoped"])
     log(f"building {' '.join(targets)} (Release) in {build_dir}")
-    subprocess.run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release"],
+    subprocess.run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DMEMSCOPE_WERROR=OFF"],
                    check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cmake", "--build", build_dir, "-j2", "--target", *targets], check=True,
                    stdout=subprocess.DEVNULL)
