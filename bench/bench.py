@@ -219,26 +219,43 @@ def msbench(exe, *args, timeout=900):
     return json.loads(r.stdout)
 
 
+class Acc:
+    """Samples gathered over interleaved rounds.  The floor, memscope and the peers take turns
+    (a few repetitions each per round), so a change in the machine's load during the run falls on
+    all of them alike instead of on whichever happened to run then."""
+
+    def __init__(self):
+        self.samples, self.extra = {}, {}
+
+    def add(self, d):
+        for k, v in (d or {}).items():
+            if isinstance(v, dict) and "samples_us" in v:
+                self.samples.setdefault(k, []).extend(v.pop("samples_us"))
+                self.extra[k] = v
+            elif isinstance(v, dict) and k not in self.samples:
+                self.extra[k] = v           # e.g. {"unsupported": ...}, {"skipped": ...}
+
+    def result(self):
+        out = {k: summary(v, **self.extra.get(k, {})) for k, v in self.samples.items()}
+        for k, v in self.extra.items():
+            out.setdefault(k, v)
+        return out
+
+
 def floor(exe, subj, reps):
-    d = msbench(exe, "floor", subj.pid, subj.start or PAGE, subj.end or 2 * PAGE, reps)
-    out = {}
-    for k, v in (d or {}).items():
-        if isinstance(v, dict) and "samples_us" in v:
-            out[k] = summary(v.pop("samples_us"), **v)
-        elif isinstance(v, dict):
-            out[k] = v
-    return out
+    d = msbench(exe, "floor", subj.pid, subj.start or PAGE, subj.end or 2 * PAGE, reps) or {}
+    return {k: v for k, v in d.items() if isinstance(v, dict)}
 
 
 def http_many(exe, base, paths, reps):
-    """paths: {name: path}; returns {name: summary}.  One keep-alive connection for all."""
+    """paths: {name: path}; returns {name: {samples_us, ...}}.  One keep-alive connection for all."""
     urls = [base + p for p in paths.values()]
     d = msbench(exe, "http", reps, *urls) or {}
     out = {}
     for name, p in paths.items():
         v = d.get(base + p)
         if v and "samples_us" in v:
-            out[name] = summary(v.pop("samples_us"), **v)
+            out[name] = v
             if v.get("new_connections", 0):
                 log(f"note: {name} opened {v['new_connections']} new connections (keep-alive not kept)")
     return out
@@ -297,7 +314,7 @@ def time_command(argv, reps, what):
     except Exception as e:          # a crash of a peer tool is a broken run
         fail(str(e))
         return {"error": str(e)}
-    return summary(s, bytes=len(res["out"]))
+    return {"samples_us": s, "bytes": len(res["out"])}
 
 
 def psutil_times(pid, reps, nregions):
@@ -309,11 +326,12 @@ def psutil_times(pid, reps, nregions):
         if len(maps) != nregions:
             # psutil drops nothing: a different count means one of us reads smaps wrong
             fail(f"psutil memory_maps(grouped=False) gave {len(maps)} regions, maps has {nregions}")
-        out["memory_maps"] = summary(time_calls(lambda: p.memory_maps(grouped=False), reps), regions=len(maps))
+        out["memory_maps"] = {"samples_us": time_calls(lambda: p.memory_maps(grouped=False), reps),
+                              "regions": len(maps)}
     except Exception as e:
         fail(f"psutil memory_maps crashed: {e!r}")
     try:
-        out["memory_full_info"] = summary(time_calls(p.memory_full_info, reps))
+        out["memory_full_info"] = {"samples_us": time_calls(p.memory_full_info, reps)}
     except Exception as e:
         fail(f"psutil memory_full_info crashed: {e!r}")
     return out
@@ -485,8 +503,9 @@ def main():
     if os.geteuid() != 0:
         log("note: not root: PFNs, the zero page and other processes' smaps may be hidden")
 
-    reps = 5 if short else 30          # C-side measurements (floor, HTTP)
-    preps = 3 if short else 10         # peers that fork a program or run Python
+    rounds = 3 if short else 10        # interleaved rounds: floor, memscope, peers in turn
+    creps = 2 if short else 3          # C-side repetitions per round (floor, HTTP); peers do 1
+    reps, preps = rounds * creps, rounds
     wrk_s = 3 if short else 10
     load_n = 5000 if short else 100000
 
@@ -512,12 +531,6 @@ def main():
     subj = Subject(subj_exe, **main_desc)
     R["subject"] = dict(main_desc, pid=subj.pid, maps_lines=subj.nregions, heap_range=[hex(subj.start), hex(subj.end)])
 
-    log("floor")
-    R["floor"] = floor(msb, subj, reps)
-    fs = R["floor"].get("pagemap_scan", {})
-    if fs.get("present") is not None and fs["present"] != (main_desc["heap_write"] + main_desc["heap_read"]) // PAGE:
-        fail(f"the floor's own PAGEMAP_SCAN counted {fs['present']} present pages")
-
     srv = None
     if msd:
         srv = Memscoped(msd)
@@ -525,22 +538,31 @@ def main():
         R["memscoped"] = {"health": health, "threads_default": os.cpu_count()}
         log(f"memscoped on port {srv.port}: checking its answers")
         check_answers(srv.base, subj)
-        log("memscope over HTTP")
-        R["http"] = http_many(msb, srv.base, subject_paths(subj), reps)
-
-    log("peers: psutil")
-    R["psutil"] = psutil_times(subj.pid, preps, subj.nregions)
-    log("peers: pmap -XX")
-    R["pmap"] = time_command(["pmap", "-XX", str(subj.pid)], preps, "pmap -XX")
-    log("peers: smem")
-    # smem filters processes by name before it reads smaps, so this is one process's worth of work.
-    # The subject runs under a name of its own: other subjects may be alive on this machine.
-    R["smem"] = time_command(["smem", "-P", "^" + SUBJECT_TAG], preps, "smem")
+    smem_argv = ["smem", "-P", "^" + SUBJECT_TAG]
     if shutil.which("smem"):
+        # smem filters processes by name before it reads smaps, so this is one process's worth of
+        # work.  The subject runs under a name of its own: other subjects may be alive here.
         pids = subprocess.run(["smem", "-H", "-P", "^" + SUBJECT_TAG, "-c", "pid"], capture_output=True,
                               text=True).stdout.split()
         if pids != [str(subj.pid)]:
             fail(f"smem -P {SUBJECT_TAG} listed pids {pids}, not the subject's {subj.pid}")
+
+    accs = {k: Acc() for k in ("floor", "http", "psutil", "pmap", "smem")}
+    for rnd in range(rounds):
+        log(f"round {rnd + 1}/{rounds}: floor, memscope over HTTP, psutil, pmap -XX, smem")
+        accs["floor"].add(floor(msb, subj, creps))
+        if srv:
+            accs["http"].add(http_many(msb, srv.base, subject_paths(subj), creps))
+        accs["psutil"].add(psutil_times(subj.pid, 1, subj.nregions))
+        accs["pmap"].add({"pmap": time_command(["pmap", "-XX", str(subj.pid)], 1, "pmap -XX")})
+        accs["smem"].add({"smem": time_command(smem_argv, 1, "smem")})
+    for k in ("floor", "http", "psutil"):
+        R[k] = accs[k].result()
+    R["pmap"] = accs["pmap"].result().get("pmap")
+    R["smem"] = accs["smem"].result().get("smem")
+    fs = R["floor"].get("pagemap_scan", {})
+    if fs.get("present") is not None and fs["present"] != (main_desc["heap_write"] + main_desc["heap_read"]) // PAGE:
+        fail(f"the floor's own PAGEMAP_SCAN counted {fs['present']} present pages")
 
     # -- throughput -------------------------------------------------------------------------------
     R["wrk"] = {}
@@ -578,32 +600,33 @@ def main():
             for n in (1000, 10000, 100000):
                 log(f"scale: {n} regions")
                 s = Subject(subj_exe, regions=n, heap=64 * MIB, heap_write=16 * MIB, heap_read=8 * MIB)
-                r = {"maps_lines": s.nregions}
-                sreps = reps if n < 100000 else max(5, reps // 3)
-                f = floor(msb, s, sreps)
-                r["floor_smaps"] = f.get("smaps")
-                if srv:
-                    h = http_many(msb, srv.base, {"/smaps": f"/api/v1/processes/{s.pid}/smaps"}, sreps)
-                    r["http_smaps"] = h.get("/smaps")
-                ps = psutil_times(s.pid, preps if n < 100000 else 5, s.nregions)
-                r["psutil_memory_maps"] = ps.get("memory_maps")
-                R["scale_regions"][str(n)] = r
+                acc = Acc()
+                k = 3 if n < 100000 else 1
+                for _ in range(5):
+                    f = floor(msb, s, k)
+                    acc.add({"floor_smaps": f.get("smaps")})
+                    if srv:
+                        acc.add({"http_smaps": http_many(msb, srv.base, {"/smaps": f"/api/v1/processes/{s.pid}/smaps"}, k).get("/smaps")})
+                    acc.add({"psutil_memory_maps": psutil_times(s.pid, 1, s.nregions).get("memory_maps")})
+                R["scale_regions"][str(n)] = dict(acc.result(), maps_lines=s.nregions)
                 s.stop()
         finally:
             mc.restore()
         for g in (1, 8, 32):
             log(f"scale: {g} GiB range")
             s = Subject(subj_exe, heap=g * GIB, heap_write=256 * MIB, heap_read=128 * MIB, noreserve=True)
-            f = floor(msb, s, reps)
-            r = {"floor_scan": f.get("pagemap_scan"), "floor_pread": f.get("pagemap_pread")}
             if srv:
                 check_answers(srv.base, s)
-                rng = f"start={s.start:#x}&end={s.end:#x}"
-                h = http_many(msb, srv.base, {
-                    "scan": f"/api/v1/processes/{s.pid}/pagemap?{rng}&method=scan",
-                    "pread": f"/api/v1/processes/{s.pid}/pagemap?{rng}&method=pread"}, reps)
-                r["http_scan"], r["http_pread"] = h.get("scan"), h.get("pread")
-            R["scale_range"][str(g)] = r
+            rng = f"start={s.start:#x}&end={s.end:#x}"
+            acc = Acc()
+            for _ in range(5):
+                f = floor(msb, s, 4)
+                acc.add({"floor_scan": f.get("pagemap_scan"), "floor_pread": f.get("pagemap_pread")})
+                if srv:
+                    acc.add(http_many(msb, srv.base, {
+                        "http_scan": f"/api/v1/processes/{s.pid}/pagemap?{rng}&method=scan",
+                        "http_pread": f"/api/v1/processes/{s.pid}/pagemap?{rng}&method=pread"}, 4))
+            R["scale_range"][str(g)] = acc.result()
             s.stop()
 
     # -- memscoped's own memory -------------------------------------------------------------------
