@@ -1,3 +1,347 @@
-/* maps.c - placeholder until implemented */
-#include "error.h"
-typedef int ms_placeholder_maps;
+/* maps.c - /proc/<pid>/maps: a cursor parser over the whole file, and the rules that name each region.
+ *
+ * One line per VMA: "start-end perms offset major:minor inode" then, for a named region, padding
+ * spaces and the path, exactly as the kernel printed it (spaces inside, " (deleted)", "[anon:x]").
+ * The parser never copies the path: a region points into the buffer it was read into, so a
+ * 10,000-region process costs one buffer and one region array.  The header-line parser is shared
+ * with smaps.c, whose records start with the same line. */
+#include "maps.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "num.h"
+#include "proc.h"
+
+void ms_maps_init(ms_maps *m)
+{
+    ms_buf_init(&m->buf, 0);
+    m->regions = NULL;
+    m->nregions = 0;
+    m->cap = 0;
+}
+
+void ms_maps_free(ms_maps *m)
+{
+    ms_buf_free(&m->buf);
+    free(m->regions);
+    m->regions = NULL;
+    m->nregions = m->cap = 0;
+}
+
+ms_err ms_maps_reserve(ms_maps *m, size_t want)
+{
+    if (want <= m->cap)
+        return MS_OK;
+    size_t cap = m->cap ? m->cap : 64;
+    while (cap < want) {
+        if (cap > ((size_t)-1 / sizeof(ms_region)) / 2)
+            return MS_ERR_NOMEM;
+        cap *= 2;
+    }
+    ms_region *r = realloc(m->regions, cap * sizeof *r);
+    if (!r)
+        return MS_ERR_NOMEM;
+    m->regions = r;
+    m->cap = cap;
+    return MS_OK;
+}
+
+/* Hex digit value + 1, 0 for any other byte: a table beats a chain of range tests on the ~40 hex
+ * digits of every region line (15% of an smaps parse otherwise).  Read-only, so no shared state. */
+static const unsigned char hexdig1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* As ms_num_hex (false on no digit or on overflow past 64 bits), inlined for speed. */
+static inline bool hex(const char **pp, const char *end, uint64_t *out)
+{
+    const char *p = *pp;
+    uint64_t v = 0;
+    unsigned d;
+    if (p >= end || !hexdig1[(unsigned char)*p])
+        return false;
+    for (; p < end && (d = hexdig1[(unsigned char)*p]) != 0; p++) {
+        if (v >> 60)
+            return false;
+        v = (v << 4) | (d - 1);
+    }
+    *pp = p;
+    *out = v;
+    return true;
+}
+
+static bool is_perm(char c, char yes, char no)
+{
+    return c == yes || c == no;
+}
+
+/* Past the end of the line at p: just after its '\n', or end for an unterminated last line. */
+static const char *line_end(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl : end;
+}
+
+ms_err ms_maps_parse_line(const char **pp, const char *end, ms_region *r)
+{
+    const char *p = *pp;
+    uint64_t maj, min;
+
+    if (!hex(&p, end, &r->start) || p >= end || *p++ != '-')
+        return MS_ERR_PARSE;
+    if (!hex(&p, end, &r->end) || p >= end || *p++ != ' ' || r->end < r->start)
+        return MS_ERR_PARSE;
+    if (end - p < 5 || !is_perm(p[0], 'r', '-') || !is_perm(p[1], 'w', '-') ||
+        !is_perm(p[2], 'x', '-') || !is_perm(p[3], 'p', 's') || p[4] != ' ')
+        return MS_ERR_PARSE;
+    memcpy(r->perms, p, 4);
+    r->perms[4] = '\0';
+    p += 5;
+    if (!hex(&p, end, &r->offset) || p >= end || *p++ != ' ')
+        return MS_ERR_PARSE;
+    if (!hex(&p, end, &maj) || p >= end || *p++ != ':' || !hex(&p, end, &min) ||
+        maj > UINT32_MAX || min > UINT32_MAX || p >= end || *p++ != ' ')
+        return MS_ERR_PARSE;
+    r->dev_major = (uint32_t)maj;
+    r->dev_minor = (uint32_t)min;
+    /* The inode is the last fixed field: a file cut right after it cannot be told from a complete
+     * anonymous line, and that is accepted (the line is otherwise complete). */
+    if (!ms_num_dec(&p, end, &r->inode))
+        return MS_ERR_PARSE;
+    r->path = p;              /* an empty path still points into the buffer, never NULL */
+    r->path_len = 0;
+    r->deleted = false;
+    if (p < end && *p != '\n') {
+        if (*p != ' ')
+            return MS_ERR_PARSE;                        /* junk glued to the inode */
+        while (p < end && *p == ' ')
+            p++;
+        const char *e = line_end(p, end);
+        r->path = p;
+        r->path_len = (size_t)(e - p);
+        static const char del[] = " (deleted)";
+        r->deleted = r->path_len >= sizeof del - 1 &&
+                     memcmp(e - (sizeof del - 1), del, sizeof del - 1) == 0;
+        p = e;
+    }
+    if (p < end)
+        p++;                                            /* the '\n' */
+    r->kind = MS_KIND_OTHER;
+    r->field_first = r->field_count = 0;
+    r->vmflags = NULL;
+    r->vmflags_len = 0;
+    r->kernel_page_size = 0;
+    *pp = p;
+    return MS_OK;
+}
+
+ms_err ms_maps_parse(ms_maps *m)
+{
+    ms_err rc = MS_OK;
+    const char *p = m->buf.data, *end = p + m->buf.len;
+
+    m->nregions = 0;
+    if (!p)
+        goto out;
+    /* A maps line is 50-150 bytes: reserve for the likely count once, grow by doubling after. */
+    rc = ms_maps_reserve(m, m->buf.len / 64 + 1);
+    if (rc != MS_OK)
+        goto out;
+    while (p < end) {
+        if (m->nregions == m->cap && (rc = ms_maps_reserve(m, m->nregions + 1)) != MS_OK)
+            goto out;
+        rc = ms_maps_parse_line(&p, end, &m->regions[m->nregions]);
+        if (rc != MS_OK)
+            goto out;
+        m->nregions++;
+    }
+    ms_maps_classify(m->regions, m->nregions);
+out:
+    if (rc != MS_OK)
+        m->nregions = 0;
+    return rc;
+}
+
+ms_err ms_maps_read(int dirfd, ms_maps *m)
+{
+    ms_err rc = ms_read_file_at(dirfd, "maps", &m->buf);
+    if (rc != MS_OK)
+        goto out;
+    /* The kernel ends a read early, at a line boundary, once the process's mm is gone: an empty or
+     * short file from a dead process is "it exited", while a kernel thread or zombie that is still
+     * there legitimately has no regions. */
+    if (!ms_pid_alive(dirfd)) {
+        rc = MS_ERR_NOENT;
+        goto out;
+    }
+    rc = ms_maps_parse(m);
+out:
+    if (rc != MS_OK)
+        m->nregions = 0;
+    return rc;
+}
+
+const char *ms_region_kind_name(ms_region_kind k)
+{
+    static const char *const names[MS_KIND__COUNT] = {
+        [MS_KIND_TEXT] = "text", [MS_KIND_RODATA] = "rodata", [MS_KIND_DATA] = "data",
+        [MS_KIND_BSS] = "bss", [MS_KIND_HEAP] = "heap", [MS_KIND_STACK] = "stack",
+        [MS_KIND_VDSO] = "vdso", [MS_KIND_VVAR] = "vvar", [MS_KIND_VSYSCALL] = "vsyscall",
+        [MS_KIND_ANON] = "anon", [MS_KIND_FILE] = "file", [MS_KIND_SHM] = "shm",
+        [MS_KIND_GUARD] = "guard", [MS_KIND_HUGETLB] = "hugetlb", [MS_KIND_OTHER] = "other",
+    };
+    if ((unsigned)k >= MS_KIND__COUNT)
+        return "other";
+    return names[k];
+}
+
+static bool path_is_n(const ms_region *r, const char *s, size_t n)
+{
+    return r->path_len == n && memcmp(r->path, s, n) == 0;
+}
+
+static bool path_starts_n(const ms_region *r, const char *s, size_t n)
+{
+    return r->path_len >= n && memcmp(r->path, s, n) == 0;
+}
+
+static bool path_contains_n(const ms_region *r, const char *s, size_t n)
+{
+    if (r->path_len < n)
+        return false;
+    for (size_t i = 0; i + n <= r->path_len; i++)
+        if (r->path[i] == s[0] && memcmp(r->path + i, s, n) == 0)
+            return true;
+    return false;
+}
+
+/* Literal arguments only: their length is known at compile time. */
+#define path_is(r, lit) path_is_n(r, lit, sizeof lit - 1)
+#define path_starts(r, lit) path_starts_n(r, lit, sizeof lit - 1)
+#define path_contains(r, lit) path_contains_n(r, lit, sizeof lit - 1)
+
+static bool same_file(const ms_region *a, const ms_region *b)
+{
+    return a->inode == b->inode && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor;
+}
+
+/* A file mapping that is not itself code is rodata when the same file (dev+inode) is also mapped
+ * executable: that is an ELF's read-only segment.  The loader maps an ELF as one reservation, so
+ * its segments sit next to each other, at most with anonymous or no-access gaps between them:
+ * looking among the neighbours (a bounded walk) finds them and keeps classification O(n). */
+static bool file_has_text(const ms_region *r, size_t n, size_t i)
+{
+    enum { MAX_WALK = 16 };
+    for (int dir = -1; dir <= 1; dir += 2) {
+        size_t j = i;
+        for (int steps = 0; steps < MAX_WALK; steps++) {
+            if (dir < 0 ? j == 0 : j + 1 >= n)
+                break;
+            j = dir < 0 ? j - 1 : j + 1;
+            if (same_file(&r[j], &r[i])) {
+                if (r[j].perms[2] == 'x')
+                    return true;
+            } else if (r[j].path_len != 0) {
+                break;        /* another file or a named region: this ELF's mappings end here */
+            }
+        }
+    }
+    return false;
+}
+
+/* The kind rules, applied in this order (the first that matches wins):
+ *   1. [heap] -> heap; [stack] and [stack:<tid>] -> stack; [vdso] -> vdso; [vvar] and [vvar_vclock]
+ *      -> vvar; [vsyscall] -> vsyscall.
+ *   2. any other "[...]" name the kernel invents ([uprobes], [rollup], ...) -> other, except the
+ *      names user space gives anonymous memory with PR_SET_VMA_ANON_NAME: "[anon:<name>]" is
+ *      anonymous memory (rules 3, 6, 7 apply to it) and "[anon_shmem:<name>]" -> shm.
+ *   3. no access at all ("---p", "---s") -> guard: guard pages, address-space reservations, the
+ *      holes the loader leaves between an ELF's segments.
+ *   4. hugetlb -> hugetlb.  Being on a hugetlbfs mount is not visible in maps, so: when smaps gave
+ *      a KernelPageSize, a region whose KernelPageSize is above the smallest one in the file (the
+ *      base page size; THP regions still report the base size) is hugetlb; without smaps, a path
+ *      containing "/anon_hugepage" (what MAP_HUGETLB anonymous memory shows) or under
+ *      "/dev/hugepages/" (the systemd mount point) is.  A hugetlbfs file mounted elsewhere is then
+ *      only recognised through smaps.
+ *   5. shared memory -> shm: any MAP_SHARED mapping ('s'), including a shared file mapping and
+ *      shared anonymous memory ("/dev/zero (deleted)"); and by name "/dev/shm/...", "/memfd:...",
+ *      "/SYSV..." (System V segments), even when mapped private.
+ *   6. a file mapping (any other path): executable -> text; writable (private) -> data; read-only
+ *      -> rodata if the same file (dev+inode) also has an executable mapping, else file.
+ *   7. anonymous (no path, or "[anon:...]"): writable private memory that starts exactly where the
+ *      previous region, a data mapping, ends -> bss (the zeroed tail of an ELF's data); any other
+ *      -> anon (large mallocs, thread stacks, arenas). */
+void ms_maps_classify(ms_region *r, size_t n)
+{
+    uint64_t base_page = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].kernel_page_size && (!base_page || r[i].kernel_page_size < base_page))
+            base_page = r[i].kernel_page_size;
+
+    for (size_t i = 0; i < n; i++) {
+        ms_region *x = &r[i];
+        bool named_anon = false;
+        /* 1, 2: names in brackets */
+        if (x->path_len && x->path[0] == '[') {
+            if (path_is(x, "[heap]")) { x->kind = MS_KIND_HEAP; continue; }
+            if (path_is(x, "[stack]") || path_starts(x, "[stack:")) { x->kind = MS_KIND_STACK; continue; }
+            if (path_is(x, "[vdso]")) { x->kind = MS_KIND_VDSO; continue; }
+            if (path_is(x, "[vvar]") || path_is(x, "[vvar_vclock]")) { x->kind = MS_KIND_VVAR; continue; }
+            if (path_is(x, "[vsyscall]")) { x->kind = MS_KIND_VSYSCALL; continue; }
+            if (path_starts(x, "[anon_shmem:")) { x->kind = MS_KIND_SHM; continue; }
+            if (!path_starts(x, "[anon:")) { x->kind = MS_KIND_OTHER; continue; }
+            named_anon = true;
+        }
+        /* 3 */
+        if (x->perms[0] == '-' && x->perms[1] == '-' && x->perms[2] == '-') {
+            x->kind = MS_KIND_GUARD;
+            continue;
+        }
+        /* 4 */
+        if ((base_page && x->kernel_page_size > base_page) ||
+            (!named_anon && (path_contains(x, "/anon_hugepage") || path_starts(x, "/dev/hugepages/")))) {
+            x->kind = MS_KIND_HUGETLB;
+            continue;
+        }
+        /* 5 */
+        if (x->perms[3] == 's' ||
+            (!named_anon && (path_starts(x, "/dev/shm/") || path_starts(x, "/memfd:") ||
+                             path_starts(x, "/SYSV")))) {
+            x->kind = MS_KIND_SHM;
+            continue;
+        }
+        /* 6 */
+        if (x->path_len && !named_anon) {
+            if (x->perms[2] == 'x')
+                x->kind = MS_KIND_TEXT;
+            else if (x->perms[1] == 'w')
+                x->kind = MS_KIND_DATA;
+            else
+                x->kind = file_has_text(r, n, i) ? MS_KIND_RODATA : MS_KIND_FILE;
+            continue;
+        }
+        /* 7 */
+        if (x->perms[1] == 'w' && i > 0 && r[i - 1].end == x->start && r[i - 1].kind == MS_KIND_DATA)
+            x->kind = MS_KIND_BSS;
+        else
+            x->kind = MS_KIND_ANON;
+    }
+}
+
+long ms_maps_find(const ms_region *r, size_t n, uint64_t addr)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (addr < r[mid].start)
+            hi = mid;
+        else if (addr >= r[mid].end)
+            lo = mid + 1;
+        else
+            return (long)mid;
+    }
+    return -1;
+}

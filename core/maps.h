@@ -47,6 +47,9 @@ typedef struct {
     uint32_t field_first, field_count;
     const char *vmflags;      /* the VmFlags value, e.g. "rd wr mr mw me ac", or NULL */
     size_t vmflags_len;
+    /* smaps only: KernelPageSize in bytes, 0 when unknown (maps).  Lets the classifier tell hugetlb
+     * regions (added by the maps/smaps helper, not in the lead's first header). */
+    uint64_t kernel_page_size;
 } ms_region;
 
 typedef struct {
@@ -62,8 +65,19 @@ void ms_maps_free(ms_maps *m);
 /* Parses maps text already in m->buf into m->regions.  MS_ERR_PARSE on a malformed line (a
  * truncated last line without '\n' is accepted if complete).  Regions are classified. */
 ms_err ms_maps_parse(ms_maps *m);
-/* Reads <dirfd>/maps and parses it.  MS_ERR_NOENT if the process exited mid-read. */
+/* Reads <dirfd>/maps and parses it.  MS_ERR_NOENT if the process exited mid-read: the kernel ends
+ * the file early, at a line boundary, once the mm is gone, so after the read ms_pid_alive(dirfd)
+ * must still hold (a fixture directory therefore needs a "stat" file).  A live kernel thread's
+ * empty maps gives 0 regions. */
 ms_err ms_maps_read(int dirfd, ms_maps *m);
+
+/* Shared with the smaps parser (added by the maps/smaps helper):
+ * parses one region line ("start-end perms offset dev inode [path]") at *p, leaving *p just past its
+ * '\n' (or at end for an unterminated last line).  Sets every field of *r; kind is left for
+ * ms_maps_classify.  MS_ERR_PARSE if the line stops before the inode or has junk in a field. */
+ms_err ms_maps_parse_line(const char **p, const char *end, ms_region *r);
+/* Makes room for `want` regions in m->regions (geometric growth). */
+ms_err ms_maps_reserve(ms_maps *m, size_t want);
 
 const char *ms_region_kind_name(ms_region_kind k);
 /* Classifies every region of m (needs neighbours: bss follows data). Called by the parsers. */

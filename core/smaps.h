@@ -1,7 +1,8 @@
 /* smaps.h - /proc/<pid>/smaps and smaps_rollup: per-region memory accounting.
  *
  * Every "Key: value [kB]" line is kept in the order the kernel printed it, known or not, so a field
- * a future kernel adds passes through instead of being dropped.  Values in kB are stored in bytes. */
+ * a future kernel adds passes through instead of being dropped.  Values in kB are stored in bytes.
+ * One exception: the VmFlags line is not a field; it is kept on the region (ms_region.vmflags). */
 #ifndef MEMSCOPE_SMAPS_H
 #define MEMSCOPE_SMAPS_H
 
@@ -31,7 +32,8 @@ typedef struct {
     bool is_bytes;            /* the kernel printed "kB": value is in bytes */
     bool is_number;           /* false: value is not a number; use raw */
     uint64_t value;
-    const char *raw;          /* the value text as printed (trimmed), into the parse buffer */
+    const char *raw;          /* the value text as printed (trimmed, unit included: "64 kB"), into
+                               * the parse buffer */
     uint32_t raw_len;
 } ms_smaps_field;
 
@@ -53,11 +55,13 @@ ms_err ms_smaps_rollup_read(int dirfd, ms_smaps *s);
  * "AnonHugePages" -> "anon_huge_pages", "THPeligible" -> "thp_eligible"), else a generic
  * snake_case of the key.  Writes at most cap-1 bytes + NUL to out and returns out. */
 const char *ms_smaps_json_name(const char *name, size_t len, char *out, size_t cap);
-/* The JSON name of a known id. */
+/* The JSON name of a known id; NULL for MS_SF_UNKNOWN or out of range. */
 const char *ms_smaps_field_name(ms_smaps_field_id id);
 
-/* Totals over all regions for the known byte fields (indexed by ms_smaps_field_id; only byte
- * fields are summed) and whether each was seen at all. */
+/* Totals over regions [first_region, first_region + nregions) (clamped to what exists) for the
+ * known byte fields, indexed by ms_smaps_field_id, and whether each was seen at all.  Summed and
+ * marked seen: every known "kB" field except KernelPageSize and MMUPageSize (a sum of page sizes
+ * means nothing); THPeligible, ProtectionKey and unknown fields are not summed either. */
 typedef struct {
     uint64_t v[MS_SF__COUNT];
     bool seen[MS_SF__COUNT];
@@ -76,7 +80,7 @@ typedef struct {
     uint64_t size;            /* sum of end - start */
     ms_smaps_totals totals;
 } ms_smaps_group;
-/* *out is allocated; the caller free()s it. */
+/* *out is allocated; the caller free()s it (NULL with *n == 0 when there are no regions). */
 ms_err ms_smaps_group_by_path(const ms_smaps *s, ms_smaps_group **out, size_t *n);
 
 #endif

@@ -139,6 +139,13 @@ ms_err ms_translate_with(int dirfd, uint64_t addr, ms_tr_method how, ms_translat
         rc = region_by_query(dirfd, addr, out);
         if (rc == MS_OK)
             out->region_by_query = true;
+        /* Whether a read-only file mapping is an ELF's rodata depends on an executable mapping of
+         * the same file that may come after it, which one query cannot see: read maps for those. */
+        if (rc == MS_OK && how == MS_TR_AUTO && out->in_region && out->region.kind == MS_KIND_FILE &&
+            out->region.inode != 0 && out->region.perms[2] != 'x') {
+            out->region_by_query = false;
+            rc = MS_ERR_UNSUPPORTED;
+        }
         if (rc != MS_ERR_UNSUPPORTED && rc != MS_ERR_TOOBIG)
             goto frame;
         if (how == MS_TR_QUERY && rc == MS_ERR_UNSUPPORTED)

@@ -16,6 +16,12 @@
  *                                  has spaces, one deleted after mapping
  *   --shared N                     N pages of MAP_SHARED|MAP_ANONYMOUS memory, all written
  *   --exit-after MS                exit by itself after MS milliseconds (race tests)
+ *   --thp BYTES                    one anonymous mapping of BYTES (rounded up to 2 MiB) aligned to
+ *                                  2 MiB, madvise(MADV_HUGEPAGE), every page written: AnonHugePages
+ *                                  > 0 when the kernel finds huge pages
+ *   --hugetlb N                    N default-size huge pages of MAP_HUGETLB anonymous memory, all
+ *                                  written (needs vm.nr_hugepages >= N)
+ *   --memfd BYTES                  a memfd named "memscope shm" of BYTES, mapped shared, written
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,11 +63,12 @@ static void on_term(int sig) { (void)sig; stop = 1; }
 int main(int argc, char **argv)
 {
     uint64_t pages = 0, wpages = 0, rpages = 0, regions = 0, shared = 0;
-    uint64_t heap = 0, heap_w = 0, heap_r = 0, exit_after = 0, heap_noreserve = 0;
+    uint64_t heap = 0, heap_w = 0, heap_r = 0, exit_after = 0, thp = 0, hugetlb = 0, memfd = 0;
+    uint64_t heap_noreserve = 0;
     const char *file_dir = NULL;
     long ps = sysconf(_SC_PAGESIZE);
 
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {     /* every option takes one value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) { fprintf(stderr, "memscope-subject: %s needs a value\n", a); return 2; }
@@ -76,8 +83,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--shared")) shared = arg_size(v);
         else if (!strcmp(a, "--file-dir")) file_dir = v;
         else if (!strcmp(a, "--exit-after")) exit_after = arg_size(v);
+        else if (!strcmp(a, "--thp")) thp = arg_size(v);
+        else if (!strcmp(a, "--hugetlb")) hugetlb = arg_size(v);
+        else if (!strcmp(a, "--memfd")) memfd = arg_size(v);
         else { fprintf(stderr, "memscope-subject: unknown option %s\n", a); return 2; }
-        i++;
     }
     if (wpages + rpages > pages || heap_w + heap_r > heap) {
         fprintf(stderr, "memscope-subject: more touched than mapped\n");
@@ -126,6 +135,40 @@ int main(int argc, char **argv)
         for (uint64_t i = 0; i < shared; i++) sh[i * (uint64_t)ps] = 1;
     }
 
+    unsigned char *thp_at = NULL;
+    if (thp) {
+        const uint64_t huge = 2u << 20;
+        thp = (thp + huge - 1) & ~(huge - 1);
+        /* Over-map by one huge page and trim, so the region starts on a 2 MiB boundary. */
+        unsigned char *raw = mmap(NULL, thp + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw == MAP_FAILED) die("mmap thp");
+        thp_at = (unsigned char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+        if (thp_at > raw) munmap(raw, (size_t)(thp_at - raw));
+        if (raw + thp + huge > thp_at + thp) munmap(thp_at + thp, (size_t)(raw + thp + huge - (thp_at + thp)));
+        if (madvise(thp_at, thp, MADV_HUGEPAGE) < 0) die("madvise hugepage");
+        for (uint64_t i = 0; i < thp; i += (uint64_t)ps) thp_at[i] = 1;
+    }
+
+    unsigned char *htlb = NULL;
+    if (hugetlb) {
+        long hps = 2L << 20;
+        htlb = mmap(NULL, hugetlb * (uint64_t)hps, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+        if (htlb == MAP_FAILED) die("mmap hugetlb (is vm.nr_hugepages set?)");
+        for (uint64_t i = 0; i < hugetlb; i++) htlb[i * (uint64_t)hps] = 1;
+    }
+
+    unsigned char *mfd = NULL;
+    if (memfd) {
+        int fd = memfd_create("memscope shm", MFD_CLOEXEC);
+        if (fd < 0) die("memfd_create");
+        if (ftruncate(fd, (off_t)memfd) < 0) die("ftruncate memfd");
+        mfd = mmap(NULL, memfd, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (mfd == MAP_FAILED) die("mmap memfd");
+        close(fd);
+        for (uint64_t i = 0; i < memfd; i += (uint64_t)ps) mfd[i] = 1;
+    }
+
     char spaced[4096] = "", deleted[4096] = "";
     void *spaced_at = NULL, *deleted_at = NULL;
     if (file_dir) {
@@ -146,10 +189,13 @@ int main(int argc, char **argv)
 
     printf("{\"pid\":%d,\"page_size\":%ld,\"area\":\"%p\",\"pages\":%llu,\"written\":%llu,\"read\":%llu,"
            "\"regions\":%llu,\"heap\":\"%p\",\"heap_size\":%llu,\"shared\":\"%p\",\"shared_pages\":%llu,"
-           "\"spaced_file\":\"%p\",\"deleted_file\":\"%p\",\"sink\":%u}\n",
+           "\"spaced_file\":\"%p\",\"deleted_file\":\"%p\",\"thp\":\"%p\",\"thp_size\":%llu,"
+           "\"hugetlb\":\"%p\",\"hugetlb_pages\":%llu,\"memfd\":\"%p\",\"memfd_size\":%llu,\"sink\":%u}\n",
            (int)getpid(), ps, (void *)area, (unsigned long long)pages, (unsigned long long)wpages,
            (unsigned long long)rpages, (unsigned long long)made, (void *)h, (unsigned long long)heap,
-           (void *)sh, (unsigned long long)shared, spaced_at, deleted_at, sink);
+           (void *)sh, (unsigned long long)shared, spaced_at, deleted_at, (void *)thp_at,
+           (unsigned long long)thp, (void *)htlb, (unsigned long long)hugetlb, (void *)mfd,
+           (unsigned long long)memfd, sink);
     fflush(stdout);
 
     struct sigaction sa;
