@@ -40,7 +40,7 @@ const char *ms_page_state_name(ms_page_state s)
     case MS_PS_ABSENT: return "absent";
     case MS_PS_ANON: return "anon";
     case MS_PS_FILE_OR_SHARED: return "file_or_shared";
-    case MS_PS_ZERO: return "zero_page";
+    case MS_PS_ZERO: return "zero";
     case MS_PS_HUGE: return "huge";
     case MS_PS_SWAPPED: return "swapped";
     case MS_PS__COUNT: break;

@@ -11,8 +11,9 @@
 typedef struct {
     int pid, ppid;
     uint32_t uid;
-    char name[64];
-    char *cmdline;            /* owned; "" for kernel threads */
+    char name[64];            /* stat's comm: the raw bytes (status escapes '\n' and '\\') */
+    char *cmdline;            /* owned; "" for kernel threads and zombies */
+    bool cmdline_truncated;   /* cut at MS_CMDLINE_MAX bytes */
     char state;
     bool kernel_thread;
     uint32_t threads;
@@ -20,9 +21,15 @@ typedef struct {
     uint64_t minflt, majflt;
 } ms_procinfo;
 
+/* The list keeps at most this much of each command line. */
+#define MS_CMDLINE_MAX 4096
+
 typedef struct {
     ms_procinfo *p;
     size_t n, cap;
+    size_t vanished;          /* exited during the walk (any step said MS_ERR_NOENT): left out */
+    size_t skipped;           /* left out for another error (unreadable, unparsable) */
+    ms_err last_skip_err;     /* the error behind the last `skipped`, MS_OK if none */
 } ms_proclist;
 
 typedef enum {
@@ -32,14 +39,17 @@ typedef enum {
 } ms_psort;
 
 /* Lists /proc (or procroot for tests; NULL = "/proc").  A process that exits during the walk is
- * left out.  If q is non-NULL, keeps only processes whose name or cmdline contains q. */
+ * left out (counted in vanished); one unreadable for another reason is left out too (skipped).
+ * If q is non-NULL, keeps only processes whose name (stat's comm, unescaped) or cmdline contains
+ * q.  *out is overwritten; on error it is left empty, on success free it with ms_proclist_free.
+ * Unsorted: call ms_proclist_sort. */
 ms_err ms_proclist_read(const char *procroot, const char *q, ms_proclist *out);
 void ms_proclist_free(ms_proclist *l);
 /* Stable sort, ties broken by pid. */
 void ms_proclist_sort(ms_proclist *l, ms_psort key, bool desc);
 /* "vm_rss" -> MS_PSORT_VM_RSS; false for an unknown name. */
 bool ms_psort_from_name(const char *name, ms_psort *out);
-/* One process, as the list would show it. */
+/* One process, as the list would show it.  pid <= 0 takes the pid from the stat file (fixtures). */
 ms_err ms_procinfo_read(int dirfd, int pid, ms_procinfo *out);
 void ms_procinfo_free(ms_procinfo *p);
 

@@ -39,6 +39,12 @@ typedef struct {
              vm_data, vm_stk, vm_exe, vm_lib, vm_pte, vm_swap, hugetlb_pages;
 } ms_status;
 
+/* Splits "Key:<blanks>value" lines (status, meminfo) into *kv, growing it geometrically (no
+ * allocation per line; *kv and *cap persist across calls so a reused array costs nothing).  Values
+ * ending in " kB" are stored in bytes; hex masks (Sig*, Cap*, *_allowed) are never is_number.
+ * MS_ERR_PARSE for a line without ':'. */
+ms_err ms_kv_parse(const char *text, size_t len, ms_kv **kv, size_t *nkv, size_t *cap);
+
 void ms_status_init(ms_status *s);
 void ms_status_free(ms_status *s);
 ms_err ms_status_parse(ms_status *s);               /* text already in s->buf */
@@ -57,6 +63,8 @@ typedef struct {
     uint64_t start_code, end_code, start_stack, start_data, end_data, start_brk,
              arg_start, arg_end, env_start, env_end;
     bool has_layout;          /* the kernel printed fields 45..51 (Linux 3.5+) */
+    bool layout_hidden;       /* no ptrace read access: the kernel printed 1/1 for start/end_code
+                               * (stored as 0) and 0 for the other layout pointers */
 } ms_stat;
 
 ms_err ms_stat_parse(const char *text, size_t len, ms_stat *out);

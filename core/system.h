@@ -33,9 +33,10 @@ typedef struct {
     char thp_shmem_enabled[32];
     uint64_t hpage_pmd_size;  /* bytes, 0 if unknown */
     int overcommit_memory;    /* -1 if unreadable */
-    int overcommit_ratio;
-    uint64_t overcommit_kbytes;
-    uint64_t user_space_top;  /* highest user address + 1 (TASK_SIZE) */
+    int overcommit_ratio;     /* -1 if unreadable */
+    uint64_t overcommit_kbytes; /* in kB as the sysctl is; 0 if unreadable */
+    uint64_t user_space_top;  /* first address past user space: 2^47 on x86-64 (2^56 with 5-level
+                               * paging); the rule is in system.c (user_space_top) */
 } ms_sysinfo;
 
 ms_err ms_sysinfo_read(ms_sysinfo *out);

@@ -84,7 +84,7 @@ unsigned http_status_of(ms_err e)
     case MS_ERR_PERM: return MHD_HTTP_FORBIDDEN;
     case MS_ERR_TOOBIG: return MHD_HTTP_CONTENT_TOO_LARGE;
     case MS_ERR_LIMIT: return MHD_HTTP_TOO_MANY_REQUESTS;
-    case MS_ERR_UNSUPPORTED: return MHD_HTTP_NOT_IMPLEMENTED;
+    case MS_ERR_UNSUPPORTED: return MHD_HTTP_NOT_IMPLEMENTED;   /* this kernel or build lacks it */
     case MS_ERR_NOMEM: return MHD_HTTP_SERVICE_UNAVAILABLE;
     case MS_ERR_PARSE:
     case MS_ERR_IO: return MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -323,7 +323,11 @@ static enum MHD_Result dispatch(req_slot *s)
         return http_reply_response(r, MHD_HTTP_NO_CONTENT, resp);
     }
 
-    if (srv->token && strcmp(r->url, "/api/v1/health") != 0) {
+    /* The dashboard's files are public (a browser cannot send the header before the page that
+     * asks for the token has loaded); the data behind /api/ and /metrics is not. */
+    bool protected_path = (strncmp(r->url, "/api/", 5) == 0 && strcmp(r->url, "/api/v1/health") != 0) ||
+                          strcmp(r->url, "/metrics") == 0;
+    if (srv->token && protected_path) {
         const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!token_ok(srv->token, auth)) {
             const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -488,7 +492,7 @@ struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, 
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
@@ -504,6 +508,7 @@ struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, 
     }
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, or MHD logs to stderr before it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, conn_limit,
@@ -513,7 +518,6 @@ struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, 
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     if (!d)
         return NULL;

@@ -20,7 +20,7 @@
 #define HTTP_MAX_ARGS 16
 #define HTTP_MAX_PARAMS 4
 
-struct experiments;
+struct ms_xmgr;
 
 /* Everything the handlers share, set up once in main() and read-only afterwards (counters are
  * atomics; the experiment manager locks itself). */
@@ -34,7 +34,7 @@ typedef struct {
     size_t max_body;            /* request body cap */
     bool experiments_enabled;
     const char *experiments_off_reason;
-    struct experiments *exp;
+    struct ms_xmgr *exp;       /* NULL when experiments are off */
     unsigned metrics_top;       /* processes exported per scrape on /metrics */
     time_t started;
 } server_ctx;

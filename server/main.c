@@ -14,6 +14,8 @@
 
 #include "core/features.h"
 #include "core/num.h"
+#include "experiments.h"
+#include "routes.h"
 #include "http.h"
 #include "log.h"
 
@@ -28,6 +30,7 @@ typedef struct {
     const char *cors_origin;
     uint64_t max_body;
     int experiments;            /* -1: default (on for loopback, off beyond) */
+    ms_xmgr_config xcfg;
 } options;
 
 static void usage(FILE *f)
@@ -46,6 +49,13 @@ static void usage(FILE *f)
           "  --insecure-no-auth     allow listening beyond loopback without a token\n"
           "  --cors-origin ORIGIN   allow cross-origin requests from ORIGIN (default: none)\n"
           "  --experiments on|off   allow experiments (default: on for loopback, off otherwise)\n"
+          "  --lab PATH             the memscope-lab executable (default: next to memscoped)\n"
+          "  --max-experiments N    experiments alive at once (default 2)\n"
+          "  --experiment-budget SIZE  bytes one experiment may allocate (default: the smaller of 2GiB\n"
+          "                         and half of MemAvailable)\n"
+          "  --experiment-steps N   steps per experiment (default 256)\n"
+          "  --experiment-timeout S wall-clock seconds for an experiment's steps (default 120)\n"
+          "  --experiment-hold S    longest a finished lab may be held for inspection (default 600)\n"
           "  --max-body BYTES       request body cap (default 64KiB)\n"
           "  --max-connections N    connections at once (default 256)\n"
           "  --max-per-ip N         connections at once from one client (default 64)\n"
@@ -169,6 +179,7 @@ int main(int argc, char **argv)
                  .idle_timeout = 30, .max_body = 64 * 1024, .experiments = -1};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
+    ms_xmgr_config_default(&o.xcfg);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -214,6 +225,25 @@ int main(int argc, char **argv)
                 return 2;
             }
             o.experiments = strcmp(v, "on") == 0;
+        } else if (!strcmp(a, "--lab")) {
+            o.xcfg.lab_path = v;
+        } else if (!strcmp(a, "--max-experiments")) {
+            if (!uint_opt(a, v, 1, 64, &o.xcfg.max_running)) return 2;
+        } else if (!strcmp(a, "--experiment-budget")) {
+            if (!ms_parse_size(v, &o.xcfg.limits.max_bytes) || o.xcfg.limits.max_bytes < 4096) {
+                fprintf(stderr, "memscoped: --experiment-budget takes a size like 512MiB\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--experiment-steps")) {
+            unsigned n;
+            if (!uint_opt(a, v, 1, 4096, &n)) return 2;
+            o.xcfg.limits.max_steps = n;
+        } else if (!strcmp(a, "--experiment-timeout")) {
+            if (!uint_opt(a, v, 1, 86400, &o.xcfg.max_wall_s)) return 2;
+        } else if (!strcmp(a, "--experiment-hold")) {
+            unsigned n;
+            if (!uint_opt(a, v, 0, 86400, &n)) return 2;
+            o.xcfg.limits.max_hold_s = n;
         } else if (!strcmp(a, "--max-body")) {
             if (!ms_parse_size(v, &o.max_body) || o.max_body == 0 || o.max_body > (64u << 20)) {
                 fprintf(stderr, "memscoped: --max-body takes a size from 1 to 64MiB\n");
@@ -252,6 +282,14 @@ int main(int argc, char **argv)
     srv.experiments_enabled = o.experiments == -1 ? loopback : o.experiments == 1;
     srv.experiments_off_reason = o.experiments == 0 ? "experiments are disabled (--experiments off)"
                                                     : "experiments are off when listening beyond loopback; start with --experiments on to allow them";
+    if (srv.experiments_enabled) {
+        if (ms_xmgr_new(&o.xcfg, &srv.exp) != MS_OK) {
+            fprintf(stderr, "memscoped: cannot set up experiments\n");
+            return 1;
+        }
+        if (!ms_xmgr_lab_path(srv.exp)[0])
+            log_warn("no memscope-lab executable found (give --lab PATH): experiments will fail with 501");
+    }
     ms_features_probe(&srv.features);
     if (ms_sysinfo_read(&srv.sys) != MS_OK)
         log_warn("could not read all system settings");
@@ -274,10 +312,13 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    routes_exp_start();
     unsigned port = 0;
     struct MHD_Daemon *d = http_start(&srv, o.addr, o.port, o.threads, o.max_conns, o.max_per_ip,
                                       o.idle_timeout, &port);
     if (!d) {
+        routes_exp_stop();
+        ms_xmgr_free(&srv.exp);
         log_error("cannot listen on %s:%u (in use, or not an address of this machine?)", o.addr, o.port);
         return 1;
     }
@@ -292,7 +333,10 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    /* Order matters: release parked event streams, close every connection, then end the labs. */
+    routes_exp_stop();
     MHD_stop_daemon(d);
+    ms_xmgr_free(&srv.exp);
     if (srv.web_fd >= 0)
         close(srv.web_fd);
     free(token);

@@ -853,6 +853,12 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/processes/{pid}/smaps", h_smaps},
     {"GET", "/api/v1/processes/{pid}/pagemap", h_pagemap},
     {"GET", "/api/v1/processes/{pid}/translate", h_translate},
+    {"GET", "/api/v1/experiments/presets", h_exp_presets},
+    {"GET", "/api/v1/experiments", h_exp_list},
+    {"POST", "/api/v1/experiments", h_exp_start},
+    {"GET", "/api/v1/experiments/{id}", h_exp_get},
+    {"DELETE", "/api/v1/experiments/{id}", h_exp_delete},
+    {"GET", "/api/v1/experiments/{id}/events", h_exp_events},
     {"GET", "/*", h_static},
 };
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

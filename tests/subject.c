@@ -187,6 +187,14 @@ int main(int argc, char **argv)
         unlink(deleted);
     }
 
+    /* Handlers first: installing them after the line would fault in more pages behind the
+     * reader's back. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
     printf("{\"pid\":%d,\"page_size\":%ld,\"area\":\"%p\",\"pages\":%llu,\"written\":%llu,\"read\":%llu,"
            "\"regions\":%llu,\"heap\":\"%p\",\"heap_size\":%llu,\"shared\":\"%p\",\"shared_pages\":%llu,"
            "\"spaced_file\":\"%p\",\"deleted_file\":\"%p\",\"thp\":\"%p\",\"thp_size\":%llu,"
@@ -197,12 +205,6 @@ int main(int argc, char **argv)
            (unsigned long long)thp, (void *)htlb, (unsigned long long)hugetlb, (void *)mfd,
            (unsigned long long)memfd, sink);
     fflush(stdout);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
 
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);

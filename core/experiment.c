@@ -1,0 +1,511 @@
+/* experiment.c - the experiment model, its names, and the validation that runs before anything does.
+ *
+ * Validation is a pure function of the spec and the limits: it walks the steps once, keeping the
+ * names bound so far and the bytes each holds, so a reference to a result no earlier step named, a
+ * range past a block's end, or a peak over the budget is refused with the step and field, before a
+ * lab is even started.  The only I/O here is reading MemAvailable for the default budget. */
+#include "experiment.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "num.h"
+
+static const char *const op_names[MS_XOP__COUNT] = {
+    "malloc", "calloc", "realloc", "free", "mmap", "munmap", "touch", "madvise",
+    "mlock", "munlock", "mallopt", "malloc_trim", "sbrk", "fork", "access_unmapped", "sleep",
+};
+
+static const char *const adv_names[MS_XADV__COUNT] = {
+    "none", "dontneed", "free", "pageout", "cold", "willneed", "hugepage", "nohugepage",
+};
+
+static const char *const order_names[] = { "sequential", "strided", "random" };
+static const char *const mallopt_names[MS_XMALLOPT__COUNT] = { "mmap_threshold", "trim_threshold" };
+
+/* Fields each op accepts besides "op" and "note".  A field outside its op's list is refused by the
+ * parser: a typo ("fracton") must not silently run the default. */
+#define PART "offset", "fraction", "pages", "length"
+static const char *const *const op_fields[MS_XOP__COUNT] = {
+    [MS_XOP_MALLOC] = (const char *const[]){ "size", "as", NULL },
+    [MS_XOP_CALLOC] = (const char *const[]){ "size", "count", "as", NULL },
+    [MS_XOP_REALLOC] = (const char *const[]){ "ptr", "size", "as", NULL },
+    [MS_XOP_FREE] = (const char *const[]){ "ptr", NULL },
+    [MS_XOP_MMAP] = (const char *const[]){ "size", "shared", "populate", "huge", "as", NULL },
+    [MS_XOP_MUNMAP] = (const char *const[]){ "ptr", NULL },
+    [MS_XOP_TOUCH] = (const char *const[]){ "ptr", PART, "mode", "order", "stride", "seed", NULL },
+    [MS_XOP_MADVISE] = (const char *const[]){ "ptr", "advice", PART, NULL },
+    [MS_XOP_MLOCK] = (const char *const[]){ "ptr", PART, NULL },
+    [MS_XOP_MUNLOCK] = (const char *const[]){ "ptr", PART, NULL },
+    [MS_XOP_MALLOPT] = (const char *const[]){ "param", "value", NULL },
+    [MS_XOP_MALLOC_TRIM] = (const char *const[]){ "pad", NULL },
+    [MS_XOP_SBRK] = (const char *const[]){ "increment", "as", NULL },
+    [MS_XOP_FORK] = (const char *const[]){ "ptr", PART, NULL },
+    [MS_XOP_ACCESS_UNMAPPED] = (const char *const[]){ "addr", NULL },
+    [MS_XOP_SLEEP] = (const char *const[]){ "ms", NULL },
+};
+#undef PART
+
+const char *ms_xop_name(ms_xop op)
+{
+    return (unsigned)op < MS_XOP__COUNT ? op_names[op] : "?";
+}
+
+bool ms_xop_from_name(const char *name, ms_xop *out)
+{
+    for (unsigned i = 0; i < MS_XOP__COUNT; i++)
+        if (strcmp(name, op_names[i]) == 0) {
+            *out = (ms_xop)i;
+            return true;
+        }
+    return false;
+}
+
+const char *ms_xadvice_name(ms_xadvice a)
+{
+    return (unsigned)a < MS_XADV__COUNT ? adv_names[a] : "?";
+}
+
+bool ms_xadvice_from_name(const char *name, ms_xadvice *out)
+{
+    for (unsigned i = 1; i < MS_XADV__COUNT; i++)   /* "none" is not something one asks for */
+        if (strcmp(name, adv_names[i]) == 0) {
+            *out = (ms_xadvice)i;
+            return true;
+        }
+    return false;
+}
+
+const char *ms_xorder_name(ms_xorder o)
+{
+    return (unsigned)o < 3 ? order_names[o] : "?";
+}
+
+bool ms_xorder_from_name(const char *name, ms_xorder *out)
+{
+    for (unsigned i = 0; i < 3; i++)
+        if (strcmp(name, order_names[i]) == 0) {
+            *out = (ms_xorder)i;
+            return true;
+        }
+    return false;
+}
+
+const char *ms_xmallopt_name(ms_xmallopt p)
+{
+    return (unsigned)p < MS_XMALLOPT__COUNT ? mallopt_names[p] : "?";
+}
+
+bool ms_xmallopt_from_name(const char *name, ms_xmallopt *out)
+{
+    for (unsigned i = 0; i < MS_XMALLOPT__COUNT; i++)
+        if (strcmp(name, mallopt_names[i]) == 0) {
+            *out = (ms_xmallopt)i;
+            return true;
+        }
+    return false;
+}
+
+bool ms_xop_takes(ms_xop op, const char *field)
+{
+    if (strcmp(field, "op") == 0 || strcmp(field, "note") == 0)
+        return true;
+    if ((unsigned)op >= MS_XOP__COUNT)
+        return false;
+    for (const char *const *f = op_fields[op]; *f; f++)
+        if (strcmp(*f, field) == 0)
+            return true;
+    return false;
+}
+
+bool ms_xop_produces(ms_xop op)
+{
+    return ms_xop_takes(op, "as");
+}
+
+bool ms_xop_needs_ptr(ms_xop op)
+{
+    return ms_xop_takes(op, "ptr");
+}
+
+void ms_xspec_init(ms_xspec *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void ms_xspec_free(ms_xspec *s)
+{
+    free(s->steps);
+    memset(s, 0, sizeof *s);
+}
+
+void ms_xstep_defaults(ms_xstep *st, ms_xop op)
+{
+    memset(st, 0, sizeof *st);
+    st->op = op;
+    st->count = 1;
+    st->stride = 1;
+    st->part = MS_XPART_ALL;
+    st->mode = MS_XTOUCH_WRITE;
+    st->order = MS_XORDER_SEQUENTIAL;
+}
+
+ms_err ms_xspec_add(ms_xspec *s, ms_xstep **out)
+{
+    if (s->nsteps == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 16;
+        if (ncap > MS_XSTEPS_HARD_MAX + 1)
+            ncap = MS_XSTEPS_HARD_MAX + 1;
+        if (s->nsteps >= ncap)
+            return MS_ERR_TOOBIG;
+        ms_xstep *n = realloc(s->steps, ncap * sizeof *n);
+        if (!n)
+            return MS_ERR_NOMEM;
+        s->steps = n;
+        s->cap = ncap;
+    }
+    *out = &s->steps[s->nsteps++];
+    ms_xstep_defaults(*out, MS_XOP_MALLOC);
+    return MS_OK;
+}
+
+ms_err ms_xlimits_default(ms_xlimits *l, const char *meminfo_path)
+{
+    ms_err rc = MS_OK;
+    ms_buf b;
+    ms_buf_init(&b, 1 << 20);
+    l->max_bytes = MS_XDEFAULT_MAX_BYTES;
+    l->max_steps = MS_XDEFAULT_MAX_STEPS;
+    l->max_hold_s = MS_XDEFAULT_MAX_HOLD_S;
+
+    rc = ms_read_file_at(AT_FDCWD, meminfo_path ? meminfo_path : "/proc/meminfo", &b);
+    if (rc != MS_OK)
+        goto out;
+    static const char key[] = "\nMemAvailable:";
+    const char *p = memmem(b.data, b.len, key, sizeof key - 1);
+    if (!p) {
+        rc = MS_ERR_PARSE;
+        goto out;
+    }
+    p += sizeof key - 1;
+    const char *end = b.data + b.len;
+    uint64_t kb;
+    ms_skip_blank(&p, end);
+    if (!ms_num_dec(&p, end, &kb) || kb > (UINT64_MAX >> 10)) {
+        rc = MS_ERR_PARSE;
+        goto out;
+    }
+    if (kb * 1024 / 2 < l->max_bytes)
+        l->max_bytes = kb * 1024 / 2;
+    if (l->max_bytes == 0)
+        l->max_bytes = 1;   /* a machine with nothing available allows nothing, but 0 means "unset" nowhere */
+out:
+    ms_buf_free(&b);
+    return rc == MS_OK ? MS_OK : MS_ERR_IO;
+}
+
+/* --- validation --- */
+
+typedef struct {
+    char name[MS_XNAME_MAX];
+    uint64_t size;      /* bytes the block spans */
+    long step;          /* where it was named */
+    bool live;
+    long freed_at;
+} binding;
+
+typedef struct {
+    binding *b;
+    size_t n;
+} bindings;
+
+static binding *find_binding(bindings *bs, const char *name)
+{
+    for (size_t i = bs->n; i-- > 0;)   /* newest first: a name may be reused after a free */
+        if (strcmp(bs->b[i].name, name) == 0)
+            return &bs->b[i];
+    return NULL;
+}
+
+static ms_err refuse(ms_xerr *e, ms_err code, long step, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static ms_err refuse(ms_xerr *e, ms_err code, long step, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    e->code = code;
+    e->step = step;
+    snprintf(e->field, sizeof e->field, "%s", field);
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static bool valid_name(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+/* The byte length of a step's part of a block of `size` bytes, after checking it fits. */
+static ms_err part_length(const ms_xstep *st, uint64_t size, long i, ms_xerr *e, uint64_t *len)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    if (st->offset > size)
+        return refuse(e, MS_ERR_INVAL, i, "offset", "offset %llu is past the end of '%s' (%llu bytes)",
+                      (unsigned long long)st->offset, st->ptr, (unsigned long long)size);
+    uint64_t room = size - st->offset;
+    switch (st->part) {
+    case MS_XPART_ALL:
+        *len = room;
+        break;
+    case MS_XPART_FRACTION:
+        if (!(st->fraction >= 0.0 && st->fraction <= 1.0))   /* also refuses NaN */
+            return refuse(e, MS_ERR_INVAL, i, "fraction", "fraction must be within [0, 1]");
+        *len = (uint64_t)((double)room * st->fraction);
+        break;
+    case MS_XPART_PAGES:
+        if (st->pages > room / page)
+            return refuse(e, MS_ERR_INVAL, i, "pages", "%llu pages from offset %llu go past the end of "
+                          "'%s' (%llu bytes)", (unsigned long long)st->pages,
+                          (unsigned long long)st->offset, st->ptr, (unsigned long long)size);
+        *len = st->pages * page;
+        break;
+    case MS_XPART_LENGTH:
+        if (st->length > room)
+            return refuse(e, MS_ERR_INVAL, i, "length", "%llu bytes from offset %llu go past the end "
+                          "of '%s' (%llu bytes)", (unsigned long long)st->length,
+                          (unsigned long long)st->offset, st->ptr, (unsigned long long)size);
+        *len = st->length;
+        break;
+    }
+    return MS_OK;
+}
+
+/* One walk does both jobs: validation (when e is non-NULL) and the peak count. */
+static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t *peak_out)
+{
+    ms_err rc = MS_OK;
+    ms_xerr scratch;
+    bindings bs = { calloc(s->nsteps ? s->nsteps : 1, sizeof(binding)), 0 };
+    uint64_t live = 0, peak = 0;
+    if (!e)
+        e = &scratch;
+    if (!bs.b)
+        return refuse(e, MS_ERR_NOMEM, -1, "steps", "out of memory");
+
+#define ADD_LIVE(n) do { \
+        if ((n) > UINT64_MAX - live) { rc = refuse(e, MS_ERR_TOOBIG, i, "size", "sizes overflow"); goto out; } \
+        live += (n); if (live > peak) peak = live; \
+    } while (0)
+
+    for (size_t k = 0; k < s->nsteps; k++) {
+        const ms_xstep *st = &s->steps[k];
+        long i = (long)k;
+        binding *target = NULL;
+        if ((unsigned)st->op >= MS_XOP__COUNT) {
+            rc = refuse(e, MS_ERR_INVAL, i, "op", "unknown op");
+            goto out;
+        }
+        const char *opn = ms_xop_name(st->op);
+        if (ms_xop_needs_ptr(st->op)) {
+            if (!st->ptr[0]) {
+                rc = refuse(e, MS_ERR_INVAL, i, "ptr", "%s needs \"ptr\": the name of an earlier step's result", opn);
+                goto out;
+            }
+            target = find_binding(&bs, st->ptr);
+            if (!target) {
+                rc = refuse(e, MS_ERR_INVAL, i, "ptr", "no earlier step names a result '%s' (use \"as\":\"%s\" on it)",
+                            st->ptr, st->ptr);
+                goto out;
+            }
+            if (!target->live) {
+                rc = refuse(e, MS_ERR_INVAL, i, "ptr", "'%s' was already released at step %ld",
+                            st->ptr, target->freed_at);
+                goto out;
+            }
+        }
+        if (st->as[0]) {
+            if (!ms_xop_produces(st->op)) {
+                rc = refuse(e, MS_ERR_INVAL, i, "as", "%s gives no result to name", opn);
+                goto out;
+            }
+            if (!valid_name(st->as)) {
+                rc = refuse(e, MS_ERR_INVAL, i, "as", "a name is 1 to %d letters, digits, '_' or '-'",
+                            MS_XNAME_MAX - 1);
+                goto out;
+            }
+            binding *old = find_binding(&bs, st->as);
+            if (old && old->live && !(st->op == MS_XOP_REALLOC && old == target)) {
+                rc = refuse(e, MS_ERR_INVAL, i, "as", "'%s' already names the live result of step %ld",
+                            st->as, old->step);
+                goto out;
+            }
+        }
+        bool sized = st->op == MS_XOP_MALLOC || st->op == MS_XOP_CALLOC || st->op == MS_XOP_REALLOC ||
+                     st->op == MS_XOP_MMAP;
+        if (sized && !st->has_size) {
+            rc = refuse(e, MS_ERR_INVAL, i, "size", "%s needs \"size\" (bytes, or with a unit: \"64KiB\")", opn);
+            goto out;
+        }
+        if (sized && st->size == 0) {
+            rc = refuse(e, MS_ERR_INVAL, i, "size", "size must be at least 1 byte");
+            goto out;
+        }
+        uint64_t bytes = st->size, len = 0;
+        if (st->op == MS_XOP_CALLOC) {
+            if (st->count == 0) {
+                rc = refuse(e, MS_ERR_INVAL, i, "count", "count must be at least 1");
+                goto out;
+            }
+            if (st->size > UINT64_MAX / st->count) {
+                rc = refuse(e, MS_ERR_TOOBIG, i, "count", "count * size overflows");
+                goto out;
+            }
+            bytes = st->size * st->count;
+        }
+        if (sized && bytes > l->max_bytes) {
+            rc = refuse(e, MS_ERR_TOOBIG, i, "size", "%llu bytes is over the budget of %llu bytes per experiment",
+                        (unsigned long long)bytes, (unsigned long long)l->max_bytes);
+            goto out;
+        }
+        if (ms_xop_takes(st->op, "fraction") && target) {
+            rc = part_length(st, target->size, i, e, &len);
+            if (rc != MS_OK)
+                goto out;
+        }
+        switch (st->op) {
+        case MS_XOP_TOUCH:
+            if (st->order == MS_XORDER_STRIDED && st->stride == 0) {
+                rc = refuse(e, MS_ERR_INVAL, i, "stride", "stride must be at least 1 page");
+                goto out;
+            }
+            break;
+        case MS_XOP_MADVISE:
+            if (st->advice == MS_XADV_NONE) {
+                rc = refuse(e, MS_ERR_INVAL, i, "advice", "madvise needs \"advice\": dontneed, free, pageout, "
+                            "cold, willneed, hugepage or nohugepage");
+                goto out;
+            }
+            break;
+        case MS_XOP_MMAP:
+            if (st->huge != MS_XADV_NONE && st->huge != MS_XADV_HUGEPAGE && st->huge != MS_XADV_NOHUGEPAGE) {
+                rc = refuse(e, MS_ERR_INVAL, i, "huge", "huge is \"hugepage\" or \"nohugepage\"");
+                goto out;
+            }
+            break;
+        case MS_XOP_MALLOPT:
+            if ((unsigned)st->param >= MS_XMALLOPT__COUNT) {
+                rc = refuse(e, MS_ERR_INVAL, i, "param", "param is mmap_threshold or trim_threshold");
+                goto out;
+            }
+            /* glibc refuses an mmap threshold above HEAP_MAX_SIZE/2 (32 MiB on 64-bit) */
+            if (st->value < 0 || (st->param == MS_XMALLOPT_MMAP_THRESHOLD && st->value > (32 << 20)) ||
+                st->value > INT32_MAX) {
+                rc = refuse(e, MS_ERR_INVAL, i, "value", "value must be within [0, %s]",
+                            st->param == MS_XMALLOPT_MMAP_THRESHOLD ? "32MiB" : "2147483647");
+                goto out;
+            }
+            break;
+        case MS_XOP_SLEEP:
+            if (st->ms > 60000) {
+                rc = refuse(e, MS_ERR_INVAL, i, "ms", "a sleep step lasts at most 60000 ms");
+                goto out;
+            }
+            break;
+        case MS_XOP_SBRK:
+            if ((st->increment < 0 ? 0 - (uint64_t)st->increment : (uint64_t)st->increment) > l->max_bytes) {
+                rc = refuse(e, MS_ERR_TOOBIG, i, "increment", "increment is over the budget of %llu bytes",
+                            (unsigned long long)l->max_bytes);
+                goto out;
+            }
+            break;
+        default:
+            break;
+        }
+
+        /* bookkeeping for names and the peak */
+        switch (st->op) {
+        case MS_XOP_MALLOC: case MS_XOP_CALLOC: case MS_XOP_MMAP:
+            ADD_LIVE(bytes);
+            break;
+        case MS_XOP_REALLOC:
+            ADD_LIVE(bytes);          /* old and new may both exist while the data is copied */
+            live -= target->size;
+            target->live = false;
+            target->freed_at = i;
+            break;
+        case MS_XOP_FREE: case MS_XOP_MUNMAP:
+            live -= target->size;
+            target->live = false;
+            target->freed_at = i;
+            break;
+        case MS_XOP_SBRK:
+            if (st->increment > 0)
+                ADD_LIVE((uint64_t)st->increment);
+            else
+                live -= (uint64_t)-st->increment < live ? (uint64_t)-st->increment : live;
+            break;
+        case MS_XOP_FORK:
+            /* the child's writes become private copies: counted while the child lives */
+            ADD_LIVE(len);
+            live -= len;
+            break;
+        default:
+            break;
+        }
+        if (peak > l->max_bytes) {
+            rc = refuse(e, MS_ERR_TOOBIG, i, "size", "at this step the experiment would hold %llu bytes, over the "
+                        "budget of %llu bytes", (unsigned long long)peak, (unsigned long long)l->max_bytes);
+            goto out;
+        }
+        const char *name = st->as[0] ? st->as : (st->op == MS_XOP_REALLOC ? st->ptr : NULL);
+        if (name) {
+            binding *nb = &bs.b[bs.n++];
+            snprintf(nb->name, sizeof nb->name, "%s", name);
+            nb->size = st->op == MS_XOP_SBRK ? (st->increment > 0 ? (uint64_t)st->increment : 0) : bytes;
+            nb->step = i;
+            nb->live = true;
+            if (st->op == MS_XOP_SBRK && st->increment <= 0) {
+                rc = refuse(e, MS_ERR_INVAL, i, "as", "only a positive sbrk increment gives a block to name");
+                goto out;
+            }
+        }
+    }
+#undef ADD_LIVE
+    if (peak_out)
+        *peak_out = peak;
+out:
+    free(bs.b);
+    return rc;
+}
+
+ms_err ms_xspec_validate(const ms_xspec *s, const ms_xlimits *l, ms_xerr *err)
+{
+    if (s->nsteps == 0)
+        return refuse(err, MS_ERR_INVAL, -1, "steps", "an experiment needs at least one step");
+    if (s->nsteps > l->max_steps)
+        return refuse(err, MS_ERR_TOOBIG, -1, "steps", "%zu steps is over the limit of %llu per experiment",
+                      s->nsteps, (unsigned long long)l->max_steps);
+    if (s->hold_s > l->max_hold_s)
+        return refuse(err, MS_ERR_TOOBIG, -1, "hold_s", "hold_s %llu is over the limit of %llu seconds",
+                      (unsigned long long)s->hold_s, (unsigned long long)l->max_hold_s);
+    return walk(s, l, err, NULL);
+}
+
+bool ms_xspec_peak_bytes(const ms_xspec *s, uint64_t *out)
+{
+    ms_xlimits l = { UINT64_MAX, UINT64_MAX, UINT64_MAX };
+    return walk(s, &l, NULL, out) == MS_OK;
+}

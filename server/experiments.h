@@ -1,0 +1,75 @@
+/* experiments.h - the server's experiment manager: starts memscope-lab processes, keeps what they
+ * print, enforces the limits, and ends them.  No HTTP here: the routes call these functions.
+ *
+ * Thread safety: every function may be called from any thread at the same time. */
+#ifndef MEMSCOPE_EXPERIMENTS_H
+#define MEMSCOPE_EXPERIMENTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/error.h"
+#include "core/experiment.h"
+
+typedef struct ms_xmgr ms_xmgr;
+
+typedef struct {
+    ms_xlimits limits;        /* per experiment: max_bytes, max_steps, max_hold_s */
+    unsigned max_running;     /* labs alive at once (running or holding); default 2 */
+    unsigned max_wall_s;      /* from start to the last step; default 120 (the hold is apart) */
+    unsigned max_kept;        /* finished experiments remembered for GET; default 32 */
+    const char *lab_path;     /* NULL: $MEMSCOPE_LAB, else memscope-lab next to this executable,
+                               * else ../lab/memscope-lab from it (the build tree) */
+} ms_xmgr_config;
+
+/* Defaults: limits from ms_xlimits_default (min(2 GiB, MemAvailable/2), 256 steps, 600 s hold),
+ * 2 at once, 120 s, 32 kept. */
+void ms_xmgr_config_default(ms_xmgr_config *c);
+
+ms_err ms_xmgr_new(const ms_xmgr_config *c, ms_xmgr **out);
+/* Shutdown: SIGKILL to every lab's process group, reap them all, free.  NULLs *m. */
+void ms_xmgr_free(ms_xmgr **m);
+/* The lab executable in use ("" when none was found: starts then fail with MS_ERR_UNSUPPORTED). */
+const char *ms_xmgr_lab_path(const ms_xmgr *m);
+/* Changes limits for experiments started from now on. */
+void ms_xmgr_set_config(ms_xmgr *m, const ms_xmgr_config *c);
+
+/* Starts an experiment from a request body: {"steps":[...],"hold_s":N} or {"preset":"NAME"}.
+ * Refused before anything runs: MS_ERR_INVAL (malformed; err names step and field), MS_ERR_TOOBIG
+ * (over a per-experiment limit), MS_ERR_LIMIT (too many at once), MS_ERR_UNSUPPORTED (no lab
+ * executable).  On success *id and *pid (the lab, also its process group) are set. */
+ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid);
+
+/* {"id","pid","alive","state","reason","preset","hold_s","steps_total","steps_done","after_step",
+ *  "signal","fault_addr","exit_code","stderr","started_at","elapsed_ms","lines":[every line]}.
+ * MS_ERR_NOENT for an unknown id.  The caller json_decref()s *out. */
+ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out);
+/* [{the same without "lines"}, ...] newest first. */
+ms_err ms_xmgr_list(ms_xmgr *m, json_t **out);
+
+/* Live following, as a cursor: the NDJSON lines from index `from` on, waiting up to timeout_ms
+ * when there are none yet.  text is malloc'd (caller frees; NULL with len 0 when nothing came),
+ * next is the index to ask for next time, finished is true once the experiment has ended and every
+ * line (the last one is always {"type":"exit",...}) has been handed out. */
+typedef struct {
+    char *text;
+    size_t len;
+    size_t next;
+    bool finished;
+} ms_xchunk;
+ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_xchunk *out);
+
+/* Ends an experiment: a live one gets SIGTERM to its process group (SIGKILL after 1 s) and is
+ * reaped before this returns; it stays listed with state "killed", reason "deleted".  One that had
+ * already ended is forgotten (*removed = true).  MS_ERR_NOENT for an unknown id. */
+ms_err ms_xmgr_delete(ms_xmgr *m, uint64_t id, bool *removed);
+
+/* The presets with their lessons: [{"name","title","lesson","spec"}, ...]. */
+json_t *ms_xmgr_presets(void);
+/* The limits in force, for GET /experiments/presets or /health. */
+json_t *ms_xmgr_limits_json(ms_xmgr *m);
+
+#endif

@@ -1,0 +1,73 @@
+// fmt.js - numbers and addresses as people read them.  Addresses stay strings or BigInts: a vsyscall
+// address (0xffffffffff600000) does not fit a double exactly.
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+
+export function bytes(n) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '—';
+  const neg = n < 0;
+  let v = Math.abs(n);
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const s = u === 0 ? String(v) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+  return `${neg ? '−' : ''}${s} ${UNITS[u]}`;
+}
+
+export function signedBytes(n) {
+  if (n === null || n === undefined) return '—';
+  return n > 0 ? `+${bytes(n)}` : n === 0 ? '±0' : bytes(n);
+}
+
+export function int(n) {
+  if (n === null || n === undefined) return '—';
+  return Number(n).toLocaleString('en-US');
+}
+
+// Exact kB, as smaps prints it: the region table's unit, so its numbers can be checked by eye.
+export function kb(n) {
+  if (n === null || n === undefined) return '—';
+  return `${(n / 1024).toLocaleString('en-US')} kB`;
+}
+
+export function pct(part, whole) {
+  if (!whole) return '—';
+  const p = (100 * part) / whole;
+  return p === 0 ? '0%' : p < 0.01 ? '<0.01%' : p < 1 ? `${p.toFixed(2)}%` : `${p.toFixed(1)}%`;
+}
+
+export function big(hexStr) {
+  return BigInt(hexStr);
+}
+
+// "0x7ffd1234" -> Number; exact for page-aligned addresses anywhere in 64 bits (doubles near 2^64 are
+// 2048 apart) and for every user-space address (below 2^47).
+export function addrNum(hexStr) {
+  return Number(BigInt(hexStr));
+}
+
+export function hex(v, pad = 0) {
+  const b = typeof v === 'bigint' ? v : BigInt(Math.round(v));
+  return `0x${b.toString(16).padStart(pad, '0')}`;
+}
+
+export function parseAddr(s) {
+  const t = String(s).trim().toLowerCase().replace(/_/g, '');
+  if (!/^(0x)?[0-9a-f]{1,16}$/.test(t)) return null;
+  return BigInt(t.startsWith('0x') ? t : `0x${t}`);
+}
+
+export function time(d = new Date()) {
+  return d.toLocaleTimeString('en-GB');
+}
+
+// status keys come through the server's snake_case of the kernel names (VmRSS -> vm_rss); match
+// loosely so this does not depend on how acronyms are split.
+export function statusGet(status, kernelName) {
+  if (!status) return null;
+  const want = kernelName.toLowerCase();
+  for (const [k, v] of Object.entries(status)) if (k.replace(/_/g, '').toLowerCase() === want) return v;
+  return null;
+}
