@@ -820,7 +820,9 @@ def report(R):
     L.append(frow("memscope GET /processes/PID", H.get("/processes/PID"), med(F.get("smaps_rollup")), "vs floor smaps_rollup"))
     L.append(frow("memscope GET /pagemap method=scan", H.get("/pagemap scan"), med(F.get("pagemap_scan")), "vs PAGEMAP_SCAN floor"))
     L.append(frow("memscope GET /pagemap method=pread", H.get("/pagemap pread"), med(F.get("pagemap_pread")), "vs pread floor"))
-    L.append(frow("memscope GET /processes", H.get("/processes"), None, f"all {M['procs']} processes"))
+    L.append(frow("floor: read status, stat, cmdline of every process", F.get("all_processes"), None,
+                  f"{F.get('all_processes', {}).get('processes', '?')} processes"))
+    L.append(frow("memscope GET /processes", H.get("/processes"), med(F.get("all_processes")), "vs floor of every process"))
     L.append(frow("psutil memory_maps(grouped=False)", P.get("memory_maps"), med(F.get("smaps")), "vs floor smaps"))
     L.append(frow("psutil memory_full_info()", P.get("memory_full_info"), med(F.get("smaps_rollup")), "vs floor smaps_rollup"))
     L.append(frow("pmap -XX PID", R.get("pmap"), med(F.get("smaps")), "whole command, vs floor smaps"))

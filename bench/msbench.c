@@ -6,7 +6,9 @@
  *
  *   msbench floor PID START END REPS    smaps, maps, smaps_rollup read to the end with 1 MiB reads;
  *                                       a PAGEMAP_SCAN walk of [START, END) and a batched pread walk
- *                                       of the same range, each summarised into page counts
+ *                                       of the same range, each summarised into page counts;
+ *                                       and status, stat, cmdline of every process (what a
+ *                                       process list that reads no smaps must at least pay)
  *   msbench http REPS URL...            GET each URL REPS times on one keep-alive connection
  *   msbench load N URL...               N GETs round-robin over the URLs (leak and RSS check)
  *
@@ -24,6 +26,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <dirent.h>
 
 #include <curl/curl.h>
 
@@ -101,6 +105,39 @@ static size_t read_whole(const char *path)
     }
     close(fd);
     return total;
+}
+
+/* Every process's status, stat and cmdline, opened relative to its /proc directory: the kernel's
+ * share of a process list.  Returns how many processes were read. */
+static size_t read_all_processes(size_t *bytes)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        die("/proc");
+    size_t n = 0;
+    *bytes = 0;
+    struct dirent *e;
+    static const char *const files[] = {"status", "stat", "cmdline"};
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        int dfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+            continue;                   /* exited meanwhile */
+        for (size_t f = 0; f < 3; f++) {
+            int fd = openat(dfd, files[f], O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                continue;
+            ssize_t r;
+            while ((r = read(fd, chunk, READ_CHUNK)) > 0)
+                *bytes += (size_t)r;
+            close(fd);
+        }
+        close(dfd);
+        n++;
+    }
+    closedir(d);
+    return n;
 }
 
 typedef struct {
@@ -238,6 +275,7 @@ static int cmd_floor(int argc, char **argv)
 
     static const char *const files[] = {"smaps", "maps", "smaps_rollup"};
     char path[64], extra[512];
+    size_t bytes_all = 0;
     printf("{\n  \"pid\": %" PRIu64 ", \"start\": \"0x%" PRIx64 "\", \"end\": \"0x%" PRIx64 "\", \"zero_pfn_known\": %s,\n",
            pid, start, end, zero_pfn ? "true" : "false");
     for (size_t f = 0; f < 3; f++) {
@@ -252,6 +290,16 @@ static int cmd_floor(int argc, char **argv)
         print_samples(files[f], s, reps, extra);
         printf(",\n");
     }
+
+    size_t nproc = read_all_processes(&bytes_all);
+    for (int i = 0; i < reps; i++) {
+        double t0 = now_us();
+        nproc = read_all_processes(&bytes_all);
+        s[i] = now_us() - t0;
+    }
+    snprintf(extra, sizeof extra, ", \"bytes\": %zu, \"processes\": %zu", bytes_all, nproc);
+    print_samples("all_processes", s, reps, extra);
+    printf(",\n");
 
     snprintf(path, sizeof path, "/proc/%" PRIu64 "/pagemap", pid);
     pm_counts c;
