@@ -9,6 +9,9 @@
  *   --heap BYTES --heap-write BYTES --heap-read BYTES
  *                                  one big malloc (its own mapping), the first bytes written, the
  *                                  next bytes read
+ *   --heap-noreserve 1             map the heap with mmap(MAP_NORESERVE) instead of malloc, so a
+ *                                  range larger than RAM (a 32 GiB benchmark range on a 24 GiB
+ *                                  machine) passes the kernel's overcommit heuristic
  *   --file-dir DIR                 also maps files with awkward names made in DIR: one whose name
  *                                  has spaces, one deleted after mapping
  *   --shared N                     N pages of MAP_SHARED|MAP_ANONYMOUS memory, all written
@@ -122,6 +125,7 @@ int main(int argc, char **argv)
     uint64_t pages = 0, wpages = 0, rpages = 0, regions = 0, shared = 0;
     uint64_t heap = 0, heap_w = 0, heap_r = 0, exit_after = 0, thp = 0, hugetlb = 0, memfd = 0;
     uint64_t churn = 0, exec_after = 0;
+    uint64_t heap_noreserve = 0;
     const char *file_dir = NULL;
     long ps = sysconf(_SC_PAGESIZE);
 
@@ -136,6 +140,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--heap")) heap = arg_size(v);
         else if (!strcmp(a, "--heap-write")) heap_w = arg_size(v);
         else if (!strcmp(a, "--heap-read")) heap_r = arg_size(v);
+        else if (!strcmp(a, "--heap-noreserve")) heap_noreserve = arg_size(v);
         else if (!strcmp(a, "--shared")) shared = arg_size(v);
         else if (!strcmp(a, "--file-dir")) file_dir = v;
         else if (!strcmp(a, "--exit-after")) exit_after = arg_size(v);
@@ -173,8 +178,14 @@ int main(int argc, char **argv)
 
     unsigned char *h = NULL;
     if (heap) {
-        h = malloc(heap);
-        if (!h) die("malloc");
+        if (heap_noreserve) {
+            void *m = mmap(NULL, heap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (m == MAP_FAILED) die("mmap heap");
+            h = m;
+        } else {
+            h = malloc(heap);
+            if (!h) die("malloc");
+        }
         madvise((void *)((uintptr_t)h & ~(uintptr_t)(ps - 1)), heap, MADV_NOHUGEPAGE);
         for (uint64_t i = 0; i < heap_w; i += (uint64_t)ps) h[i] = 1;
         for (uint64_t i = heap_w; i < heap_w + heap_r; i += (uint64_t)ps) sink += h[i];
