@@ -7,7 +7,9 @@ want=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev)
 if [[ "${1:-}" == "--test" ]]; then
   # libcurl: integration client; python3-psutil and procps (pmap): independent readers for
   # cross-checks; chromium + nodejs/npm: browser tests; clang: fuzzers; prometheus: promtool.
-  want+=(libcurl4-openssl-dev python3-psutil procps clang chromium prometheus curl xz-utils)
+  # wrk, smem, glances: the peers and load tools of the benchmark (bench/), whose short form runs
+  # in the suite.
+  want+=(libcurl4-openssl-dev python3-psutil procps clang chromium prometheus curl xz-utils wrk smem glances)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
 fi

@@ -36,6 +36,7 @@ typedef struct {
     const char *experiments_off_reason;
     struct ms_xmgr *exp;       /* NULL when experiments are off */
     unsigned metrics_top;       /* processes exported per scrape on /metrics */
+    unsigned list_cache_ms;     /* /processes may answer from a list this old (0: always re-read) */
     time_t started;
 } server_ctx;
 

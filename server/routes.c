@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,9 +199,98 @@ static const char *cached_user(user_cache *c, uint32_t uid)
     return c->name[slot];
 }
 
+static bool arg_bool(http_req *r, const char *k, bool *out);
+
+/* The process list, read at most once per list_cache_ms and shared by the requests in between:
+ * reading every process's status and stat is the whole cost of /processes, and a dashboard or a
+ * scraper asking several times a second needs figures at most that old, not a re-read each time.
+ * A snapshot is reference-counted so a request can sort its copy while a newer one replaces it. */
+struct list_snapshot {
+    ms_proclist list;
+    struct timespec at;
+    unsigned refs;            /* requests using it, plus one while it is the current snapshot */
+};
+
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct list_snapshot *list_current;
+
+static uint64_t ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)(now.tv_sec - t->tv_sec) * 1000 + (uint64_t)((now.tv_nsec - t->tv_nsec) / 1000000);
+}
+
+static void list_snapshot_put(struct list_snapshot *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&list_lock);
+    bool last = --s->refs == 0;
+    pthread_mutex_unlock(&list_lock);
+    if (last) {
+        ms_proclist_free(&s->list);
+        free(s);
+    }
+}
+
+static ms_err list_snapshot_get(unsigned max_age_ms, bool fresh, struct list_snapshot **out, uint64_t *age_ms)
+{
+    pthread_mutex_lock(&list_lock);
+    struct list_snapshot *cur = list_current;
+    if (cur && !fresh && ms_since(&cur->at) < max_age_ms) {
+        cur->refs++;
+        *age_ms = ms_since(&cur->at);
+        pthread_mutex_unlock(&list_lock);
+        *out = cur;
+        return MS_OK;
+    }
+    pthread_mutex_unlock(&list_lock);
+    /* Read outside the lock: two requests may both read; the later one wins, both are right. */
+    struct list_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        return MS_ERR_NOMEM;
+    ms_err rc = ms_proclist_read(NULL, NULL, &s->list);
+    if (rc != MS_OK) {
+        free(s);
+        return rc;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &s->at);
+    s->refs = 2;              /* this request, and the cache */
+    pthread_mutex_lock(&list_lock);
+    struct list_snapshot *old = list_current;
+    list_current = s;
+    pthread_mutex_unlock(&list_lock);
+    list_snapshot_put(old);
+    *out = s;
+    *age_ms = 0;
+    return MS_OK;
+}
+
+/* Drops the cached snapshot (at shutdown, so nothing is left for the leak checker). */
+void routes_list_cache_clear(void)
+{
+    pthread_mutex_lock(&list_lock);
+    struct list_snapshot *old = list_current;
+    list_current = NULL;
+    pthread_mutex_unlock(&list_lock);
+    list_snapshot_put(old);
+}
+
+/* A shallow copy to sort: the cmdline strings stay the snapshot's. */
+static ms_err list_copy(const ms_proclist *from, ms_proclist *to)
+{
+    to->n = to->cap = from->n;
+    to->p = malloc((from->n ? from->n : 1) * sizeof *to->p);
+    if (!to->p)
+        return MS_ERR_NOMEM;
+    memcpy(to->p, from->p, from->n * sizeof *to->p);
+    return MS_OK;
+}
+
 static enum MHD_Result h_processes(http_req *r)
 {
-    static const char *const allowed[] = {"sort", "order", "limit", "q", NULL};
+    static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", NULL};
     if (!http_args_check(r, allowed))
         return MHD_YES;
     const char *sort = http_arg_get(r, "sort"), *order = http_arg_get(r, "order");
@@ -227,8 +317,21 @@ static enum MHD_Result h_processes(http_req *r)
     if (q && strlen(q) > QUERY_MAX_LEN)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_query", "q is longer than %d bytes", QUERY_MAX_LEN);
 
+    bool fresh = false;
+    if (!arg_bool(r, "fresh", &fresh))
+        return MHD_YES;
     ms_proclist l;
-    ms_err rc = ms_proclist_read(NULL, q && *q ? q : NULL, &l);
+    struct list_snapshot *snap = NULL;
+    uint64_t age_ms = 0;
+    ms_err rc;
+    if (q && *q) {
+        rc = ms_proclist_read(NULL, q, &l);   /* a search reads afresh: it is cheap, filtered as read */
+    } else {
+        rc = list_snapshot_get(r->srv->list_cache_ms, fresh, &snap, &age_ms);
+        if (rc == MS_OK)
+            rc = list_copy(&snap->list, &l);  /* sorted per request; the snapshot stays as read */
+        list_snapshot_put(snap);
+    }
     if (rc != MS_OK)
         return http_reply_ms(r, rc, "listing /proc");
     ms_proclist_sort(&l, key, desc);
@@ -241,13 +344,17 @@ static enum MHD_Result h_processes(http_req *r)
     jw_ku64(&w, "total", l.n);
     size_t n = l.n < limit ? l.n : (size_t)limit;
     jw_ku64(&w, "count", n);
+    jw_ku64(&w, "age_ms", age_ms);
     jw_key(&w, "processes");
     jw_arr(&w);
     for (size_t i = 0; i < n; i++)
         write_procinfo(&w, &l.p[i], cached_user(&uc, l.p[i].uid));
     jw_arr_end(&w);
     jw_obj_end(&w);
-    ms_proclist_free(&l);
+    if (q && *q)
+        ms_proclist_free(&l);
+    else
+        free(l.p);                            /* the copy shares its cmdlines with the snapshot */
     return reply_writer(r, &w, &b);
 }
 
@@ -397,8 +504,26 @@ out:
 
 static void write_region_head(jw *w, const ms_region *g)
 {
+    /* "%02x:%02x" as the kernel prints it, without a printf per region */
+    static const char hex[] = "0123456789abcdef";
     char dev[24];
-    snprintf(dev, sizeof dev, "%02x:%02x", g->dev_major, g->dev_minor);
+    size_t n = 0;
+    for (int part = 0; part < 2; part++) {
+        uint32_t v = part ? g->dev_minor : g->dev_major;
+        char tmp[8];
+        size_t k = 0;
+        do {
+            tmp[k++] = hex[v & 15];
+            v >>= 4;
+        } while (v);
+        if (k < 2)
+            tmp[k++] = '0';
+        while (k)
+            dev[n++] = tmp[--k];
+        if (!part)
+            dev[n++] = ':';
+    }
+    dev[n] = '\0';
     jw_khex(w, "start", g->start);
     jw_khex(w, "end", g->end);
     jw_ku64(w, "size", g->end - g->start);

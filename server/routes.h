@@ -5,6 +5,9 @@
 #include "http.h"
 
 enum MHD_Result h_static(http_req *r);
+
+/* routes.c: drops the cached process list (at shutdown). */
+void routes_list_cache_clear(void);
 /* GET /metrics (metrics.c): Prometheus text format. */
 enum MHD_Result h_metrics(http_req *r);
 
