@@ -742,7 +742,7 @@ def verdicts(R):
         return w.get("rps") if w and not w.get("non_2xx") and w.get("requests") else None
     add("/processes req/s ÷ Glances processlist req/s (wrk)",
         ratio(clean_rps(W.get("/processes")), clean_rps(W.get("glances"))), ">=", T_PROCESSES_GLANCES,
-        "memscope reads /proc on every request (age 0); Glances runs with -t 1 (age ≤ 1 s)")
+        "both answer from a list at most 1 s old: memscope --list-cache-ms 1000 (its default), Glances -t 1")
     rss = R.get("rss")
     if rss and rss.get("failed"):
         rss = None                  # the load did not complete: no verdict on growth

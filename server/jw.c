@@ -17,25 +17,39 @@ ms_err jw_finish(jw *w)
 {
     if (w->err == MS_OK && w->depth != 0)
         w->err = MS_ERR_INVAL;   /* unbalanced: a bug in the caller */
+    if (w->err == MS_OK && w->b->data)
+        w->b->data[w->b->len] = '\0';   /* put() leaves room for it */
     return w->err;
 }
 
-static void put(jw *w, const char *s, size_t n)
+/* The hot path of every token: room is checked once and the bytes copied; the buffer's NUL is
+ * written by the slow path and by jw_finish, not after every token. */
+static void put_slow(jw *w, const char *s, size_t n)
 {
     if (w->err != MS_OK)
         return;
     w->err = ms_buf_append(w->b, s, n);
 }
 
+static inline void put(jw *w, const char *s, size_t n)
+{
+    ms_buf *b = w->b;
+    if (w->err == MS_OK && b->len + n < b->cap) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        return;
+    }
+    put_slow(w, s, n);
+}
+
 static inline void putc1(jw *w, char c)
 {
-    if (w->err != MS_OK)
-        return;
     ms_buf *b = w->b;
-    if (b->len + 2 > b->cap && (w->err = ms_buf_reserve(b, 1)) != MS_OK)
+    if (w->err == MS_OK && b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
         return;
-    b->data[b->len++] = c;
-    b->data[b->len] = '\0';
+    }
+    put_slow(w, &c, 1);
 }
 
 /* Writes the comma that separates this value from the previous sibling, if any. */
@@ -155,6 +169,13 @@ void jw_key(jw *w, const char *k)
     putc1(w, '"');
     put(w, k, n);
     put(w, "\":", 2);
+    w->after_key = true;
+}
+
+void jw_key_raw(jw *w, const char *quoted_colon, size_t n)
+{
+    sep(w);
+    put(w, quoted_colon, n);
     w->after_key = true;
 }
 

@@ -36,6 +36,8 @@ void jw_arr_end(jw *w);
 /* Keys: k must be plain ASCII needing no escape (the code's own constants); jw_keyn escapes. */
 void jw_key(jw *w, const char *k);
 void jw_keyn(jw *w, const char *k, size_t n);
+/* A key already written out with its quotes and colon ("\"rss\":"), for the hottest loops. */
+void jw_key_raw(jw *w, const char *quoted_colon, size_t n);
 
 /* Strings are escaped; bytes that are not valid UTF-8 become U+FFFD, so a path with any bytes in it
  * still makes valid JSON. */
