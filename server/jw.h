@@ -53,6 +53,9 @@ void jw_hex(jw *w, uint64_t v);
 /* Appends a ready JSON text as a value (from json_dumps, say). */
 void jw_raw(jw *w, const char *json, size_t n);
 
+/* A literal key with its quotes and colon put together by the compiler: JW_KEY(w, "rss"). */
+#define JW_KEY(w, lit) jw_key_raw((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
+
 /* key + value in one call */
 void jw_kstr(jw *w, const char *k, const char *s);
 void jw_kstrn(jw *w, const char *k, const char *s, size_t n);

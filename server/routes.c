@@ -524,16 +524,26 @@ static void write_region_head(jw *w, const ms_region *g)
             dev[n++] = ':';
     }
     dev[n] = '\0';
-    jw_khex(w, "start", g->start);
-    jw_khex(w, "end", g->end);
-    jw_ku64(w, "size", g->end - g->start);
-    jw_kstr(w, "perms", g->perms);
-    jw_ku64(w, "offset", g->offset);
-    jw_kstr(w, "dev", dev);
-    jw_ku64(w, "inode", g->inode);
-    jw_kstrn(w, "path", g->path, g->path_len);
-    jw_kbool(w, "deleted", g->deleted);
-    jw_kstr(w, "kind", ms_region_kind_name(g->kind));
+    JW_KEY(w, "start");
+    jw_hex(w, g->start);
+    JW_KEY(w, "end");
+    jw_hex(w, g->end);
+    JW_KEY(w, "size");
+    jw_u64(w, g->end - g->start);
+    JW_KEY(w, "perms");
+    jw_str(w, g->perms);
+    JW_KEY(w, "offset");
+    jw_u64(w, g->offset);
+    JW_KEY(w, "dev");
+    jw_str(w, dev);
+    JW_KEY(w, "inode");
+    jw_u64(w, g->inode);
+    JW_KEY(w, "path");
+    jw_strn(w, g->path, g->path_len);
+    JW_KEY(w, "deleted");
+    jw_bool(w, g->deleted);
+    JW_KEY(w, "kind");
+    jw_str(w, ms_region_kind_name(g->kind));
 }
 
 static enum MHD_Result h_maps(http_req *r)
@@ -574,7 +584,7 @@ static enum MHD_Result h_maps(http_req *r)
 
 static void write_vmflags(jw *w, const char *s, size_t n)
 {
-    jw_key(w, "vm_flags");
+    JW_KEY(w, "vm_flags");
     jw_arr(w);
     size_t i = 0;
     while (i < n) {
@@ -681,7 +691,7 @@ static enum MHD_Result h_smaps(http_req *r)
             const ms_region *g = &s.maps.regions[i];
             jw_obj(&w);
             write_region_head(&w, g);
-            jw_key(&w, "fields");
+            JW_KEY(&w, "fields");
             jw_obj(&w);
             for (uint32_t k = 0; k < g->field_count; k++) {
                 const ms_smaps_field *f = &s.fields[g->field_first + k];
