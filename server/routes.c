@@ -330,10 +330,11 @@ static enum MHD_Result h_processes(http_req *r)
         rc = list_snapshot_get(r->srv->list_cache_ms, fresh, &snap, &age_ms);
         if (rc == MS_OK)
             rc = list_copy(&snap->list, &l);  /* sorted per request; the snapshot stays as read */
-        list_snapshot_put(snap);
     }
-    if (rc != MS_OK)
+    if (rc != MS_OK) {
+        list_snapshot_put(snap);
         return http_reply_ms(r, rc, "listing /proc");
+    }
     ms_proclist_sort(&l, key, desc);
     ms_buf b;
     ms_buf_init(&b, 0);
@@ -351,10 +352,12 @@ static enum MHD_Result h_processes(http_req *r)
         write_procinfo(&w, &l.p[i], cached_user(&uc, l.p[i].uid));
     jw_arr_end(&w);
     jw_obj_end(&w);
-    if (q && *q)
+    if (q && *q) {
         ms_proclist_free(&l);
-    else
-        free(l.p);                            /* the copy shares its cmdlines with the snapshot */
+    } else {
+        free(l.p);                /* the copy shares its cmdlines with the snapshot: let go of */
+        list_snapshot_put(snap);  /* that only now, a newer snapshot may have replaced it */
+    }
     return reply_writer(r, &w, &b);
 }
 

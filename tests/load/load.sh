@@ -19,7 +19,14 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [[ -f $tmp/server.log ]] && tail -n 20 "$tmp/server.log"; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  # a sanitizer report starts with its ERROR line: show that part, not just the legend at the end
+  if [[ -f $tmp/server.log ]]; then
+    if grep -q "ERROR: .*Sanitizer" "$tmp/server.log"; then grep -A 60 "ERROR: .*Sanitizer" "$tmp/server.log"; else tail -n 20 "$tmp/server.log"; fi
+  fi
+  exit 1
+}
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # a subject with known memory, alive while its stdin (fd 3 here) stays open
