@@ -17,7 +17,7 @@
 typedef struct {
     pid_t pid;
     int in_fd;        /* write end of the subject's stdin: closing it ends the subject */
-    char line[1024];  /* the JSON line it printed */
+    char line[4096];  /* the JSON line it printed */
 } subject;
 
 /* argv: the options after the program name, NULL-terminated.  0 on success. */

@@ -4,7 +4,7 @@
 #include "core/features.h"
 #include "core/pagemap.h"
 #include "core/proc.h"
-#include "subject_run.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,13 +98,13 @@ static void test_subject_counts(void)
     CHECK(mkdtemp(dir) != NULL);
     const char *args[] = {"--pages", "64", "--write", "10", "--read", "7", "--shared", "5", "--file-dir", dir, NULL};
     subject s;
-    if (subject_start(&s, args) != 0) {
+    if (spawn_subject(&s, args) != 0) {
         CHECK(!"subject started");
         return;
     }
     int dirfd;
     CHECK(ms_pid_open(s.pid, &dirfd) == MS_OK);
-    uint64_t area = subject_get(&s, "area"), shared = subject_get(&s, "shared");
+    uint64_t area = subject_addr(&s, "area"), shared = subject_addr(&s, "shared");
 
     for (int m = MS_PM_SCAN; m <= MS_PM_PREAD; m++) {
         ms_pm_summary r;
@@ -190,7 +190,7 @@ static void test_subject_counts(void)
     CHECK(nfile_present > 0);     /* the subject's own text and libc's are present file pages */
 
     close(dirfd);
-    subject_stop(&s);
+    stop_subject(&s);
     char p[512];
     snprintf(p, sizeof p, "%s/a file with spaces.bin", dir);
     unlink(p);
@@ -403,13 +403,13 @@ static void test_frames(void)
 {
     const char *args[] = {"--pages", "8", "--write", "3", "--read", "2", "--shared", "1", NULL};
     subject s;
-    if (subject_start(&s, args) != 0) {
+    if (spawn_subject(&s, args) != 0) {
         CHECK(!"subject started");
         return;
     }
     int dirfd;
     CHECK(ms_pid_open(s.pid, &dirfd) == MS_OK);
-    uint64_t area = subject_get(&s, "area");
+    uint64_t area = subject_addr(&s, "area");
     ms_pm_frame fr[8];
     CHECK(ms_pagemap_frames(dirfd, area, 8, fr) == MS_OK);
 
@@ -443,12 +443,12 @@ static void test_frames(void)
     for (int i = 5; i < 8; i++)
         CHECK(!fr[i].pfn_known && fr[i].pfn_hidden_reason == NULL && !fr[i].kflags_known && fr[i].pfn == 0);
 
-    uint64_t sh = subject_get(&s, "shared");
+    uint64_t sh = subject_addr(&s, "shared");
     CHECK(ms_pagemap_frames(dirfd, sh, 1, fr) == MS_OK);
     CHECK(fr[0].present && fr[0].file_or_shared && fr[0].pfn_known && has_flag(&fr[0], "swapbacked") &&
           !has_flag(&fr[0], "anon"));
     close(dirfd);
-    subject_stop(&s);
+    stop_subject(&s);
 
     CHECK_STR(ms_kpageflag_name(0), "locked");
     CHECK_STR(ms_kpageflag_name(12), "anon");

@@ -4,7 +4,7 @@
 #include "check.h"
 #include "core/pagemap.h"
 #include "core/proc.h"
-#include "subject_run.h"
+#include "spawn.h"
 
 #include <time.h>
 
@@ -25,12 +25,12 @@ int main(void)
 {
     const char *args[] = {"--heap", "4G", "--heap-write", "1G", "--heap-read", "512M", NULL};
     subject s;
-    if (subject_start(&s, args) != 0) {
+    if (spawn_subject(&s, args) != 0) {
         CHECK(!"subject started");
         return check_done();
     }
     uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t heap = subject_get(&s, "heap"), size = subject_get(&s, "heap_size");
+    uint64_t heap = subject_addr(&s, "heap"), size = subject_num(&s, "heap_size");
     /* malloc's own mapping: from the page holding its header to the end of the last page */
     uint64_t start = heap & ~(ps - 1), end = (heap + size + ps - 1) & ~(ps - 1);
     int dirfd;
@@ -66,6 +66,6 @@ int main(void)
     ms_pm_summary_free(&r[0]);
     ms_pm_summary_free(&r[1]);
     close(dirfd);
-    subject_stop(&s);
+    stop_subject(&s);
     return check_done();
 }

@@ -4,7 +4,7 @@
 #include "check.h"
 #include "core/translate.h"
 #include "core/proc.h"
-#include "subject_run.h"
+#include "spawn.h"
 
 #include <fcntl.h>
 
@@ -61,13 +61,13 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     const char *args[] = {"--pages", "16", "--write", "4", "--read", "2", "--file-dir", dir, NULL};
     subject s;
-    if (subject_start(&s, args) != 0) {
+    if (spawn_subject(&s, args) != 0) {
         CHECK(!"subject started");
         return check_done();
     }
     int dirfd;
     CHECK(ms_pid_open(s.pid, &dirfd) == MS_OK);
-    uint64_t area = subject_get(&s, "area");
+    uint64_t area = subject_addr(&s, "area");
     static ms_translation t;
 
     /* a written page, 123 bytes in */
@@ -108,11 +108,11 @@ int main(void)
     /* file mappings: an awkward name kept exactly, and a deleted file */
     char want[512];
     snprintf(want, sizeof want, "%s/a file with spaces.bin", dir);
-    CHECK(both(dirfd, subject_get(&s, "spaced_file") + ps, &t) == MS_OK);
+    CHECK(both(dirfd, subject_addr(&s, "spaced_file") + ps, &t) == MS_OK);
     CHECK(t.in_region && t.region.path_len == strlen(want) && memcmp(t.region.path, want, strlen(want)) == 0);
     CHECK(!t.region.deleted && t.region.offset == 0 && t.region.inode != 0);
     CHECK_STR(t.region.perms, "r--p");
-    CHECK(both(dirfd, subject_get(&s, "deleted_file"), &t) == MS_OK);
+    CHECK(both(dirfd, subject_addr(&s, "deleted_file"), &t) == MS_OK);
     CHECK(t.in_region && t.region.deleted);
     CHECK(t.region.path_len > 10 && memcmp(t.region.path + t.region.path_len - 10, " (deleted)", 10) == 0);
 
@@ -137,7 +137,7 @@ int main(void)
     CHECK(ms_translate(dirfd, a, &t) == MS_OK && t.region_by_query);
 
     close(dirfd);
-    subject_stop(&s);
+    stop_subject(&s);
     snprintf(path, sizeof path, "%s", dir);
     unlink(want);
     rmdir(dir);
