@@ -141,33 +141,38 @@ out:
     return rc;
 }
 
+/* Reads fd into buf until EOF or until cap bytes are in; *len says how many.  Both files here are
+ * small and bounded, so a fixed buffer on the stack does, with no allocation per process. */
+static ms_err read_upto(int fd, char *buf, size_t cap, size_t *len)
+{
+    *len = 0;
+    while (*len < cap) {
+        ssize_t n = read(fd, buf + *len, cap - *len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ms_err_from_errno(errno);
+        }
+        if (n == 0)
+            break;
+        *len += (size_t)n;
+    }
+    return MS_OK;
+}
+
 ms_err ms_stat_read(int dirfd, ms_stat *out)
 {
     char text[MS_STAT_MAX];
     size_t len = 0;
-    ms_err rc = MS_OK;
     int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return ms_err_from_errno(errno);
-    for (;;) {
-        if (len == sizeof text) {
-            rc = MS_ERR_TOOBIG;
-            goto out;
-        }
-        ssize_t n = read(fd, text + len, sizeof text - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = ms_err_from_errno(errno);
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    rc = ms_stat_parse(text, len, out);
-out:
+    ms_err rc = read_upto(fd, text, sizeof text, &len);
     close(fd);
+    if (rc == MS_OK && len == sizeof text)
+        rc = MS_ERR_TOOBIG;
+    if (rc == MS_OK)
+        rc = ms_stat_parse(text, len, out);
     return rc;
 }
 
@@ -188,18 +193,8 @@ ms_err ms_cmdline_read(int dirfd, char *out, size_t cap, bool *truncated)
     if (fd < 0)
         return ms_err_from_errno(errno);
     /* The kernel copies cmdline out of the process's memory a page at a time: loop to the end. */
-    while (len < cap - 1) {
-        ssize_t n = read(fd, out + len, cap - 1 - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = ms_err_from_errno(errno);
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
+    if ((rc = read_upto(fd, out, cap - 1, &len)) != MS_OK)
+        goto out;
     /* Full: it is cut only if something other than the final NUL separators follows. */
     while (len == cap - 1 && !*truncated) {
         char more[64];
