@@ -196,7 +196,7 @@ ms_err ms_maps_read(int dirfd, ms_maps *m)
         /* The kernel ends a read early, at a line boundary, once the process's mm is gone: an empty
          * or short file from a dead process is "it exited", while a kernel thread or zombie that is
          * still there legitimately has no regions. */
-        if (!ms_pid_alive(dirfd)) {
+        if (ms_read_cut_by_exit(dirfd, m->buf.len > 0)) {
             rc = MS_ERR_NOENT;
             goto out;
         }

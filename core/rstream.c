@@ -29,6 +29,7 @@ struct ms_rstream {
     bool smaps;
     bool eof;               /* read() returned 0 */
     bool done;              /* eof and every line parsed */
+    bool got_text;          /* the file was not empty */
     uint64_t base_page;
     size_t block;
 
@@ -140,20 +141,24 @@ static ms_err refill(ms_rstream *s)
 {
     size_t keep = s->hist < s->nwin ? s->text[s->hist] : s->open ? s->text[s->nwin] : s->pos;
     size_t live = s->len - keep;
-    if (s->cap - live < s->block / 2 + 1) {
-        /* one region's text fills most of the buffer: grow it */
-        if (s->cap >= RS_BUF_MAX)
-            return MS_ERR_TOOBIG;
-        size_t cap = s->cap * 2;
-        char *nb = malloc(cap);
-        if (!nb)
-            return MS_ERR_NOMEM;
-        move_text(s, keep, nb);
-        free(s->buf);
-        s->buf = nb;
-        s->cap = cap;
-    } else if (keep) {
-        move_text(s, keep, s->buf);
+    /* The kernel gives a seq_file about a page per read(): compacting before every read would move
+     * the pending regions' text some 20 times over, so only when the room left gets short. */
+    if (s->cap - s->len < s->block / 4) {
+        if (s->cap - live < s->block / 2 + 1) {
+            /* one region's text fills most of the buffer: grow it */
+            if (s->cap >= RS_BUF_MAX)
+                return MS_ERR_TOOBIG;
+            size_t cap = s->cap * 2;
+            char *nb = malloc(cap);
+            if (!nb)
+                return MS_ERR_NOMEM;
+            move_text(s, keep, nb);
+            free(s->buf);
+            s->buf = nb;
+            s->cap = cap;
+        } else {
+            move_text(s, keep, s->buf);
+        }
     }
     for (;;) {
         ssize_t n = read(s->fd, s->buf + s->len, s->cap - s->len);
@@ -165,9 +170,9 @@ static ms_err refill(ms_rstream *s)
         if (n == 0) {
             s->eof = true;
             s->safe = s->len;
-            /* The kernel ends the file early, at a record boundary, once the mm is gone. */
-            return ms_pid_alive(s->dirfd) ? MS_OK : MS_ERR_NOENT;
+            return ms_read_cut_by_exit(s->dirfd, s->got_text) ? MS_ERR_NOENT : MS_OK;
         }
+        s->got_text = true;
         const char *nl = memrchr(s->buf + s->len, '\n', (size_t)n);
         s->len += (size_t)n;
         if (nl)

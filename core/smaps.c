@@ -405,7 +405,7 @@ static ms_err read_and_parse(int dirfd, const char *name, ms_smaps *s, bool roll
         }
         if (rc != MS_OK)
             goto out;
-        if (!ms_pid_alive(dirfd)) {
+        if (ms_read_cut_by_exit(dirfd, s->maps.buf.len > 0)) {
             rc = MS_ERR_NOENT;
             goto out;
         }
