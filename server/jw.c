@@ -190,24 +190,52 @@ void jw_str(jw *w, const char *s)
     jw_strn(w, s, s ? strlen(s) : 0);
 }
 
-static size_t u64_digits(uint64_t v, char *out)
+/* Two digits per division: numbers are most of a /smaps answer. */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+size_t jw_fmt_u64(char *out, uint64_t v)
 {
     char tmp[20];
-    size_t n = 0;
+    size_t k = sizeof tmp;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--k] = digit_pairs[2 * r + 1];
+        tmp[--k] = digit_pairs[2 * r];
+    }
+    if (v >= 10) {
+        tmp[--k] = digit_pairs[2 * v + 1];
+        tmp[--k] = digit_pairs[2 * v];
+    } else {
+        tmp[--k] = (char)('0' + v);
+    }
+    memcpy(out, tmp + k, sizeof tmp - k);
+    return sizeof tmp - k;
+}
+
+size_t jw_fmt_hex(char *out, uint64_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    char tmp[16];
+    size_t k = sizeof tmp;
     do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
+        tmp[--k] = hex[v & 15];
+        v >>= 4;
     } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
+    out[0] = '0';
+    out[1] = 'x';
+    memcpy(out + 2, tmp + k, sizeof tmp - k);
+    return 2 + sizeof tmp - k;
 }
 
 void jw_u64(jw *w, uint64_t v)
 {
     char d[20];
     sep(w);
-    put(w, d, u64_digits(v, d));
+    put(w, d, jw_fmt_u64(d, v));
 }
 
 void jw_i64(jw *w, int64_t v)
@@ -216,9 +244,9 @@ void jw_i64(jw *w, int64_t v)
     sep(w);
     if (v < 0) {
         d[0] = '-';
-        put(w, d, 1 + u64_digits((uint64_t)0 - (uint64_t)v, d + 1));
+        put(w, d, 1 + jw_fmt_u64(d + 1, (uint64_t)0 - (uint64_t)v));
     } else {
-        put(w, d, u64_digits((uint64_t)v, d));
+        put(w, d, jw_fmt_u64(d, (uint64_t)v));
     }
 }
 
@@ -251,20 +279,9 @@ void jw_double(jw *w, double v)
 
 void jw_hex(jw *w, uint64_t v)
 {
-    static const char hex[] = "0123456789abcdef";
     char d[20];
-    size_t n = 0;
-    char tmp[16];
-    size_t k = 0;
-    do {
-        tmp[k++] = hex[v & 15];
-        v >>= 4;
-    } while (v);
-    d[n++] = '"';
-    d[n++] = '0';
-    d[n++] = 'x';
-    while (k)
-        d[n++] = tmp[--k];
+    d[0] = '"';
+    size_t n = 1 + jw_fmt_hex(d + 1, v);
     d[n++] = '"';
     sep(w);
     put(w, d, n);
@@ -274,6 +291,12 @@ void jw_raw(jw *w, const char *json, size_t n)
 {
     sep(w);
     put(w, json, n);
+}
+
+void jw_members_raw(jw *w, const char *members, size_t n)
+{
+    sep(w);
+    put(w, members, n);
 }
 
 void jw_kstr(jw *w, const char *k, const char *s) { jw_key(w, k); jw_str(w, s); }

@@ -53,6 +53,14 @@ void jw_hex(jw *w, uint64_t v);
 /* Appends a ready JSON text as a value (from json_dumps, say). */
 void jw_raw(jw *w, const char *json, size_t n);
 
+/* Members already written out, '"k":v' or several joined by commas, in the current object: for the
+ * hottest loops, which build a region's fixed members in a local buffer and append them at once.
+ * The writer puts the comma before them as it would before a key. */
+void jw_members_raw(jw *w, const char *members, size_t n);
+/* Formatting for such buffers: decimal (at most 20 bytes) and "0x..." hex (at most 18), no NUL. */
+size_t jw_fmt_u64(char *out, uint64_t v);
+size_t jw_fmt_hex(char *out, uint64_t v);
+
 /* A literal key with its quotes and colon put together by the compiler: JW_KEY(w, "rss"). */
 #define JW_KEY(w, lit) jw_key_raw((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
 

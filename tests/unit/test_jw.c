@@ -114,9 +114,46 @@ static void test_errors(void)
     ms_buf_free(&b);
 }
 
+/* Numbers as printf writes them, at every digit count and edge; members appended raw. */
+static void test_numbers(void)
+{
+    uint64_t v[64];
+    size_t nv = 0;
+    v[nv++] = 0;
+    v[nv++] = UINT64_MAX;
+    for (uint64_t p = 1; p && nv < 60; p *= 10) {
+        v[nv++] = p - 1;
+        v[nv++] = p;
+        if (p > UINT64_MAX / 10)
+            break;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        char got[24], want[24];
+        size_t n = jw_fmt_u64(got, v[i]);
+        snprintf(want, sizeof want, "%" PRIu64, v[i]);
+        CHECK(n == strlen(want) && memcmp(got, want, n) == 0);
+        n = jw_fmt_hex(got, v[i]);
+        snprintf(want, sizeof want, "0x%" PRIx64, v[i]);
+        CHECK(n == strlen(want) && memcmp(got, want, n) == 0);
+    }
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_members_raw(&w, "\"a\":1,\"b\":2", 11);
+    jw_ku64(&w, "c", 3);
+    jw_members_raw(&w, "\"d\":4", 5);
+    jw_obj_end(&w);
+    CHECK(jw_finish(&w) == MS_OK);
+    CHECK_STR(b.data, "{\"a\":1,\"b\":2,\"c\":3,\"d\":4}");
+    ms_buf_free(&b);
+}
+
 int main(void)
 {
     test_shapes();
+    test_numbers();
     test_strings();
     test_errors();
     return check_done();
