@@ -20,7 +20,7 @@
 
 #include "proc.h"
 
-#define RS_BLOCK_DEFAULT ((size_t)64 << 10)   /* malloc's arena serves it: no fresh pages */
+#define RS_BLOCK_DEFAULT ((size_t)32 << 10)   /* the kernel gives a page per read() anyway */
 #define RS_BUF_MAX ((size_t)16 << 20)         /* one region's text is a few KiB at most */
 #define RS_REACH MS_MAPS_CLASSIFY_REACH
 
@@ -296,7 +296,7 @@ ms_err ms_rstream_open(int dirfd, const char *name, uint64_t base_page, size_t b
         s->block = 256;           /* tests use tiny blocks to make every line cross a refill */
     s->cap = s->block;
     s->wcap = 4 * RS_REACH;
-    s->fcap = s->smaps ? 1024 : 1;
+    s->fcap = s->smaps ? 512 : 1;       /* the regions in reach hold ~400: rarely regrown */
     s->buf = malloc(s->cap);
     s->win = malloc(s->wcap * sizeof *s->win);
     s->text = malloc(s->wcap * sizeof *s->text);

@@ -28,7 +28,7 @@ typedef struct ms_rstream ms_rstream;
 
 /* Opens <dirfd>/name, name being "maps" or "smaps".  The first block is read here, so a process
  * that is gone or a file the kernel refuses fails now (MS_ERR_NOENT, MS_ERR_PERM), before a caller
- * has promised anything.  block is the read size (0: the default, 64 KiB); the buffer grows past it
+ * has promised anything.  block is the buffer size (0: the default, 32 KiB); the buffer grows past it
  * only for a region larger than a block.  dirfd is borrowed: it must stay open until close. */
 ms_err ms_rstream_open(int dirfd, const char *name, uint64_t base_page, size_t block,
                        ms_rstream **out);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,10 +190,13 @@ int main(int argc, char **argv)
      * freed, so after one big answer the multi-megabyte buffers of the next ones live in the heap:
      * realloc copies them and free keeps them resident (memscoped grew by a quarter over 100,000
      * requests).  Mapped on their own they grow by mremap and go back to the kernel when freed.
-     * Two arenas are plenty for a pool sized to the cores. */
+     * One arena: a request makes a handful of block-sized allocations (small ones go through
+     * each thread's tcache without the arena lock), and every further arena is one more heap that
+     * keeps its high-water mark resident: a second one held 320 KiB after a burst of two clients.
+     * Free memory above 128 KiB at the top of the heap goes back to the kernel. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
-    mallopt(M_ARENA_MAX, 2);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+    mallopt(M_ARENA_MAX, 1);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
     ms_xmgr_config_default(&o.xcfg);
@@ -344,9 +348,18 @@ int main(int argc, char **argv)
         return 1;
     }
     bool v6 = strchr(o.addr, ':') != NULL;
-    log_info("memscoped %s listening on http://%s%s%s:%u/ (threads %u, dashboard %s, experiments %s, auth %s, "
-             "pfn %s, pagemap_scan %s)",
-             MEMSCOPE_VERSION, v6 ? "[" : "", o.addr, v6 ? "]" : "", port, o.threads,
+    /* Who memscoped runs as decides which processes it may read (403s otherwise), so the start line
+     * says so.  Looking the name up here also loads the name service once, before the first
+     * /processes request needs it. */
+    struct passwd pw, *pwr = NULL;
+    char pwbuf[1024];
+    uid_t uid = geteuid();
+    if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &pwr) != 0)
+        pwr = NULL;
+    log_info("memscoped %s listening on http://%s%s%s:%u/ (as %s, uid %u; threads %u, dashboard %s, "
+             "experiments %s, auth %s, pfn %s, pagemap_scan %s)",
+             MEMSCOPE_VERSION, v6 ? "[" : "", o.addr, v6 ? "]" : "", port,
+             pwr ? pw.pw_name : "?", (unsigned)uid, o.threads,
              srv.web_dir ? srv.web_dir : "none", srv.experiments_enabled ? "on" : "off",
              token ? "token" : "none", srv.features.pfn_readable ? "visible" : "hidden",
              srv.features.pagemap_scan ? "yes" : "no");
