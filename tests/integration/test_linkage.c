@@ -1,6 +1,6 @@
 /* test_linkage.c - the memscoped under test carries no TLS stack: its libmicrohttpd is the static
  * build without HTTPS that scripts/mhd.sh makes from Debian's source package, not Debian's
- * libmicrohttpd12, which is built with GnuTLS and maps nine more libraries (~2.9 MiB of resident
+ * libmicrohttpd12, which is built with GnuTLS and maps nine more libraries (~2.5 MiB of resident
  * memory in an idle memscoped).  CMake falls back to the system library when that build is
  * missing; this test is what turns the fallback into a failure.
  *
