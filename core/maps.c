@@ -196,7 +196,7 @@ ms_err ms_maps_read(int dirfd, ms_maps *m)
         /* The kernel ends a read early, at a line boundary, once the process's mm is gone: an empty
          * or short file from a dead process is "it exited", while a kernel thread or zombie that is
          * still there legitimately has no regions. */
-        if (!ms_pid_alive(dirfd)) {
+        if (ms_read_cut_by_exit(dirfd, m->buf.len > 0)) {
             rc = MS_ERR_NOENT;
             goto out;
         }
@@ -264,10 +264,9 @@ static bool same_file(const ms_region *a, const ms_region *b)
  * looking among the neighbours (a bounded walk) finds them and keeps classification O(n). */
 static bool file_has_text(const ms_region *r, size_t n, size_t i)
 {
-    enum { MAX_WALK = 16 };
     for (int dir = -1; dir <= 1; dir += 2) {
         size_t j = i;
-        for (int steps = 0; steps < MAX_WALK; steps++) {
+        for (int steps = 0; steps < MS_MAPS_CLASSIFY_REACH; steps++) {
             if (dir < 0 ? j == 0 : j + 1 >= n)
                 break;
             j = dir < 0 ? j - 1 : j + 1;
@@ -304,61 +303,64 @@ static bool file_has_text(const ms_region *r, size_t n, size_t i)
  *   7. anonymous (no path, or "[anon:...]"): writable private memory that starts exactly where the
  *      previous region, a data mapping, ends -> bss (the zeroed tail of an ELF's data); any other
  *      -> anon (large mallocs, thread stacks, arenas). */
+void ms_maps_classify_one(ms_region *r, size_t n, size_t i, uint64_t base_page)
+{
+    ms_region *x = &r[i];
+    bool named_anon = false;
+    /* 1, 2: names in brackets */
+    if (x->path_len && x->path[0] == '[') {
+        if (path_is(x, "[heap]")) { x->kind = MS_KIND_HEAP; return; }
+        if (path_is(x, "[stack]") || path_starts(x, "[stack:")) { x->kind = MS_KIND_STACK; return; }
+        if (path_is(x, "[vdso]")) { x->kind = MS_KIND_VDSO; return; }
+        if (path_is(x, "[vvar]") || path_is(x, "[vvar_vclock]")) { x->kind = MS_KIND_VVAR; return; }
+        if (path_is(x, "[vsyscall]")) { x->kind = MS_KIND_VSYSCALL; return; }
+        if (path_starts(x, "[anon_shmem:")) { x->kind = MS_KIND_SHM; return; }
+        if (!path_starts(x, "[anon:")) { x->kind = MS_KIND_OTHER; return; }
+        named_anon = true;
+    }
+    /* 3 */
+    if (x->perms[0] == '-' && x->perms[1] == '-' && x->perms[2] == '-') {
+        x->kind = MS_KIND_GUARD;
+        return;
+    }
+    /* 4 */
+    if ((base_page && x->kernel_page_size > base_page) ||
+        (!named_anon && (path_contains(x, "/anon_hugepage") || path_starts(x, "/dev/hugepages/")))) {
+        x->kind = MS_KIND_HUGETLB;
+        return;
+    }
+    /* 5 */
+    if (x->perms[3] == 's' ||
+        (!named_anon && (path_starts(x, "/dev/shm/") || path_starts(x, "/memfd:") ||
+                         path_starts(x, "/SYSV")))) {
+        x->kind = MS_KIND_SHM;
+        return;
+    }
+    /* 6 */
+    if (x->path_len && !named_anon) {
+        if (x->perms[2] == 'x')
+            x->kind = MS_KIND_TEXT;
+        else if (x->perms[1] == 'w')
+            x->kind = MS_KIND_DATA;
+        else
+            x->kind = file_has_text(r, n, i) ? MS_KIND_RODATA : MS_KIND_FILE;
+        return;
+    }
+    /* 7 */
+    if (x->perms[1] == 'w' && i > 0 && r[i - 1].end == x->start && r[i - 1].kind == MS_KIND_DATA)
+        x->kind = MS_KIND_BSS;
+    else
+        x->kind = MS_KIND_ANON;
+}
+
 void ms_maps_classify(ms_region *r, size_t n)
 {
     uint64_t base_page = 0;
     for (size_t i = 0; i < n; i++)
         if (r[i].kernel_page_size && (!base_page || r[i].kernel_page_size < base_page))
             base_page = r[i].kernel_page_size;
-
-    for (size_t i = 0; i < n; i++) {
-        ms_region *x = &r[i];
-        bool named_anon = false;
-        /* 1, 2: names in brackets */
-        if (x->path_len && x->path[0] == '[') {
-            if (path_is(x, "[heap]")) { x->kind = MS_KIND_HEAP; continue; }
-            if (path_is(x, "[stack]") || path_starts(x, "[stack:")) { x->kind = MS_KIND_STACK; continue; }
-            if (path_is(x, "[vdso]")) { x->kind = MS_KIND_VDSO; continue; }
-            if (path_is(x, "[vvar]") || path_is(x, "[vvar_vclock]")) { x->kind = MS_KIND_VVAR; continue; }
-            if (path_is(x, "[vsyscall]")) { x->kind = MS_KIND_VSYSCALL; continue; }
-            if (path_starts(x, "[anon_shmem:")) { x->kind = MS_KIND_SHM; continue; }
-            if (!path_starts(x, "[anon:")) { x->kind = MS_KIND_OTHER; continue; }
-            named_anon = true;
-        }
-        /* 3 */
-        if (x->perms[0] == '-' && x->perms[1] == '-' && x->perms[2] == '-') {
-            x->kind = MS_KIND_GUARD;
-            continue;
-        }
-        /* 4 */
-        if ((base_page && x->kernel_page_size > base_page) ||
-            (!named_anon && (path_contains(x, "/anon_hugepage") || path_starts(x, "/dev/hugepages/")))) {
-            x->kind = MS_KIND_HUGETLB;
-            continue;
-        }
-        /* 5 */
-        if (x->perms[3] == 's' ||
-            (!named_anon && (path_starts(x, "/dev/shm/") || path_starts(x, "/memfd:") ||
-                             path_starts(x, "/SYSV")))) {
-            x->kind = MS_KIND_SHM;
-            continue;
-        }
-        /* 6 */
-        if (x->path_len && !named_anon) {
-            if (x->perms[2] == 'x')
-                x->kind = MS_KIND_TEXT;
-            else if (x->perms[1] == 'w')
-                x->kind = MS_KIND_DATA;
-            else
-                x->kind = file_has_text(r, n, i) ? MS_KIND_RODATA : MS_KIND_FILE;
-            continue;
-        }
-        /* 7 */
-        if (x->perms[1] == 'w' && i > 0 && r[i - 1].end == x->start && r[i - 1].kind == MS_KIND_DATA)
-            x->kind = MS_KIND_BSS;
-        else
-            x->kind = MS_KIND_ANON;
-    }
+    for (size_t i = 0; i < n; i++)
+        ms_maps_classify_one(r, n, i, base_page);
 }
 
 long ms_maps_find(const ms_region *r, size_t n, uint64_t addr)

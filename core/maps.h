@@ -92,6 +92,11 @@ ms_err ms_maps_reserve(ms_maps *m, size_t want);
 const char *ms_region_kind_name(ms_region_kind k);
 /* Classifies every region of m (needs neighbours: bss follows data). Called by the parsers. */
 void ms_maps_classify(ms_region *r, size_t n);
+/* Classifies r[i] alone: r[0..i) must be classified already (rule 7 looks at r[i-1]) and the rules
+ * look at most MS_MAPS_CLASSIFY_REACH regions either way.  base_page is the smallest page size
+ * (regions with a larger KernelPageSize are hugetlb); 0 when unknown. */
+#define MS_MAPS_CLASSIFY_REACH 16
+void ms_maps_classify_one(ms_region *r, size_t n, size_t i, uint64_t base_page);
 /* Index of the region containing addr, or -1 (binary search: regions are sorted). */
 long ms_maps_find(const ms_region *r, size_t n, uint64_t addr);
 

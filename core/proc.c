@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "status.h"
+
 ms_err ms_dir_open(const char *path, int *dirfd)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -35,4 +37,14 @@ bool ms_pid_alive(int dirfd)
     ssize_t n = read(fd, &c, 1);
     close(fd);
     return n == 1;
+}
+
+bool ms_read_cut_by_exit(int dirfd, bool got_text)
+{
+    if (!got_text)
+        return !ms_pid_alive(dirfd);
+    ms_stat st;
+    if (ms_stat_read(dirfd, &st) != MS_OK)
+        return true;
+    return st.state == 'Z' || st.state == 'X' || (st.flags & MS_PF_EXITING);
 }

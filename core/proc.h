@@ -17,5 +17,12 @@ ms_err ms_dir_open(const char *path, int *dirfd);
 /* True while the process behind dirfd still exists (not yet reaped).  Used to tell "the process
  * exited mid-read" (404) from "the file is legitimately empty" (a kernel thread's maps). */
 bool ms_pid_alive(int dirfd);
+/* Whether a maps/smaps read that just reached its end was cut short by the process's exit.  The
+ * kernel ends these files early, at a record boundary, once the mm is gone, and it lets the mm go at
+ * the start of exit (PF_EXITING is set first), well before the task is a zombie, let alone reaped:
+ * so "still there" is not enough, the task must not be exiting either.  got_text: the read gave
+ * something; a file empty from the start is a kernel thread's or a zombie's, complete as long as
+ * the task is there. */
+bool ms_read_cut_by_exit(int dirfd, bool got_text);
 
 #endif

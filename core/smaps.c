@@ -256,6 +256,76 @@ static ms_err parse_value(const char **pp, const char *colon, const char *end, m
     return type_value(f, v, e);
 }
 
+ms_err ms_smaps_parse_field(const char **pp, const char *end, const ms_smaps_field *guess,
+                            ms_smaps_field *f, ms_region *r, bool *stored)
+{
+    const char *p = *pp, *colon;
+    *stored = false;
+#ifdef MS_SMAPS_FAST
+    const char *next = guess ? fast_line(p, end, guess, f) : NULL;
+    if (next) {
+        p = next;
+        goto check;
+    }
+#endif
+    /* The kernel prints each key padded to 16 columns ("Rss:            "), so comparing the
+     * line's first 16 bytes with the guessed line's is a whole-key match (':' included) in
+     * two word compares.  The guess lies earlier in the buffer, so both reads are in bounds. */
+    if (guess && guess->name_len < 16 && end - p >= 16 && load64(p) == load64(guess->name) &&
+        load64(p + 8) == load64(guess->name + 8)) {
+        f->id = guess->id;
+        colon = p + guess->name_len;
+    } else if (guess && (size_t)(end - p) > guess->name_len && p[guess->name_len] == ':' &&
+               memcmp(p, guess->name, guess->name_len) == 0) {
+        f->id = guess->id;
+        colon = p + guess->name_len;
+    } else {
+        colon = p;
+        while (colon < end && *colon != ':' && *colon != '\n' && *colon != ' ')
+            colon++;
+        if (colon == p || colon == end || *colon != ':')
+            return MS_ERR_PARSE;      /* not "Key:": a cut line or junk */
+        if (colon - p == 7 && memcmp(p, "VmFlags", 7) == 0) {
+            /* Kept on the region, not as a field: the API shows it as a list. */
+            const char *v = skip_spaces(colon + 1, end);
+            const char *e = find_nl(v, end);
+            *pp = e ? e + 1 : end;
+            if (!e)
+                e = end;
+            while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            r->vmflags = v;
+            r->vmflags_len = (size_t)(e - v);
+            return MS_OK;
+        }
+        f->id = (int16_t)lookup(p, (size_t)(colon - p));
+    }
+    f->name = p;
+    f->name_len = (uint32_t)(colon - p);
+    ms_err rc = parse_value(&p, colon, end, f);
+    if (rc != MS_OK)
+        return rc;
+#ifdef MS_SMAPS_FAST
+check:
+#endif
+    if (f->id != MS_SF_UNKNOWN) {
+        /* A known key whose value does not have its documented shape is a cut or garbled line,
+         * not a new format: refuse it rather than report a wrong number. */
+        if (known[f->id].number ? (!f->is_number || f->is_bytes) : !f->is_bytes)
+            return MS_ERR_PARSE;
+        if (f->id == MS_SF_KERNEL_PAGE_SIZE)
+            r->kernel_page_size = f->value;
+    }
+    *pp = p;
+    *stored = true;
+    return MS_OK;
+}
+
+bool ms_smaps_is_region_line(const char *p, const char *end)
+{
+    return (*p < 'A' || *p > 'Z') && is_region_line(p, end);   /* keys start uppercase */
+}
+
 ms_err ms_smaps_parse(ms_smaps *s)
 {
     ms_err rc = MS_OK;
@@ -275,7 +345,7 @@ ms_err ms_smaps_parse(ms_smaps *s)
         goto out;
 
     while (p < end) {
-        if ((*p < 'A' || *p > 'Z') && is_region_line(p, end)) {   /* keys start uppercase */
+        if (ms_smaps_is_region_line(p, end)) {
             if (m->nregions) {
                 m->regions[cur].field_count = (uint32_t)(s->nfields - m->regions[cur].field_first);
                 prev_first = m->regions[cur].field_first;
@@ -302,67 +372,12 @@ ms_err ms_smaps_parse(ms_smaps *s)
         if (s->nfields == s->fields_cap && (rc = fields_reserve(s, s->nfields + 1)) != MS_OK)
             goto out;
         ms_smaps_field *f = &s->fields[s->nfields];
-        const char *colon;
         const ms_smaps_field *guess = k < prev_count ? &s->fields[prev_first + k] : NULL;
-#ifdef MS_SMAPS_FAST
-        const char *next = guess ? fast_line(p, end, guess, f) : NULL;
-        if (next) {
-            p = next;
-            goto check;
-        }
-#endif
-        /* The kernel prints each key padded to 16 columns ("Rss:            "), so comparing the
-         * line's first 16 bytes with the guessed line's is a whole-key match (':' included) in
-         * two word compares.  The guess lies earlier in the buffer, so both reads are in bounds. */
-        if (guess && guess->name_len < 16 && end - p >= 16 && load64(p) == load64(guess->name) &&
-            load64(p + 8) == load64(guess->name + 8)) {
-            f->id = guess->id;
-            colon = p + guess->name_len;
-        } else if (guess && (size_t)(end - p) > guess->name_len && p[guess->name_len] == ':' &&
-                   memcmp(p, guess->name, guess->name_len) == 0) {
-            f->id = guess->id;
-            colon = p + guess->name_len;
-        } else {
-            colon = p;
-            while (colon < end && *colon != ':' && *colon != '\n' && *colon != ' ')
-                colon++;
-            if (colon == p || colon == end || *colon != ':') {
-                rc = MS_ERR_PARSE;    /* not "Key:": a cut line or junk */
-                goto out;
-            }
-            if (colon - p == 7 && memcmp(p, "VmFlags", 7) == 0) {
-                /* Kept on the region, not as a field: the API shows it as a list. */
-                ms_region *r = &m->regions[cur];
-                const char *v = skip_spaces(colon + 1, end);
-                const char *e = find_nl(v, end);
-                p = e ? e + 1 : end;
-                if (!e)
-                    e = end;
-                while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-                    e--;
-                r->vmflags = v;
-                r->vmflags_len = (size_t)(e - v);
-                continue;
-            }
-            f->id = (int16_t)lookup(p, (size_t)(colon - p));
-        }
-        f->name = p;
-        f->name_len = (uint32_t)(colon - p);
-        if ((rc = parse_value(&p, colon, end, f)) != MS_OK)
+        bool stored;
+        if ((rc = ms_smaps_parse_field(&p, end, guess, f, &m->regions[cur], &stored)) != MS_OK)
             goto out;
-#ifdef MS_SMAPS_FAST
-    check:
-#endif
-        if (f->id != MS_SF_UNKNOWN) {
-            /* A known key whose value does not have its documented shape is a cut or garbled
-             * line, not a new format: refuse it rather than report a wrong number. */
-            if (known[f->id].number ? (!f->is_number || f->is_bytes) : !f->is_bytes) {
-                rc = MS_ERR_PARSE;
-                goto out;
-            }
-            if (f->id == MS_SF_KERNEL_PAGE_SIZE)
-                m->regions[cur].kernel_page_size = f->value;
-        }
+        if (!stored)
+            continue;
         s->nfields++;
         k++;
     }
@@ -390,7 +405,7 @@ static ms_err read_and_parse(int dirfd, const char *name, ms_smaps *s, bool roll
         }
         if (rc != MS_OK)
             goto out;
-        if (!ms_pid_alive(dirfd)) {
+        if (ms_read_cut_by_exit(dirfd, s->maps.buf.len > 0)) {
             rc = MS_ERR_NOENT;
             goto out;
         }
@@ -462,16 +477,20 @@ const char *ms_smaps_json_name(const char *name, size_t len, char *out, size_t c
     return out;
 }
 
-static void totals_add(const ms_smaps *s, const ms_region *r, ms_smaps_totals *t)
+void ms_smaps_totals_add(ms_smaps_totals *t, const ms_smaps_field *f, size_t n)
 {
-    const ms_smaps_field *f = s->fields + r->field_first;
-    for (uint32_t i = 0; i < r->field_count; i++) {
+    for (size_t i = 0; i < n; i++) {
         int id = f[i].id;
         if (summable(id) && f[i].is_bytes) {
             t->v[id] += f[i].value;
             t->seen[id] = true;
         }
     }
+}
+
+static void totals_add(const ms_smaps *s, const ms_region *r, ms_smaps_totals *t)
+{
+    ms_smaps_totals_add(t, s->fields + r->field_first, r->field_count);
 }
 
 void ms_smaps_totals_of(const ms_smaps *s, size_t first_region, size_t nregions, ms_smaps_totals *t)

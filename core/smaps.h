@@ -51,6 +51,15 @@ ms_err ms_smaps_read(int dirfd, ms_smaps *s);
 /* smaps_rollup: the same shape, one pseudo-region.  MS_ERR_UNSUPPORTED if the kernel lacks it. */
 ms_err ms_smaps_rollup_read(int dirfd, ms_smaps *s);
 
+/* Shared with the streaming reader (rstream.c): parses the field line at *pp, which belongs to
+ * region r, into f, leaving *pp past the line.  guess is the field at the same position in the
+ * previous region (or NULL): the kernel prints the same keys in the same order, so it is usually
+ * right and saves the key lookup.  VmFlags is not a field: it is set on r and *stored is false. */
+ms_err ms_smaps_parse_field(const char **pp, const char *end, const ms_smaps_field *guess,
+                            ms_smaps_field *f, ms_region *r, bool *stored);
+/* Whether the line at p (p < end) starts a region ("hex-hex ") rather than a field ("Key:"). */
+bool ms_smaps_is_region_line(const char *p, const char *end);
+
 /* The JSON-facing name of a kernel key: the known table ("Pss_Anon" -> "pss_anon",
  * "AnonHugePages" -> "anon_huge_pages", "THPeligible" -> "thp_eligible"), else a generic
  * snake_case of the key.  Writes at most cap-1 bytes + NUL to out and returns out. */
@@ -66,6 +75,8 @@ typedef struct {
     uint64_t v[MS_SF__COUNT];
     bool seen[MS_SF__COUNT];
 } ms_smaps_totals;
+/* Adds one region's fields to t (t starts zeroed). */
+void ms_smaps_totals_add(ms_smaps_totals *t, const ms_smaps_field *f, size_t n);
 void ms_smaps_totals_of(const ms_smaps *s, size_t first_region, size_t nregions, ms_smaps_totals *t);
 /* uss as psutil defines it: the sum of the Private_* lines (Private_Clean + Private_Dirty +
  * Private_Hugetlb). */

@@ -13,8 +13,6 @@
 
 #include "num.h"
 
-/* PF_KTHREAD in include/linux/sched.h: set for every kernel thread, never for a user process. */
-#define MS_PF_KTHREAD 0x00200000ULL
 
 /* stat is ~300 bytes; this bounds a hostile or future format. */
 #define MS_STAT_MAX 4096

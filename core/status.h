@@ -14,6 +14,11 @@
 #include "error.h"
 
 /* One "Key: value" line of status kept as printed (key and raw value point into the buffer). */
+/* From include/linux/sched.h: PF_KTHREAD is set for every kernel thread, never for a user process;
+ * PF_EXITING from the first step of exit on. */
+#define MS_PF_EXITING 0x00000004ULL
+#define MS_PF_KTHREAD 0x00200000ULL
+
 typedef struct {
     const char *name;
     uint32_t name_len;

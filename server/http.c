@@ -141,6 +141,90 @@ enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b)
     return http_reply_text(r, status, "application/json", b);
 }
 
+/* Chunks of about 32 KiB: big enough that the per-chunk costs vanish, small enough that the buffer
+ * (with one region's overshoot) stays under malloc's mmap threshold and is reused warm. */
+#define HTTP_STREAM_CHUNK ((size_t)32 << 10)
+
+typedef struct {
+    ms_buf b;
+    size_t off;             /* b[0, off) has been handed to MHD */
+    bool done;
+    void *ctx;
+    http_fill_fn fill;
+    void (*free_ctx)(void *);
+    char what[128];
+} http_stream;
+
+static void stream_free(void *cls)
+{
+    http_stream *st = cls;
+    if (st->free_ctx)
+        st->free_ctx(st->ctx);
+    ms_buf_free(&st->b);
+    free(st);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    http_stream *st = cls;
+    while (st->off == st->b.len) {
+        if (st->done)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        ms_buf_reset(&st->b);
+        st->off = 0;
+        ms_err rc = st->fill(st->ctx, &st->b, HTTP_STREAM_CHUNK, &st->done);
+        if (rc != MS_OK) {
+            metrics_count_read_error(rc);
+            log_warn("%s: %s; the answer was cut short", st->what, ms_strerror(rc));
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+    }
+    size_t n = st->b.len - st->off;
+    if (n > max)
+        n = max;
+    memcpy(buf, st->b.data + st->off, n);
+    st->off += n;
+    return (ssize_t)n;
+}
+
+enum MHD_Result http_reply_stream(http_req *r, const char *ctype, void *ctx, http_fill_fn fill,
+                                  void (*free_ctx)(void *), const char *what)
+{
+    http_stream *st = calloc(1, sizeof *st);
+    if (!st) {
+        free_ctx(ctx);
+        return http_reply_ms(r, MS_ERR_NOMEM, "%s", what);
+    }
+    st->ctx = ctx;
+    st->fill = fill;
+    st->free_ctx = free_ctx;
+    snprintf(st->what, sizeof st->what, "%s", what);
+    ms_buf_init(&st->b, 0);
+    ms_err rc = fill(ctx, &st->b, HTTP_STREAM_CHUNK, &st->done);
+    if (rc != MS_OK) {
+        stream_free(st);
+        return http_reply_ms(r, rc, "%s", what);
+    }
+    struct MHD_Response *resp;
+    if (st->done) {
+        ms_buf b = st->b;
+        st->b.data = NULL;
+        st->b.len = st->b.cap = 0;
+        stream_free(st);
+        return http_reply_text(r, MHD_HTTP_OK, ctype, &b);
+    }
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_CHUNK, stream_read, st,
+                                             stream_free);
+    if (!resp) {
+        stream_free(st);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return http_reply_response(r, MHD_HTTP_OK, resp);
+}
+
 ms_err http_error_json(ms_buf *b, const char *code, const char *msg, long step, const char *field)
 {
     jw w;

@@ -95,6 +95,17 @@ enum MHD_Result http_reply_ms(http_req *r, ms_err e, const char *fmt, ...)
 /* Queue an already built response (static files, streams); adds common headers. */
 enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Response *resp);
 
+/* An answer made piece by piece, for bodies that grow with the process (maps, smaps): fill appends
+ * the next part to b until b->len reaches want or the body ends (then *done = true).  The first
+ * part is made before anything is sent, so a failure there is an ordinary error answer (what: the
+ * context for its message, "reading smaps of 42"), and a body that ends within it goes out whole
+ * with a Content-Length.  A longer one is sent chunked as it is made, from one small buffer; a
+ * failure after the headers cuts the connection, so a client sees an incomplete answer, never a
+ * wrong one.  ctx is passed to free_ctx in every case, when the answer is over. */
+typedef ms_err (*http_fill_fn)(void *ctx, ms_buf *b, size_t want, bool *done);
+enum MHD_Result http_reply_stream(http_req *r, const char *ctype, void *ctx, http_fill_fn fill,
+                                  void (*free_ctx)(void *), const char *what);
+
 /* Query arguments. */
 const char *http_arg_get(const http_req *r, const char *k);
 /* Replies 400 and returns false if the request has a query argument not in allowed (NULL-ended). */

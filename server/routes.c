@@ -18,6 +18,7 @@
 #include "core/pagemap.h"
 #include "core/proc.h"
 #include "core/proclist.h"
+#include "core/rstream.h"
 #include "core/smaps.h"
 #include "core/status.h"
 #include "core/system.h"
@@ -397,10 +398,8 @@ static enum MHD_Result h_process(http_req *r)
         return MHD_YES;
     ms_status st;
     ms_stat sp;
-    ms_maps maps;
     ms_smaps roll;
     ms_status_init(&st);
-    ms_maps_init(&maps);
     ms_smaps_init(&roll);
     enum MHD_Result ret;
     ms_err rc = ms_status_read(dirfd, &st);
@@ -414,13 +413,23 @@ static enum MHD_Result h_process(http_req *r)
     bool trunc = false;
     if (ms_cmdline_read(dirfd, cmdline, sizeof cmdline, &trunc) != MS_OK)
         cmdline[0] = '\0';
-    /* The program break itself is not in /proc; the end of [heap] is brk rounded up to a page. */
-    ms_err maps_rc = ms_maps_read(dirfd, &maps);
-    const ms_region *heap = NULL;
-    if (maps_rc == MS_OK)
-        for (size_t i = 0; i < maps.nregions; i++)
-            if (maps.regions[i].kind == MS_KIND_HEAP)
-                heap = &maps.regions[i];
+    /* The program break itself is not in /proc; the end of [heap] is brk rounded up to a page.
+     * [heap] starts at start_brk and regions come in address order, so the read stops there: a
+     * 10,000-region process costs its first few regions, not the whole of maps. */
+    uint64_t heap_end = 0;
+    ms_rstream *rs = NULL;
+    ms_err maps_rc = ms_rstream_open(dirfd, "maps", (uint64_t)r->srv->sys.page_size, 0, &rs);
+    while (maps_rc == MS_OK) {
+        const ms_region *g;
+        maps_rc = ms_rstream_next(rs, &g, NULL, NULL);
+        if (maps_rc != MS_OK || !g || g->start > sp.start_brk)
+            break;
+        if (g->kind == MS_KIND_HEAP) {
+            heap_end = g->end;
+            break;
+        }
+    }
+    ms_rstream_close(rs);
     ms_err roll_rc = ms_smaps_rollup_read(dirfd, &roll);
     if (roll_rc == MS_ERR_NOENT || maps_rc == MS_ERR_NOENT) {
         ret = http_reply_ms(r, MS_ERR_NOENT, "process %d exited while being read", pid);
@@ -464,8 +473,8 @@ static enum MHD_Result h_process(http_req *r)
         jw_khex(&w, "start_data", sp.start_data);
         jw_khex(&w, "end_data", sp.end_data);
         jw_khex(&w, "start_brk", sp.start_brk);
-        if (heap)
-            jw_khex(&w, "brk", heap->end);
+        if (heap_end)
+            jw_khex(&w, "brk", heap_end);
         else
             jw_khex(&w, "brk", sp.start_brk);   /* no [heap] yet: the break has not moved */
         jw_kstr(&w, "brk_note", "end of [heap], i.e. the program break rounded up to a page");
@@ -497,7 +506,6 @@ static enum MHD_Result h_process(http_req *r)
     ret = reply_writer(r, &w, &b);
 out:
     ms_smaps_free(&roll);
-    ms_maps_free(&maps);
     ms_status_free(&st);
     close(dirfd);
     return ret;
@@ -549,42 +557,6 @@ static void write_region_head(jw *w, const ms_region *g)
     jw_str(w, ms_region_kind_name(g->kind));
 }
 
-static enum MHD_Result h_maps(http_req *r)
-{
-    static const char *const allowed[] = {NULL};
-    int pid, dirfd;
-    if (!http_args_check(r, allowed) || !open_pid(r, &pid, &dirfd))
-        return MHD_YES;
-    ms_maps m;
-    ms_maps_init(&m);
-    ms_err rc = ms_maps_read(dirfd, &m);
-    close(dirfd);
-    if (rc != MS_OK) {
-        ms_maps_free(&m);
-        return http_reply_ms(r, rc, "reading maps of %d", pid);
-    }
-    ms_buf b;
-    ms_buf_init(&b, 0);
-    /* about 150 bytes of JSON per region: one allocation up front */
-    ms_buf_reserve(&b, 256 + m.nregions * 200);
-    jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_ki64(&w, "pid", pid);
-    jw_ku64(&w, "count", m.nregions);
-    jw_key(&w, "regions");
-    jw_arr(&w);
-    for (size_t i = 0; i < m.nregions; i++) {
-        jw_obj(&w);
-        write_region_head(&w, &m.regions[i]);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
-    jw_obj_end(&w);
-    ms_maps_free(&m);
-    return reply_writer(r, &w, &b);
-}
-
 static void write_vmflags(jw *w, const char *s, size_t n)
 {
     JW_KEY(w, "vm_flags");
@@ -628,6 +600,115 @@ static const quoted_key *smaps_keys(void)
     return smaps_key_table;
 }
 
+/* /maps and /smaps are streamed (http_reply_stream): a region is written as soon as core's stream
+ * hands it out, so the answer costs one small buffer however many regions there are.  Figures that
+ * need every region (count, totals, uss) therefore come after the list. */
+typedef struct {
+    ms_rstream *rs;
+    int dirfd;
+    int pid;
+    bool smaps, started;
+    jw w;
+    ms_smaps_totals t;
+} region_stream;
+
+static void region_stream_free(void *ctx)
+{
+    region_stream *x = ctx;
+    ms_rstream_close(x->rs);
+    close(x->dirfd);
+    free(x);
+}
+
+static ms_err region_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
+{
+    region_stream *x = ctx;
+    jw *w = &x->w;
+    char name[96];
+    w->b = b;               /* the stream's buffer is emptied between calls, the writer's state kept */
+    if (!x->started) {
+        x->started = true;
+        jw_obj(w);
+        jw_ki64(w, "pid", x->pid);
+        jw_key(w, "regions");
+        jw_arr(w);
+    }
+    while (b->len < want && w->err == MS_OK) {
+        const ms_region *g;
+        const ms_smaps_field *f;
+        size_t nf;
+        ms_err rc = ms_rstream_next(x->rs, &g, &f, &nf);
+        if (rc != MS_OK)
+            return rc;
+        if (!g) {
+            jw_arr_end(w);
+            jw_ku64(w, "count", ms_rstream_count(x->rs));
+            if (x->smaps) {
+                jw_key(w, "totals");
+                jw_obj(w);
+                write_totals(w, &x->t);
+                jw_obj_end(w);
+                jw_ku64(w, "uss", ms_smaps_uss(&x->t));
+            }
+            jw_obj_end(w);
+            *done = true;
+            break;
+        }
+        jw_obj(w);
+        write_region_head(w, g);
+        if (x->smaps) {
+            ms_smaps_totals_add(&x->t, f, nf);
+            JW_KEY(w, "fields");
+            jw_obj(w);
+            for (size_t k = 0; k < nf; k++) {
+                if (f[k].id >= 0)
+                    jw_key_raw(w, smaps_keys()[f[k].id].text, smaps_keys()[f[k].id].len);
+                else
+                    jw_key(w, ms_smaps_json_name(f[k].name, f[k].name_len, name, sizeof name));
+                if (f[k].is_number)
+                    jw_u64(w, f[k].value);
+                else
+                    jw_strn(w, f[k].raw, f[k].raw_len);
+            }
+            jw_obj_end(w);
+            write_vmflags(w, g->vmflags, g->vmflags ? g->vmflags_len : 0);
+        }
+        jw_obj_end(w);
+    }
+    return w->err;
+}
+
+static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps)
+{
+    char what[64];
+    snprintf(what, sizeof what, "reading %s of %d", smaps ? "smaps" : "maps", pid);
+    region_stream *x = calloc(1, sizeof *x);
+    if (!x) {
+        close(dirfd);
+        return http_reply_ms(r, MS_ERR_NOMEM, "%s", what);
+    }
+    x->dirfd = dirfd;
+    x->pid = pid;
+    x->smaps = smaps;
+    ms_err rc = ms_rstream_open(dirfd, smaps ? "smaps" : "maps", (uint64_t)r->srv->sys.page_size, 0,
+                                &x->rs);
+    if (rc != MS_OK) {
+        region_stream_free(x);
+        return http_reply_ms(r, rc, "%s", what);
+    }
+    jw_init(&x->w, NULL);
+    return http_reply_stream(r, "application/json", x, region_stream_fill, region_stream_free, what);
+}
+
+static enum MHD_Result h_maps(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    int pid, dirfd;
+    if (!http_args_check(r, allowed) || !open_pid(r, &pid, &dirfd))
+        return MHD_YES;
+    return reply_regions(r, pid, dirfd, false);
+}
+
 static enum MHD_Result h_smaps(http_req *r)
 {
     static const char *const allowed[] = {"group", NULL};
@@ -639,6 +720,9 @@ static enum MHD_Result h_smaps(http_req *r)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_group", "group must be 'path', got '%.32s'", group);
     if (!open_pid(r, &pid, &dirfd))
         return MHD_YES;
+    if (!group)
+        return reply_regions(r, pid, dirfd, true);
+    /* Grouping needs every region at once; the answer is one entry per file, so it stays small. */
     ms_smaps s;
     ms_smaps_init(&s);
     ms_err rc = ms_smaps_read(dirfd, &s);
@@ -647,12 +731,17 @@ static enum MHD_Result h_smaps(http_req *r)
         ms_smaps_free(&s);
         return http_reply_ms(r, rc, "reading smaps of %d", pid);
     }
+    ms_smaps_group *g = NULL;
+    size_t ng = 0;
+    rc = ms_smaps_group_by_path(&s, &g, &ng);
+    if (rc != MS_OK) {
+        ms_smaps_free(&s);
+        return http_reply_ms(r, rc, "grouping smaps of %d", pid);
+    }
     ms_buf b;
     ms_buf_init(&b, 0);
-    ms_buf_reserve(&b, 256 + s.maps.nregions * 700);
     jw w;
     jw_init(&w, &b);
-    char name[96];
     jw_obj(&w);
     jw_ki64(&w, "pid", pid);
     jw_ku64(&w, "count", s.maps.nregions);
@@ -663,57 +752,22 @@ static enum MHD_Result h_smaps(http_req *r)
     write_totals(&w, &t);
     jw_obj_end(&w);
     jw_ku64(&w, "uss", ms_smaps_uss(&t));
-    if (group) {
-        ms_smaps_group *g = NULL;
-        size_t ng = 0;
-        rc = ms_smaps_group_by_path(&s, &g, &ng);
-        if (rc != MS_OK) {
-            ms_smaps_free(&s);
-            ms_buf_free(&b);
-            return http_reply_ms(r, rc, "grouping smaps of %d", pid);
-        }
-        jw_key(&w, "groups");
-        jw_arr(&w);
-        for (size_t i = 0; i < ng; i++) {
-            jw_obj(&w);
-            jw_kstrn(&w, "path", g[i].path, g[i].path_len);
-            jw_ku64(&w, "regions", g[i].nregions);
-            jw_ku64(&w, "size", g[i].size);
-            jw_key(&w, "fields");
-            jw_obj(&w);
-            write_totals(&w, &g[i].totals);
-            jw_obj_end(&w);
-            jw_obj_end(&w);
-        }
-        jw_arr_end(&w);
-        free(g);
-    } else {
-        jw_key(&w, "regions");
-        jw_arr(&w);
-        for (size_t i = 0; i < s.maps.nregions; i++) {
-            const ms_region *g = &s.maps.regions[i];
-            jw_obj(&w);
-            write_region_head(&w, g);
-            JW_KEY(&w, "fields");
-            jw_obj(&w);
-            for (uint32_t k = 0; k < g->field_count; k++) {
-                const ms_smaps_field *f = &s.fields[g->field_first + k];
-                if (f->id >= 0)
-                    jw_key_raw(&w, smaps_keys()[f->id].text, smaps_keys()[f->id].len);
-                else
-                    jw_key(&w, ms_smaps_json_name(f->name, f->name_len, name, sizeof name));
-                if (f->is_number)
-                    jw_u64(&w, f->value);
-                else
-                    jw_strn(&w, f->raw, f->raw_len);
-            }
-            jw_obj_end(&w);
-            write_vmflags(&w, g->vmflags, g->vmflags ? g->vmflags_len : 0);
-            jw_obj_end(&w);
-        }
-        jw_arr_end(&w);
+    jw_key(&w, "groups");
+    jw_arr(&w);
+    for (size_t i = 0; i < ng; i++) {
+        jw_obj(&w);
+        jw_kstrn(&w, "path", g[i].path, g[i].path_len);
+        jw_ku64(&w, "regions", g[i].nregions);
+        jw_ku64(&w, "size", g[i].size);
+        jw_key(&w, "fields");
+        jw_obj(&w);
+        write_totals(&w, &g[i].totals);
+        jw_obj_end(&w);
+        jw_obj_end(&w);
     }
+    jw_arr_end(&w);
     jw_obj_end(&w);
+    free(g);
     ms_smaps_free(&s);
     return reply_writer(r, &w, &b);
 }

@@ -1,0 +1,344 @@
+/* rstream.c - maps or smaps as a stream of regions, read block by block into one small buffer.
+ *
+ * The buffer holds the text of the regions not yet handed out; a region's path, VmFlags and field
+ * names keep pointing into it, as with the whole-file parsers, and are moved along (rebased) when
+ * the buffer is compacted before the next read.  Two things need more than the region at hand:
+ *   - the classifier (ms_maps_classify_one) looks up to MS_MAPS_CLASSIFY_REACH regions either way
+ *     (an ELF's read-only segment is "rodata" when the same file is mapped executable nearby), so a
+ *     region is handed out only once that many complete regions follow it, and that many handed-out
+ *     ones are kept behind it;
+ *   - a region is complete only when the next one's header line (or the end) is seen.
+ * Lines are parsed only up to the last '\n' read so far (`safe`), so no parser ever sees a cut
+ * line except the last one of the file, which the whole-file parsers accept too. */
+#include "rstream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+#define RS_BLOCK_DEFAULT ((size_t)64 << 10)   /* malloc's arena serves it: no fresh pages */
+#define RS_BUF_MAX ((size_t)16 << 20)         /* one region's text is a few KiB at most */
+#define RS_REACH MS_MAPS_CLASSIFY_REACH
+
+struct ms_rstream {
+    int fd, dirfd;
+    bool smaps;
+    bool eof;               /* read() returned 0 */
+    bool done;              /* eof and every line parsed */
+    bool got_text;          /* the file was not empty */
+    uint64_t base_page;
+    size_t block;
+
+    char *buf;              /* text [0, len); parsing is at pos, complete lines end at safe */
+    size_t cap, len, pos, safe;
+
+    /* win[0, hist): handed out, kept for the classifier to look back at (their text may be gone:
+     * only header fields are read from them); win[hist, nwin): complete, not yet handed out;
+     * win[nwin]: the region being parsed when `open`.  text[i] is where win[i]'s header line
+     * starts in buf (valid for i >= hist). */
+    ms_region *win;
+    size_t *text;
+    size_t wcap, hist, nwin;
+    bool open;
+
+    ms_smaps_field *fields; /* fields of win[hist..nwin] from field_first; older ones are dead */
+    size_t nf, fcap;
+
+    uint64_t last_end;      /* end of the last region kept: the next must start at or after it */
+    bool have_last;
+    size_t handed, dropped;
+};
+
+static ms_err grow_window(ms_rstream *s)
+{
+    /* Drop handed-out regions beyond what the classifier may look back at, before growing. */
+    size_t from = s->hist > RS_REACH ? s->hist - RS_REACH : 0;
+    if (from) {
+        size_t n = s->nwin - from + (s->open ? 1 : 0);
+        memmove(s->win, s->win + from, n * sizeof *s->win);
+        memmove(s->text, s->text + from, n * sizeof *s->text);
+        s->hist -= from;
+        s->nwin -= from;
+        if (s->nwin + 1 < s->wcap)
+            return MS_OK;
+    }
+    size_t cap = s->wcap * 2;
+    ms_region *w = realloc(s->win, cap * sizeof *w);
+    if (!w)
+        return MS_ERR_NOMEM;
+    s->win = w;
+    size_t *t = realloc(s->text, cap * sizeof *t);
+    if (!t)
+        return MS_ERR_NOMEM;
+    s->text = t;
+    s->wcap = cap;
+    return MS_OK;
+}
+
+/* The first field still needed: that of the oldest region not handed out. */
+static size_t first_live_field(const ms_rstream *s)
+{
+    if (s->hist < s->nwin || s->open)
+        return s->win[s->hist].field_first;
+    return s->nf;
+}
+
+static ms_err grow_fields(ms_rstream *s)
+{
+    size_t from = first_live_field(s);
+    if (from) {
+        memmove(s->fields, s->fields + from, (s->nf - from) * sizeof *s->fields);
+        s->nf -= from;
+        for (size_t i = s->hist; i < s->nwin + (s->open ? 1 : 0); i++)
+            s->win[i].field_first -= (uint32_t)from;
+        if (s->nf < s->fcap)
+            return MS_OK;
+    }
+    if (s->fcap > RS_BUF_MAX / sizeof *s->fields)
+        return MS_ERR_TOOBIG;
+    size_t cap = s->fcap * 2;
+    ms_smaps_field *f = realloc(s->fields, cap * sizeof *f);
+    if (!f)
+        return MS_ERR_NOMEM;
+    s->fields = f;
+    s->fcap = cap;
+    return MS_OK;
+}
+
+static const char *rebase(const char *p, const char *old, char *new)
+{
+    return p ? new + (p - old) : NULL;
+}
+
+/* Moves the live text, [keep, len), to the start of `to` (the same buffer or a bigger one) and
+ * every pointer into it along. */
+static void move_text(ms_rstream *s, size_t keep, char *to)
+{
+    const char *old = s->buf + keep;
+    size_t live = s->len - keep;
+    for (size_t i = s->hist; i < s->nwin + (s->open ? 1 : 0); i++) {
+        ms_region *x = &s->win[i];
+        x->path = rebase(x->path, old, to);
+        x->vmflags = rebase(x->vmflags, old, to);
+        s->text[i] -= keep;
+    }
+    for (size_t i = first_live_field(s); i < s->nf; i++) {
+        s->fields[i].name = rebase(s->fields[i].name, old, to);
+        s->fields[i].raw = rebase(s->fields[i].raw, old, to);
+    }
+    memmove(to, old, live);
+    s->len = live;
+    s->pos -= keep;
+    s->safe -= keep;
+}
+
+/* Makes room and reads the next block; at the end, tells an exited process from a complete file. */
+static ms_err refill(ms_rstream *s)
+{
+    size_t keep = s->hist < s->nwin ? s->text[s->hist] : s->open ? s->text[s->nwin] : s->pos;
+    size_t live = s->len - keep;
+    /* The kernel gives a seq_file about a page per read(): compacting before every read would move
+     * the pending regions' text some 20 times over, so only when the room left gets short. */
+    if (s->cap - s->len < s->block / 4) {
+        if (s->cap - live < s->block / 2 + 1) {
+            /* one region's text fills most of the buffer: grow it */
+            if (s->cap >= RS_BUF_MAX)
+                return MS_ERR_TOOBIG;
+            size_t cap = s->cap * 2;
+            char *nb = malloc(cap);
+            if (!nb)
+                return MS_ERR_NOMEM;
+            move_text(s, keep, nb);
+            free(s->buf);
+            s->buf = nb;
+            s->cap = cap;
+        } else {
+            move_text(s, keep, s->buf);
+        }
+    }
+    for (;;) {
+        ssize_t n = read(s->fd, s->buf + s->len, s->cap - s->len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ms_err_from_errno(errno);
+        }
+        if (n == 0) {
+            s->eof = true;
+            s->safe = s->len;
+            return ms_read_cut_by_exit(s->dirfd, s->got_text) ? MS_ERR_NOENT : MS_OK;
+        }
+        s->got_text = true;
+        const char *nl = memrchr(s->buf + s->len, '\n', (size_t)n);
+        s->len += (size_t)n;
+        if (nl)
+            s->safe = (size_t)(nl - s->buf) + 1;
+        return MS_OK;
+    }
+}
+
+/* The open region is complete: keep it, or drop it when the read was torn around it. */
+static void close_region(ms_rstream *s)
+{
+    ms_region *x = &s->win[s->nwin];
+    x->field_count = (uint32_t)(s->nf - x->field_first);
+    s->open = false;
+    if (x->start >= x->end || (s->have_last && x->start < s->last_end)) {
+        s->nf = x->field_first;
+        s->dropped++;
+        return;
+    }
+    s->last_end = x->end;
+    s->have_last = true;
+    s->nwin++;
+}
+
+/* Parses lines until a region is complete, the complete lines run out (then reads more), or the
+ * file ends. */
+static ms_err parse_some(ms_rstream *s)
+{
+    ms_err rc;
+    while (s->pos < s->safe) {
+        const char *p = s->buf + s->pos, *end = s->buf + s->safe;
+        if (!s->smaps || ms_smaps_is_region_line(p, end)) {
+            bool closed = s->open;
+            if (s->open)
+                close_region(s);
+            if (s->nwin + 1 >= s->wcap && (rc = grow_window(s)) != MS_OK)
+                return rc;
+            ms_region *x = &s->win[s->nwin];
+            if ((rc = ms_maps_parse_line(&p, end, x)) != MS_OK)
+                return rc;
+            if (s->nf > UINT32_MAX)
+                return MS_ERR_TOOBIG;
+            x->field_first = (uint32_t)s->nf;
+            s->text[s->nwin] = s->pos;
+            s->open = true;
+            s->pos = (size_t)(p - s->buf);
+            if (closed)
+                return MS_OK;
+            continue;
+        }
+        if (!s->open)
+            return MS_ERR_PARSE;      /* a field before any region */
+        if (s->nf == s->fcap && (rc = grow_fields(s)) != MS_OK)
+            return rc;
+        ms_region *x = &s->win[s->nwin];
+        /* The key guess: the field at the same position in the previous region, while that one's
+         * text is still here (it is, unless everything before was handed out at the end). */
+        size_t k = s->nf - x->field_first;
+        const ms_smaps_field *guess = NULL;
+        if (s->nwin > s->hist && k < s->win[s->nwin - 1].field_count)
+            guess = &s->fields[s->win[s->nwin - 1].field_first + k];
+        bool stored;
+        if ((rc = ms_smaps_parse_field(&p, end, guess, &s->fields[s->nf], x, &stored)) != MS_OK)
+            return rc;
+        if (stored)
+            s->nf++;
+        s->pos = (size_t)(p - s->buf);
+    }
+    if (s->eof) {
+        if (s->open)
+            close_region(s);
+        s->done = true;
+        return MS_OK;
+    }
+    return refill(s);
+}
+
+ms_err ms_rstream_next(ms_rstream *s, const ms_region **r, const ms_smaps_field **f, size_t *nf)
+{
+    *r = NULL;
+    if (f)
+        *f = NULL;
+    if (nf)
+        *nf = 0;
+    for (;;) {
+        size_t pending = s->nwin - s->hist;
+        if (pending && (pending > RS_REACH || s->done)) {
+            ms_region *x = &s->win[s->hist];
+            ms_maps_classify_one(s->win, s->nwin, s->hist, s->base_page);
+            *r = x;
+            if (s->smaps && f && nf) {
+                *f = s->fields + x->field_first;
+                *nf = x->field_count;
+            }
+            s->hist++;
+            s->handed++;
+            return MS_OK;
+        }
+        if (s->done)
+            return MS_OK;
+        ms_err rc = parse_some(s);
+        if (rc != MS_OK)
+            return rc;
+    }
+}
+
+ms_err ms_rstream_open(int dirfd, const char *name, uint64_t base_page, size_t block,
+                       ms_rstream **out)
+{
+    ms_err rc = MS_OK;
+    *out = NULL;
+    ms_rstream *s = calloc(1, sizeof *s);
+    if (!s)
+        return MS_ERR_NOMEM;
+    s->fd = -1;
+    s->dirfd = dirfd;
+    s->smaps = strcmp(name, "maps") != 0;
+    s->base_page = base_page;
+    s->block = block ? block : RS_BLOCK_DEFAULT;
+    if (s->block < 256)
+        s->block = 256;           /* tests use tiny blocks to make every line cross a refill */
+    s->cap = s->block;
+    s->wcap = 4 * RS_REACH;
+    s->fcap = s->smaps ? 1024 : 1;
+    s->buf = malloc(s->cap);
+    s->win = malloc(s->wcap * sizeof *s->win);
+    s->text = malloc(s->wcap * sizeof *s->text);
+    s->fields = malloc(s->fcap * sizeof *s->fields);
+    if (!s->buf || !s->win || !s->text || !s->fields) {
+        rc = MS_ERR_NOMEM;
+        goto out;
+    }
+    s->fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (s->fd < 0) {
+        rc = ms_err_from_errno(errno);
+        goto out;
+    }
+    rc = refill(s);
+out:
+    if (rc != MS_OK) {
+        ms_rstream_close(s);
+        return rc;
+    }
+    *out = s;
+    return MS_OK;
+}
+
+size_t ms_rstream_count(const ms_rstream *s)
+{
+    return s->handed;
+}
+
+size_t ms_rstream_dropped(const ms_rstream *s)
+{
+    return s->dropped;
+}
+
+void ms_rstream_close(ms_rstream *s)
+{
+    if (!s)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->buf);
+    free(s->win);
+    free(s->text);
+    free(s->fields);
+    free(s);
+}

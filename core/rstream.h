@@ -1,0 +1,49 @@
+/* rstream.h - /proc/<pid>/maps or smaps read as a stream of regions, one at a time.
+ *
+ * ms_maps_read and ms_smaps_read hold the whole file and every parsed field at once: for a
+ * 10,000-region smaps that is 7 MB of text and 11 MB of fields, fresh pages the kernel must fault
+ * in and zero on every request, which cost more than parsing them.  The stream reads the file in
+ * blocks into one small buffer and hands out each region as soon as it can be classified, so its
+ * memory is bounded by the largest region, not the file, and stays warm from one request to the
+ * next.
+ *
+ * What it gives is what the whole-file readers give, region for region (tests/unit/test_rstream.c
+ * compares them on every fixture), with two differences that follow from not holding the file:
+ *   - a torn read (see ms_maps_torn) cannot be retried: the regions that overlap the one before are
+ *     dropped as they come, which is what the whole-file readers do after their retries;
+ *   - hugetlb is told by a KernelPageSize above base_page, given by the caller (the system page
+ *     size), instead of above the smallest one in the file. */
+#ifndef MEMSCOPE_RSTREAM_H
+#define MEMSCOPE_RSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "maps.h"
+#include "smaps.h"
+
+typedef struct ms_rstream ms_rstream;
+
+/* Opens <dirfd>/name, name being "maps" or "smaps".  The first block is read here, so a process
+ * that is gone or a file the kernel refuses fails now (MS_ERR_NOENT, MS_ERR_PERM), before a caller
+ * has promised anything.  block is the read size (0: the default, 64 KiB); the buffer grows past it
+ * only for a region larger than a block.  dirfd is borrowed: it must stay open until close. */
+ms_err ms_rstream_open(int dirfd, const char *name, uint64_t base_page, size_t block,
+                       ms_rstream **out);
+
+/* The next region: MS_OK with *r set, or MS_OK with *r == NULL at the end.  For smaps, *f and *nf
+ * are its fields (for maps, NULL and 0).  Everything handed out stays valid until the next call.
+ * MS_ERR_NOENT when the process exited while being read (the kernel ends the file early), and
+ * MS_ERR_PARSE, MS_ERR_TOOBIG, MS_ERR_IO as the whole-file readers give them. */
+ms_err ms_rstream_next(ms_rstream *s, const ms_region **r, const ms_smaps_field **f, size_t *nf);
+
+/* Regions handed out so far, and torn ones dropped. */
+size_t ms_rstream_count(const ms_rstream *s);
+size_t ms_rstream_dropped(const ms_rstream *s);
+
+/* Closes the file (not dirfd) and frees everything; NULL is a no-op. */
+void ms_rstream_close(ms_rstream *s);
+
+#endif
