@@ -8,10 +8,10 @@
 # the build runs with --pull=never.  The rootfs tarball is cached in $CACHE, so a second run skips
 # debootstrap, and podman's layer cache skips the builder's apt-get.
 #
-# What it checks: the image builds; run with --pid=host and only CAP_SYS_PTRACE it answers
-# /api/v1/health (and its HEALTHCHECK passes) and the /maps of a process started on the host; a
-# request without the token gets 401; `podman stop` ends it within 2 s (both with --pid=host and
-# as PID 1 of its own pid namespace).
+# What it checks: the image builds; its programs load only libc and libjansson (no GnuTLS); run
+# with --pid=host and only CAP_SYS_PTRACE it answers /api/v1/health (and its HEALTHCHECK passes)
+# and the /maps of a process started on the host; a request without the token gets 401; `podman
+# stop` ends it within 2 s (both with --pid=host and as PID 1 of its own pid namespace).
 #
 # Environment: MEMSCOPE_CI_CACHE (default /var/cache/memscope-ci), MEMSCOPE_CI_IMAGE
 # (default localhost/memscope:ci), MEMSCOPE_CI_PORT (default 18080), MEMSCOPE_CI_KEEP_IMAGE=1 to
@@ -139,6 +139,16 @@ say "built in $(($(date +%s) - t0)) s; $(podman image inspect -f '{{.Size}}' "$I
 bins=$(podman run --rm --entrypoint /bin/ls "$IMAGE" /usr/local/bin 2>>"$CACHE/podman.log")
 echo "$bins" | grep -qx memscoped || fail "memscoped not in the image"
 echo "$bins" | grep -qx memscope-lab || say "WARNING: memscope-lab not in the image (lab/ has no install rule yet?)"
+# What the programs load inside the image: libc and libjansson, never libmicrohttpd.so or GnuTLS
+# (libmicrohttpd is linked in, built without TLS by scripts/mhd.sh).
+for b in memscoped memscope-lab; do
+    echo "$bins" | grep -qx "$b" || continue
+    libs=$(podman run --rm --entrypoint /usr/bin/ldd "$IMAGE" "/usr/local/bin/$b" 2>>"$CACHE/podman.log") ||
+        fail "ldd /usr/local/bin/$b in the image"
+    grep -q 'not found' <<<"$libs" && fail "$b misses libraries in the image: $libs"
+    grep -Eq 'microhttpd|gnutls' <<<"$libs" && fail "$b loads libmicrohttpd.so or GnuTLS: $libs"
+    say "$b loads: $(awk '/=>/ {printf "%s ", $1}' <<<"$libs")"
+done
 podman run --rm --entrypoint /bin/ls "$IMAGE" /usr/local/share/memscope/web >/dev/null 2>>"$CACHE/podman.log" ||
     say "WARNING: no dashboard in the image (/usr/local/share/memscope/web)"
 

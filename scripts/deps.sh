@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # deps.sh - installs, on Debian 12, what memscope needs to build and (with --test) to run its tests.
-# Only what is missing is installed, so a second run costs a second.
+# Only what is missing is installed (and libmicrohttpd built), so a second run costs a second.
 set -euo pipefail
 
-want=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev)
+# No libmicrohttpd-dev: memscoped links a TLS-less libmicrohttpd that scripts/mhd.sh (run below)
+# builds from Debian's source package, which needs dpkg-dev, xz-utils and Debian's archive key.
+want=(build-essential cmake pkg-config libjansson-dev dpkg-dev xz-utils debian-archive-keyring)
 if [[ "${1:-}" == "--test" ]]; then
   # libcurl: integration client; python3-psutil and procps (pmap): independent readers for
   # cross-checks; chromium + nodejs/npm: browser tests; clang: fuzzers; prometheus: promtool.
@@ -25,3 +27,4 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+"$(dirname "$0")"/mhd.sh
