@@ -593,12 +593,15 @@ typedef struct {
 static quoted_key smaps_key_table[MS_SF__COUNT];
 static pthread_once_t smaps_keys_once = PTHREAD_ONCE_INIT;
 
+/* write_fields copies this many bytes of a quoted key at once: every known key is shorter. */
+#define QUOTED_KEY_COPY 32
+
 static void smaps_keys_build(void)
 {
     for (int i = 0; i < MS_SF__COUNT; i++) {
         int n = snprintf(smaps_key_table[i].text, sizeof smaps_key_table[i].text, "\"%s\":",
                          ms_smaps_field_name((ms_smaps_field_id)i));
-        smaps_key_table[i].len = n > 0 ? (size_t)n : 0;
+        smaps_key_table[i].len = n > 0 && n <= QUOTED_KEY_COPY ? (size_t)n : 0;
     }
 }
 
@@ -637,11 +640,12 @@ static void write_fields(jw *w, const ms_smaps_field *f, size_t nf)
     size_t n = 0;
     for (size_t k = 0; k < nf; k++) {
         if (f[k].id >= 0 && f[k].is_number) {
-            if (n + keys[f[k].id].len + 21 > sizeof b) {
-                jw_members_raw(w, b, n - 1);        /* n > 0 here: the buffer holds ~50 */
+            if (n + QUOTED_KEY_COPY + 21 > sizeof b) {
+                jw_members_raw(w, b, n - 1);        /* n > 0 here: the buffer holds ~40 */
                 n = 0;
             }
-            memcpy(b + n, keys[f[k].id].text, keys[f[k].id].len);
+            /* a fixed-size copy (the compiler inlines it), then only len of it counts */
+            memcpy(b + n, keys[f[k].id].text, QUOTED_KEY_COPY);
             n += keys[f[k].id].len;
             n += jw_fmt_u64(b + n, f[k].value);
             b[n++] = ',';
