@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,24 @@
 #define RS_BLOCK_DEFAULT ((size_t)32 << 10)   /* the kernel gives a page per read() anyway */
 #define RS_BUF_MAX ((size_t)16 << 20)         /* one region's text is a few KiB at most */
 #define RS_REACH MS_MAPS_CLASSIFY_REACH
+/* Read-ahead: once a file has proved large, a thread of the stream's own reads it (the kernel's
+ * printing of smaps is most of the cost) while the caller parses and writes what came before, on
+ * the other core.  Four 32 KiB slots between them. */
+#define RS_AHEAD_AFTER ((size_t)1 << 20)
+#define RS_SLOTS 4
+#define RS_SLOT ((size_t)32 << 10)
+
+struct rs_ahead {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd;
+    char *slot[RS_SLOTS];
+    size_t len[RS_SLOTS];
+    size_t head, count;     /* filled slots: head .. head + count - 1 (mod RS_SLOTS) */
+    bool eof, stop;
+    int err;                /* errno of a failed read, 0 if none */
+};
 
 struct ms_rstream {
     int fd, dirfd;
@@ -30,6 +49,8 @@ struct ms_rstream {
     bool eof;               /* read() returned 0 */
     bool done;              /* eof and every line parsed */
     bool got_text;          /* the file was not empty */
+    size_t bytes_read;
+    struct rs_ahead *ahead; /* NULL until the file has proved large */
     uint64_t base_page;
     size_t block;
 
@@ -136,19 +157,144 @@ static void move_text(ms_rstream *s, size_t keep, char *to)
     s->safe -= keep;
 }
 
+static void *ahead_main(void *arg)
+{
+    struct rs_ahead *a = arg;
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        while (a->count == RS_SLOTS && !a->stop)
+            pthread_cond_wait(&a->cv, &a->mu);
+        bool stop = a->stop;
+        size_t i = (a->head + a->count) % RS_SLOTS;
+        pthread_mutex_unlock(&a->mu);
+        if (stop)
+            return NULL;
+        /* The slot is ours until it is counted.  The kernel gives about a page per read(). */
+        size_t len = 0;
+        int err = 0;
+        bool eof = false;
+        while (len < RS_SLOT / 2) {
+            ssize_t n = read(a->fd, a->slot[i] + len, RS_SLOT - len);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                err = errno;
+                break;
+            }
+            if (n == 0) {
+                eof = true;
+                break;
+            }
+            len += (size_t)n;
+        }
+        pthread_mutex_lock(&a->mu);
+        if (len) {
+            a->len[i] = len;
+            a->count++;
+        }
+        a->err = err;
+        a->eof = eof;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        if (err || eof)
+            return NULL;
+    }
+}
+
+static void ahead_stop(struct rs_ahead *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->th, NULL);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    for (size_t i = 0; i < RS_SLOTS; i++)
+        free(a->slot[i]);
+    free(a);
+}
+
+/* Hands the rest of the file to a reader thread.  Failing that, the stream simply reads on itself. */
+static void ahead_start(ms_rstream *s)
+{
+    struct rs_ahead *a = calloc(1, sizeof *a);
+    if (!a)
+        return;
+    a->fd = s->fd;
+    bool ok = true;
+    for (size_t i = 0; i < RS_SLOTS; i++)
+        ok &= (a->slot[i] = malloc(RS_SLOT)) != NULL;
+    if (ok && pthread_mutex_init(&a->mu, NULL) == 0) {
+        if (pthread_cond_init(&a->cv, NULL) == 0) {
+            if (pthread_create(&a->th, NULL, ahead_main, a) == 0) {
+                s->ahead = a;
+                return;
+            }
+            pthread_cond_destroy(&a->cv);
+        }
+        pthread_mutex_destroy(&a->mu);
+    }
+    for (size_t i = 0; i < RS_SLOTS; i++)
+        free(a->slot[i]);
+    free(a);
+}
+
+/* The next bytes of the file, appended at buf + len (room for RS_SLOT when reading ahead); *got = 0
+ * at the end. */
+static ms_err read_block(ms_rstream *s, size_t *got)
+{
+    struct rs_ahead *a = s->ahead;
+    *got = 0;
+    if (!a) {
+        for (;;) {
+            ssize_t n = read(s->fd, s->buf + s->len, s->cap - s->len);
+            if (n >= 0) {
+                *got = (size_t)n;
+                return MS_OK;
+            }
+            if (errno != EINTR)
+                return ms_err_from_errno(errno);
+        }
+    }
+    pthread_mutex_lock(&a->mu);
+    while (!a->count && !a->eof && !a->err)
+        pthread_cond_wait(&a->cv, &a->mu);
+    if (!a->count) {
+        int err = a->err;
+        pthread_mutex_unlock(&a->mu);
+        return err ? ms_err_from_errno(err) : MS_OK;
+    }
+    size_t i = a->head, n = a->len[i];
+    pthread_mutex_unlock(&a->mu);
+    memcpy(s->buf + s->len, a->slot[i], n);     /* the reader leaves a counted slot alone */
+    pthread_mutex_lock(&a->mu);
+    a->head = (a->head + 1) % RS_SLOTS;
+    a->count--;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    *got = n;
+    return MS_OK;
+}
+
 /* Makes room and reads the next block; at the end, tells an exited process from a complete file. */
 static ms_err refill(ms_rstream *s)
 {
+    if (!s->ahead && s->bytes_read >= RS_AHEAD_AFTER)
+        ahead_start(s);
     size_t keep = s->hist < s->nwin ? s->text[s->hist] : s->open ? s->text[s->nwin] : s->pos;
     size_t live = s->len - keep;
     /* The kernel gives a seq_file about a page per read(): compacting before every read would move
      * the pending regions' text some 20 times over, so only when the room left gets short. */
-    if (s->cap - s->len < s->block / 4) {
-        if (s->cap - live < s->block / 2 + 1) {
-            /* one region's text fills most of the buffer: grow it */
-            if (s->cap >= RS_BUF_MAX)
+    size_t need = s->ahead ? RS_SLOT : s->block / 4;
+    if (s->cap - s->len < need) {
+        if (s->cap - live < need + s->block / 4) {
+            /* one region's text fills most of the buffer (or a read-ahead slot would not fit) */
+            size_t cap = s->cap;
+            while (cap - live < need + s->block / 4)
+                cap *= 2;
+            if (cap > RS_BUF_MAX)
                 return MS_ERR_TOOBIG;
-            size_t cap = s->cap * 2;
             char *nb = malloc(cap);
             if (!nb)
                 return MS_ERR_NOMEM;
@@ -160,25 +306,22 @@ static ms_err refill(ms_rstream *s)
             move_text(s, keep, s->buf);
         }
     }
-    for (;;) {
-        ssize_t n = read(s->fd, s->buf + s->len, s->cap - s->len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return ms_err_from_errno(errno);
-        }
-        if (n == 0) {
-            s->eof = true;
-            s->safe = s->len;
-            return ms_read_cut_by_exit(s->dirfd, s->got_text) ? MS_ERR_NOENT : MS_OK;
-        }
-        s->got_text = true;
-        const char *nl = memrchr(s->buf + s->len, '\n', (size_t)n);
-        s->len += (size_t)n;
-        if (nl)
-            s->safe = (size_t)(nl - s->buf) + 1;
-        return MS_OK;
+    size_t n;
+    ms_err rc = read_block(s, &n);
+    if (rc != MS_OK)
+        return rc;
+    if (n == 0) {
+        s->eof = true;
+        s->safe = s->len;
+        return ms_read_cut_by_exit(s->dirfd, s->got_text) ? MS_ERR_NOENT : MS_OK;
     }
+    s->got_text = true;
+    s->bytes_read += n;
+    const char *nl = memrchr(s->buf + s->len, '\n', n);
+    s->len += n;
+    if (nl)
+        s->safe = (size_t)(nl - s->buf) + 1;
+    return MS_OK;
 }
 
 /* The open region is complete: keep it, or drop it when the read was torn around it. */
@@ -330,10 +473,17 @@ size_t ms_rstream_dropped(const ms_rstream *s)
     return s->dropped;
 }
 
+bool ms_rstream_reading_ahead(const ms_rstream *s)
+{
+    return s->ahead != NULL;
+}
+
 void ms_rstream_close(ms_rstream *s)
 {
     if (!s)
         return;
+    if (s->ahead)
+        ahead_stop(s->ahead);     /* before the descriptor it reads goes */
     if (s->fd >= 0)
         close(s->fd);
     free(s->buf);

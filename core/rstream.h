@@ -5,7 +5,8 @@
  * in and zero on every request, which cost more than parsing them.  The stream reads the file in
  * blocks into one small buffer and hands out each region as soon as it can be classified, so its
  * memory is bounded by the largest region, not the file, and stays warm from one request to the
- * next.
+ * next.  Past its first MiB, a file is read on a thread of the stream's own, a few blocks ahead, so
+ * that the kernel printing it and the caller turning it into an answer use both cores.
  *
  * What it gives is what the whole-file readers give, region for region (tests/unit/test_rstream.c
  * compares them on every fixture), with two differences that follow from not holding the file:
@@ -42,6 +43,10 @@ ms_err ms_rstream_next(ms_rstream *s, const ms_region **r, const ms_smaps_field 
 /* Regions handed out so far, and torn ones dropped. */
 size_t ms_rstream_count(const ms_rstream *s);
 size_t ms_rstream_dropped(const ms_rstream *s);
+
+/* Whether the stream has handed its file to a reader thread (after RS_AHEAD_AFTER, 1 MiB, read
+ * itself), so the kernel's printing of the file and the caller's work on it overlap. */
+bool ms_rstream_reading_ahead(const ms_rstream *s);
 
 /* Closes the file (not dirfd) and frees everything; NULL is a no-op. */
 void ms_rstream_close(ms_rstream *s);
