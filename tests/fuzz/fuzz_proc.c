@@ -15,6 +15,7 @@
 #include "core/smaps.h"
 #include "core/status.h"
 #include "core/system.h"
+#include "tests/unit/rstream_agree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,38 +50,9 @@ static void stream_agrees(const char *name, const char *text, size_t len)
     if (fd < 0 || (len && write(fd, text, len) != (ssize_t)len))
         abort();
     close(fd);
-    bool smaps = strcmp(name, "smaps") == 0;
-    ms_smaps whole;
-    ms_smaps_init(&whole);
-    ms_err want = smaps ? ms_smaps_read(dir, &whole) : ms_maps_read(dir, &whole.maps);
-    ms_rstream *s = NULL;
-    ms_err got = ms_rstream_open(dir, name, 4096, 256, &s);
-    size_t i = 0;
-    while (got == MS_OK) {
-        const ms_region *r;
-        const ms_smaps_field *f;
-        size_t nf;
-        got = ms_rstream_next(s, &r, &f, &nf);
-        if (got != MS_OK || !r)
-            break;
-        if (want == MS_OK) {
-            if (i >= whole.maps.nregions)
-                __builtin_trap();
-            const ms_region *w = &whole.maps.regions[i];
-            if (r->start != w->start || r->end != w->end || r->path_len != w->path_len ||
-                memcmp(r->path, w->path, r->path_len) != 0 || (smaps && nf != w->field_count))
-                __builtin_trap();
-            for (size_t k = 0; k < nf; k++)
-                if (f[k].value != whole.fields[w->field_first + k].value ||
-                    f[k].name_len != whole.fields[w->field_first + k].name_len)
-                    __builtin_trap();
-        }
-        i++;
-    }
-    if (got != want || (want == MS_OK && i != whole.maps.nregions))
+    rs_agreement a = rs_agree(dir, name, 256, (rs_agree_opts){.kinds = false, .file_fields = true});
+    if (!rs_agreed(&a))
         __builtin_trap();
-    ms_rstream_close(s);
-    ms_smaps_free(&whole);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,91 +11,29 @@
 #include "core/proc.h"
 #include "core/rstream.h"
 #include "core/smaps.h"
+#include "unit/rstream_agree.h"
 #include "unit/spawn.h"
 
 #include <stdlib.h>
 
-static bool span_eq(const char *a, size_t an, const char *b, size_t bn)
-{
-    return an == bn && (an == 0 || memcmp(a, b, an) == 0);
-}
-
-static bool same_region(const ms_region *a, const ms_region *b)
-{
-    return a->start == b->start && a->end == b->end && a->offset == b->offset &&
-           a->inode == b->inode && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
-           strcmp(a->perms, b->perms) == 0 && a->deleted == b->deleted && a->kind == b->kind &&
-           span_eq(a->path, a->path_len, b->path, b->path_len) &&
-           (a->vmflags == NULL) == (b->vmflags == NULL) &&
-           (!a->vmflags || span_eq(a->vmflags, a->vmflags_len, b->vmflags, b->vmflags_len)) &&
-           a->kernel_page_size == b->kernel_page_size;
-}
-
-static bool same_field(const ms_smaps_field *a, const ms_smaps_field *b)
-{
-    return a->id == b->id && a->is_bytes == b->is_bytes && a->is_number == b->is_number &&
-           a->value == b->value && span_eq(a->name, a->name_len, b->name, b->name_len) &&
-           span_eq(a->raw, a->raw_len, b->raw, b->raw_len);
-}
-
 /* Reads dir/name both ways and compares; returns the number of regions (or -1 on a mismatch). */
 static long compare(int dirfd, const char *label, const char *name, size_t block, bool live)
 {
-    bool smaps = strcmp(name, "smaps") == 0;
-    ms_smaps whole;
-    ms_smaps_init(&whole);
-    ms_err want = smaps ? ms_smaps_read(dirfd, &whole) : ms_maps_read(dirfd, &whole.maps);
-    ms_rstream *s = NULL;
-    ms_err got = ms_rstream_open(dirfd, name, 4096, block, &s);
-    size_t i = 0, bad = 0;
-    while (got == MS_OK) {
-        const ms_region *r;
-        const ms_smaps_field *f;
-        size_t nf;
-        got = ms_rstream_next(s, &r, &f, &nf);
-        if (got != MS_OK || !r)
-            break;
-        if (want != MS_OK)     /* the stream fails too, but only when it gets there */
-            continue;
-        if (i >= whole.maps.nregions) {
-            bad++;
-            break;
-        }
-        const ms_region *w = &whole.maps.regions[i];
-        bool ok = same_region(r, w) && (smaps ? nf == w->field_count : nf == 0 && f == NULL);
-        size_t k = 0;
-        /* Live, a file mapping's page counts move whenever another process maps the same file
-         * (Pss, Shared_Clean vs Private_Clean): compare the fields of the subject's own, anonymous
-         * regions only. */
-        while (ok && !(live && w->inode) && k < nf && (ok = same_field(&f[k], &whole.fields[w->field_first + k])))
-            k++;
-        if (!ok && bad++ < 3)
-            fprintf(stderr, "  %s/%s block %zu: region %zu (%#llx %.*s, kinds %s %s) differs at field %zu\n",
-                    label, name, block, i, (unsigned long long)w->start, (int)w->path_len, w->path,
-                    ms_region_kind_name(r->kind), ms_region_kind_name(w->kind), k);
-        i++;
-    }
-    char what[160];
-    snprintf(what, sizeof what, "%s/%s, block %zu: same result (%s vs %s), %zu vs %zu regions, %zu differ",
-             label, name, block, ms_strerror(got), ms_strerror(want), i, whole.maps.nregions, bad);
-    bool same = got == want && bad == 0 && (got != MS_OK || i == whole.maps.nregions);
-
+    rs_agreement a = rs_agree(dirfd, name, block, (rs_agree_opts){.kinds = true, .file_fields = !live, .label = label});
+    bool same = rs_agreed(&a);
     if (same)
         check_pass_++;
     else {
         check_fail_++;
-        fprintf(stderr, "FAILED: %s\n", what);
+        fprintf(stderr, "FAILED: %s/%s, block %zu: %s vs %s, %zu vs %zu regions, %zu differ\n", label, name,
+                block, ms_strerror(a.got), ms_strerror(a.want), a.regions, a.whole_regions, a.differ);
     }
-    if (s && got == MS_OK)
-        CHECK_EQ_U64(ms_rstream_count(s), i);
+    if (a.got == MS_OK)
+        CHECK_EQ_U64(a.count, a.regions);
     /* past 1 MiB the file is read on a thread of the stream's own: the 7 MB ones take that path */
-    if (s && got == MS_OK && smaps && i >= 10000)
-        CHECK(ms_rstream_reading_ahead(s));
-    if (want != MS_OK)
-        i = 0;
-    ms_rstream_close(s);
-    ms_smaps_free(&whole);
-    return same ? (long)i : -1;
+    if (a.got == MS_OK && strcmp(name, "smaps") == 0 && a.regions >= 10000)
+        CHECK(a.ahead);
+    return same ? (long)(a.want == MS_OK ? a.regions : 0) : -1;
 }
 
 static void fixtures(const char *base, const char *build)
