@@ -48,8 +48,7 @@ struct ms_rstream {
     bool smaps;
     bool eof;               /* read() returned 0 */
     bool done;              /* eof and every line parsed */
-    bool got_text;          /* the file was not empty */
-    size_t bytes_read;
+    size_t bytes_read;      /* 0: the file was empty */
     struct rs_ahead *ahead; /* NULL until the file has proved large */
     uint64_t base_page;
     size_t block;
@@ -313,9 +312,8 @@ static ms_err refill(ms_rstream *s)
     if (n == 0) {
         s->eof = true;
         s->safe = s->len;
-        return ms_read_cut_by_exit(s->dirfd, s->got_text) ? MS_ERR_NOENT : MS_OK;
+        return ms_read_cut_by_exit(s->dirfd, s->bytes_read > 0) ? MS_ERR_NOENT : MS_OK;
     }
-    s->got_text = true;
     s->bytes_read += n;
     const char *nl = memrchr(s->buf + s->len, '\n', n);
     s->len += n;
