@@ -287,12 +287,6 @@ void jw_hex(jw *w, uint64_t v)
     put(w, d, n);
 }
 
-void jw_raw(jw *w, const char *json, size_t n)
-{
-    sep(w);
-    put(w, json, n);
-}
-
 void jw_members_raw(jw *w, const char *members, size_t n)
 {
     sep(w);

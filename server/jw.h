@@ -50,8 +50,6 @@ void jw_null(jw *w);
 void jw_double(jw *w, double v);
 /* An address as the API writes them: "0x7ffd..." (lower-case, no padding). */
 void jw_hex(jw *w, uint64_t v);
-/* Appends a ready JSON text as a value (from json_dumps, say). */
-void jw_raw(jw *w, const char *json, size_t n);
 
 /* Members already written out, '"k":v' or several joined by commas, in the current object: for the
  * hottest loops, which build a region's fixed members in a local buffer and append them at once.
