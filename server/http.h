@@ -38,6 +38,14 @@ typedef struct {
     unsigned metrics_top;       /* processes exported per scrape on /metrics */
     unsigned list_cache_ms;     /* /processes may answer from a list this old (0: always re-read) */
     time_t started;
+    /* Which Host a request may name besides loopback and the listening address (--allow-host). */
+    const char *const *allow_hosts;
+    size_t nallow_hosts;
+    char listen_addr[48];       /* the address given to --listen, as text */
+    unsigned port;              /* the port bound (set by http_start) */
+    unsigned request_timeout_s; /* a request must arrive whole within this (--request-timeout) */
+    unsigned idle_timeout_s;
+    unsigned max_conns;         /* after clamping to the descriptor limit */
 } server_ctx;
 
 typedef struct {
@@ -57,6 +65,7 @@ typedef struct http_req {
     bool args_overflow;
     ms_buf body;
     bool body_too_big;
+    bool http10;                /* an HTTP/1.0 client: no chunked answers */
     struct timespec t0;
     unsigned status;            /* set when the reply is queued */
     bool replied;
@@ -73,10 +82,12 @@ typedef struct {
 extern const http_route http_routes[];
 extern const size_t http_nroutes;
 
-/* Starts the daemon.  port 0 picks a free one; *bound_port tells which. */
-struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, unsigned threads,
-                              unsigned conn_limit, unsigned per_ip_limit, unsigned timeout_s,
-                              unsigned *bound_port);
+/* Binds srv->listen_addr:port itself (without SO_REUSEPORT, so no other process can share the
+ * port, and a port in use is an error that says so) and starts the daemon.  port 0 picks a free
+ * one; srv->port tells which.  Connection limits and timeouts come from srv. */
+struct MHD_Daemon *http_start(server_ctx *srv, unsigned port, unsigned threads, unsigned per_ip_limit);
+/* Ends what http_start began beside the daemon (the connection watchdog); after MHD_stop_daemon. */
+void http_stop(void);
 
 /* The status for each core error: the only such mapping in memscoped. */
 unsigned http_status_of(ms_err e);

@@ -3,6 +3,7 @@
  * The main thread only parses options, starts libmicrohttpd's thread pool and then waits in
  * sigwait(); all request work happens in the pool. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/features.h"
@@ -21,11 +23,15 @@
 #include "http.h"
 #include "log.h"
 
+#define MAX_ALLOW_HOSTS 16
+
 typedef struct {
     char addr[INET6_ADDRSTRLEN];
     unsigned port;
     unsigned threads;
-    unsigned max_conns, max_per_ip, idle_timeout;
+    unsigned max_conns, max_per_ip, idle_timeout, request_timeout;
+    const char *allow_hosts[MAX_ALLOW_HOSTS];
+    size_t nallow_hosts;
     const char *web_dir;
     const char *token_file;
     bool insecure_no_auth;
@@ -52,6 +58,10 @@ static void usage(FILE *f)
           "                         the MEMSCOPE_TOKEN environment variable works too\n"
           "  --insecure-no-auth     allow listening beyond loopback without a token\n"
           "  --cors-origin ORIGIN   allow cross-origin requests from ORIGIN (default: none)\n"
+          "  --allow-host NAME      also answer requests whose Host is NAME (any port), e.g. the name a\n"
+          "                         reverse proxy forwards; repeatable.  Otherwise only localhost,\n"
+          "                         127.0.0.0/8, [::1] and the --listen address, with its port, are\n"
+          "                         answered (421 for any other: a DNS-rebinding page)\n"
           "  --experiments on|off   allow experiments (default: on for loopback, off otherwise)\n"
           "  --lab PATH             the memscope-lab executable (default: next to memscoped)\n"
           "  --max-experiments N    experiments alive at once (default 2)\n"
@@ -66,11 +76,15 @@ static void usage(FILE *f)
           "  --max-connections N    connections at once (default 256)\n"
           "  --max-per-ip N         connections at once from one client (default 64)\n"
           "  --idle-timeout SECONDS close idle connections after this long (default 30)\n"
+          "  --request-timeout SECONDS  a request must arrive whole (headers and body) within this\n"
+          "                         long of the connection's start (default 10)\n"
           "  --metrics-top N        processes with memory gauges on /metrics, biggest RSS first\n"
           "                         (default 20, 1..200)\n"
           "  --help, --version\n"
           "\n"
-          "Binding an address other than loopback needs a token or --insecure-no-auth.\n",
+          "Binding an address other than loopback needs a token or --insecure-no-auth.  Requests that\n"
+          "change state (POST, PUT, PATCH, DELETE) need 'Content-Type: application/json' (a DELETE\n"
+          "without a body excepted) and no Origin but this server's own or --cors-origin.\n",
           f);
 }
 
@@ -181,10 +195,44 @@ static const char *default_web_dir(char *buf, size_t cap)
     return NULL;
 }
 
+/* Descriptors open now. */
+static unsigned fds_open(void)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 16;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* --max-connections, lowered to what the descriptor limit can hold.  Each connection takes its
+ * socket and may hold one file open while it is answered (a dashboard file, a streamed smaps);
+ * besides those, each worker thread opens a few /proc files at a time and has its epoll and wake-up
+ * descriptors, and each experiment's lab has pipes and a pidfd.  Past the limit, accept() fails
+ * with EMFILE, and libmicrohttpd retries it at once, over and over: a worker with no connection
+ * of its own spins at 100% CPU and logs each failure. */
+static unsigned clamp_connections(unsigned want, unsigned threads, unsigned experiments)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return want;
+    unsigned long long reserve = fds_open() + 16ULL + threads * 12ULL + experiments * 8ULL;
+    unsigned long long fit = rl.rlim_cur > reserve ? (rl.rlim_cur - reserve) / 2 : 0;
+    if (fit >= want)
+        return want;
+    unsigned got = fit ? (unsigned)fit : 1;
+    log_warn("--max-connections %u lowered to %u: the descriptor limit (RLIMIT_NOFILE %llu) holds no more "
+             "(raise it with ulimit -n or LimitNOFILE=)", want, got, (unsigned long long)rl.rlim_cur);
+    return got;
+}
+
 int main(int argc, char **argv)
 {
     options o = {.addr = "127.0.0.1", .port = 8080, .max_conns = 256, .max_per_ip = 64,
-                 .idle_timeout = 30, .max_body = 64 * 1024, .experiments = -1, .metrics_top = 20,
+                 .idle_timeout = 30, .request_timeout = 10, .max_body = 64 * 1024, .experiments = -1, .metrics_top = 20,
                  .list_cache_ms = 1000};
     /* Fixed malloc thresholds.  glibc otherwise raises its mmap threshold to the largest block
      * freed, so after one big answer the multi-megabyte buffers of the next ones live in the heap:
@@ -237,6 +285,13 @@ int main(int argc, char **argv)
             o.web_dir = v;
         } else if (!strcmp(a, "--token-file")) {
             o.token_file = v;
+        } else if (!strcmp(a, "--allow-host")) {
+            if (o.nallow_hosts == MAX_ALLOW_HOSTS || !*v || strlen(v) > 253 || strpbrk(v, ":/ []")) {
+                fprintf(stderr, "memscoped: --allow-host takes a host name without port (at most %d of them)\n",
+                        MAX_ALLOW_HOSTS);
+                return 2;
+            }
+            o.allow_hosts[o.nallow_hosts++] = v;
         } else if (!strcmp(a, "--cors-origin")) {
             o.cors_origin = v;
         } else if (!strcmp(a, "--experiments")) {
@@ -277,6 +332,8 @@ int main(int argc, char **argv)
             if (!uint_opt(a, v, 1, 100000, &o.max_per_ip)) return 2;
         } else if (!strcmp(a, "--idle-timeout")) {
             if (!uint_opt(a, v, 1, 86400, &o.idle_timeout)) return 2;
+        } else if (!strcmp(a, "--request-timeout")) {
+            if (!uint_opt(a, v, 1, 3600, &o.request_timeout)) return 2;
         } else if (!strcmp(a, "--metrics-top")) {
             if (!uint_opt(a, v, 1, 200, &o.metrics_top)) return 2;
         } else {
@@ -338,15 +395,19 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     routes_exp_start();
-    unsigned port = 0;
-    struct MHD_Daemon *d = http_start(&srv, o.addr, o.port, o.threads, o.max_conns, o.max_per_ip,
-                                      o.idle_timeout, &port);
-    if (!d) {
+    snprintf(srv.listen_addr, sizeof srv.listen_addr, "%s", o.addr);
+    srv.allow_hosts = o.allow_hosts;
+    srv.nallow_hosts = o.nallow_hosts;
+    srv.request_timeout_s = o.request_timeout;
+    srv.idle_timeout_s = o.idle_timeout;
+    srv.max_conns = clamp_connections(o.max_conns, o.threads, srv.experiments_enabled ? o.xcfg.max_running : 0);
+    struct MHD_Daemon *d = http_start(&srv, o.port, o.threads, o.max_per_ip);
+    if (!d) {   /* http_start said why */
         routes_exp_stop();
         ms_xmgr_free(&srv.exp);
-        log_error("cannot listen on %s:%u (in use, or not an address of this machine?)", o.addr, o.port);
         return 1;
     }
+    unsigned port = srv.port;
     bool v6 = strchr(o.addr, ':') != NULL;
     /* Who memscoped runs as decides which processes it may read (403s otherwise), so the start line
      * says so.  Looking the name up here also loads the name service once, before the first
@@ -370,6 +431,7 @@ int main(int argc, char **argv)
     /* Order matters: release parked event streams, close every connection, then end the labs. */
     routes_exp_stop();
     MHD_stop_daemon(d);
+    http_stop();
     ms_xmgr_free(&srv.exp);
     routes_list_cache_clear();
     if (srv.web_fd >= 0)
