@@ -26,6 +26,16 @@ int server_stop(ms_server *s);
  * malloc'ed, never NULL unless out of memory. */
 char *server_log(const ms_server *s);
 
+/* Runs memscoped with args (NULL-ended) only, waits up to timeout_ms for it to exit; returns its exit
+ * status (-1: still running, killed) and what it wrote to stderr in *err (malloc'ed). */
+int server_run_once(const char *const *args, int timeout_ms, char **err);
+
+/* A TCP connection to 127.0.0.1:port, or -1. */
+int connect_lo(unsigned port);
+/* Sends req (len bytes) on a new connection and returns all that came back until the server closed
+ * it or nothing came for timeout_ms (malloc'ed, NUL-ended; *closed says which). */
+char *raw_exchange(unsigned port, const char *req, size_t len, int timeout_ms, bool *closed);
+
 typedef struct {
     pid_t pid;
     int stdin_fd;            /* closing it makes the subject exit */

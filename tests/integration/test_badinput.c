@@ -317,18 +317,6 @@ static void test_log_injection(void)
     free(log);
 }
 
-static int connect_lo(unsigned port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
-
 /* true if the server closed fd within ms (read gives EOF or a reset) */
 static bool closed_within(int fd, int ms)
 {
