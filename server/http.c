@@ -291,7 +291,8 @@ static enum MHD_Result reply_error_hdr(http_req *r, unsigned status, const char 
         ms_buf_free(&b);
         return MHD_NO;
     }
-    if (status >= 500)
+    /* 501 and 505 say what the client asked for is not offered: no fault of the server's. */
+    if (status >= 500 && status != MHD_HTTP_NOT_IMPLEMENTED && status != MHD_HTTP_HTTP_VERSION_NOT_SUPPORTED)
         log_error("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);
     else
         log_debug("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);

@@ -41,12 +41,14 @@ typedef struct {
     time_t window;          /* start of the window, seconds (monotonic) */
     unsigned count;
     unsigned long held;
+    uint64_t last;          /* when it was last seen, in log calls: the least recent is replaced */
     log_level level;
     char text[160];         /* the start of the line, for the summary */
 } log_recent;
 
 static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
 static log_recent recent[LOG_RECENT];
+static uint64_t calls;
 
 static uint64_t fnv1a(const char *s, size_t n, log_level l)
 {
@@ -92,7 +94,7 @@ static bool admit(log_level l, const char *msg, size_t n, char summaries[][256],
         }
         if (e->hash == h)
             hit = e;
-        if (e->window < oldest->window)
+        if (e->last < oldest->last)
             oldest = e;
     }
     if (!hit) {
@@ -106,6 +108,7 @@ static bool admit(log_level l, const char *msg, size_t n, char summaries[][256],
         hit->level = l;
         snprintf(hit->text, sizeof hit->text, "%.*s", (int)n, msg);
     }
+    hit->last = ++calls;
     if (hit->count < LOG_BURST) {
         hit->count++;
         return true;

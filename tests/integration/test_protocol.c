@@ -392,7 +392,7 @@ static void test_log(void)
     int n = 0;
     for (const char *p = log; p && (p = strstr(p, "-> 404 not_found: no such route: GET /api/v1/same-every-time")); p++)
         n++;
-    CHECK(n >= 1 && n <= 5);
+    CHECK(n >= 1 && n <= 10);   /* 5 per 10 s window; the 30 requests take far less than 20 s */
     if (n > 5)
         fprintf(stderr, "an identical line was written %d times\n", n);
     free(log);
