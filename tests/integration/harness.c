@@ -504,3 +504,17 @@ char *raw_exchange(unsigned port, const char *req, size_t len, int timeout_ms, b
     close(fd);
     return out;
 }
+
+bool http_expect(const ms_server *s, const char *method, const char *path, const char *body,
+                 const char *const *hdr, long status, const char *code)
+{
+    http_resp r;
+    bool ok = http_do(s, method, path, body, hdr, &r) && r.status == status &&
+              (!code || (r.json && jstr(r.json, "error.message") && jstr(r.json, "error.code") &&
+                         strcmp(jstr(r.json, "error.code"), code) == 0));
+    if (!ok)
+        fprintf(stderr, "%s %s: want %ld %s, got %ld %.300s\n", method, path, status, code ? code : "",
+                r.status, r.body ? r.body : "");
+    http_resp_free(&r);
+    return ok;
+}

@@ -65,6 +65,11 @@ void http_resp_free(http_resp *r);
 /* A response header's value (case-insensitive name) copied into buf; NULL if absent. */
 const char *http_header(const http_resp *r, const char *name, char *buf, size_t cap);
 
+/* method path (body, hdr as http_do) answers status and, when code is non-NULL, the JSON error
+ * shape with that code; prints what came instead and returns false otherwise. */
+bool http_expect(const ms_server *s, const char *method, const char *path, const char *body,
+                 const char *const *hdr, long status, const char *code);
+
 /* Integer member by dotted path ("counts.present"); -1 if missing or not an integer. */
 long long jint(const json_t *j, const char *path);
 const char *jstr(const json_t *j, const char *path);

@@ -45,20 +45,8 @@ static bool json_error(const char *answer, const char *code)
            strstr(answer, "Content-Type: application/json");
 }
 
-static void expect_do(const ms_server *s, const char *method, const char *path, const char *body,
-                      const char *const *hdr, long status, const char *code)
-{
-    http_resp r;
-    bool ok = http_do(s, method, path, body, hdr, &r);
-    if (!ok || r.status != status || (code && (!jstr(r.json, "error.code") || strcmp(jstr(r.json, "error.code"), code)))) {
-        fprintf(stderr, "%s %s: want %ld %s, got %ld %.300s\n", method, path, status, code ? code : "",
-                r.status, r.body ? r.body : "");
-        check_fail_++;
-    } else {
-        check_pass_++;
-    }
-    http_resp_free(&r);
-}
+/* CHECKs one answer (see http_expect). */
+#define expect_do(...) CHECK(http_expect(__VA_ARGS__))
 
 /* A port that another process listens on, even with SO_REUSEPORT, cannot be shared: memscoped
  * refuses to start and says so; and once memscoped listens, no one else can join its port. */

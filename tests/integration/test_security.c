@@ -44,18 +44,7 @@ static void write_file(const char *path, const char *text)
 static void expect(const ms_server *s, const char *method, const char *path, const char *const *hdr,
                    long status, const char *code)
 {
-    http_resp r;
-    bool ok = http_do(s, method, path, NULL, hdr, &r);
-    if (!ok || r.status != status ||
-        (code && (!r.json || !jstr(r.json, "error.message") || !jstr(r.json, "error.code") ||
-                  strcmp(jstr(r.json, "error.code"), code) != 0))) {
-        fprintf(stderr, "%s %s: want %ld %s, got %ld %.300s\n", method, path, status, code ? code : "",
-                r.status, r.body ? r.body : "");
-        check_fail_++;
-    } else {
-        check_pass_++;
-    }
-    http_resp_free(&r);
+    CHECK(http_expect(s, method, path, NULL, hdr, status, code));
 }
 
 /* Beyond loopback without a token: exit non-zero, saying why and what to do. */
