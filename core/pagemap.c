@@ -102,14 +102,15 @@ static void summary_reset(ms_pm_summary *s, run_builder *b)
 static ms_err open_pagemap(int dirfd, int *fd)
 {
     int f = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
-    if (f < 0)
-        return ms_err_from_errno(errno);
+    if (f < 0)   /* ESRCH: no mm to open (a kernel thread, a zombie) */
+        return errno == ESRCH ? ms_pid_no_mm_err(dirfd) : ms_err_from_errno(errno);
     *fd = f;
     return MS_OK;
 }
 
 /* Reads entries [vpn, vpn + n) fully.  The kernel ends pagemap at the process's TASK_SIZE (a read
- * there returns 0 bytes), and also returns 0 bytes once the process has exited: tell them apart. */
+ * there returns 0 bytes), and also returns 0 bytes once the process has exited or for one that has
+ * no address space (kernel thread, zombie): tell them apart. */
 static ms_err read_entries(int fd, int dirfd, uint64_t vpn, uint64_t n, uint64_t *dst, uint64_t *got)
 {
     size_t want = (size_t)n * 8, have = 0;
@@ -119,7 +120,7 @@ static ms_err read_entries(int fd, int dirfd, uint64_t vpn, uint64_t n, uint64_t
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return ms_err_from_errno(errno);
+            return errno == ESRCH ? ms_pid_no_mm_err(dirfd) : ms_err_from_errno(errno);
         }
         if (r == 0)
             break;
@@ -131,7 +132,7 @@ static ms_err read_entries(int fd, int dirfd, uint64_t vpn, uint64_t n, uint64_t
      * enough; the entry for address 0 exists in every address space, so its read tells. */
     uint64_t probe;
     if (have < want && (!ms_pid_alive(dirfd) || pread(fd, &probe, 8, 0) != 8))
-        return MS_ERR_NOENT;
+        return ms_pid_no_mm_err(dirfd);
     return MS_OK;
 }
 

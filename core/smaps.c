@@ -9,8 +9,10 @@
  * kernel name, so a newer kernel's field passes through to the API. */
 #include "smaps.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "num.h"
 #include "proc.h"
@@ -400,7 +402,9 @@ static ms_err read_and_parse(int dirfd, const char *name, ms_smaps *s, bool roll
     for (int attempt = 0;; attempt++) {
         rc = ms_read_file_at(dirfd, name, &s->maps.buf);
         if (rc == MS_ERR_NOENT && rollup && ms_pid_alive(dirfd)) {
-            rc = MS_ERR_UNSUPPORTED;     /* smaps_rollup came in Linux 4.14 */
+            /* No file at all: smaps_rollup came in Linux 4.14.  A file that refuses to be read
+             * (ESRCH): the process has no address space (kernel thread, zombie) or is exiting. */
+            rc = faccessat(dirfd, name, F_OK, 0) == 0 ? ms_pid_no_mm_err(dirfd) : MS_ERR_UNSUPPORTED;
             goto out;
         }
         if (rc != MS_OK)
