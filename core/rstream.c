@@ -403,6 +403,7 @@ ms_err ms_rstream_next(ms_rstream *s, const ms_region **r, const ms_smaps_field 
         if (pending && (pending > RS_REACH || s->done)) {
             ms_region *x = &s->win[s->hist];
             ms_maps_classify_one(s->win, s->nwin, s->hist, s->base_page);
+            ms_region_check_deleted(s->dirfd, x);
             *r = x;
             if (s->smaps && f && nf) {
                 *f = s->fields + x->field_first;

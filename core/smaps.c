@@ -414,6 +414,9 @@ static ms_err read_and_parse(int dirfd, const char *name, ms_smaps *s, bool roll
             goto out;
         }
         rc = ms_smaps_parse(s);
+        if (rc == MS_OK && !rollup)
+            for (size_t i = 0; i < s->maps.nregions; i++)
+                ms_region_check_deleted(dirfd, &s->maps.regions[i]);
         /* a torn read (see ms_maps_torn): read again, at last keep the consistent part; a dropped
          * region's fields stay in s->fields, unreferenced */
         if (rc != MS_OK || !ms_maps_torn(s->maps.regions, s->maps.nregions))

@@ -91,6 +91,7 @@ static ms_err region_by_query(int dirfd, uint64_t addr, ms_translation *out)
         pair[0].end == pair[1].start)
         first = 0;
     ms_maps_classify(pair + first, 2 - first);
+    ms_region_check_deleted(dirfd, &pair[1]);
     out->region = pair[1];
     out->in_region = true;
 out:
