@@ -451,6 +451,13 @@ static enum MHD_Result h_process(http_req *r)
     jw_kstr(&w, "user", user);
     jw_ku64(&w, "threads", st.threads);
     jw_kbool(&w, "kernel_thread", ms_stat_is_kthread(&sp));
+    /* A kernel thread's or a zombie's smaps_rollup refuses to be read: say why from its state, and
+     * read that again if it changed between the two reads (a process that just exited). */
+    ms_mm_state mm = ms_mm_state_of(&sp);
+    if (roll_rc == MS_ERR_NOMM && mm == MS_MM_PRESENT)
+        mm = ms_pid_mm_state(dirfd);
+    jw_kbool(&w, "zombie", mm == MS_MM_ZOMBIE);
+    jw_kbool(&w, "address_space", mm == MS_MM_PRESENT);
     jw_kstr(&w, "cmdline", cmdline);
     jw_kbool(&w, "cmdline_truncated", trunc);
     jw_key(&w, "status");
@@ -485,7 +492,8 @@ static enum MHD_Result h_process(http_req *r)
         jw_khex(&w, "env_end", sp.env_end);
     } else {
         jw_kstr(&w, "hidden_reason", maps_rc == MS_ERR_PERM ? "no ptrace read access to this process"
-                                                             : "the process has no user address space");
+                                     : mm != MS_MM_PRESENT ? ms_mm_state_reason(mm)
+                                                           : "the process has no user address space");
     }
     jw_obj_end(&w);
     if (roll_rc == MS_OK && roll.maps.nregions == 1) {
@@ -499,8 +507,9 @@ static enum MHD_Result h_process(http_req *r)
     } else {
         jw_knull(&w, "rollup");
         jw_knull(&w, "uss");
-        jw_kstr(&w, "rollup_error", roll_rc == MS_OK ? "no user address space (kernel thread or zombie)"
-                                                     : ms_strerror(roll_rc));
+        jw_kstr(&w, "rollup_error", mm != MS_MM_PRESENT ? ms_mm_state_reason(mm)
+                                    : roll_rc == MS_OK ? "no user address space"
+                                                       : ms_strerror(roll_rc));
     }
     jw_obj_end(&w);
     ret = reply_writer(r, &w, &b);
@@ -556,6 +565,11 @@ static void write_region_head(jw *w, const ms_region *g)
     jw_members_raw(w, b, n);
     JW_KEY(w, "path");
     jw_strn(w, g->path, g->path_len);
+    if (!jw_utf8_valid(g->path, g->path_len)) {
+        /* a name's bytes need not be UTF-8: path has U+FFFD for those, path_hex every byte */
+        JW_KEY(w, "path_hex");
+        jw_hexbytes(w, g->path, g->path_len);
+    }
     n = g->deleted ? LIT(b, "\"deleted\":true,\"kind\":\"") : LIT(b, "\"deleted\":false,\"kind\":\"");
     const char *kind = ms_region_kind_name(g->kind);
     size_t kl = strlen(kind);
@@ -622,6 +636,14 @@ typedef struct {
     jw w;
     ms_smaps_totals t;
 } region_stream;
+
+/* Why a process shows no regions, when it has none because it has no address space at all. */
+static void write_mm_flags(jw *w, int dirfd, size_t nregions)
+{
+    ms_mm_state mm = nregions ? MS_MM_PRESENT : ms_pid_mm_state(dirfd);
+    jw_kbool(w, "kernel_thread", mm == MS_MM_KTHREAD);
+    jw_kbool(w, "zombie", mm == MS_MM_ZOMBIE);
+}
 
 static void region_stream_free(void *ctx)
 {
@@ -690,6 +712,7 @@ static ms_err region_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         if (!g) {
             jw_arr_end(w);
             jw_ku64(w, "count", ms_rstream_count(x->rs));
+            write_mm_flags(w, x->dirfd, ms_rstream_count(x->rs));
             if (x->smaps) {
                 jw_key(w, "totals");
                 jw_obj(w);
@@ -747,6 +770,74 @@ static enum MHD_Result h_maps(http_req *r)
     return reply_regions(r, pid, dirfd, false);
 }
 
+/* smaps?group=path: the regions are summed per path as the stream hands them out, so the answer
+ * costs memory in proportion to the distinct paths, however many regions there are; it is one
+ * entry per path, so it is written out whole at the end. */
+static enum MHD_Result reply_groups(http_req *r, int pid, int dirfd)
+{
+    enum MHD_Result ret;
+    ms_rstream *rs = NULL;
+    ms_smaps_grouper *gr = NULL;
+    ms_smaps_totals t;
+    memset(&t, 0, sizeof t);
+    ms_err rc = ms_smaps_grouper_new(true, &gr);
+    if (rc == MS_OK)
+        rc = ms_rstream_open(dirfd, "smaps", (uint64_t)r->srv->sys.page_size, 0, &rs);
+    while (rc == MS_OK) {
+        const ms_region *g;
+        const ms_smaps_field *f;
+        size_t nf;
+        if ((rc = ms_rstream_next(rs, &g, &f, &nf)) != MS_OK || !g)
+            break;
+        ms_smaps_totals_add(&t, f, nf);
+        rc = ms_smaps_grouper_add(gr, g, f, nf);
+    }
+    if (rc != MS_OK) {
+        ret = http_reply_ms(r, rc, "reading smaps of %d", pid);
+        goto out;
+    }
+    size_t ng;
+    const ms_smaps_group *grp = ms_smaps_grouper_groups(gr, &ng);
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_ki64(&w, "pid", pid);
+    jw_ku64(&w, "count", ms_rstream_count(rs));
+    write_mm_flags(&w, dirfd, ms_rstream_count(rs));
+    jw_key(&w, "totals");
+    jw_obj(&w);
+    write_totals(&w, &t);
+    jw_obj_end(&w);
+    jw_ku64(&w, "uss", ms_smaps_uss(&t));
+    jw_key(&w, "groups");
+    jw_arr(&w);
+    for (size_t i = 0; i < ng; i++) {
+        jw_obj(&w);
+        jw_kstrn(&w, "path", grp[i].path, grp[i].path_len);
+        if (!jw_utf8_valid(grp[i].path, grp[i].path_len)) {
+            jw_key(&w, "path_hex");
+            jw_hexbytes(&w, grp[i].path, grp[i].path_len);
+        }
+        jw_ku64(&w, "regions", grp[i].nregions);
+        jw_ku64(&w, "size", grp[i].size);
+        jw_key(&w, "fields");
+        jw_obj(&w);
+        write_totals(&w, &grp[i].totals);
+        jw_obj_end(&w);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    ret = reply_writer(r, &w, &b);
+out:
+    ms_rstream_close(rs);
+    ms_smaps_grouper_free(&gr);
+    close(dirfd);
+    return ret;
+}
+
 static enum MHD_Result h_smaps(http_req *r)
 {
     static const char *const allowed[] = {"group", NULL};
@@ -760,54 +851,7 @@ static enum MHD_Result h_smaps(http_req *r)
         return MHD_YES;
     if (!group)
         return reply_regions(r, pid, dirfd, true);
-    /* Grouping needs every region at once; the answer is one entry per file, so it stays small. */
-    ms_smaps s;
-    ms_smaps_init(&s);
-    ms_err rc = ms_smaps_read(dirfd, &s);
-    close(dirfd);
-    if (rc != MS_OK) {
-        ms_smaps_free(&s);
-        return http_reply_ms(r, rc, "reading smaps of %d", pid);
-    }
-    ms_smaps_group *g = NULL;
-    size_t ng = 0;
-    rc = ms_smaps_group_by_path(&s, &g, &ng);
-    if (rc != MS_OK) {
-        ms_smaps_free(&s);
-        return http_reply_ms(r, rc, "grouping smaps of %d", pid);
-    }
-    ms_buf b;
-    ms_buf_init(&b, 0);
-    jw w;
-    jw_init(&w, &b);
-    jw_obj(&w);
-    jw_ki64(&w, "pid", pid);
-    jw_ku64(&w, "count", s.maps.nregions);
-    ms_smaps_totals t;
-    ms_smaps_totals_of(&s, 0, s.maps.nregions, &t);
-    jw_key(&w, "totals");
-    jw_obj(&w);
-    write_totals(&w, &t);
-    jw_obj_end(&w);
-    jw_ku64(&w, "uss", ms_smaps_uss(&t));
-    jw_key(&w, "groups");
-    jw_arr(&w);
-    for (size_t i = 0; i < ng; i++) {
-        jw_obj(&w);
-        jw_kstrn(&w, "path", g[i].path, g[i].path_len);
-        jw_ku64(&w, "regions", g[i].nregions);
-        jw_ku64(&w, "size", g[i].size);
-        jw_key(&w, "fields");
-        jw_obj(&w);
-        write_totals(&w, &g[i].totals);
-        jw_obj_end(&w);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
-    jw_obj_end(&w);
-    free(g);
-    ms_smaps_free(&s);
-    return reply_writer(r, &w, &b);
+    return reply_groups(r, pid, dirfd);
 }
 
 /* ---- pagemap and translate ---- */
@@ -893,6 +937,36 @@ static void write_frame(jw *w, const ms_pm_frame *f, uint64_t page_size)
         jw_knull(w, "mapcount");
 }
 
+/* A core error from reading dirfd's process; no address space is a 409 that says which kind of
+ * process has none. */
+static enum MHD_Result reply_read_error(http_req *r, ms_err rc, int dirfd, const char *what, int pid)
+{
+    ms_mm_state mm = rc == MS_ERR_NOMM ? ms_pid_mm_state(dirfd) : MS_MM_PRESENT;
+    if (mm == MS_MM_KTHREAD || mm == MS_MM_ZOMBIE)
+        return http_reply_error(r, http_status_of(rc), ms_errcode(rc), "%s of %d: %s", what, pid,
+                                ms_mm_state_reason(mm));
+    return http_reply_ms(r, rc == MS_ERR_NOMM ? MS_ERR_NOENT : rc, "%s of %d", what, pid);
+}
+
+static void write_runs(jw *w, const ms_pm_summary *sum, uint64_t start, uint64_t end)
+{
+    jw_key(w, "runs");
+    jw_arr(w);
+    for (size_t i = 0; i < sum->nruns; i++) {
+        jw_arr(w);
+        jw_hex(w, sum->runs[i].start);
+        jw_hex(w, sum->runs[i].end);
+        jw_str(w, ms_page_state_name((ms_page_state)sum->runs[i].state));
+        jw_arr_end(w);
+    }
+    jw_arr_end(w);
+    jw_key(w, "runs_cover");
+    jw_obj(w);
+    jw_khex(w, "start", start);
+    jw_khex(w, "end", end);
+    jw_obj_end(w);
+}
+
 static enum MHD_Result h_pagemap(http_req *r)
 {
     static const char *const allowed[] = {"start", "end", "frames", "cursor", "limit", "method", "runs", NULL};
@@ -919,7 +993,9 @@ static enum MHD_Result h_pagemap(http_req *r)
     if (end > r->srv->sys.user_space_top)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "out_of_range",
                                 "end is above the top of the user address space (0x%" PRIx64 ")", r->srv->sys.user_space_top);
-    ms_pm_opts o = {.method = MS_PM_AUTO, .max_runs = want_runs ? PAGEMAP_MAX_RUNS + 1 : 0};
+    /* With frames, the runs are those of the page of frames (at most limit of them), so the
+     * answer stays bounded however many runs the whole range has; the counts are the range's. */
+    ms_pm_opts o = {.method = MS_PM_AUTO, .max_runs = want_runs && !frames ? PAGEMAP_MAX_RUNS + 1 : 0};
     const char *method = http_arg_get(r, "method");
     if (method) {
         if (strcmp(method, "scan") == 0) o.method = MS_PM_SCAN;
@@ -948,20 +1024,23 @@ static enum MHD_Result h_pagemap(http_req *r)
     int pid, dirfd;
     if (!open_pid(r, &pid, &dirfd))
         return MHD_YES;
-    ms_pm_summary sum;
+    ms_pm_summary sum, win;
+    memset(&win, 0, sizeof win);
     ms_pm_frame *fr = NULL;
     size_t nfr = 0;
     enum MHD_Result ret;
     ms_err rc = ms_pagemap_summarize(dirfd, start, end, &o, &sum);
     if (rc != MS_OK) {
+        ret = reply_read_error(r, rc, dirfd, "reading pagemap", pid);
         close(dirfd);
-        return http_reply_ms(r, rc, "reading pagemap of %d", pid);
+        return ret;
     }
     if (sum.runs_truncated || sum.nruns > PAGEMAP_MAX_RUNS) {
         close(dirfd);
         ms_pm_summary_free(&sum);
         return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_runs",
-                                "this range has more than %d runs; ask for a smaller range, or runs=0 for the counts alone",
+                                "this range has more than %d runs; ask for a smaller range, runs=0 for the "
+                                "counts alone, or frames=1 for the runs a page of frames at a time",
                                 PAGEMAP_MAX_RUNS);
     }
     if (frames) {
@@ -969,11 +1048,16 @@ static enum MHD_Result h_pagemap(http_req *r)
         nfr = (size_t)(left < limit ? left : limit);
         fr = calloc(nfr, sizeof *fr);
         rc = fr ? ms_pagemap_frames(dirfd, cursor, nfr, fr) : MS_ERR_NOMEM;
+        if (rc == MS_OK && want_runs) {
+            ms_pm_opts wo = {.method = sum.used, .max_runs = nfr + 1};
+            rc = ms_pagemap_summarize(dirfd, cursor, cursor + nfr * ps, &wo, &win);
+        }
         if (rc != MS_OK) {
+            ret = reply_read_error(r, rc, dirfd, "reading frames", pid);
             close(dirfd);
             free(fr);
             ms_pm_summary_free(&sum);
-            return http_reply_ms(r, rc, "reading frames of %d", pid);
+            return ret;
         }
     }
     close(dirfd);
@@ -999,18 +1083,12 @@ static enum MHD_Result h_pagemap(http_req *r)
     if (sum.has_huge) jw_ku64(&w, "huge", sum.huge); else jw_knull(&w, "huge");
     if (sum.has_soft_dirty) jw_ku64(&w, "soft_dirty", sum.soft_dirty); else jw_knull(&w, "soft_dirty");
     jw_obj_end(&w);
-    if (want_runs) {
-        jw_key(&w, "runs");
-        jw_arr(&w);
-        for (size_t i = 0; i < sum.nruns; i++) {
-            jw_arr(&w);
-            jw_hex(&w, sum.runs[i].start);
-            jw_hex(&w, sum.runs[i].end);
-            jw_str(&w, ms_page_state_name((ms_page_state)sum.runs[i].state));
-            jw_arr_end(&w);
-        }
-        jw_arr_end(&w);
-    }
+    if (sum.top < end)
+        jw_khex(&w, "address_space_end", sum.top);   /* the kernel never maps the pages above it */
+    if (want_runs && frames)
+        write_runs(&w, &win, cursor, cursor + nfr * ps);
+    else if (want_runs)
+        write_runs(&w, &sum, start, end);
     if (frames) {
         jw_key(&w, "frames");
         jw_arr(&w);
@@ -1030,6 +1108,7 @@ static enum MHD_Result h_pagemap(http_req *r)
     jw_obj_end(&w);
     free(fr);
     ms_pm_summary_free(&sum);
+    ms_pm_summary_free(&win);
     ret = reply_writer(r, &w, &b);
     return ret;
 }
@@ -1053,11 +1132,15 @@ static enum MHD_Result h_translate(http_req *r)
         return http_reply_ms(r, MS_ERR_NOMEM, "translating");
     }
     ms_err rc = ms_translate(dirfd, addr, t);
-    close(dirfd);
     if (rc != MS_OK) {
         free(t);
-        return http_reply_ms(r, rc, "translating 0x%" PRIx64 " in %d", addr, pid);
+        char what[64];
+        snprintf(what, sizeof what, "translating 0x%" PRIx64 " in the address space", addr);
+        enum MHD_Result ret = reply_read_error(r, rc, dirfd, what, pid);
+        close(dirfd);
+        return ret;
     }
+    close(dirfd);
     ms_buf b;
     ms_buf_init(&b, 0);
     jw w;
@@ -1089,7 +1172,9 @@ static enum MHD_Result h_translate(http_req *r)
     else
         jw_knull(&w, "phys_addr");
     jw_kstr(&w, "explain",
-            !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
+            t->frame.beyond_top ? "this page is above the process's TASK_SIZE: the kernel never maps it "
+                                  "(the last page below the top of user space is kept as a guard)"
+            : !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
             : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
             : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
             : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"
