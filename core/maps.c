@@ -7,6 +7,7 @@
  * with smaps.c, whose records start with the same line. */
 #include "maps.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,9 +232,17 @@ void ms_region_check_deleted(int dirfd, ms_region *r)
     memcpy(path, root, sizeof root - 1);
     memcpy(path + sizeof root - 1, r->path, r->path_len);
     path[sizeof root - 1 + r->path_len] = '\0';
-    if (fstatat(dirfd, path, &st, 0) == 0 && (uint64_t)st.st_ino == r->inode &&
-        major(st.st_dev) == r->dev_major && minor(st.st_dev) == r->dev_minor)
-        r->deleted = false;
+    /* The kernel prints the path as seen from the reader's root when the file's mount is reachable
+     * from there (a chrooted process in our namespace), else from the root of the file's mount
+     * namespace (a container's process): look it up both ways; only the inode match counts. */
+    for (int k = 0; k < 2; k++) {
+        if (fstatat(k ? AT_FDCWD : dirfd, k ? path + sizeof root - 1 : path, &st, 0) == 0 &&
+            (uint64_t)st.st_ino == r->inode && major(st.st_dev) == r->dev_major &&
+            minor(st.st_dev) == r->dev_minor) {
+            r->deleted = false;
+            return;
+        }
+    }
 }
 
 const char *ms_region_kind_name(ms_region_kind k)

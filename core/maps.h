@@ -91,10 +91,10 @@ ms_err ms_maps_reserve(ms_maps *m, size_t want);
 
 /* The kernel marks an unlinked file by appending " (deleted)" to its path, so a file really named
  * "x (deleted)" prints the same as a deleted "x".  For a region marked deleted, this looks the
- * printed path up in the process's own root (<dirfd>/root, its mount namespace): if that name is
- * the mapped inode itself (same device and inode), the name is real and deleted is cleared.
- * Where root cannot be looked in (no ptrace access, a fixture directory) the mark stays as the
- * kernel's text says.  A file that is deleted and was named "x (deleted)" prints with the suffix
+ * printed path up in the process's own root (<dirfd>/root, its mount namespace) and in ours: if
+ * that name is the mapped inode itself (same device and inode), the name is real and deleted is
+ * cleared.  Where neither finds it (no ptrace access to root, a fixture directory) the mark stays
+ * as the kernel's text says.  A file that is deleted and was named "x (deleted)" prints with the suffix
  * twice, and the lookup finds nothing: it stays deleted. */
 void ms_region_check_deleted(int dirfd, ms_region *r);
 

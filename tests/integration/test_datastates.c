@@ -406,8 +406,9 @@ static void file_names(void)
 {
     char dir[] = "/tmp/memscope-namesXXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    enum { REAL, GONE_SUFFIXED, GONE, NEWLINE, TRAILING, NOT_UTF8, N };
-    const char *names[N] = {"x (deleted)", "y (deleted)", "plain", "new\nline", "trailing  ", "bad\xff\xfe name"};
+    enum { REAL, GONE_SUFFIXED, GONE, NEWLINE, TRAILING, NOT_UTF8, CONTROL, BACKSLASH, N };
+    const char *names[N] = {"x (deleted)", "y (deleted)", "plain", "new\nline", "trailing  ", "bad\xff\xfe name",
+                            "tab\tesc\x1b\"quote\"", "back\\slash \xc3\xa9"};
     char paths[N][256];
     const char *args[2 * N + 1];
     for (int i = 0; i < N; i++) {
@@ -427,7 +428,7 @@ static void file_names(void)
     json_t *maps = http_get_json(&srv, "/api/v1/processes/%d/maps", s.pid);
     CHECK(maps != NULL);
     json_t *at = json_object_get(s.info, "mapped_files");
-    char want[2048];
+    char want[4096];
     for (int i = 0; maps && i < N; i++) {
         unsigned long long a = strtoull(json_string_value(json_array_get(at, (size_t)i)), NULL, 16);
         json_t *r = region_at(maps, a);
@@ -439,6 +440,8 @@ static void file_names(void)
         switch (i) {
         case REAL:
         case TRAILING:
+        case CONTROL:       /* JSON escapes, decoded back by the client to the same bytes */
+        case BACKSLASH:
             CHECK(streq(p, paths[i]) && !deleted);
             break;
         case GONE_SUFFIXED:
