@@ -432,8 +432,9 @@ void enc_pagemap(jw *w, const enc_pagemap_doc *d)
             jw_khex(w, "next_cursor", next);
         else
             jw_knull(w, "next_cursor");
-        jw_ku64(w, "frames_cap", PAGEMAP_FRAMES_MAX);
     }
+    /* In every answer, so a client knows before it asks for frames how many one answer holds. */
+    jw_ku64(w, "frames_cap", PAGEMAP_FRAMES_MAX);
     jw_obj_end(w);
 }
 
