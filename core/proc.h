@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "error.h"
-#include "status.h"
+#include "stat.h"
 
 /* Opens /proc/<pid> as a directory descriptor (O_CLOEXEC).  MS_ERR_NOENT when there is no such
  * process.  The caller closes *dirfd. */

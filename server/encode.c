@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/kpage.h"
 #include "core/rstream.h"
 
 void enc_user_name(uint32_t uid, char *out, size_t cap)

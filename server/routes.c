@@ -19,6 +19,7 @@
 #include "core/proclist.h"
 #include "core/rstream.h"
 #include "core/smaps.h"
+#include "core/stat.h"
 #include "core/status.h"
 #include "core/system.h"
 #include "core/translate.h"

@@ -2,6 +2,7 @@
  * processes whose memory is known exactly, and the two methods against each other everywhere. */
 #include "check.h"
 #include "core/features.h"
+#include "core/kpage.h"
 #include "core/pagemap.h"
 #include "core/proc.h"
 #include "spawn.h"
