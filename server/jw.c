@@ -119,7 +119,7 @@ bool jw_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     for (size_t i = 0; i < n;) {
-        size_t ul = utf8_len(s + i, n - i);
+        size_t ul = jw_utf8_len(s + i, n - i);
         if (!ul)
             return false;
         i += ul;
