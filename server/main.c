@@ -158,7 +158,13 @@ static char *load_token(const char *file, bool *bad)
             return NULL;
         }
         fclose(f);
-        line[strcspn(line, "\r\n")] = '\0';
+        size_t n = strcspn(line, "\r\n");
+        if (!line[n] && n == sizeof line - 1) {   /* fgets stopped short of the line's end */
+            fprintf(stderr, "memscoped: the token in %s is longer than %zu bytes\n", file, sizeof line - 2);
+            *bad = true;
+            return NULL;
+        }
+        line[n] = '\0';
         tok = strdup(line);
     } else if (getenv("MEMSCOPE_TOKEN") && *getenv("MEMSCOPE_TOKEN")) {
         tok = strdup(getenv("MEMSCOPE_TOKEN"));

@@ -252,6 +252,18 @@ static void test_auth_and_expect(void)
         free(ans);
     }
     CHECK_EQ_U64(server_stop(&s), 0);
+
+    /* a token line too long to read whole is refused, not cut to what fitted */
+    FILE *f = fopen(tokfile, "w");
+    for (int i = 0; f && i < 600; i++)
+        fputc('a' + i % 26, f);
+    if (f)
+        fclose(f);
+    const char *longtok[] = {"--listen", "127.0.0.1:0", "--token-file", tokfile, NULL};
+    char *err = NULL;
+    CHECK(server_run_once(longtok, 5000, &err) == 2);
+    CHECK(err && strstr(err, "longer than"));
+    free(err);
     unlink(tokfile);
 }
 
