@@ -112,7 +112,9 @@ enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Res
  * context for its message, "reading smaps of 42"), and a body that ends within it goes out whole
  * with a Content-Length.  A longer one is sent chunked as it is made, from one small buffer; a
  * failure after the headers cuts the connection, so a client sees an incomplete answer, never a
- * wrong one.  ctx is passed to free_ctx in every case, when the answer is over. */
+ * wrong one.  An HTTP/1.0 client, which has no chunks, gets the body made whole first and sent with
+ * a Content-Length, up to 8 MiB, and a 505 beyond.  ctx is passed to free_ctx in every case, when
+ * the answer is over. */
 typedef ms_err (*http_fill_fn)(void *ctx, ms_buf *b, size_t want, bool *done);
 enum MHD_Result http_reply_stream(http_req *r, const char *ctype, void *ctx, http_fill_fn fill,
                                   void (*free_ctx)(void *), const char *what);
