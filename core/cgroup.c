@@ -513,6 +513,7 @@ ms_err ms_cg_mem_read(int dirfd, int version, ms_cg_mem *m)
     if (rc != MS_OK)
         goto out;
     m->nprocs = count_lines(b.data ? b.data : "", b.len);
+    m->root = version == 1 ? file_at(dirfd, "cgroup.sane_behavior") : !file_at(dirfd, "memory.current");
     for (int i = 0; i < MS_CGV__COUNT; i++) {
         const char *f = ms_cgv_file((ms_cgv_id)i, version);
         m->v[i].present = false;
@@ -669,7 +670,7 @@ ms_err ms_cg_split_of(const ms_cg_mem *m, ms_cg_split *out)
     if (m->version == 2)
         split_v2(m, out);
     else
-        split_v1(m, !u->present || !m->v[MS_CGV_LIMIT].present, out);
+        split_v1(m, m->root, out);
     /* The v2 root has no memory.current: its usage is the sum of what its stat lists. */
     out->usage = u->present ? u->value : out->anon + out->file + out->shmem + out->kernel + out->sock;
     out->rest = (int64_t)out->usage -

@@ -111,6 +111,8 @@ typedef struct {
 
 typedef struct {
     int version;
+    bool root;                /* the hierarchy's root (v1: has cgroup.sane_behavior; v2: no
+                               * memory.current), whose usage the kernel counts differently */
     ms_cg_value v[MS_CGV__COUNT];
     ms_cg_fields stat;        /* memory.stat, every line in order */
     ms_cg_fields events;      /* v2 memory.events; v1 memory.oom_control */

@@ -159,7 +159,7 @@ static enum MHD_Result h_system(http_req *r)
 
 /* ---- processes ---- */
 
-static void write_procinfo(jw *w, const ms_procinfo *p, const char *user)
+static void write_procinfo(jw *w, const ms_procinfo *p, const char *user, const server_ctx *srv)
 {
     jw_obj(w);
     jw_ki64(w, "pid", p->pid);
@@ -179,6 +179,7 @@ static void write_procinfo(jw *w, const ms_procinfo *p, const char *user)
     jw_ku64(w, "vm_swap", p->vm_swap);
     jw_ku64(w, "minflt", p->minflt);
     jw_ku64(w, "majflt", p->majflt);
+    routes_cgroup_write_proc(w, srv, p->pid);
     jw_obj_end(w);
 }
 
@@ -291,7 +292,7 @@ static ms_err list_copy(const ms_proclist *from, ms_proclist *to)
 
 static enum MHD_Result h_processes(http_req *r)
 {
-    static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", NULL};
+    static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", "cgroup", "container", NULL};
     if (!http_args_check(r, allowed))
         return MHD_YES;
     const char *sort = http_arg_get(r, "sort"), *order = http_arg_get(r, "order");
@@ -336,6 +337,11 @@ static enum MHD_Result h_processes(http_req *r)
         list_snapshot_put(snap);
         return http_reply_ms(r, rc, "listing /proc");
     }
+    if (!routes_cgroup_filter(r, &l, q && *q)) {
+        if (q && *q) ms_proclist_free(&l); else free(l.p);
+        list_snapshot_put(snap);
+        return MHD_YES;
+    }
     ms_proclist_sort(&l, key, desc);
     ms_buf b;
     ms_buf_init(&b, 0);
@@ -350,7 +356,7 @@ static enum MHD_Result h_processes(http_req *r)
     jw_key(&w, "processes");
     jw_arr(&w);
     for (size_t i = 0; i < n; i++)
-        write_procinfo(&w, &l.p[i], cached_user(&uc, l.p[i].uid));
+        write_procinfo(&w, &l.p[i], cached_user(&uc, l.p[i].uid), r->srv);
     jw_arr_end(&w);
     jw_obj_end(&w);
     if (q && *q) {
@@ -453,6 +459,7 @@ static enum MHD_Result h_process(http_req *r)
     jw_kbool(&w, "kernel_thread", ms_stat_is_kthread(&sp));
     jw_kstr(&w, "cmdline", cmdline);
     jw_kbool(&w, "cmdline_truncated", trunc);
+    routes_cgroup_write_proc(&w, r->srv, pid);
     jw_key(&w, "status");
     jw_obj(&w);
     write_kv_list(&w, st.kv, st.nkv, true, status_line_wanted);
@@ -1108,6 +1115,9 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/processes/{pid}/smaps", h_smaps},
     {"GET", "/api/v1/processes/{pid}/pagemap", h_pagemap},
     {"GET", "/api/v1/processes/{pid}/translate", h_translate},
+    {"GET", "/api/v1/cgroups", h_cgroups},
+    {"GET", "/api/v1/cgroups/*", h_cgroup},
+    {"GET", "/api/v1/events", h_events},
     {"GET", "/api/v1/experiments/presets", h_exp_presets},
     {"GET", "/api/v1/experiments", h_exp_list},
     {"POST", "/api/v1/experiments", h_exp_start},
