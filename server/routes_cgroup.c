@@ -53,7 +53,7 @@ static bool need_hierarchy(http_req *r)
 
 /* The process's cgroup in the hierarchy memscoped reads (v1 memory line or the v2 line); false
  * when the process is gone or lists none. */
-static bool proc_cgroup(const server_ctx *srv, int pid, char *path, size_t cap, ms_container *ctr)
+bool routes_proc_cgroup(const server_ctx *srv, int pid, char *path, size_t cap, ms_container *ctr)
 {
     int fd;
     ms_cg_membership *m = malloc(sizeof *m);
@@ -96,7 +96,7 @@ void routes_cgroup_write_proc(jw *w, const server_ctx *srv, int pid)
 {
     char path[MS_CG_PATH_MAX];
     ms_container c;
-    if (!proc_cgroup(srv, pid, path, sizeof path, &c)) {
+    if (!routes_proc_cgroup(srv, pid, path, sizeof path, &c)) {
         jw_knull(w, "cgroup");
         jw_knull(w, "container");
         return;
@@ -134,7 +134,7 @@ bool routes_cgroup_filter(http_req *r, ms_proclist *l, bool owned)
     for (size_t i = 0; i < l->n; i++) {
         char path[MS_CG_PATH_MAX];
         ms_container c;
-        bool in = proc_cgroup(r->srv, l->p[i].pid, path, sizeof path, &c);
+        bool in = routes_proc_cgroup(r->srv, l->p[i].pid, path, sizeof path, &c);
         if (in && cg)
             in = path_within(path, top);
         if (in && id)

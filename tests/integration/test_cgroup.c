@@ -163,6 +163,22 @@ static json_t *find_cgroup(json_t *list, const char *path)
     return NULL;
 }
 
+/* The value of the /metrics sample whose name and labels start with `series`, or -1. */
+static double metric(const char *text, const char *series)
+{
+    const char *p = text;
+    size_t n = strlen(series);
+    while (p && *p) {
+        if (strncmp(p, series, n) == 0) {
+            const char *sp = strstr(p, "} ");
+            return sp ? strtod(sp + 2, NULL) : -1;
+        }
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return -1;
+}
+
 static void test_live(void)
 {
     char dir[512], rel[256], enc[512], buf[600];
@@ -244,8 +260,18 @@ static void test_live(void)
           json_integer_value(json_object_get(json_array_get(json_object_get(fl, "processes"), 0), "pid")) == pid);
     json_decref(fl);
 
-    /* errors */
+    /* /metrics: the subject's series carry its cgroup (memscoped runs with --metrics-top 200) */
     http_resp r;
+    char series[512];
+    CHECK(http_get(&srv, "/metrics", &r) && r.status == 200);
+    snprintf(series, sizeof series, "memscope_process_rss_bytes{pid=\"%d\",name=\"memscope-subjec\",cgroup=\"%s\","
+             "container=\"\"}", (int)pid, rel);
+    CHECK(r.body && metric(r.body, series) == (double)proc_kb(pid, "status", "VmRSS"));
+    snprintf(series, sizeof series, "memscope_cgroup_limit_bytes{cgroup=\"%s\",", rel);
+    CHECK(r.body && metric(r.body, series) == 64.0 * MiB);
+    http_resp_free(&r);
+
+    /* errors */
     CHECK(http_get(&srv, "/api/v1/cgroups/%2Fno-such-memscope-cgroup", &r) && r.status == 404 &&
           strcmp(jstr(r.json, "error.code"), "no_such_cgroup") == 0);
     http_resp_free(&r);
@@ -366,18 +392,45 @@ static void test_oom(bool by_counter)
     json_decref(one);
 }
 
+static void test_v2_metrics(ms_server *s, const char *ctr)
+{
+    http_resp r;
+    char series[512];
+    CHECK(http_get(s, "/metrics", &r) && r.status == 200);
+    const char *t = r.body ? r.body : "";
+    snprintf(series, sizeof series, "memscope_cgroup_usage_bytes{cgroup=\"%s\",container=\"%.64s\","
+             "pod_uid=\"8d1c2b3a-4e5f-4a6b-9c7d-0e1f2a3b4c5d\"}", ctr, strrchr(ctr, '-') + 1);
+    CHECK(metric(t, series) == 533360640.0);     /* the container's memory.current */
+    snprintf(series, sizeof series, "memscope_cgroup_limit_bytes{cgroup=\"%s\",", ctr);
+    CHECK(metric(t, series) == 768.0 * MiB);
+    snprintf(series, sizeof series, "memscope_cgroup_oom_kills_total{cgroup=\"%s\",", ctr);
+    CHECK(metric(t, series) == 1.0);
+    snprintf(series, sizeof series, "memscope_cgroup_memory_bytes{cgroup=\"%s\",container=\"%.64s\","
+             "pod_uid=\"8d1c2b3a-4e5f-4a6b-9c7d-0e1f2a3b4c5d\",kind=\"anon\"}", ctr, strrchr(ctr, '-') + 1);
+    CHECK(metric(t, series) == 296.0 * MiB);
+    snprintf(series, sizeof series, "memscope_cgroup_pressure_seconds_total{cgroup=\"%s\",", ctr);
+    CHECK(metric(t, series) == 9.120444);
+    /* the root cgroup has the most; the container is sixth, and --metrics-cgroups 6 keeps six */
+    CHECK(metric(t, "memscope_cgroup_usage_bytes{cgroup=\"/\",") > 0);
+    size_t k = 0;
+    for (const char *p = strstr(t, "\nmemscope_cgroup_usage_bytes{"); p; p = strstr(p + 1, "\nmemscope_cgroup_usage_bytes{"))
+        k++;
+    CHECK_EQ_U64(k, 6);
+    http_resp_free(&r);
+}
+
 static void test_v2_tree(void)
 {
     char root[1024];
     snprintf(root, sizeof root, "%s/cgroup-v2-k8s", MS_FIXTURES_DIR);
-    const char *extra[] = {"--cgroup-root", root, "--oom-source", "off", NULL};
+    const char *extra[] = {"--cgroup-root", root, "--oom-source", "off", "--metrics-cgroups", "6", NULL};
     ms_server s2;
     CHECK(server_start(&s2, extra));
     json_t *l = http_get_json(&s2, "/api/v1/cgroups");
     CHECK(l && jint(l, "version") == 2 && jint(l, "count") == 10);
     const char *ctr = "/kubepods.slice/kubepods-burstable.slice/"
                       "kubepods-burstable-pod8d1c2b3a_4e5f_4a6b_9c7d_0e1f2a3b4c5d.slice/"
-                      "cri-containerd-a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9.scope";
+                      "cri-containerd-a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90.scope";
     json_t *e = l ? find_cgroup(l, ctr) : NULL;
     CHECK(e && strcmp(jstr(e, "container.runtime"), "containerd") == 0);
     CHECK(e && strcmp(jstr(e, "container.pod_uid"), "8d1c2b3a-4e5f-4a6b-9c7d-0e1f2a3b4c5d") == 0);
@@ -399,6 +452,7 @@ static void test_v2_tree(void)
         CHECK(jint(a, "sock") == MiB && jint(a, "shmem") == 8 * MiB);
     }
     json_decref(one);
+    test_v2_metrics(&s2, ctr);
     server_stop(&s2);
 }
 
@@ -413,7 +467,7 @@ int main(void)
         return check_done();
     }
     remove_stale();
-    const char *extra[] = {NULL};
+    const char *extra[] = {"--metrics-top", "200", "--metrics-cgroups", "500", NULL};
     CHECK(server_start(&srv, extra));
     test_live();
     test_oom(false);

@@ -14,7 +14,7 @@
 static const char *fixtures;
 
 #define DOCKER_ID "3f4e2a1b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f"
-#define CRI_ID "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+#define CRI_ID "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 #define POD_UID "8d1c2b3a-4e5f-4a6b-9c7d-0e1f2a3b4c5d"
 #define MiB (1ULL << 20)
 
