@@ -791,6 +791,17 @@ bool ms_container_from_path(const char *path, ms_container *out)
     return out->id[0] || out->pod_uid[0];
 }
 
+bool ms_cg_membership_memory(const ms_cg_membership *m, const char **path, ms_container *c)
+{
+    *path = m->has_v1_memory ? m->v1_memory : m->has_v2 ? m->v2 : NULL;
+    memset(c, 0, sizeof *c);
+    if (!*path)
+        return false;
+    if (!ms_container_from_path(*path, c) && m->has_v2)
+        ms_container_from_path(m->v2, c);
+    return true;
+}
+
 /* ---- the tree ---- */
 
 static int cmp_name(const void *a, const void *b)

@@ -172,6 +172,10 @@ typedef struct {
 
 /* Recognises the container (innermost) and pod of a cgroup path.  false when neither is named. */
 bool ms_container_from_path(const char *path, ms_container *out);
+/* A process's memory cgroup: its v1 memory line where it has one (the controller is there), else
+ * its v2 line; and the container that path names or, failing that, the v2 path (systemd hosts name
+ * the scope there).  false when the process lists neither. */
+bool ms_cg_membership_memory(const ms_cg_membership *m, const char **path, ms_container *c);
 
 /* ---- the tree ---- */
 

@@ -329,7 +329,10 @@ static bool read_rollup(int pid, uint64_t *pss, uint64_t *uss, bool *gone)
         rc = MS_ERR_NOENT;   /* an empty rollup: the process became a zombie or exited */
     }
     *gone = rc == MS_ERR_NOENT;
-    if (rc != MS_OK)
+    /* A process that exited between the list and its rollup is the ordinary life of processes, not
+     * a read that failed: it is left out of the scrape, and counting it would make the error counter
+     * rise forever on a busy host. */
+    if (rc != MS_OK && !*gone)
         metrics_count_read_error(rc);
     if (dirfd >= 0)
         close(dirfd);
@@ -337,7 +340,7 @@ static bool read_rollup(int pid, uint64_t *pss, uint64_t *uss, bool *gone)
     return rc == MS_OK;
 }
 
-static ms_err collect_top(const server_ctx *srv, unsigned top, top_proc **out, size_t *nout, size_t *nvisible)
+static ms_err collect_top(unsigned top, top_proc **out, size_t *nout, size_t *nvisible)
 {
     ms_err rc = MS_OK;
     ms_proclist l = {0};
@@ -364,9 +367,8 @@ static ms_err collect_top(const server_ctx *srv, unsigned top, top_proc **out, s
         q->rss = p->vm_rss;
         q->swap = p->vm_swap;
         q->vsz = p->vm_size;
-        ms_container c;
-        if (routes_proc_cgroup(srv, p->pid, q->cgroup, sizeof q->cgroup, &c))
-            memcpy(q->container, c.id, sizeof q->container);
+        snprintf(q->cgroup, sizeof q->cgroup, "%s", p->cgroup ? p->cgroup : "");
+        memcpy(q->container, p->container.id, sizeof q->container);
         if (now_ns() - t0 < METRICS_ROLLUP_BUDGET_NS) {
             bool gone;
             q->has_rollup = read_rollup(p->pid, &q->pss, &q->uss, &gone);
@@ -579,7 +581,7 @@ enum MHD_Result h_metrics(http_req *r)
     write_http(&w);
     write_counters(&w, r->srv);
     write_self(&w, r->srv);
-    ms_err rc = collect_top(r->srv, r->srv->metrics_top, &top, &ntop, &nvisible);
+    ms_err rc = collect_top(r->srv->metrics_top, &top, &ntop, &nvisible);
     if (rc == MS_OK) {
         family(&w, "memscope_processes", "gauge", "Processes visible to memscoped (kernel threads included).");
         sample_u64(&w, "memscope_processes", nvisible);

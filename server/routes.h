@@ -28,10 +28,8 @@ void routes_exp_stop(void);
 enum MHD_Result h_cgroups(http_req *r);
 enum MHD_Result h_cgroup(http_req *r);
 enum MHD_Result h_events(http_req *r);
-/* A process's cgroup path (in the hierarchy memscoped reads) and container; false when unknown. */
-bool routes_proc_cgroup(const server_ctx *srv, int pid, char *path, size_t cap, ms_container *ctr);
-/* Writes the "cgroup" and "container" members of a process (null when unknown). */
-void routes_cgroup_write_proc(jw *w, const server_ctx *srv, int pid);
+/* Writes the "cgroup" and "container" members of the process at pid_dirfd (null when unknown). */
+void routes_cgroup_write_proc(jw *w, int pid_dirfd);
 /* Keeps the processes that ?cgroup=PATH (that cgroup or below) and ?container=ID name; replies 400
  * and returns false on a bad value.  owned: l owns its entries' cmdlines (dropped ones are freed). */
 bool routes_cgroup_filter(http_req *r, ms_proclist *l, bool owned);

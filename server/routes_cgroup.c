@@ -20,6 +20,7 @@
 #include "core/proclist.h"
 #include "core/smaps.h"
 #include "core/status.h"
+#include "encode.h"
 #include "http.h"
 #include "jw.h"
 #include "oomwatch.h"
@@ -51,58 +52,16 @@ static bool need_hierarchy(http_req *r)
 
 /* ---- a process's cgroup ---- */
 
-/* The process's cgroup in the hierarchy memscoped reads (v1 memory line or the v2 line); false
- * when the process is gone or lists none. */
-bool routes_proc_cgroup(const server_ctx *srv, int pid, char *path, size_t cap, ms_container *ctr)
+void routes_cgroup_write_proc(jw *w, int pid_dirfd)
 {
-    int fd;
     ms_cg_membership *m = malloc(sizeof *m);
-    bool ok = false;
-    if (!m || ms_pid_open(pid, &fd) != MS_OK) {
-        free(m);
-        return false;
-    }
-    if (ms_cg_membership_read(fd, m) == MS_OK) {
-        bool v1 = m->has_v1_memory && (!srv->cg_ok || srv->cg.version == 1);
-        const char *p = v1 ? m->v1_memory : m->has_v2 ? m->v2 : NULL;
-        if (p) {
-            snprintf(path, cap, "%s", p);
-            /* a systemd host names the container in the v2 path even where memory is on v1 */
-            if (!ms_container_from_path(p, ctr) && m->has_v2)
-                ms_container_from_path(m->v2, ctr);
-            ok = true;
-        }
-    }
-    close(fd);
-    free(m);
-    return ok;
-}
-
-static void write_container(jw *w, const ms_container *c)
-{
-    if (!c->id[0] && !c->pod_uid[0]) {
-        jw_knull(w, "container");
-        return;
-    }
-    jw_key(w, "container");
-    jw_obj(w);
-    if (c->runtime[0]) jw_kstr(w, "runtime", c->runtime); else jw_knull(w, "runtime");
-    if (c->id[0]) jw_kstr(w, "id", c->id); else jw_knull(w, "id");
-    if (c->pod_uid[0]) jw_kstr(w, "pod_uid", c->pod_uid); else jw_knull(w, "pod_uid");
-    jw_obj_end(w);
-}
-
-void routes_cgroup_write_proc(jw *w, const server_ctx *srv, int pid)
-{
-    char path[MS_CG_PATH_MAX];
+    const char *path = NULL;
     ms_container c;
-    if (!routes_proc_cgroup(srv, pid, path, sizeof path, &c)) {
-        jw_knull(w, "cgroup");
-        jw_knull(w, "container");
-        return;
-    }
-    jw_kstr(w, "cgroup", path);
-    write_container(w, &c);
+    if (m && ms_cg_membership_read(pid_dirfd, m) == MS_OK && ms_cg_membership_memory(m, &path, &c))
+        enc_cgroup(w, path, &c);
+    else
+        enc_cgroup(w, NULL, NULL);
+    free(m);
 }
 
 /* "/a" holds "/a" and "/a/b", not "/ab". */
@@ -132,13 +91,12 @@ bool routes_cgroup_filter(http_req *r, ms_proclist *l, bool owned)
     }
     size_t keep = 0;
     for (size_t i = 0; i < l->n; i++) {
-        char path[MS_CG_PATH_MAX];
-        ms_container c;
-        bool in = routes_proc_cgroup(r->srv, l->p[i].pid, path, sizeof path, &c);
+        const ms_container *c = &l->p[i].container;
+        bool in = l->p[i].cgroup != NULL;
         if (in && cg)
-            in = path_within(path, top);
+            in = path_within(l->p[i].cgroup, top);
         if (in && id)
-            in = strncmp(c.id, id, idl) == 0 || strcmp(c.pod_uid, id) == 0;
+            in = (c->id[0] && strncmp(c->id, id, idl) == 0) || strcmp(c->pod_uid, id) == 0;
         if (in)
             l->p[keep++] = l->p[i];
         else if (owned)
@@ -235,7 +193,7 @@ static void write_summary(jw *w, const ms_cg_mem *m, const char *path)
     jw_kstr(w, "path", path);
     jw_ki64(w, "version", m->version);
     ms_container_from_path(path, &c);
-    write_container(w, &c);
+    enc_container(w, &c);
     write_value(w, "usage", &m->v[MS_CGV_USAGE]);
     write_value(w, "peak", &m->v[MS_CGV_PEAK]);
     if (ms_cg_limit(m, &v)) jw_ku64(w, "limit", v); else jw_knull(w, "limit");
