@@ -32,7 +32,7 @@
 #define PROCESSES_MAX_LIMIT 100000
 #define QUERY_MAX_LEN 256
 
-static enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b)
+enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b)
 {
     ms_err rc = jw_finish(w);
     if (rc != MS_OK) {

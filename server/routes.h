@@ -24,6 +24,9 @@ enum MHD_Result h_exp_events(http_req *r);
 void routes_exp_start(void);
 void routes_exp_stop(void);
 
+/* routes.c: finishes a JSON answer written into b and replies 200 with it (or the encoding error). */
+enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b);
+
 /* routes_cgroup.c: cgroups, OOM events, and a process's cgroup. */
 enum MHD_Result h_cgroups(http_req *r);
 enum MHD_Result h_cgroup(http_req *r);

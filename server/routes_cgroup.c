@@ -31,16 +31,6 @@
 #define CGROUP_PROCS_MAX 10000
 #define CGROUP_PREFIX "/api/v1/cgroups/"
 
-static enum MHD_Result reply_cg_writer(http_req *r, jw *w, ms_buf *b)
-{
-    ms_err rc = jw_finish(w);
-    if (rc != MS_OK) {
-        ms_buf_free(b);
-        return http_reply_ms(r, rc, "encoding the answer");
-    }
-    return http_reply_json(r, MHD_HTTP_OK, b);
-}
-
 static bool need_hierarchy(http_req *r)
 {
     if (r->srv->cg_ok)
@@ -323,7 +313,7 @@ enum MHD_Result h_cgroups(http_req *r)
     jw_obj_end(&w);
     free(sm);
     ms_cg_tree_free(&t);
-    return reply_cg_writer(r, &w, &b);
+    return reply_writer(r, &w, &b);
 }
 
 /* ---- GET /api/v1/cgroups/{path} ---- */
@@ -536,7 +526,7 @@ enum MHD_Result h_cgroup(http_req *r)
     jw_obj_end(&w);
     close(fd);
     ms_cg_mem_free(&m);
-    return reply_cg_writer(r, &w, &b);
+    return reply_writer(r, &w, &b);
 }
 
 /* ---- GET /api/v1/events?type=oom ---- */
@@ -612,5 +602,5 @@ enum MHD_Result h_events(http_req *r)
     jw_arr_end(&w);
     jw_obj_end(&w);
     free(ev);
-    return reply_cg_writer(r, &w, &b);
+    return reply_writer(r, &w, &b);
 }
