@@ -289,6 +289,73 @@ static void test_live(void)
     waitpid(pid, NULL, 0);
 }
 
+/* A podman container (runc, the local debian image the container test builds from) is recognised
+ * with its full id on its process and in the cgroup list. */
+static char podman_name[64];
+static void podman_cleanup(void)
+{
+    char cmd[160];
+    if (!podman_name[0])
+        return;
+    snprintf(cmd, sizeof cmd, "timeout 30 podman rm -f -t 0 %s >/dev/null 2>&1", podman_name);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove container %s\n", podman_name);
+    podman_name[0] = '\0';
+}
+
+static void test_podman(void)
+{
+    const char *image = "docker.io/library/debian:bookworm-slim";
+    char cmd[768];
+    snprintf(podman_name, sizeof podman_name, "memscope-test-%d-podman", (int)getpid());
+    atexit(podman_cleanup);
+    /* runc, and ulimits within the host's hard limits, as docker/ci-container-test.sh runs it */
+    snprintf(cmd, sizeof cmd, "command -v podman >/dev/null && podman image exists %s && "
+             "exec bash -c 'NF=$(ulimit -Hn); NP=$(ulimit -Hu); [ \"$NP\" = unlimited ] && NP=32768; "
+             "[ \"$NP\" -gt 32768 ] && NP=32768; timeout 120 podman run -d --rm --runtime runc "
+             "--ulimit nofile=$NF:$NF --ulimit nproc=$NP:$NP --network none --name %s %s sleep 120 2>/dev/null'",
+             image, podman_name, image);
+    char *id = run_capture(cmd);
+    size_t idl = id ? strcspn(id, "\n") : 0;
+    if (!id || idl != 64) {
+        CHECK_SKIP("no podman container could be started here (podman, runc and the local image %s are needed)", image);
+        free(id);
+        podman_name[0] = '\0';
+        return;
+    }
+    id[idl] = '\0';
+    snprintf(cmd, sizeof cmd, "timeout 30 podman inspect --format '{{.State.Pid}}' %s", podman_name);
+    char *pids = run_capture(cmd);
+    int pid = pids ? atoi(pids) : 0;
+    free(pids);
+    CHECK(pid > 0);
+    json_t *p = pid > 0 ? http_get_json(&srv, "/api/v1/processes/%d", pid) : NULL;
+    CHECK(p && jstr(p, "container.runtime") && strcmp(jstr(p, "container.runtime"), "podman") == 0);
+    CHECK(p && jstr(p, "container.id") && strcmp(jstr(p, "container.id"), id) == 0);
+    const char *cg = p ? jstr(p, "cgroup") : NULL;
+    CHECK(cg && strstr(cg, id) != NULL);
+    /* the list filtered by the short id has exactly the container's processes */
+    char shortid[13];
+    snprintf(shortid, sizeof shortid, "%.12s", id);
+    json_t *l = http_get_json(&srv, "/api/v1/processes?container=%s&fresh=1", shortid);
+    size_t i;
+    json_t *e;
+    bool found = false, only = true;
+    json_array_foreach(json_object_get(l, "processes"), i, e) {
+        found |= jint(e, "pid") == pid;
+        only &= jstr(e, "container.id") && strcmp(jstr(e, "container.id"), id) == 0;
+    }
+    CHECK(l && found && only);
+    json_t *list = cg ? http_get_json(&srv, "/api/v1/cgroups") : NULL;
+    json_t *c = list ? find_cgroup(list, cg) : NULL;
+    CHECK(c && jstr(c, "container.id") && strcmp(jstr(c, "container.id"), id) == 0);
+    json_decref(list);
+    json_decref(l);
+    json_decref(p);
+    free(id);
+    podman_cleanup();
+}
+
 /* A child that moves itself into dir and writes 256 MiB: the kernel kills it at 64 MiB. */
 static pid_t oom_child(const char *dir)
 {
@@ -470,6 +537,7 @@ int main(void)
     const char *extra[] = {"--metrics-top", "200", "--metrics-cgroups", "500", NULL};
     CHECK(server_start(&srv, extra));
     test_live();
+    test_podman();
     test_oom(false);
     CHECK(server_stop(&srv) == 0);
     const char *counters[] = {"--oom-source", "counters", NULL};
