@@ -17,8 +17,8 @@
 #include "core/num.h"
 #include "log.h"
 
-/* A kmsg record is at most about 8 KiB (PRINTK_MESSAGE_MAX plus the dictionary). */
-#define KMSG_REC_MAX 8192
+/* A kmsg record is at most CONSOLE_EXT_LOG_MAX (8 KiB) formatted; a read into less fails. */
+#define KMSG_REC_MAX 16384
 /* Cgroups whose counters the fallback follows. */
 #define COUNTER_CGROUPS_MAX 4096
 
@@ -253,6 +253,13 @@ static void drain_kmsg(oomwatch *w)
             continue;             /* records were overwritten before we read them: go on */
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno != EAGAIN) {
+            /* a record this buffer cannot take, or a read error: skip what is there rather than
+             * have poll() report the same record readable forever */
+            log_warn("reading /dev/kmsg: %s; skipping to its end", strerror(errno));
+            lseek(w->kmsg_fd, 0, SEEK_END);
+            return;
+        }
         if (n <= 0)
             return;               /* EAGAIN: all read */
         oom_event ev;
