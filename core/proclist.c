@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "stat.h"
 #include "status.h"
 
 /* The process's memory cgroup and container.  A cgroup file that cannot be read or parsed leaves
