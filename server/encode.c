@@ -437,6 +437,15 @@ void enc_pagemap(jw *w, const enc_pagemap_doc *d)
     jw_obj_end(w);
 }
 
+const char *enc_translation_explain(const ms_translation *t)
+{
+    return !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
+           : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
+           : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
+           : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"
+                           : "the page is resident, but the kernel hides frame numbers from this reader";
+}
+
 void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t)
 {
     jw_obj(w);
@@ -465,11 +474,6 @@ void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t)
         jw_khex(w, "phys_addr", t->phys_addr);
     else
         jw_knull(w, "phys_addr");
-    jw_kstr(w, "explain",
-            !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
-            : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
-            : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
-            : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"
-                            : "the page is resident, but the kernel hides frame numbers from this reader");
+    jw_kstr(w, "explain", enc_translation_explain(t));
     jw_obj_end(w);
 }

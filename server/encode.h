@@ -67,7 +67,8 @@ typedef struct {
 } enc_pagemap_doc;
 void enc_pagemap(jw *w, const enc_pagemap_doc *d);
 
-/* The /translate document. */
+/* The /translate document, and its "explain": what touching the address would do. */
 void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t);
+const char *enc_translation_explain(const ms_translation *t);
 
 #endif
