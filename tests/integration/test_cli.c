@@ -11,7 +11,8 @@
  *
  * Also: the tables carry the kernel's figures; exit codes (1 no such process, 2 bad usage,
  * 3 permission, run as nobody against root's subject); --help; the client subcommand through
- * Content-Length and chunked answers, with and without the token; and `memscope lab`. */
+ * Content-Length and chunked answers, with and without the token (which that memscoped reads from
+ * $CREDENTIALS_DIRECTORY/token, as systemd's LoadCredential= provides it); and `memscope lab`. */
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
@@ -392,13 +393,17 @@ int main(void)
         fprintf(stderr, "could not start memscoped or the subject\n");
         return 1;
     }
-    char tokfile[] = "/tmp/memscope-cli-token-XXXXXX";
-    int tfd = mkstemp(tokfile);
-    CHECK(tfd >= 0 && write(tfd, TOKEN "\n", sizeof TOKEN) == (ssize_t)sizeof TOKEN);
-    close(tfd);
-    const char *textra[] = {"--token-file", tokfile, NULL};
-    CHECK(server_start(&tsrv, textra));
+    /* The token server gets its token as systemd's LoadCredential= hands it over. */
+    char creddir[] = "/tmp/memscope-cli-cred-XXXXXX", tokfile[64];
+    CHECK(mkdtemp(creddir) != NULL);
+    snprintf(tokfile, sizeof tokfile, "%s/token", creddir);
+    FILE *tf = fopen(tokfile, "w");
+    CHECK(tf && fputs(TOKEN "\n", tf) >= 0 && fclose(tf) == 0);
+    setenv("CREDENTIALS_DIRECTORY", creddir, 1);
+    CHECK(server_start(&tsrv, NULL));
+    unsetenv("CREDENTIALS_DIRECTORY");
     unlink(tokfile);
+    rmdir(creddir);
 
     test_json_equals_routes();
     test_ps_json();
