@@ -13,8 +13,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # in the suite.
   want+=(libcurl4-openssl-dev python3-psutil procps clang chromium prometheus curl xz-utils wrk smem glances)
   # groff-base, man-db: memscope.1 rendered (dist.manpage); systemd: systemd-analyze verify of the
-  # unit (dist.systemd), which needs no running systemd.
-  want+=(groff-base man-db systemd)
+  # unit (dist.systemd), which needs no running systemd; podman, runc, debootstrap: the Debian
+  # package installed into a clean Debian 12 container (dist.package).
+  want+=(groff-base man-db systemd podman runc debootstrap)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
 fi

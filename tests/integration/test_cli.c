@@ -268,6 +268,49 @@ static void test_tables(void)
     free(c.out);
 }
 
+/* Display width of a line: escape sequences take none, nor do UTF-8 continuation bytes. */
+static size_t line_width(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\033') {
+            while (i < n && s[i] != 'm')
+                i++;
+            continue;
+        }
+        if (s[i] != '\r' && ((unsigned char)s[i] & 0xc0) != 0x80)
+            w++;
+    }
+    return w;
+}
+
+/* On a 60-column terminal (a pty from script(1)) no line is wider, and the header is bold, but not
+ * with NO_COLOR. */
+static void test_terminal(void)
+{
+    if (system("command -v script >/dev/null 2>&1") != 0) {
+        CHECK_SKIP("script(1) is not installed (util-linux), so no terminal to run in");
+        return;
+    }
+    for (int nocolor = 0; nocolor < 2; nocolor++) {
+        run_out r;
+        CHECK(run(&r, "%s TERM=xterm script -qec 'stty cols 60 rows 20; %s ps' /dev/null",
+                  nocolor ? "NO_COLOR=1" : "env -u NO_COLOR", cli));
+        size_t widest = 0, lines = 0;
+        for (char *p = r.out, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+            nl = strchr(p, '\n');
+            size_t w = line_width(p, nl ? (size_t)(nl - p) : strlen(p));
+            widest = w > widest ? w : widest;
+            lines++;
+        }
+        CHECK(lines > 3 && widest <= 60);
+        if (widest > 60)
+            fprintf(stderr, "a line of %zu columns on a 60-column terminal\n", widest);
+        CHECK(nocolor ? !strchr(r.out, '\033') : strncmp(r.out, "\033[1m", 4) == 0);
+        free(r.out);
+    }
+}
+
 static void test_exit_codes(void)
 {
     int gone = free_pid();
@@ -408,6 +451,7 @@ int main(void)
     test_json_equals_routes();
     test_ps_json();
     test_tables();
+    test_terminal();
     test_exit_codes();
     test_client();
     test_lab();
