@@ -38,7 +38,9 @@ static const char *signed_size(json_t *o, const char *k, char *out)
     return out;
 }
 
-#define LAB_ROW "%4s  %-14s  %9s  %-8s  %-14s  %9s  %9s  %10s  %10s  %7s  %5s  %9s\n"
+#define LAB_ROW "%4s  %-14s  %9s  %-8s  %-14s  %9s  %9s  %10s  %10s  %7s  %6s  %9s\n"
+/* The same widths for the header, whose two "Δ" take two bytes for one column each. */
+#define LAB_HEAD "%4s  %-14s  %9s  %-8s  %-14s  %9s  %9s  %11s  %11s  %7s  %6s  %9s\n"
 
 /* One step as a line of the table, printed as it happens (the widths are fixed for that). */
 static void print_line(const char *line, size_t len)
@@ -56,7 +58,7 @@ static void print_line(const char *line, size_t len)
         char b[24];
         printf("%s, THP %s\n\n", tbl_size(jnum(j, "budget_bytes", NULL), b),
                json_string_value(json_object_get(j, "thp_enabled")) ? json_string_value(json_object_get(j, "thp_enabled")) : "?");
-        printf(LAB_ROW, "STEP", "OP", "SIZE", "WHERE", "ADDRESS", "VIRT", "RSS", "ΔVIRT", "ΔRSS", "MINFLT", "MAJFLT", "TIME");
+        printf(LAB_HEAD, "STEP", "OP", "SIZE", "WHERE", "ADDRESS", "VIRT", "RSS", "ΔVIRT", "ΔRSS", "MINFLT", "MAJFLT", "TIME");
     } else if (!strcmp(type, "step")) {
         char step[24], size[24], virt[24], rss[24], dv[32], dr[32], mi[24], ma[24], ms[24];
         snprintf(step, sizeof step, "%" PRIu64, jnum(j, "step", NULL));
