@@ -34,10 +34,11 @@ mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 # runc, not crun (which fails on this host's cgroup layout), and ulimits within the host's hard ones;
 # kept to this script through CONTAINERS_CONF rather than written to /etc.
-nofile=$(ulimit -Hn); [ "$nofile" = unlimited ] || [ "$nofile" -gt 20000 ] && nofile=20000
+nofile=$(ulimit -Hn); { [ "$nofile" = unlimited ] || [ "$nofile" -gt 20000 ]; } && nofile=20000
+nproc=$(ulimit -Hu); { [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ]; } && nproc=32768
 cat > "$WORK/containers.conf" <<CONF
 [containers]
-default_ulimits = ["nofile=$nofile:$nofile"]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 [engine]
 runtime = "runc"
 CONF
