@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/kpage.h"
 #include "core/rstream.h"
 
 void enc_user_name(uint32_t uid, char *out, size_t cap)
@@ -432,8 +433,9 @@ void enc_pagemap(jw *w, const enc_pagemap_doc *d)
             jw_khex(w, "next_cursor", next);
         else
             jw_knull(w, "next_cursor");
-        jw_ku64(w, "frames_cap", PAGEMAP_FRAMES_MAX);
     }
+    /* In every answer, so a client knows before it asks for frames how many one answer holds. */
+    jw_ku64(w, "frames_cap", PAGEMAP_FRAMES_MAX);
     jw_obj_end(w);
 }
 
