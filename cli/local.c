@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "core/features.h"
+#include "core/kpage.h"
 #include "core/num.h"
 #include "core/proc.h"
 #include "core/proclist.h"
