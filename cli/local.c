@@ -230,6 +230,21 @@ static int regions_json(int pid, int dirfd, bool smaps)
     return cli_put_json(&b);
 }
 
+/* The accounting columns of a smaps table, from summed fields; private is the USS. */
+typedef struct {
+    char rss[24], pss[24], priv[24], shared[24], swap[24];
+} acct_cells;
+
+static const acct_cells *acct_of(const ms_smaps_totals *t, acct_cells *c)
+{
+    tbl_size(t->v[MS_SF_RSS], c->rss);
+    tbl_size(t->v[MS_SF_PSS], c->pss);
+    tbl_size(ms_smaps_uss(t), c->priv);
+    tbl_size(t->v[MS_SF_SHARED_CLEAN] + t->v[MS_SF_SHARED_DIRTY] + t->v[MS_SF_SHARED_HUGETLB], c->shared);
+    tbl_size(t->v[MS_SF_SWAP], c->swap);
+    return c;
+}
+
 /* The table of regions.  smaps: also RSS, PSS, private, shared, swap (full) or RSS and dirty
  * (pmap -x's columns: full false). */
 static int regions_table(int pid, int dirfd, bool smaps, bool full)
@@ -261,7 +276,7 @@ static int regions_table(int pid, int dirfd, bool smaps, bool full)
         rc = ms_rstream_next(rs, &g, &fl, &nf);
         if (rc != MS_OK || !g)
             break;
-        char addr[24], sz[24], a[24], b[24], cc[24], d[24], e[24], path[4200];
+        char addr[24], sz[24], a[24], b[24], path[4200];
         snprintf(path, sizeof path, "%.*s", (int)(g->path_len < 4096 ? g->path_len : 4096), g->path);
         tbl_hex(g->start, addr);
         tbl_size(g->end - g->start, sz);
@@ -282,11 +297,9 @@ static int regions_table(int pid, int dirfd, bool smaps, bool full)
             tbl_row(&t, cells);
             continue;
         }
-        tbl_size(one.v[MS_SF_PSS], b);
-        tbl_size(ms_smaps_uss(&one), cc);
-        tbl_size(one.v[MS_SF_SHARED_CLEAN] + one.v[MS_SF_SHARED_DIRTY] + one.v[MS_SF_SHARED_HUGETLB], d);
-        tbl_size(one.v[MS_SF_SWAP], e);
-        const char *cells[] = {addr, sz, a, b, cc, d, e, kind, path};
+        acct_cells x;
+        acct_of(&one, &x);
+        const char *cells[] = {addr, sz, x.rss, x.pss, x.priv, x.shared, x.swap, kind, path};
         tbl_row(&t, cells);
     }
     size_t count = ms_rstream_count(rs);
@@ -296,7 +309,7 @@ static int regions_table(int pid, int dirfd, bool smaps, bool full)
         tbl_free(&t);
         return cli_fail(rc, "reading %s of %d", smaps ? "smaps" : "maps", pid);
     }
-    char sz[24], a[24], b[24], cc[24], d[24], e[24], nreg[40];
+    char sz[24], a[24], b[24], nreg[40];
     snprintf(nreg, sizeof nreg, "%zu regions", count);
     tbl_size(size, sz);
     if (!smaps) {
@@ -308,14 +321,11 @@ static int regions_table(int pid, int dirfd, bool smaps, bool full)
         const char *cells[] = {"total", sz, a, b, "", "", nreg};
         tbl_row(&t, cells);
     } else {
-        tbl_size(all.v[MS_SF_RSS], a);
-        tbl_size(all.v[MS_SF_PSS], b);
-        tbl_size(ms_smaps_uss(&all), cc);
-        tbl_size(all.v[MS_SF_SHARED_CLEAN] + all.v[MS_SF_SHARED_DIRTY] + all.v[MS_SF_SHARED_HUGETLB], d);
-        tbl_size(all.v[MS_SF_SWAP], e);
+        acct_cells x;
+        acct_of(&all, &x);
         char label[96];
         snprintf(label, sizeof label, "%s (USS: the PRIVATE total)", nreg);
-        const char *cells[] = {"total", sz, a, b, cc, d, e, "", label};
+        const char *cells[] = {"total", sz, x.rss, x.pss, x.priv, x.shared, x.swap, "", label};
         tbl_row(&t, cells);
     }
     return put_table(&t);
@@ -362,14 +372,14 @@ static int groups_table(const ms_smaps *s, const ms_smaps_group *g, size_t ng)
     tbl_init(&t, 7, head, "rrrrrrl");
     for (size_t k = 0; k < ng; k++) {
         const ms_smaps_group *x = &g[order[k]];
-        char n[24], sz[24], a[24], b[24], cc[24], d[24], path[4200];
+        char n[24], sz[24], path[4200];
+        acct_cells ac;
+        acct_of(&x->totals, &ac);
         if (x->path_len)
             snprintf(path, sizeof path, "%.*s", (int)(x->path_len < 4096 ? x->path_len : 4096), x->path);
         else
             snprintf(path, sizeof path, "[anonymous]");
-        const char *cells[] = {tbl_u64(x->nregions, n), tbl_size(x->size, sz), tbl_size(x->totals.v[MS_SF_RSS], a),
-                               tbl_size(x->totals.v[MS_SF_PSS], b), tbl_size(ms_smaps_uss(&x->totals), cc),
-                               tbl_size(x->totals.v[MS_SF_SWAP], d), path};
+        const char *cells[] = {tbl_u64(x->nregions, n), tbl_size(x->size, sz), ac.rss, ac.pss, ac.priv, ac.swap, path};
         tbl_row(&t, cells);
     }
     free(order);
@@ -378,11 +388,11 @@ static int groups_table(const ms_smaps *s, const ms_smaps_group *g, size_t ng)
     uint64_t size = 0;
     for (size_t i = 0; i < ng; i++)
         size += g[i].size;
-    char n[24], sz[24], a[24], b[24], cc[24], d[24], label[64];
+    char n[24], sz[24], label[64];
+    acct_cells ac;
+    acct_of(&all, &ac);
     snprintf(label, sizeof label, "total, %zu files (USS: the PRIVATE total)", ng);
-    const char *cells[] = {tbl_u64(s->maps.nregions, n), tbl_size(size, sz), tbl_size(all.v[MS_SF_RSS], a),
-                           tbl_size(all.v[MS_SF_PSS], b), tbl_size(ms_smaps_uss(&all), cc),
-                           tbl_size(all.v[MS_SF_SWAP], d), label};
+    const char *cells[] = {tbl_u64(s->maps.nregions, n), tbl_size(size, sz), ac.rss, ac.pss, ac.priv, ac.swap, label};
     tbl_row(&t, cells);
     return put_table(&t);
 }
