@@ -358,7 +358,7 @@ static int group_cmp(const void *a, const void *b)
     return (*x > *y) - (*x < *y);
 }
 
-static int groups_table(const ms_smaps *s, const ms_smaps_group *g, size_t ng)
+static int groups_table(size_t count, const ms_smaps_totals *all, const ms_smaps_group *g, size_t ng)
 {
     size_t *order = malloc((ng ? ng : 1) * sizeof *order);
     if (!order)
@@ -383,16 +383,14 @@ static int groups_table(const ms_smaps *s, const ms_smaps_group *g, size_t ng)
         tbl_row(&t, cells);
     }
     free(order);
-    ms_smaps_totals all;
-    ms_smaps_totals_of(s, 0, s->maps.nregions, &all);
     uint64_t size = 0;
     for (size_t i = 0; i < ng; i++)
         size += g[i].size;
     char n[24], sz[24], label[64];
     acct_cells ac;
-    acct_of(&all, &ac);
+    acct_of(all, &ac);
     snprintf(label, sizeof label, "total, %zu files (USS: the PRIVATE total)", ng);
-    const char *cells[] = {tbl_u64(s->maps.nregions, n), tbl_size(size, sz), ac.rss, ac.pss, ac.priv, ac.swap, label};
+    const char *cells[] = {tbl_u64(count, n), tbl_size(size, sz), ac.rss, ac.pss, ac.priv, ac.swap, label};
     tbl_row(&t, cells);
     return put_table(&t);
 }
@@ -408,34 +406,31 @@ int cmd_smaps(const cli_cmd *c, cli_opts *o)
         return rc;
     if (!o->group)
         return o->json ? regions_json(pid, dirfd, true) : regions_table(pid, dirfd, true, true);
-    ms_smaps s;
-    ms_smaps_init(&s);
-    ms_err err = ms_smaps_read(dirfd, &s);
+    /* Summed per path while the file streams by, as the route does. */
+    ms_features f;
+    ms_features_probe(&f);
+    ms_smaps_grouper *g = NULL;
+    size_t count, ng;
+    ms_smaps_totals t;
+    ms_err err = ms_rstream_group_by_path(dirfd, (uint64_t)f.page_size, &g, &count, &t);
+    if (err != MS_OK) {
+        close(dirfd);
+        return cli_fail(err, "reading smaps of %d", pid);
+    }
+    ms_mm_state mm = count ? MS_MM_PRESENT : ms_pid_mm_state(dirfd);
     close(dirfd);
-    ms_smaps_group *g = NULL;
-    size_t ng = 0;
-    if (err != MS_OK) {
-        rc = cli_fail(err, "reading smaps of %d", pid);
-        goto out;
-    }
-    err = ms_smaps_group_by_path(&s, &g, &ng);
-    if (err != MS_OK) {
-        rc = cli_fail(err, "grouping smaps of %d", pid);
-        goto out;
-    }
+    const ms_smaps_group *groups = ms_smaps_grouper_groups(g, &ng);
     if (o->json) {
         ms_buf b;
         ms_buf_init(&b, 0);
         jw w;
         jw_init(&w, &b);
-        enc_smaps_groups(&w, pid, &s, g, ng);
+        enc_smaps_grouped(&w, pid, count, &t, &mm, groups, ng);
         rc = put_doc(&w, &b);
     } else {
-        rc = groups_table(&s, g, ng);
+        rc = groups_table(count, &t, groups, ng);
     }
-out:
-    free(g);
-    ms_smaps_free(&s);
+    ms_smaps_grouper_free(&g);
     return rc;
 }
 

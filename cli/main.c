@@ -119,6 +119,7 @@ int cli_exit_of(ms_err e)
     case MS_ERR_RANGE:
     case MS_ERR_TOOBIG: return CLI_USAGE;     /* the API's 400 and 413: ask differently */
     case MS_ERR_PERM: return CLI_PERM;
+    case MS_ERR_NOMM:                         /* a kernel thread or a zombie: the API's 409 */
     case MS_ERR_NOMEM:
     case MS_ERR_PARSE:
     case MS_ERR_IO:
