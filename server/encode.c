@@ -397,13 +397,6 @@ ms_err enc_regions_open(int dirfd, int pid, bool smaps, uint64_t page_size, enc_
     return MS_OK;
 }
 
-void enc_smaps_groups(jw *w, int pid, const ms_smaps *s, const ms_smaps_group *g, size_t ng)
-{
-    ms_smaps_totals t;
-    ms_smaps_totals_of(s, 0, s->maps.nregions, &t);
-    enc_smaps_grouped(w, pid, s->maps.nregions, &t, NULL, g, ng);
-}
-
 void enc_smaps_grouped(jw *w, int pid, size_t count, const ms_smaps_totals *t, const ms_mm_state *mm,
                        const ms_smaps_group *g, size_t ng)
 {
@@ -496,6 +489,17 @@ void enc_pagemap(jw *w, const enc_pagemap_doc *d)
     jw_obj_end(w);
 }
 
+const char *enc_translation_explain(const ms_translation *t)
+{
+    return t->frame.beyond_top ? "this page is above the process's TASK_SIZE: the kernel never maps it "
+                                 "(the last page below the top of user space is kept as a guard)"
+           : !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
+           : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
+           : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
+           : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"
+                           : "the page is resident, but the kernel hides frame numbers from this reader";
+}
+
 void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t)
 {
     jw_obj(w);
@@ -524,13 +528,6 @@ void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t)
         jw_khex(w, "phys_addr", t->phys_addr);
     else
         jw_knull(w, "phys_addr");
-    jw_kstr(w, "explain",
-            t->frame.beyond_top ? "this page is above the process's TASK_SIZE: the kernel never maps it "
-                                  "(the last page below the top of user space is kept as a guard)"
-            : !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
-            : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
-            : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
-            : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"
-                            : "the page is resident, but the kernel hides frame numbers from this reader");
+    jw_kstr(w, "explain", enc_translation_explain(t));
     jw_obj_end(w);
 }

@@ -55,10 +55,8 @@ ms_err enc_regions_open(int dirfd, int pid, bool smaps, uint64_t page_size, enc_
 ms_err enc_regions_fill(void *regions, ms_buf *b, size_t want, bool *done);
 void enc_regions_close(void *regions);
 
-/* The /smaps?group=path document. */
-void enc_smaps_groups(jw *w, int pid, const ms_smaps *s, const ms_smaps_group *g, size_t ng);
-/* The same from figures gathered while streaming (ms_rstream_group_by_path): count regions, their
- * totals t, and, when mm is not NULL, kernel_thread and zombie from it. */
+/* The /smaps?group=path document, from figures gathered while streaming (ms_rstream_group_by_path):
+ * count regions, their totals t, and, when mm is not NULL, kernel_thread and zombie from it. */
 void enc_smaps_grouped(jw *w, int pid, size_t count, const ms_smaps_totals *t, const ms_mm_state *mm,
                        const ms_smaps_group *g, size_t ng);
 /* path_hex with every byte of a path that is not valid UTF-8 (nothing when it is). */
@@ -81,7 +79,8 @@ typedef struct {
 } enc_pagemap_doc;
 void enc_pagemap(jw *w, const enc_pagemap_doc *d);
 
-/* The /translate document. */
+/* The /translate document, and its "explain": what touching the address would do. */
 void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t);
+const char *enc_translation_explain(const ms_translation *t);
 
 #endif

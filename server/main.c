@@ -59,7 +59,8 @@ static void usage(FILE *f)
           "  --log-level LEVEL      error, warn, info (default) or debug (one line per request)\n"
           "  --web-dir DIR          dashboard files (default: the installed or source web/ directory)\n"
           "  --token-file FILE      require 'Authorization: Bearer <token>' (token = the file's first line);\n"
-          "                         the MEMSCOPE_TOKEN environment variable works too\n"
+          "                         the MEMSCOPE_TOKEN environment variable works too, and so does\n"
+          "                         $CREDENTIALS_DIRECTORY/token (systemd's LoadCredential=token:FILE)\n"
           "  --insecure-no-auth     allow listening beyond loopback without a token\n"
           "  --cors-origin ORIGIN   allow cross-origin requests from ORIGIN (default: none)\n"
           "  --allow-host NAME      also answer requests whose Host is NAME (any port), e.g. the name a\n"
@@ -406,6 +407,14 @@ int main(int argc, char **argv)
         }
     }
 
+    /* Under systemd, LoadCredential=token:FILE hands the token over as $CREDENTIALS_DIRECTORY/token
+     * (readable by this service alone); --token-file still wins, MEMSCOPE_TOKEN comes after. */
+    char cred_file[PATH_MAX];
+    const char *cred_dir = getenv("CREDENTIALS_DIRECTORY");
+    if (!o.token_file && cred_dir && *cred_dir &&
+        snprintf(cred_file, sizeof cred_file, "%s/token", cred_dir) < (int)sizeof cred_file &&
+        access(cred_file, F_OK) == 0)
+        o.token_file = cred_file;
     bool bad_token;
     char *token = load_token(o.token_file, &bad_token);
     if (bad_token)
