@@ -740,9 +740,14 @@ static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps
 
 static enum MHD_Result h_maps(http_req *r)
 {
-    static const char *const allowed[] = {NULL};
+    static const char *const allowed[] = {"rss", "method", NULL};
     int pid, dirfd;
-    if (!http_args_check(r, allowed) || !open_pid(r, &pid, &dirfd))
+    bool rss;
+    if (!http_args_check(r, allowed) || !arg_bool(r, "rss", &rss))
+        return MHD_YES;
+    if (rss || http_arg_get(r, "method"))
+        return h_maps_rss(r);
+    if (!open_pid(r, &pid, &dirfd))
         return MHD_YES;
     return reply_regions(r, pid, dirfd, false);
 }
@@ -1097,6 +1102,22 @@ static enum MHD_Result h_translate(http_req *r)
     jw_obj_end(&w);
     free(t);
     return reply_writer(r, &w, &b);
+}
+
+/* Helpers shared with the handlers of routes_fast.c. */
+bool routes_open_pid(http_req *r, int *pid, int *dirfd)
+{
+    return open_pid(r, pid, dirfd);
+}
+
+bool routes_arg_bool(http_req *r, const char *k, bool *out)
+{
+    return arg_bool(r, k, out);
+}
+
+void routes_write_region_head(jw *w, const ms_region *g)
+{
+    write_region_head(w, g);
 }
 
 const http_route http_routes[] = {

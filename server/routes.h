@@ -2,7 +2,9 @@
 #ifndef MEMSCOPE_ROUTES_H
 #define MEMSCOPE_ROUTES_H
 
+#include "core/maps.h"
 #include "http.h"
+#include "jw.h"
 
 enum MHD_Result h_static(http_req *r);
 
@@ -21,5 +23,14 @@ enum MHD_Result h_exp_events(http_req *r);
 /* The waker that resumes parked event streams; stop it before stopping the daemon. */
 void routes_exp_start(void);
 void routes_exp_stop(void);
+
+/* routes.c, for the handlers of routes_fast.c: opening /proc/<pid> (replies on failure), a 0/1
+ * query flag (replies 400 on a bad one), and a region's fixed members as /maps writes them. */
+bool routes_open_pid(http_req *r, int *pid, int *dirfd);
+bool routes_arg_bool(http_req *r, const char *k, bool *out);
+void routes_write_region_head(jw *w, const ms_region *g);
+
+/* routes_fast.c: /maps?rss=1 (called by h_maps), /processes?fields=pss,uss, /wss */
+enum MHD_Result h_maps_rss(http_req *r);
 
 #endif
