@@ -19,6 +19,7 @@ typedef struct {
     uint32_t threads;
     uint64_t vm_size, vm_rss, rss_anon, rss_file, rss_shmem, vm_swap;
     uint64_t minflt, majflt;
+    uint64_t starttime;       /* clock ticks after boot: with pid, who this process is */
 } ms_procinfo;
 
 /* The list keeps at most this much of each command line. */

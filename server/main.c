@@ -29,6 +29,7 @@ typedef struct {
     const char *web_dir;
     const char *token_file;
     bool insecure_no_auth;
+    bool allow_clear_refs;
     const char *cors_origin;
     uint64_t max_body;
     int experiments;            /* -1: default (on for loopback, off beyond) */
@@ -66,6 +67,8 @@ static void usage(FILE *f)
           "  --max-connections N    connections at once (default 256)\n"
           "  --max-per-ip N         connections at once from one client (default 64)\n"
           "  --idle-timeout SECONDS close idle connections after this long (default 30)\n"
+          "  --allow-clear-refs     let /wss clear a process's page-referenced bits (it changes what the\n"
+          "                         kernel reclaims from it first); off by default: /wss answers 403\n"
           "  --metrics-top N        processes with memory gauges on /metrics, biggest RSS first\n"
           "                         (default 20, 1..200)\n"
           "  --help, --version\n"
@@ -213,6 +216,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--insecure-no-auth")) {
             o.insecure_no_auth = true;
             continue;
+        } else if (!strcmp(a, "--allow-clear-refs")) {
+            o.allow_clear_refs = true;
+            continue;
         }
         if (!v) {
             fprintf(stderr, "memscoped: unknown option or missing value: %s (see --help)\n", a);
@@ -303,6 +309,7 @@ int main(int argc, char **argv)
     srv.cors_origin = o.cors_origin;
     srv.max_body = (size_t)o.max_body;
     srv.list_cache_ms = o.list_cache_ms;
+    srv.allow_clear_refs = o.allow_clear_refs;
     srv.metrics_top = o.metrics_top;
     srv.experiments_enabled = o.experiments == -1 ? loopback : o.experiments == 1;
     srv.experiments_off_reason = o.experiments == 0 ? "experiments are disabled (--experiments off)"
@@ -372,6 +379,7 @@ int main(int argc, char **argv)
     MHD_stop_daemon(d);
     ms_xmgr_free(&srv.exp);
     routes_list_cache_clear();
+    routes_fast_clear();
     if (srv.web_fd >= 0)
         close(srv.web_fd);
     free(token);

@@ -159,7 +159,7 @@ static enum MHD_Result h_system(http_req *r)
 
 /* ---- processes ---- */
 
-static void write_procinfo(jw *w, const ms_procinfo *p, const char *user)
+static void write_procinfo(jw *w, const ms_procinfo *p, const char *user, const ms_pss_result *pss)
 {
     jw_obj(w);
     jw_ki64(w, "pid", p->pid);
@@ -179,6 +179,8 @@ static void write_procinfo(jw *w, const ms_procinfo *p, const char *user)
     jw_ku64(w, "vm_swap", p->vm_swap);
     jw_ku64(w, "minflt", p->minflt);
     jw_ku64(w, "majflt", p->majflt);
+    if (pss)
+        routes_pss_write(w, pss);
     jw_obj_end(w);
 }
 
@@ -291,7 +293,7 @@ static ms_err list_copy(const ms_proclist *from, ms_proclist *to)
 
 static enum MHD_Result h_processes(http_req *r)
 {
-    static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", NULL};
+    static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", "fields", "pss_budget_ms", NULL};
     if (!http_args_check(r, allowed))
         return MHD_YES;
     const char *sort = http_arg_get(r, "sort"), *order = http_arg_get(r, "order");
@@ -318,8 +320,9 @@ static enum MHD_Result h_processes(http_req *r)
     if (q && strlen(q) > QUERY_MAX_LEN)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_query", "q is longer than %d bytes", QUERY_MAX_LEN);
 
-    bool fresh = false;
-    if (!arg_bool(r, "fresh", &fresh))
+    bool fresh = false, want_pss;
+    uint64_t pss_budget_ns;
+    if (!arg_bool(r, "fresh", &fresh) || !routes_pss_args(r, &want_pss, &pss_budget_ns))
         return MHD_YES;
     ms_proclist l;
     struct list_snapshot *snap = NULL;
@@ -337,6 +340,11 @@ static enum MHD_Result h_processes(http_req *r)
         return http_reply_ms(r, rc, "listing /proc");
     }
     ms_proclist_sort(&l, key, desc);
+    size_t n = l.n < limit ? l.n : (size_t)limit;
+    ms_pss_result *pss = NULL;
+    ms_pss_stats pss_st;
+    if (want_pss)
+        rc = routes_pss_compute(l.p, n, pss_budget_ns, &pss, &pss_st);
     ms_buf b;
     ms_buf_init(&b, 0);
     jw w;
@@ -344,14 +352,16 @@ static enum MHD_Result h_processes(http_req *r)
     user_cache uc = {.n = 0};
     jw_obj(&w);
     jw_ku64(&w, "total", l.n);
-    size_t n = l.n < limit ? l.n : (size_t)limit;
     jw_ku64(&w, "count", n);
     jw_ku64(&w, "age_ms", age_ms);
     jw_key(&w, "processes");
     jw_arr(&w);
     for (size_t i = 0; i < n; i++)
-        write_procinfo(&w, &l.p[i], cached_user(&uc, l.p[i].uid));
+        write_procinfo(&w, &l.p[i], cached_user(&uc, l.p[i].uid), pss ? &pss[i] : NULL);
     jw_arr_end(&w);
+    if (want_pss)
+        routes_pss_summary(&w, pss ? &pss_st : NULL, pss_budget_ns, rc);
+    free(pss);
     jw_obj_end(&w);
     if (q && *q) {
         ms_proclist_free(&l);
@@ -1129,6 +1139,7 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/processes/{pid}/smaps", h_smaps},
     {"GET", "/api/v1/processes/{pid}/pagemap", h_pagemap},
     {"GET", "/api/v1/processes/{pid}/translate", h_translate},
+    {"GET", "/api/v1/processes/{pid}/wss", h_wss},
     {"GET", "/api/v1/experiments/presets", h_exp_presets},
     {"GET", "/api/v1/experiments", h_exp_list},
     {"POST", "/api/v1/experiments", h_exp_start},

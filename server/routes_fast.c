@@ -7,12 +7,18 @@
  * asks for it; the answer's "source" says which.  Like /maps it is streamed: the two walks are made
  * before anything is sent (they are the cost, and a failure there is an ordinary error answer),
  * then the regions are written out as the client takes them. */
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/num.h"
 #include "core/rssmap.h"
 #include "core/rstream.h"
+#include "core/wss.h"
 #include "http.h"
 #include "jw.h"
 #include "routes.h"
@@ -189,4 +195,275 @@ enum MHD_Result h_maps_rss(http_req *r)
     jw_init(&x->w, NULL);
     return http_reply_stream(r, "application/json", x, rss_stream_fill, rss_stream_free,
                              "reading the regions and resident pages");
+}
+
+/* ---- /processes?fields=pss,uss ---- */
+
+#define PSS_BUDGET_DEFAULT_MS 100
+#define PSS_BUDGET_MAX_MS 10000
+
+/* The one cache of every request: created on first use, its own lock makes concurrent requests
+ * take turns (see ms_psscache_update); freed only at shutdown, when no request runs. */
+static ms_psscache *pss_cache;
+static pthread_once_t pss_cache_once = PTHREAD_ONCE_INIT;
+static ms_err pss_cache_rc = MS_OK;
+
+static void pss_cache_make(void)
+{
+    pss_cache_rc = ms_psscache_new(&pss_cache);
+}
+
+void routes_fast_clear(void)
+{
+    ms_psscache_free(&pss_cache);
+}
+
+bool routes_pss_args(http_req *r, bool *want, uint64_t *budget_ns)
+{
+    const char *fields = http_arg_get(r, "fields"), *budget = http_arg_get(r, "pss_budget_ms");
+    *want = false;
+    *budget_ns = (uint64_t)PSS_BUDGET_DEFAULT_MS * 1000000;
+    if (fields) {
+        /* a comma list of pss and uss: both come from the same read */
+        const char *p = fields;
+        while (*p) {
+            const char *e = strchr(p, ',');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            if (!((len == 3 && memcmp(p, "pss", 3) == 0) || (len == 3 && memcmp(p, "uss", 3) == 0))) {
+                http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_fields",
+                                 "fields takes pss and uss (comma-separated), got '%.32s'", fields);
+                return false;
+            }
+            p += len + (e != NULL);
+        }
+        *want = *fields != '\0';
+    }
+    uint64_t ms;
+    if (budget && (!ms_parse_u64(budget, PSS_BUDGET_MAX_MS, &ms))) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_budget",
+                         "pss_budget_ms must be an integer from 0 to %d, got '%.32s'", PSS_BUDGET_MAX_MS, budget);
+        return false;
+    }
+    if (budget)
+        *budget_ns = ms * 1000000;
+    if (budget && !*want) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_budget", "pss_budget_ms applies to fields=pss,uss only");
+        return false;
+    }
+    return true;
+}
+
+ms_err routes_pss_compute(const ms_procinfo *p, size_t n, uint64_t budget_ns, ms_pss_result **res,
+                          ms_pss_stats *st)
+{
+    *res = NULL;
+    pthread_once(&pss_cache_once, pss_cache_make);
+    if (pss_cache_rc != MS_OK)
+        return pss_cache_rc;
+    ms_pss_result *r = malloc((n ? n : 1) * sizeof *r);
+    if (!r)
+        return MS_ERR_NOMEM;
+    ms_err rc = ms_psscache_update(pss_cache, p, n, budget_ns, r, st);
+    if (rc != MS_OK) {
+        free(r);
+        return rc;
+    }
+    *res = r;
+    return MS_OK;
+}
+
+void routes_pss_write(jw *w, const ms_pss_result *r)
+{
+    bool known = r->state == MS_PSS_FRESH || r->state == MS_PSS_CACHED;
+    if (known) {
+        jw_ku64(w, "pss", r->pss);
+        jw_ku64(w, "uss", r->uss);
+        jw_ku64(w, "pss_age_ms", r->age_ms);
+    } else {
+        jw_knull(w, "pss");
+        jw_knull(w, "uss");
+        jw_knull(w, "pss_age_ms");
+    }
+    jw_kstr(w, "pss_state", ms_pss_state_name(r->state));
+    if (r->state == MS_PSS_FAILED)
+        jw_kstr(w, "pss_error", ms_strerror(r->err));
+}
+
+void routes_pss_summary(jw *w, const ms_pss_stats *st, uint64_t budget_ns, ms_err rc)
+{
+    jw_key(w, "pss");
+    jw_obj(w);
+    jw_ku64(w, "budget_ms", budget_ns / 1000000);
+    if (!st) {
+        jw_kstr(w, "error", ms_strerror(rc));
+        jw_obj_end(w);
+        return;
+    }
+    jw_ku64(w, "fresh", st->fresh);
+    jw_ku64(w, "cached", st->cached);
+    jw_ku64(w, "skipped", st->skipped);
+    jw_ku64(w, "none", st->none);
+    jw_ku64(w, "failed", st->failed);
+    jw_key(w, "cpu_ms");
+    jw_double(w, (double)st->cpu_ns / 1e6);
+    if (st->skipped)
+        jw_kstr(w, "skipped_note", "moved since their last read (or never read) and left unread for the budget: "
+                                   "no figure is given for them; they are read first next time");
+    jw_obj_end(w);
+}
+
+/* ---- /wss ---- */
+
+#define WSS_MIN_MS 100
+#define WSS_MAX_MS 60000
+#define WSS_DEFAULT_MS 1000
+
+/* One measurement at a time, server-wide: each holds a worker thread for its whole interval, and
+ * two on one process would clear each other's bits.  Guarded by wss_lock; 0 when none runs. */
+static pthread_mutex_t wss_lock = PTHREAD_MUTEX_INITIALIZER;
+static int wss_running;
+
+static double tv_ms(const struct timeval *a, const struct timeval *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_usec - a->tv_usec) / 1e3;
+}
+
+static double mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec left = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+}
+
+/* What the measurement cost this thread: kernel and user time of the clear and of the read. */
+typedef struct {
+    struct rusage clear0, clear1, read0, read1;
+    double t_clear_end, t_read_start;
+} wss_cost;
+
+static void write_wss(jw *w, int pid, uint64_t interval_ms, const ms_smaps *s, const wss_cost *c)
+{
+    uint64_t rss = 0, ref = 0;
+    jw_obj(w);
+    jw_ki64(w, "pid", pid);
+    jw_kstr(w, "method", "clear_refs");
+    jw_ku64(w, "interval_ms", interval_ms);
+    jw_key(w, "measured_interval_ms");
+    jw_double(w, c->t_read_start - c->t_clear_end);
+    jw_key(w, "regions");
+    jw_arr(w);
+    for (size_t i = 0; i < s->maps.nregions; i++) {
+        const ms_region *g = &s->maps.regions[i];
+        ms_region_rss v;
+        ms_region_rss_from_smaps(s->fields + g->field_first, g->field_count, &v);
+        uint64_t r = ms_wss_referenced(s->fields + g->field_first, g->field_count);
+        rss += v.rss;
+        ref += r;
+        jw_obj(w);
+        routes_write_region_head(w, g);
+        jw_ku64(w, "rss", v.rss);
+        jw_ku64(w, "referenced", r);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_ku64(w, "count", s->maps.nregions);
+    jw_key(w, "totals");
+    jw_obj(w);
+    jw_ku64(w, "rss", rss);
+    jw_ku64(w, "referenced", ref);
+    jw_obj_end(w);
+    jw_key(w, "cost");
+    jw_obj(w);
+    double ck = tv_ms(&c->clear0.ru_stime, &c->clear1.ru_stime), rk = tv_ms(&c->read0.ru_stime, &c->read1.ru_stime);
+    double cu = tv_ms(&c->clear0.ru_utime, &c->clear1.ru_utime), ru = tv_ms(&c->read0.ru_utime, &c->read1.ru_utime);
+    jw_key(w, "kernel_ms");
+    jw_double(w, ck + rk);
+    jw_key(w, "user_ms");
+    jw_double(w, cu + ru);
+    jw_key(w, "clear_refs_kernel_ms");
+    jw_double(w, ck);
+    jw_key(w, "smaps_kernel_ms");
+    jw_double(w, rk);
+    jw_obj_end(w);
+    jw_kstr(w, "effect", "the process's accessed bits were cleared: for a moment its pages look idle to "
+                         "the kernel's reclaim");
+    jw_obj_end(w);
+}
+
+static enum MHD_Result wss_measure(http_req *r, int pid, int dirfd, uint64_t interval_ms)
+{
+    wss_cost c;
+    ms_smaps s;
+    ms_smaps_init(&s);
+    getrusage(RUSAGE_THREAD, &c.clear0);
+    ms_err rc = ms_wss_clear_refs(dirfd);
+    getrusage(RUSAGE_THREAD, &c.clear1);
+    c.t_clear_end = mono_ms();
+    if (rc == MS_OK) {
+        sleep_ms(interval_ms);
+        c.t_read_start = mono_ms();
+        getrusage(RUSAGE_THREAD, &c.read0);
+        rc = ms_smaps_read(dirfd, &s);
+        getrusage(RUSAGE_THREAD, &c.read1);
+    }
+    if (rc != MS_OK) {
+        ms_smaps_free(&s);
+        return http_reply_ms(r, rc, "measuring the working set of %d", pid);
+    }
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    write_wss(&w, pid, interval_ms, &s, &c);
+    ms_smaps_free(&s);
+    rc = jw_finish(&w);
+    if (rc != MS_OK) {
+        ms_buf_free(&b);
+        return http_reply_ms(r, rc, "encoding the answer");
+    }
+    return http_reply_json(r, MHD_HTTP_OK, &b);
+}
+
+enum MHD_Result h_wss(http_req *r)
+{
+    static const char *const allowed[] = {"interval_ms", NULL};
+    if (!http_args_check(r, allowed))
+        return MHD_YES;
+    if (!r->srv->allow_clear_refs)
+        return http_reply_error(r, MHD_HTTP_FORBIDDEN, "clear_refs_not_allowed",
+                                "measuring the working set clears the process's page-referenced bits, which "
+                                "changes what the kernel reclaims from it first; start memscoped with "
+                                "--allow-clear-refs to allow it");
+    const char *iv = http_arg_get(r, "interval_ms");
+    uint64_t interval = WSS_DEFAULT_MS;
+    if (iv && (!ms_parse_u64(iv, WSS_MAX_MS, &interval) || interval < WSS_MIN_MS))
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_interval",
+                                "interval_ms must be an integer from %d to %d, got '%.32s'", WSS_MIN_MS, WSS_MAX_MS, iv);
+    int pid, dirfd;
+    if (!routes_open_pid(r, &pid, &dirfd))
+        return MHD_YES;
+    pthread_mutex_lock(&wss_lock);
+    int busy = wss_running;
+    if (!busy)
+        wss_running = pid;
+    pthread_mutex_unlock(&wss_lock);
+    enum MHD_Result ret;
+    if (busy) {
+        ret = http_reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "wss_busy",
+                               "a working-set measurement (of process %d) is running; one runs at a time", busy);
+    } else {
+        ret = wss_measure(r, pid, dirfd, interval);
+        pthread_mutex_lock(&wss_lock);
+        wss_running = 0;
+        pthread_mutex_unlock(&wss_lock);
+    }
+    close(dirfd);
+    return ret;
 }
