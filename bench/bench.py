@@ -428,13 +428,13 @@ def smaps_rss(pid):
 
 
 def check_rss(base, pid):
-    """/maps?rss=1 from PROCMAP_QUERY + PAGEMAP_SCAN: every region's rss equals smaps' Rss."""
+    """/maps?rss=1 from maps + PAGEMAP_SCAN: every region's rss equals smaps' Rss."""
     st, m = get_json(f"{base}/api/v1/processes/{pid}/maps?rss=1")
     if st != 200:
         return fail(f"/maps?rss=1 answered {st}")
     want = smaps_rss(pid)
     got = {int(g["start"], 16): g["rss"] for g in m["regions"]}
-    if m.get("source") != "procmap_query+pagemap_scan":
+    if m.get("source") != "pagemap_scan":
         fail(f"/maps?rss=1 answered from {m.get('source')}: {m.get('fallback_reason')}")
     if got != want:
         bad = [hex(a) for a in set(got) | set(want) if got.get(a) != want.get(a)]
@@ -1046,7 +1046,7 @@ def report(R):
 def fast_sections(R):
     L = []
     if R.get("maps_rss"):
-        L.append("## Resident bytes per region below smaps: /maps?rss=1 (PROCMAP_QUERY + PAGEMAP_SCAN)\n")
+        L.append("## Resident bytes per region below smaps: /maps?rss=1 (maps + PAGEMAP_SCAN)\n")
         L.append("| regions | floor smaps ms | /maps?rss=1 ms | ÷ floor smaps | /maps?rss=1&method=smaps ms | ÷ floor smaps | rss == Rss |\n"
                  "|---|---|---|---|---|---|---|")
         for n, r in R["maps_rss"].items():

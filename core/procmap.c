@@ -195,3 +195,19 @@ ms_err ms_procmap_read(int dirfd, const ms_procmap_gate *gate, ms_maps *m, size_
 out:
     return rc;
 }
+
+ms_err ms_procmap_page_size(int maps_fd, uint64_t addr, uint64_t *page_size)
+{
+    struct procmap_query q;
+    memset(&q, 0, sizeof q);
+    q.size = sizeof q;
+    q.query_addr = addr;
+    while (ioctl(maps_fd, PROCMAP_QUERY, &q) != 0) {
+        int e = errno;
+        if (e == EINTR)
+            continue;
+        return e == ENOTTY || e == EINVAL || e == EOPNOTSUPP ? MS_ERR_UNSUPPORTED : ms_err_from_errno(e);
+    }
+    *page_size = q.vma_page_size;
+    return MS_OK;
+}

@@ -34,4 +34,9 @@ void ms_procmap_gate_probe(ms_procmap_gate *g);
  * ms_maps_free in every case. */
 ms_err ms_procmap_read(int dirfd, const ms_procmap_gate *gate, ms_maps *m, size_t *dropped);
 
+/* The page size of the VMA covering addr, asked of an open /proc/<pid>/maps (one ioctl): how a
+ * hugetlb region is told apart where only maps' text was read.  MS_ERR_UNSUPPORTED without the
+ * ioctl, MS_ERR_NOENT when no VMA covers addr any more. */
+ms_err ms_procmap_page_size(int maps_fd, uint64_t addr, uint64_t *page_size);
+
 #endif

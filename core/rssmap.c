@@ -1,12 +1,10 @@
-/* rssmap.c - per-region resident bytes from a region walk and one page-table scan.
+/* rssmap.c - per-region resident bytes from one page-table scan, clipped to the regions.
  *
- * Two kernel quirks shape the scan loop.  The ranges a call returns are the only trustworthy
- * progress: when a walk ends after more than one internal flush of its 512-entry buffer, walk_end
- * can point back at the last restart instead of the end, and resuming from it would count the tail
- * twice.  So the loop goes on only when the vector came back full, from the end of its last range;
- * a vector not full means the walk reached the end.  And the two walks are separate reads of a
- * process that may be changing: clipping every range to the listed regions keeps each region's
- * figure within its size whatever happened in between. */
+ * The ranges a PAGEMAP_SCAN call returns are the only trustworthy progress: when a walk ends after
+ * more than one internal flush of its 512-entry buffer, walk_end can point back at the last restart
+ * instead of the end, and resuming from it would count the tail twice.  So the loop goes on only
+ * when the vector came back full, from the end of its last range; a vector not full means the walk
+ * reached the end. */
 #include "rssmap.h"
 
 #include <errno.h>
@@ -17,9 +15,141 @@
 #include <unistd.h>
 
 #include "kabi.h"
+#include "procmap.h"
 
 /* page_regions per call: 96 KiB.  A 10,000-region subject fits in a few calls. */
-#define RSSMAP_VEC 4096
+#define RSS_SCAN_VEC 4096
+
+void ms_rss_scan_init(ms_rss_scan *s)
+{
+    memset(s, 0, sizeof *s);
+    s->dirfd = -1;
+    s->maps_fd = -1;
+}
+
+void ms_rss_scan_free(ms_rss_scan *s)
+{
+    free(s->r);
+    if (s->maps_fd >= 0)
+        close(s->maps_fd);
+    ms_rss_scan_init(s);
+}
+
+static ms_err ranges_add(ms_rss_scan *s, const struct page_region *p)
+{
+    bool huge = (p->categories & PAGE_IS_HUGE) != 0;
+    s->bytes += p->end - p->start;
+    if (s->n && s->r[s->n - 1].end == p->start && s->r[s->n - 1].huge == huge) {
+        s->r[s->n - 1].end = p->end;      /* one range cut by a full vector */
+        return MS_OK;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        ms_rss_range *r = realloc(s->r, cap * sizeof *r);
+        if (!r)
+            return MS_ERR_NOMEM;
+        s->r = r;
+        s->cap = cap;
+    }
+    s->r[s->n++] = (ms_rss_range){p->start, p->end, huge};
+    return MS_OK;
+}
+
+ms_err ms_rss_scan_read(int dirfd, uint64_t start, uint64_t end, uint64_t base_page, ms_rss_scan *s)
+{
+    ms_err rc = MS_OK;
+    ms_rss_scan_free(s);
+    s->dirfd = dirfd;
+    s->base_page = base_page;
+    struct page_region *vec = malloc(RSS_SCAN_VEC * sizeof *vec);
+    int fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
+    if (!vec || fd < 0) {
+        rc = !vec ? MS_ERR_NOMEM : ms_err_from_errno(errno);
+        goto out;
+    }
+    struct pm_scan_arg a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.end = end;
+    a.vec = (uint64_t)(uintptr_t)vec;
+    a.vec_len = RSS_SCAN_VEC;
+    a.category_mask = PAGE_IS_PRESENT | PAGE_IS_PFNZERO;
+    a.category_inverted = PAGE_IS_PFNZERO;
+    /* HUGE is told by the page-table level the walk is at anyway: it costs no page lookups. */
+    a.return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE;
+    uint64_t cur = start;
+    while (cur < end) {
+        a.start = cur;
+        int n = ioctl(fd, PAGEMAP_SCAN, &a);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = (errno == ENOTTY || errno == EOPNOTSUPP || (errno == EINVAL && s->calls == 0))
+                     ? MS_ERR_UNSUPPORTED : ms_err_from_errno(errno);
+            goto out;
+        }
+        s->calls++;
+        for (int i = 0; i < n; i++) {
+            if (vec[i].start < cur || vec[i].end > end || vec[i].start >= vec[i].end) {
+                rc = MS_ERR_PARSE;       /* the kernel broke its own contract */
+                goto out;
+            }
+            if ((rc = ranges_add(s, &vec[i])) != MS_OK)
+                goto out;
+            cur = vec[i].end;
+        }
+        if ((size_t)n < RSS_SCAN_VEC)
+            break;
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    free(vec);
+    return rc;
+}
+
+void ms_rss_ranges_clip(const ms_rss_range *r, size_t n, size_t *cursor, uint64_t start, uint64_t end,
+                        ms_region_rss *out)
+{
+    size_t i = *cursor;
+    while (i < n && r[i].end <= start)
+        i++;
+    *cursor = i;
+    for (; i < n && r[i].start < end; i++) {
+        uint64_t lo = r[i].start > start ? r[i].start : start, hi = r[i].end < end ? r[i].end : end;
+        out->rss += hi - lo;
+        if (r[i].huge)
+            out->huge += hi - lo;
+    }
+}
+
+ms_err ms_rss_scan_region(ms_rss_scan *s, const ms_region *g, ms_region_rss *out)
+{
+    memset(out, 0, sizeof *out);
+    ms_rss_ranges_clip(s->r, s->n, &s->cursor, g->start, g->end, out);
+    s->attributed += out->rss;
+    if (!out->huge)
+        return MS_OK;
+    /* Huge pages: a THP or a hugetlb region, which maps' text does not tell apart. */
+    if (s->maps_fd < 0 && (s->maps_fd = openat(s->dirfd, "maps", O_RDONLY | O_CLOEXEC)) < 0)
+        return ms_err_from_errno(errno);
+    uint64_t ps;
+    ms_err rc = ms_procmap_page_size(s->maps_fd, g->start, &ps);
+    if (rc == MS_ERR_NOENT)
+        return MS_OK;                    /* unmapped since: counted as it was when scanned */
+    if (rc != MS_OK)
+        return rc;
+    if (s->base_page && ps > s->base_page) {
+        out->hugetlb = out->rss;
+        out->rss = out->huge = 0;
+    }
+    return MS_OK;
+}
+
+uint64_t ms_rss_scan_outside(const ms_rss_scan *s)
+{
+    return s->bytes - s->attributed;
+}
 
 void ms_rssmap_init(ms_rssmap *m)
 {
@@ -31,105 +161,16 @@ void ms_rssmap_free(ms_rssmap *m)
 {
     ms_maps_free(&m->maps);
     free(m->rss);
-    m->rss = NULL;
-    m->outside = 0;
-    m->dropped = 0;
-    m->scan_calls = 0;
+    ms_rssmap_init(m);
 }
 
-static bool is_hugetlb(const ms_region *r, uint64_t base_page)
-{
-    return base_page && r->kernel_page_size > base_page;
-}
-
-void ms_rssmap_clip(const ms_region *r, size_t n, ms_region_rss *rss, size_t *cursor, uint64_t start,
-                    uint64_t end, bool huge, uint64_t base_page, uint64_t *outside)
-{
-    size_t i = *cursor;
-    uint64_t at = start;
-    while (i < n && r[i].end <= at)
-        i++;
-    while (at < end) {
-        if (i == n || r[i].start >= end) {
-            *outside += end - at;
-            break;
-        }
-        if (r[i].start > at) {
-            *outside += r[i].start - at;        /* a gap between regions */
-            at = r[i].start;
-        }
-        uint64_t hi = r[i].end < end ? r[i].end : end;
-        uint64_t bytes = hi - at;
-        if (is_hugetlb(&r[i], base_page))
-            rss[i].hugetlb += bytes;
-        else {
-            rss[i].rss += bytes;
-            if (huge)
-                rss[i].huge += bytes;
-        }
-        at = hi;
-        if (at == r[i].end)
-            i++;
-    }
-    /* i is the first region not wholly before end: the next range starts there or later. */
-    *cursor = i;
-}
-
-/* The scan over [lo, hi), joined into m->rss as it goes. */
-static ms_err scan(int fd, uint64_t lo, uint64_t hi, uint64_t base_page, ms_rssmap *m)
-{
-    ms_err rc = MS_OK;
-    struct page_region *vec = malloc(RSSMAP_VEC * sizeof *vec);
-    if (!vec)
-        return MS_ERR_NOMEM;
-    struct pm_scan_arg a;
-    memset(&a, 0, sizeof a);
-    a.size = sizeof a;
-    a.end = hi;
-    a.vec = (uint64_t)(uintptr_t)vec;
-    a.vec_len = RSSMAP_VEC;
-    a.category_mask = PAGE_IS_PRESENT | PAGE_IS_PFNZERO;
-    a.category_inverted = PAGE_IS_PFNZERO;
-    /* HUGE is told by the page-table level the walk is at anyway: it costs no page lookups. */
-    a.return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE;
-    size_t cursor = 0;
-    uint64_t cur = lo;
-    while (cur < hi) {
-        a.start = cur;
-        int n = ioctl(fd, PAGEMAP_SCAN, &a);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = (errno == ENOTTY || errno == EOPNOTSUPP || (errno == EINVAL && m->scan_calls == 0))
-                     ? MS_ERR_UNSUPPORTED : ms_err_from_errno(errno);
-            goto out;
-        }
-        m->scan_calls++;
-        for (int i = 0; i < n; i++) {
-            const struct page_region *p = &vec[i];
-            if (p->start < cur || p->end > hi || p->start >= p->end) {
-                rc = MS_ERR_PARSE;       /* the kernel broke its own contract */
-                goto out;
-            }
-            ms_rssmap_clip(m->maps.regions, m->maps.nregions, m->rss, &cursor, p->start, p->end,
-                           (p->categories & PAGE_IS_HUGE) != 0, base_page, &m->outside);
-            cur = p->end;
-        }
-        if ((size_t)n < RSSMAP_VEC)
-            break;
-    }
-out:
-    free(vec);
-    return rc;
-}
-
-ms_err ms_rssmap_read(int dirfd, const ms_procmap_gate *gate, uint64_t base_page, ms_rssmap *m)
+ms_err ms_rssmap_read(int dirfd, uint64_t base_page, ms_rssmap *m)
 {
     ms_err rc;
-    int fd = -1;
+    ms_rss_scan s;
+    ms_rss_scan_init(&s);
     ms_rssmap_free(m);
-    ms_rssmap_init(m);
-    if ((rc = ms_procmap_read(dirfd, gate, &m->maps, &m->dropped)) != MS_OK)
+    if ((rc = ms_maps_read(dirfd, &m->maps)) != MS_OK)
         goto out;
     m->rss = calloc(m->maps.nregions ? m->maps.nregions : 1, sizeof *m->rss);
     if (!m->rss) {
@@ -142,15 +183,13 @@ ms_err ms_rssmap_read(int dirfd, const ms_procmap_gate *gate, uint64_t base_page
         last--;
     if (last == 0)
         goto out;
-    fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = ms_err_from_errno(errno);
-        goto out;
-    }
-    rc = scan(fd, m->maps.regions[0].start, m->maps.regions[last - 1].end, base_page, m);
+    rc = ms_rss_scan_read(dirfd, m->maps.regions[0].start, m->maps.regions[last - 1].end, base_page, &s);
+    for (size_t i = 0; rc == MS_OK && i < m->maps.nregions; i++)
+        rc = ms_rss_scan_region(&s, &m->maps.regions[i], &m->rss[i]);
+    m->outside = ms_rss_scan_outside(&s);
+    m->scan_calls = s.calls;
 out:
-    if (fd >= 0)
-        close(fd);
+    ms_rss_scan_free(&s);
     return rc;
 }
 

@@ -2,11 +2,11 @@
  * (/maps?rss=1), PSS and USS for every process on a CPU budget (/processes?fields=pss,uss), and the
  * working set (/wss).
  *
- * /maps?rss=1 is answered from PROCMAP_QUERY + PAGEMAP_SCAN (core/rssmap.c) and falls back to
- * smaps, region by region the same figures, where this kernel lacks either ioctl or method=smaps
- * asks for it; the answer's "source" says which.  Like /maps it is streamed: the two walks are made
- * before anything is sent (they are the cost, and a failure there is an ordinary error answer),
- * then the regions are written out as the client takes them. */
+ * /maps?rss=1 is answered from maps + PAGEMAP_SCAN (core/rssmap.c; PROCMAP_QUERY for the page size of
+ * regions with huge pages) and falls back to smaps, region by region the same figures, where this
+ * kernel lacks the ioctls or method=smaps asks for it; the answer's "source" says which.  Like /maps
+ * it is streamed: the scan is made before anything is sent (a failure there is an ordinary error
+ * answer), then maps is read region by region, each clipped to the scan's ranges as it is written. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@
 #include "jw.h"
 #include "routes.h"
 
-#define RSS_SOURCE_SCAN "procmap_query+pagemap_scan"
+#define RSS_SOURCE_SCAN "pagemap_scan"
 #define RSS_SOURCE_SMAPS "smaps"
 
 /* ---- /maps?rss=1 ---- */
@@ -33,9 +33,8 @@ typedef struct {
     int dirfd;                /* kept for the smaps stream, which reads as it goes */
     bool use_smaps;
     const char *fallback;     /* why smaps answers when it was not asked for, or NULL */
-    ms_rssmap m;              /* scan source: every region and its figures, read up front */
-    size_t next;
-    ms_rstream *rs;           /* smaps source */
+    ms_rss_scan scan;         /* scan source: the resident ranges, read up front */
+    ms_rstream *rs;           /* maps (scan source) or smaps */
     uint64_t base_page;
     bool started;
     size_t count;
@@ -46,7 +45,7 @@ typedef struct {
 static void rss_stream_free(void *ctx)
 {
     rss_stream *x = ctx;
-    ms_rssmap_free(&x->m);
+    ms_rss_scan_free(&x->scan);
     ms_rstream_close(x->rs);
     if (x->dirfd >= 0)
         close(x->dirfd);
@@ -91,8 +90,7 @@ static void write_rss_tail(rss_stream *x)
          * outside the first's regions is counted here, never added to a region. */
         jw_key(w, "changed_while_read");
         jw_obj(w);
-        jw_ku64(w, "resident_outside_regions", x->m.outside);
-        jw_ku64(w, "regions_dropped", x->m.dropped);
+        jw_ku64(w, "resident_outside_regions", ms_rss_scan_outside(&x->scan));
         jw_obj_end(w);
     }
     jw_obj_end(w);
@@ -101,18 +99,16 @@ static void write_rss_tail(rss_stream *x)
 /* The next region of either source, or *g == NULL at the end. */
 static ms_err rss_next(rss_stream *x, const ms_region **g, ms_region_rss *v)
 {
-    if (!x->use_smaps) {
-        *g = x->next < x->m.maps.nregions ? &x->m.maps.regions[x->next] : NULL;
-        if (*g)
-            *v = x->m.rss[x->next++];
-        return MS_OK;
-    }
     const ms_smaps_field *f;
     size_t nf;
     ms_err rc = ms_rstream_next(x->rs, g, &f, &nf);
-    if (rc == MS_OK && *g)
+    if (rc != MS_OK || !*g)
+        return rc;
+    if (x->use_smaps) {
         ms_region_rss_from_smaps(f, nf, v);
-    return rc;
+        return MS_OK;
+    }
+    return ms_rss_scan_region(&x->scan, *g, v);
 }
 
 static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
@@ -171,23 +167,26 @@ enum MHD_Result h_maps_rss(http_req *r)
     x->pid = pid;
     x->dirfd = dirfd;
     x->base_page = (uint64_t)r->srv->sys.page_size;
-    ms_rssmap_init(&x->m);
+    ms_rss_scan_init(&x->scan);
     const ms_features *f = &r->srv->features;
     ms_err rc = MS_OK;
     if (want_smaps) {
         x->use_smaps = true;
-    } else if (!f->procmap_query || !f->pagemap_scan) {
+    } else if (!f->pagemap_scan) {
         rc = MS_ERR_UNSUPPORTED;
     } else {
-        rc = ms_rssmap_read(dirfd, &f->gate, x->base_page, &x->m);
+        /* The whole user address space, but its last page: the kernel checks the range against
+         * its own limit for a user pointer, which stops one page short of the top. */
+        rc = ms_rss_scan_read(dirfd, 0, r->srv->sys.user_space_top - x->base_page, x->base_page, &x->scan);
     }
     if (rc == MS_ERR_UNSUPPORTED && !want_scan) {
         x->use_smaps = true;
-        x->fallback = "this kernel lacks PROCMAP_QUERY (Linux 6.11) or PAGEMAP_SCAN (Linux 6.7)";
+        x->fallback = f->pagemap_scan ? "this kernel lacks PROCMAP_QUERY (Linux 6.11), needed for a region with huge pages"
+                                      : "this kernel lacks PAGEMAP_SCAN (Linux 6.7)";
         rc = MS_OK;
     }
-    if (rc == MS_OK && x->use_smaps)
-        rc = ms_rstream_open(dirfd, "smaps", x->base_page, 0, &x->rs);
+    if (rc == MS_OK)
+        rc = ms_rstream_open(dirfd, x->use_smaps ? "smaps" : "maps", x->base_page, 0, &x->rs);
     if (rc != MS_OK) {
         rss_stream_free(x);
         return http_reply_ms(r, rc, "reading the regions and resident pages of %d", pid);

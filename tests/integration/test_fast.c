@@ -1,6 +1,6 @@
 /* test_fast.c - the routes that skip smaps, against a real memscoped and live subjects.
  *
- * /maps?rss=1: from PROCMAP_QUERY + PAGEMAP_SCAN, every region of a subject holding still equals
+ * /maps?rss=1: from maps + PAGEMAP_SCAN, every region of a subject holding still equals
  * /maps region for region and smaps' Rss (read by /smaps, the other reader) figure for figure; the
  * smaps source gives the same answer and says so; a churning subject never gets an impossible
  * answer; bad input is refused with the right status.
@@ -50,7 +50,7 @@ static void test_rss_still(void)
     json_t *smaps = http_get_json(&srv, "/api/v1/processes/%d/smaps", (int)s.pid);
     CHECK(fast && slow && maps && smaps);
     if (fast && slow && maps && smaps) {
-        CHECK_STR(jstr(fast, "source"), "procmap_query+pagemap_scan");
+        CHECK_STR(jstr(fast, "source"), "pagemap_scan");
         CHECK_STR(jstr(slow, "source"), "smaps");
         CHECK(json_object_get(fast, "fallback_reason") == NULL);
         CHECK_EQ_U64(jint(fast, "changed_while_read.resident_outside_regions"), 0);
