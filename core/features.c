@@ -124,5 +124,4 @@ void ms_features_probe(ms_features *out)
     out->procmap_query = probe_procmap_query();
     out->smaps_rollup = faccessat(AT_FDCWD, "/proc/self/smaps_rollup", R_OK, 0) == 0;
     out->soft_dirty = probe_soft_dirty();
-    ms_procmap_gate_probe(&out->gate);
 }

@@ -4,8 +4,6 @@
 
 #include <stdbool.h>
 
-#include "procmap.h"
-
 typedef struct {
     bool pfn_readable;        /* pagemap shows PFNs (CAP_SYS_ADMIN) */
     bool kpageflags_readable;
@@ -15,7 +13,6 @@ typedef struct {
     bool smaps_rollup;
     bool soft_dirty;          /* the kernel tracks soft-dirty bits (CONFIG_MEM_SOFT_DIRTY) */
     long page_size;
-    ms_procmap_gate gate;     /* [vsyscall] as maps shows it, for the PROCMAP_QUERY reader */
 } ms_features;
 
 /* Probes on the calling process itself; never fails: what cannot be probed reads false. */
