@@ -20,7 +20,11 @@ typedef struct {
     uint64_t vm_rss, minflt, majflt;     /* the process when its rollup was read */
     uint64_t pss, uss;
     uint64_t read_ns;                    /* CLOCK_MONOTONIC at the read */
+    uint64_t seen_ns;                    /* the last call that asked about this process */
 } pss_entry;
+
+/* An entry no call asked about for this long is dropped: its process is most likely gone. */
+#define PSS_FORGET_NS ((uint64_t)300 * 1000000000u)
 
 struct ms_psscache {
     pthread_mutex_t lock;     /* guards e and n, held by a call from start to end */
@@ -121,8 +125,9 @@ static void read_one(const ms_procinfo *p, ms_smaps *s, pss_entry *e, ms_pss_res
     }
     ms_smaps_totals t;
     ms_smaps_totals_of(s, 0, 1, &t);
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
     *e = (pss_entry){p->pid, p->starttime, p->vm_rss, p->minflt, p->majflt, t.v[MS_SF_PSS], ms_smaps_uss(&t),
-                     clock_ns(CLOCK_MONOTONIC)};
+                     now, now};
     r->state = MS_PSS_FRESH;
     r->pss = e->pss;
     r->uss = e->uss;
@@ -134,18 +139,23 @@ ms_err ms_psscache_update(ms_psscache *c, const ms_procinfo *p, size_t n, uint64
 {
     ms_err rc = MS_OK;
     uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    pss_entry *ne = malloc((n ? n : 1) * sizeof *ne);
+    pss_entry *ne = NULL;
+    size_t ncap = 0;
     pss_todo *todo = malloc((n ? n : 1) * sizeof *todo);
     size_t nn = 0, nt = 0;
     ms_smaps s;
     ms_smaps_init(&s);
     memset(st, 0, sizeof *st);
+    pthread_mutex_lock(&c->lock);
+    /* room for this call's processes and every entry kept from before */
+    ncap = n + c->n;
+    ne = malloc((ncap ? ncap : 1) * sizeof *ne);
     if (!ne || !todo) {
+        pthread_mutex_unlock(&c->lock);
         free(ne);
         free(todo);
         return MS_ERR_NOMEM;
     }
-    pthread_mutex_lock(&c->lock);
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; i < n; i++) {
         memset(&res[i], 0, sizeof res[i]);
@@ -157,15 +167,18 @@ ms_err ms_psscache_update(ms_psscache *c, const ms_procinfo *p, size_t n, uint64
         if (old && old->starttime != p[i].starttime)
             old = NULL;                      /* the pid now names another process */
         if (old && old->vm_rss == p[i].vm_rss && old->minflt == p[i].minflt && old->majflt == p[i].majflt) {
-            ne[nn++] = *old;
+            ne[nn] = *old;
+            ne[nn++].seen_ns = now;
             res[i] = (ms_pss_result){MS_PSS_CACHED, old->pss, old->uss, (now - old->read_ns) / 1000000, MS_OK};
             continue;
         }
         /* An old entry is kept until it is replaced: a process skipped now keeps its place in
          * the queue (oldest first) for the next call. */
         todo[nt++] = (pss_todo){i, old ? old->read_ns : 0, old ? (long)nn : -1};
-        if (old)
-            ne[nn++] = *old;
+        if (old) {
+            ne[nn] = *old;
+            ne[nn++].seen_ns = now;
+        }
     }
     qsort(todo, nt, sizeof *todo, todo_cmp);
     for (size_t k = 0; k < nt; k++) {
@@ -183,7 +196,15 @@ ms_err ms_psscache_update(ms_psscache *c, const ms_procinfo *p, size_t n, uint64
                 ne[nn++] = e;
         }
     }
+    /* Entries of processes this call did not ask about (another request's list, a search) stay
+     * until no call has asked about them for PSS_FORGET_NS. */
     qsort(ne, nn, sizeof *ne, entry_cmp);
+    size_t asked = nn;
+    for (size_t k = 0; k < c->n; k++)
+        if (now - c->e[k].seen_ns < PSS_FORGET_NS && !find(ne, asked, c->e[k].pid))
+            ne[nn++] = c->e[k];
+    if (nn > asked)
+        qsort(ne, nn, sizeof *ne, entry_cmp);
     free(c->e);
     c->e = ne;
     c->n = nn;

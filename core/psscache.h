@@ -52,8 +52,8 @@ void ms_psscache_free(ms_psscache **c);
 
 /* Figures for the n processes p[0..n) (pid, starttime, vm_rss, minflt, majflt and kernel_thread
  * are used) into res[0..n).  budget_ns: CPU time this call may spend reading rollups (one read is
- * always allowed to finish, so it can overrun by one process's rollup).  The cache keeps only the
- * processes of the last call, so entries of processes that are gone do not pile up.
+ * always allowed to finish, so it can overrun by one process's rollup).  An entry no call has
+ * asked about for 5 minutes is dropped, so entries of processes that are gone do not pile up.
  *
  * Threads: any number of threads may call this on one cache at once.  The cache's entries are
  * owned by the cache and only touched with its lock held, which a call holds from start to end:

@@ -100,6 +100,11 @@ static void test_rule(void)
     CHECK(r[1].state == MS_PSS_FRESH);
     munmap((void *)m, len);
 
+    /* a call about one process does not make the cache forget the other */
+    CHECK(ms_psscache_update(c, p + 1, 1, 1000000000, r, &st) == MS_OK);
+    CHECK(ms_psscache_update(c, p, 2, 1000000000, r, &st) == MS_OK);
+    CHECK(r[0].state == MS_PSS_CACHED);
+
     /* the same pid, another start time: another process, never the cached figures */
     p[0].starttime++;
     CHECK(ms_psscache_update(c, p, 2, 1000000000, r, &st) == MS_OK);
