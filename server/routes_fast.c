@@ -19,6 +19,7 @@
 #include "core/rssmap.h"
 #include "core/rstream.h"
 #include "core/wss.h"
+#include "encode.h"
 #include "http.h"
 #include "jw.h"
 #include "routes.h"
@@ -58,7 +59,7 @@ static void write_region_rss(jw *w, const ms_region *g, const ms_region_rss *v)
     size_t n = 0;
 #define PUT(lit, val) (memcpy(b + n, lit, sizeof lit - 1), n += sizeof lit - 1, n += jw_fmt_u64(b + n, (val)))
     jw_obj(w);
-    routes_write_region_head(w, g);
+    enc_region_head(w, g);
     PUT("\"rss\":", v->rss);
     PUT(",\"huge\":", v->huge);
     PUT(",\"hugetlb\":", v->hugetlb);
@@ -271,46 +272,6 @@ ms_err routes_pss_compute(const ms_procinfo *p, size_t n, uint64_t budget_ns, ms
     return MS_OK;
 }
 
-void routes_pss_write(jw *w, const ms_pss_result *r)
-{
-    bool known = r->state == MS_PSS_FRESH || r->state == MS_PSS_CACHED;
-    if (known) {
-        jw_ku64(w, "pss", r->pss);
-        jw_ku64(w, "uss", r->uss);
-        jw_ku64(w, "pss_age_ms", r->age_ms);
-    } else {
-        jw_knull(w, "pss");
-        jw_knull(w, "uss");
-        jw_knull(w, "pss_age_ms");
-    }
-    jw_kstr(w, "pss_state", ms_pss_state_name(r->state));
-    if (r->state == MS_PSS_FAILED)
-        jw_kstr(w, "pss_error", ms_strerror(r->err));
-}
-
-void routes_pss_summary(jw *w, const ms_pss_stats *st, uint64_t budget_ns, ms_err rc)
-{
-    jw_key(w, "pss");
-    jw_obj(w);
-    jw_ku64(w, "budget_ms", budget_ns / 1000000);
-    if (!st) {
-        jw_kstr(w, "error", ms_strerror(rc));
-        jw_obj_end(w);
-        return;
-    }
-    jw_ku64(w, "fresh", st->fresh);
-    jw_ku64(w, "cached", st->cached);
-    jw_ku64(w, "skipped", st->skipped);
-    jw_ku64(w, "none", st->none);
-    jw_ku64(w, "failed", st->failed);
-    jw_key(w, "cpu_ms");
-    jw_double(w, (double)st->cpu_ns / 1e6);
-    if (st->skipped)
-        jw_kstr(w, "skipped_note", "moved since their last read (or never read) and left unread for the budget: "
-                                   "no figure is given for them; they are read first next time");
-    jw_obj_end(w);
-}
-
 /* ---- /wss ---- */
 
 #define WSS_MIN_MS 100
@@ -366,7 +327,7 @@ static void write_wss(jw *w, int pid, uint64_t interval_ms, const ms_smaps *s, c
         rss += v.rss;
         ref += r;
         jw_obj(w);
-        routes_write_region_head(w, g);
+        enc_region_head(w, g);
         jw_ku64(w, "rss", v.rss);
         jw_ku64(w, "referenced", r);
         jw_obj_end(w);
