@@ -92,6 +92,7 @@ static void write_rss_tail(rss_stream *x)
         jw_key(w, "changed_while_read");
         jw_obj(w);
         jw_ku64(w, "resident_outside_regions", ms_rss_scan_outside(&x->scan));
+        jw_ku64(w, "regions_dropped", ms_rstream_dropped(x->rs));
         jw_obj_end(w);
     }
     jw_obj_end(w);
@@ -173,7 +174,9 @@ enum MHD_Result h_maps_rss(http_req *r)
     ms_err rc = MS_OK;
     if (want_smaps) {
         x->use_smaps = true;
-    } else if (!f->pagemap_scan) {
+    } else if (!f->pagemap_scan || !f->procmap_query) {
+        /* Without PROCMAP_QUERY a region with huge pages could not be told hugetlb or not, and
+         * that is found only once the answer is on its way: decide now. */
         rc = MS_ERR_UNSUPPORTED;
     } else {
         /* The whole user address space, but its last page: the kernel checks the range against
@@ -182,7 +185,7 @@ enum MHD_Result h_maps_rss(http_req *r)
     }
     if (rc == MS_ERR_UNSUPPORTED && !want_scan) {
         x->use_smaps = true;
-        x->fallback = f->pagemap_scan ? "this kernel lacks PROCMAP_QUERY (Linux 6.11), needed for a region with huge pages"
+        x->fallback = f->pagemap_scan ? "this kernel lacks PROCMAP_QUERY (Linux 6.11), which tells hugetlb regions"
                                       : "this kernel lacks PAGEMAP_SCAN (Linux 6.7)";
         rc = MS_OK;
     }
