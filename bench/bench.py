@@ -639,11 +639,7 @@ def main():
     if a.only_fast:
         R["mode"] = "only-fast"
         fast_part(R, msb, msd, subj_exe, rounds, creps, short)
-        R["duration_s"] = round(time.time() - t_start, 1)
-        R["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
-        R["verdicts"] = verdicts(R)
-        R["broken"] = broken
-        md = report_fast(R)
+        md = finish(R, t_start, report_fast)
         base = a.out or os.path.join(ROOT, "bench", "RESULTS-fast")
         with open(base + ".json", "w") as f:
             json.dump(R, f, indent=1, default=str)
@@ -804,11 +800,7 @@ def main():
 
     if msd:
         fast_part(R, msb, msd, subj_exe, rounds, creps, short)
-    R["duration_s"] = round(time.time() - t_start, 1)
-    R["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
-    R["verdicts"] = verdicts(R)
-    R["broken"] = broken
-    md = report(R)
+    md = finish(R, t_start, report)
 
     base = a.out or (os.path.join(ROOT, "bench", "RESULTS") if not short else os.path.join(a.build_dir, "bench-short"))
     with open(base + ".json", "w") as f:
@@ -821,6 +813,15 @@ def main():
         log(f"{len(broken)} thing(s) broken:\n  " + "\n  ".join(broken))
         return 1
     return 0
+
+
+def finish(R, t_start, report_fn):
+    """The run's closing figures, verdicts and what broke, then its table."""
+    R["duration_s"] = round(time.time() - t_start, 1)
+    R["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    R["verdicts"] = verdicts(R)
+    R["broken"] = broken
+    return report_fn(R)
 
 
 # ---- verdicts and the report --------------------------------------------------------------------
