@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/num.h"
+#include "core/proc.h"
 #include "core/rssmap.h"
 #include "core/rstream.h"
 #include "core/wss.h"
@@ -80,6 +81,7 @@ static void write_rss_tail(rss_stream *x)
     jw *w = &x->w;
     jw_arr_end(w);
     jw_ku64(w, "count", x->count);
+    enc_mm_flags(w, x->count ? MS_MM_PRESENT : ms_pid_mm_state(x->dirfd));
     jw_key(w, "totals");
     jw_obj(w);
     jw_ku64(w, "rss", x->total.rss);
@@ -182,6 +184,8 @@ enum MHD_Result h_maps_rss(http_req *r)
         /* The whole user address space, but its last page: the kernel checks the range against
          * its own limit for a user pointer, which stops one page short of the top. */
         rc = ms_rss_scan_read(dirfd, 0, r->srv->sys.user_space_top - x->base_page, x->base_page, &x->scan);
+        if (rc == MS_ERR_NOENT && ms_pid_mm_state(dirfd) != MS_MM_GONE)
+            rc = MS_OK;               /* a kernel thread or a zombie: no pages, and maps says so */
     }
     if (rc == MS_ERR_UNSUPPORTED && !want_scan) {
         x->use_smaps = true;

@@ -151,6 +151,18 @@ static void test_rss_bad_input(void)
     expect_status("/api/v1/processes/999999999/maps?rss=1", 404, NULL);
     snprintf(p, sizeof p, "/api/v1/processes/%d/maps?rss=1&method=scan", (int)getpid());
     expect_status(p, 200, NULL);
+    /* no address space: what /maps says, with no pages */
+    json_t *m = http_get_json(&srv, "/api/v1/processes/2/maps");
+    json_t *q = http_get_json(&srv, "/api/v1/processes/2/maps?rss=1");
+    CHECK(m && q);
+    if (m && q) {
+        CHECK_EQ_U64(jint(q, "count"), 0);
+        CHECK_EQ_U64(jint(q, "totals.rss"), 0);
+        CHECK(json_equal(json_object_get(q, "kernel_thread"), json_object_get(m, "kernel_thread")));
+        CHECK(json_equal(json_object_get(q, "zombie"), json_object_get(m, "zombie")));
+    }
+    json_decref(m);
+    json_decref(q);
 }
 
 /* The subject's process in the list, or NULL. */
