@@ -35,6 +35,26 @@ const char *enc_cached_user(enc_user_cache *c, uint32_t uid)
     return c->name[slot];
 }
 
+void enc_container(jw *w, const ms_container *c)
+{
+    if (!c || (!c->id[0] && !c->pod_uid[0])) {
+        jw_knull(w, "container");
+        return;
+    }
+    jw_key(w, "container");
+    jw_obj(w);
+    if (c->runtime[0]) jw_kstr(w, "runtime", c->runtime); else jw_knull(w, "runtime");
+    if (c->id[0]) jw_kstr(w, "id", c->id); else jw_knull(w, "id");
+    if (c->pod_uid[0]) jw_kstr(w, "pod_uid", c->pod_uid); else jw_knull(w, "pod_uid");
+    jw_obj_end(w);
+}
+
+void enc_cgroup(jw *w, const char *cgroup, const ms_container *c)
+{
+    if (cgroup) jw_kstr(w, "cgroup", cgroup); else jw_knull(w, "cgroup");
+    enc_container(w, cgroup ? c : NULL);
+}
+
 static void procinfo_members(jw *w, const ms_procinfo *p, const char *user)
 {
     jw_ki64(w, "pid", p->pid);
@@ -54,6 +74,7 @@ static void procinfo_members(jw *w, const ms_procinfo *p, const char *user)
     jw_ku64(w, "vm_swap", p->vm_swap);
     jw_ku64(w, "minflt", p->minflt);
     jw_ku64(w, "majflt", p->majflt);
+    enc_cgroup(w, p->cgroup, &p->container);
 }
 
 void enc_procinfo(jw *w, const ms_procinfo *p, const char *user)

@@ -33,6 +33,9 @@ typedef struct {
 } enc_user_cache;
 const char *enc_cached_user(enc_user_cache *c, uint32_t uid);
 
+/* A process's "cgroup" and "container" members (null when unknown); "container" alone. */
+void enc_cgroup(jw *w, const char *cgroup, const ms_container *c);
+void enc_container(jw *w, const ms_container *c);
 /* One entry of /processes. */
 void enc_procinfo(jw *w, const ms_procinfo *p, const char *user);
 /* The /processes document: the first n entries of l (l->n is the total), age_ms old. */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/cgroup.h"
 #include "core/error.h"
 #include "core/features.h"
 #include "core/system.h"
@@ -39,6 +40,12 @@ typedef struct {
     unsigned list_cache_ms;     /* /processes may answer from a list this old (0: always re-read) */
     bool allow_clear_refs;      /* /wss may write clear_refs (--allow-clear-refs) */
     time_t started;
+    bool cg_ok;                 /* a memory cgroup hierarchy was found (cg, cg_root_fd valid) */
+    ms_cg_hier cg;
+    int cg_root_fd;             /* O_RDONLY descriptor of cg.root, or -1 */
+    const char *cg_why;         /* why there is none, when !cg_ok */
+    struct oomwatch *oom;       /* the OOM kill watcher (oomwatch.h) */
+    unsigned metrics_cgroups;   /* cgroups exported per scrape on /metrics */
 } server_ctx;
 
 typedef struct {

@@ -17,6 +17,7 @@
 #include "core/features.h"
 #include "core/num.h"
 #include "experiments.h"
+#include "oomwatch.h"
 #include "routes.h"
 #include "http.h"
 #include "log.h"
@@ -36,6 +37,9 @@ typedef struct {
     unsigned list_cache_ms;
     unsigned metrics_top;
     ms_xmgr_config xcfg;
+    const char *cgroup_root;    /* NULL: from /proc/self/mountinfo */
+    oom_source oom;
+    unsigned metrics_cgroups;
 } options;
 
 static void usage(FILE *f)
@@ -71,6 +75,12 @@ static void usage(FILE *f)
           "                         kernel reclaims from it first); off by default: /wss answers 403\n"
           "  --metrics-top N        processes with memory gauges on /metrics, biggest RSS first\n"
           "                         (default 20, 1..200)\n"
+          "  --cgroup-root DIR      the cgroup filesystem (default: found in /proc/self/mountinfo, where\n"
+          "                         /sys/fs/cgroup usually is); v1, v2 and hybrid layouts are recognised\n"
+          "  --oom-source SRC       how OOM kills are seen: auto (the kernel log /dev/kmsg, else the\n"
+          "                         cgroups' oom_kill counters), counters, or off (default auto)\n"
+          "  --metrics-cgroups N    cgroups with memory gauges on /metrics, biggest usage first\n"
+          "                         (default 20, 0..500)\n"
           "  --help, --version\n"
           "\n"
           "Binding an address other than loopback needs a token or --insecure-no-auth.\n",
@@ -184,11 +194,47 @@ static const char *default_web_dir(char *buf, size_t cap)
     return NULL;
 }
 
+/* The memory cgroup hierarchy and the OOM watcher.  No hierarchy is no error: the cgroup routes
+ * then say why (501), and OOM kills are still read from the kernel log. */
+static bool setup_cgroups(server_ctx *srv, const options *o)
+{
+    static char why[256];
+    srv->cg_root_fd = -1;
+    srv->metrics_cgroups = o->metrics_cgroups;
+    ms_err rc = ms_cg_hier_find(o->cgroup_root, &srv->cg);
+    if (rc == MS_OK) {
+        srv->cg_root_fd = open(srv->cg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        rc = srv->cg_root_fd < 0 ? ms_err_from_errno(errno) : MS_OK;
+    }
+    srv->cg_ok = rc == MS_OK;
+    if (srv->cg_ok) {
+        log_info("memory cgroups: v%d at %s%s", srv->cg.version, srv->cg.root,
+                 srv->cg.hybrid ? " (hybrid: v1 memory controller beside cgroup2)" : "");
+    } else {
+        snprintf(why, sizeof why, "no memory cgroup hierarchy %s%s: %s", o->cgroup_root ? "under " : "in /proc/self/mountinfo",
+                 o->cgroup_root ? o->cgroup_root : "", ms_strerror(rc));
+        srv->cg_why = why;
+        if (o->cgroup_root) {
+            fprintf(stderr, "memscoped: --cgroup-root: %s\n", why);
+            return false;
+        }
+        log_warn("%s", why);
+    }
+    if (oomwatch_start(srv->cg_ok ? &srv->cg : NULL, o->oom, &srv->oom) != MS_OK) {
+        fprintf(stderr, "memscoped: cannot start the OOM watcher\n");
+        return false;
+    }
+    const char *note;
+    const char *src = oomwatch_source(srv->oom, &note);
+    log_info("OOM kills seen through: %s%s%s%s", src, note ? " (" : "", note ? note : "", note ? ")" : "");
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     options o = {.addr = "127.0.0.1", .port = 8080, .max_conns = 256, .max_per_ip = 64,
                  .idle_timeout = 30, .max_body = 64 * 1024, .experiments = -1, .metrics_top = 20,
-                 .list_cache_ms = 1000};
+                 .list_cache_ms = 1000, .metrics_cgroups = 20};
     /* Fixed malloc thresholds.  glibc otherwise raises its mmap threshold to the largest block
      * freed, so after one big answer the multi-megabyte buffers of the next ones live in the heap:
      * realloc copies them and free keeps them resident (memscoped grew by a quarter over 100,000
@@ -283,6 +329,18 @@ int main(int argc, char **argv)
             if (!uint_opt(a, v, 1, 100000, &o.max_per_ip)) return 2;
         } else if (!strcmp(a, "--idle-timeout")) {
             if (!uint_opt(a, v, 1, 86400, &o.idle_timeout)) return 2;
+        } else if (!strcmp(a, "--cgroup-root")) {
+            o.cgroup_root = v;
+        } else if (!strcmp(a, "--oom-source")) {
+            if (!strcmp(v, "auto")) o.oom = OOM_SOURCE_AUTO;
+            else if (!strcmp(v, "counters")) o.oom = OOM_SOURCE_COUNTERS;
+            else if (!strcmp(v, "off")) o.oom = OOM_SOURCE_OFF;
+            else {
+                fprintf(stderr, "memscoped: --oom-source takes auto, counters or off\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--metrics-cgroups")) {
+            if (!uint_opt(a, v, 0, 500, &o.metrics_cgroups)) return 2;
         } else if (!strcmp(a, "--metrics-top")) {
             if (!uint_opt(a, v, 1, 200, &o.metrics_top)) return 2;
         } else {
@@ -336,6 +394,9 @@ int main(int argc, char **argv)
         }
     }
 
+    if (!setup_cgroups(&srv, &o))
+        return 2;
+
     /* Block the stop signals before any thread starts, so only sigwait() below receives them. */
     sigset_t stop;
     sigemptyset(&stop);
@@ -378,6 +439,9 @@ int main(int argc, char **argv)
     routes_exp_stop();
     MHD_stop_daemon(d);
     ms_xmgr_free(&srv.exp);
+    oomwatch_stop(&srv.oom);
+    if (srv.cg_root_fd >= 0)
+        close(srv.cg_root_fd);
     routes_list_cache_clear();
     routes_fast_clear();
     if (srv.web_fd >= 0)

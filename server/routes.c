@@ -33,7 +33,7 @@
 #define PROCESSES_MAX_LIMIT 100000
 #define QUERY_MAX_LEN 256
 
-static enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b)
+enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b)
 {
     ms_err rc = jw_finish(w);
     if (rc != MS_OK) {
@@ -240,7 +240,7 @@ static ms_err list_copy(const ms_proclist *from, ms_proclist *to)
 
 static enum MHD_Result h_processes(http_req *r)
 {
-    static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", "fields", "pss_budget_ms", NULL};
+    static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", "fields", "pss_budget_ms", "cgroup", "container", NULL};
     if (!http_args_check(r, allowed))
         return MHD_YES;
     const char *sort = http_arg_get(r, "sort"), *order = http_arg_get(r, "order");
@@ -285,6 +285,11 @@ static enum MHD_Result h_processes(http_req *r)
     if (rc != MS_OK) {
         list_snapshot_put(snap);
         return http_reply_ms(r, rc, "listing /proc");
+    }
+    if (!routes_cgroup_filter(r, &l, q && *q)) {
+        if (q && *q) ms_proclist_free(&l); else free(l.p);
+        list_snapshot_put(snap);
+        return MHD_YES;
     }
     ms_proclist_sort(&l, key, desc);
     size_t n = l.n < limit ? l.n : (size_t)limit;
@@ -402,6 +407,7 @@ static enum MHD_Result h_process(http_req *r)
     jw_kbool(&w, "address_space", mm == MS_MM_PRESENT);
     jw_kstr(&w, "cmdline", cmdline);
     jw_kbool(&w, "cmdline_truncated", trunc);
+    routes_cgroup_write_proc(&w, dirfd);
     jw_key(&w, "status");
     jw_obj(&w);
     write_kv_list(&w, st.kv, st.nkv, true, status_line_wanted);
@@ -736,6 +742,9 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/processes/{pid}/pagemap", h_pagemap},
     {"GET", "/api/v1/processes/{pid}/translate", h_translate},
     {"GET", "/api/v1/processes/{pid}/wss", h_wss},
+    {"GET", "/api/v1/cgroups", h_cgroups},
+    {"GET", "/api/v1/cgroups/*", h_cgroup},
+    {"GET", "/api/v1/events", h_events},
     {"GET", "/api/v1/experiments/presets", h_exp_presets},
     {"GET", "/api/v1/experiments", h_exp_list},
     {"POST", "/api/v1/experiments", h_exp_start},

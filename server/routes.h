@@ -3,7 +3,9 @@
 #define MEMSCOPE_ROUTES_H
 
 #include "core/psscache.h"
+#include "core/proclist.h"
 #include "http.h"
+#include "jw.h"
 
 enum MHD_Result h_static(http_req *r);
 
@@ -40,5 +42,17 @@ ms_err routes_pss_compute(const ms_procinfo *p, size_t n, uint64_t budget_ns, ms
 enum MHD_Result h_wss(http_req *r);
 /* Drops the PSS cache (at shutdown, so nothing is left for the leak checker). */
 void routes_fast_clear(void);
+/* routes.c: finishes a JSON answer written into b and replies 200 with it (or the encoding error). */
+enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b);
+
+/* routes_cgroup.c: cgroups, OOM events, and a process's cgroup. */
+enum MHD_Result h_cgroups(http_req *r);
+enum MHD_Result h_cgroup(http_req *r);
+enum MHD_Result h_events(http_req *r);
+/* Writes the "cgroup" and "container" members of the process at pid_dirfd (null when unknown). */
+void routes_cgroup_write_proc(jw *w, int pid_dirfd);
+/* Keeps the processes that ?cgroup=PATH (that cgroup or below) and ?container=ID name; replies 400
+ * and returns false on a bad value.  owned: l owns its entries' cmdlines (dropped ones are freed). */
+bool routes_cgroup_filter(http_req *r, ms_proclist *l, bool owned);
 
 #endif
