@@ -55,9 +55,8 @@ void enc_cgroup(jw *w, const char *cgroup, const ms_container *c)
     enc_container(w, cgroup ? c : NULL);
 }
 
-void enc_procinfo(jw *w, const ms_procinfo *p, const char *user)
+static void procinfo_members(jw *w, const ms_procinfo *p, const char *user)
 {
-    jw_obj(w);
     jw_ki64(w, "pid", p->pid);
     jw_ki64(w, "ppid", p->ppid);
     jw_kstr(w, "name", p->name);
@@ -76,10 +75,63 @@ void enc_procinfo(jw *w, const ms_procinfo *p, const char *user)
     jw_ku64(w, "minflt", p->minflt);
     jw_ku64(w, "majflt", p->majflt);
     enc_cgroup(w, p->cgroup, &p->container);
+}
+
+void enc_procinfo(jw *w, const ms_procinfo *p, const char *user)
+{
+    jw_obj(w);
+    procinfo_members(w, p, user);
+    jw_obj_end(w);
+}
+
+/* One process's PSS members: null figures where none could be had, and why in pss_state. */
+static void pss_members(jw *w, const ms_pss_result *r)
+{
+    bool known = r->state == MS_PSS_FRESH || r->state == MS_PSS_CACHED;
+    if (known) {
+        jw_ku64(w, "pss", r->pss);
+        jw_ku64(w, "uss", r->uss);
+        jw_ku64(w, "pss_age_ms", r->age_ms);
+    } else {
+        jw_knull(w, "pss");
+        jw_knull(w, "uss");
+        jw_knull(w, "pss_age_ms");
+    }
+    jw_kstr(w, "pss_state", ms_pss_state_name(r->state));
+    if (r->state == MS_PSS_FAILED)
+        jw_kstr(w, "pss_error", ms_strerror(r->err));
+}
+
+static void pss_summary(jw *w, const enc_pss *p)
+{
+    jw_key(w, "pss");
+    jw_obj(w);
+    jw_ku64(w, "budget_ms", p->budget_ns / 1000000);
+    if (!p->res) {
+        jw_kstr(w, "error", ms_strerror(p->rc));
+        jw_obj_end(w);
+        return;
+    }
+    const ms_pss_stats *st = p->st;
+    jw_ku64(w, "fresh", st->fresh);
+    jw_ku64(w, "cached", st->cached);
+    jw_ku64(w, "skipped", st->skipped);
+    jw_ku64(w, "none", st->none);
+    jw_ku64(w, "failed", st->failed);
+    jw_key(w, "cpu_ms");
+    jw_double(w, (double)st->cpu_ns / 1e6);
+    if (st->skipped)
+        jw_kstr(w, "skipped_note", "moved since their last read (or never read) and left unread for the budget: "
+                                   "no figure is given for them; they are read first next time");
     jw_obj_end(w);
 }
 
 void enc_processes(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms)
+{
+    enc_processes_pss(w, l, n, age_ms, NULL);
+}
+
+void enc_processes_pss(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms, const enc_pss *pss)
 {
     enc_user_cache uc = {.n = 0};
     jw_obj(w);
@@ -88,9 +140,16 @@ void enc_processes(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms)
     jw_ku64(w, "age_ms", age_ms);
     jw_key(w, "processes");
     jw_arr(w);
-    for (size_t i = 0; i < n; i++)
-        enc_procinfo(w, &l->p[i], enc_cached_user(&uc, l->p[i].uid));
+    for (size_t i = 0; i < n; i++) {
+        jw_obj(w);
+        procinfo_members(w, &l->p[i], enc_cached_user(&uc, l->p[i].uid));
+        if (pss && pss->res)
+            pss_members(w, &pss->res[i]);
+        jw_obj_end(w);
+    }
     jw_arr_end(w);
+    if (pss)
+        pss_summary(w, pss);
     jw_obj_end(w);
 }
 

@@ -12,6 +12,7 @@
 #include "core/pagemap.h"
 #include "core/proc.h"
 #include "core/proclist.h"
+#include "core/psscache.h"
 #include "core/smaps.h"
 #include "core/translate.h"
 #include "jw.h"
@@ -39,6 +40,16 @@ void enc_container(jw *w, const ms_container *c);
 void enc_procinfo(jw *w, const ms_procinfo *p, const char *user);
 /* The /processes document: the first n entries of l (l->n is the total), age_ms old. */
 void enc_processes(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms);
+/* PSS and USS of the same first n processes (core/psscache.h), for /processes?fields=pss,uss. */
+typedef struct {
+    const ms_pss_result *res; /* NULL when none could be had: rc says why */
+    const ms_pss_stats *st;
+    uint64_t budget_ns;
+    ms_err rc;
+} enc_pss;
+/* The same document, each entry with pss, uss, pss_age_ms and pss_state, then a "pss" summary
+ * (pss NULL: as enc_processes). */
+void enc_processes_pss(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms, const enc_pss *pss);
 
 /* The summed smaps fields, as members of the current object. */
 void enc_totals(jw *w, const ms_smaps_totals *t);

@@ -38,6 +38,7 @@ typedef struct {
     struct ms_xmgr *exp;       /* NULL when experiments are off */
     unsigned metrics_top;       /* processes exported per scrape on /metrics */
     unsigned list_cache_ms;     /* /processes may answer from a list this old (0: always re-read) */
+    bool allow_clear_refs;      /* /wss may write clear_refs (--allow-clear-refs) */
     time_t started;
     /* Which Host a request may name besides loopback and the listening address (--allow-host). */
     const char *const *allow_hosts;

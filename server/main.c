@@ -36,6 +36,7 @@ typedef struct {
     const char *web_dir;
     const char *token_file;
     bool insecure_no_auth;
+    bool allow_clear_refs;
     const char *cors_origin;
     uint64_t max_body;
     int experiments;            /* -1: default (on for loopback, off beyond) */
@@ -83,6 +84,8 @@ static void usage(FILE *f)
           "  --idle-timeout SECONDS close idle connections after this long (default 30)\n"
           "  --request-timeout SECONDS  a request must arrive whole (headers and body) within this\n"
           "                         long of the connection's start (default 10)\n"
+          "  --allow-clear-refs     let /wss clear a process's page-referenced bits (it changes what the\n"
+          "                         kernel reclaims from it first); off by default: /wss answers 403\n"
           "  --metrics-top N        processes with memory gauges on /metrics, biggest RSS first\n"
           "                         (default 20, 1..200)\n"
           "  --cgroup-root DIR      the cgroup filesystem (default: found in /proc/self/mountinfo, where\n"
@@ -314,6 +317,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--insecure-no-auth")) {
             o.insecure_no_auth = true;
             continue;
+        } else if (!strcmp(a, "--allow-clear-refs")) {
+            o.allow_clear_refs = true;
+            continue;
         }
         if (!v) {
             fprintf(stderr, "memscoped: unknown option or missing value: %s (see --help)\n", a);
@@ -433,6 +439,7 @@ int main(int argc, char **argv)
     srv.cors_origin = o.cors_origin;
     srv.max_body = (size_t)o.max_body;
     srv.list_cache_ms = o.list_cache_ms;
+    srv.allow_clear_refs = o.allow_clear_refs;
     srv.metrics_top = o.metrics_top;
     srv.experiments_enabled = o.experiments == -1 ? loopback : o.experiments == 1;
     srv.experiments_off_reason = o.experiments == 0 ? "experiments are disabled (--experiments off)"
@@ -514,6 +521,7 @@ int main(int argc, char **argv)
     if (srv.cg_root_fd >= 0)
         close(srv.cg_root_fd);
     routes_list_cache_clear();
+    routes_fast_clear();
     if (srv.web_fd >= 0)
         close(srv.web_fd);
     free(token);
