@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "kthread.h"
 #include "harness.h"
 
 #define N_PAGES 64
@@ -84,7 +85,7 @@ static void test_health_system(void)
     pfn_visible = json_is_true(json_object_get(cs, "pfn"));
     zero_on_read = json_is_true(json_object_get(cs, "read_fault_zero_page"));
     CHECK(pfn_visible == cap_sys_admin());            /* memscoped runs with our capabilities */
-    CHECK(json_is_true(json_object_get(cs, "kpageflags")) == (pfn_visible && access("/proc/kpageflags", R_OK) == 0));
+    CHECK(json_is_true(json_object_get(cs, "kpageflags")) == (access("/proc/kpageflags", R_OK) == 0));
     json_decref(h);
 
     json_t *s = http_get_json(&srv, "/api/v1/system");
@@ -126,7 +127,8 @@ static void test_processes(void)
     json_decref(l);
 
     l = http_get_json(&srv, "/api/v1/processes?sort=vm_rss&order=desc&limit=5");
-    CHECK(l && jint(l, "count") == 5 && jint(l, "total") >= 5);
+    /* at least this test, memscoped and the subject (a pid namespace of its own may hold no more) */
+    CHECK(l && jint(l, "total") >= 3 && jint(l, "count") == (jint(l, "total") < 5 ? jint(l, "total") : 5));
     long long prev = -1;
     bool sorted = true;
     json_array_foreach(json_object_get(l, "processes"), i, it) {
@@ -137,13 +139,17 @@ static void test_processes(void)
     CHECK(sorted);
     json_decref(l);
 
-    l = http_get_json(&srv, "/api/v1/processes");
-    bool kthread = false;
-    json_array_foreach(json_object_get(l, "processes"), i, it)
-        if (jint(it, "pid") == 2)
-            kthread = json_is_true(json_object_get(it, "kernel_thread"));
-    CHECK(kthread);
-    json_decref(l);
+    if (pid2_is_kthread()) {
+        l = http_get_json(&srv, "/api/v1/processes");
+        bool kthread = false;
+        json_array_foreach(json_object_get(l, "processes"), i, it)
+            if (jint(it, "pid") == 2)
+                kthread = json_is_true(json_object_get(it, "kernel_thread"));
+        CHECK(kthread);
+        json_decref(l);
+    } else {
+        CHECK_SKIP("no kernel thread visible (a pid namespace of its own): kernel_thread not checked");
+    }
 }
 
 static void test_process(void)
@@ -238,9 +244,13 @@ static void test_maps(void)
     json_decref(m);
 
     /* a kernel thread has no user address space: an empty list, not an error */
-    json_t *k = http_get_json(&srv, "/api/v1/processes/2/maps");
-    CHECK(k && jint(k, "count") == 0);
-    json_decref(k);
+    if (pid2_is_kthread()) {
+        json_t *k = http_get_json(&srv, "/api/v1/processes/2/maps");
+        CHECK(k && jint(k, "count") == 0);
+        json_decref(k);
+    } else {
+        CHECK_SKIP("no kernel thread visible (a pid namespace of its own): its empty maps not checked");
+    }
 }
 
 static void test_smaps(void)
@@ -372,31 +382,45 @@ static void test_pagemap(void)
                      a + (zero_on_read ? K_WRITE : K_WRITE + J_READ) * (unsigned long long)ps);
     }
 
-    /* frames: real PFNs (we are root), flags by name, paged by cursor */
+    /* frames: real PFNs (with CAP_SYS_ADMIN), flags by name, paged by cursor */
     json_t *f = http_get_json(&srv, "/api/v1/processes/%d/pagemap?start=0x%llx&end=0x%llx&frames=1&limit=%d", pid, a, e,
                          K_WRITE + 2);
     CHECK(f != NULL);
     json_t *frames = json_object_get(f, "frames");
     CHECK_EQ_U64(json_array_size(frames), K_WRITE + 2);
     const json_t *w0 = json_array_get(frames, 0), *z0 = json_array_get(frames, K_WRITE);
-    CHECK(json_integer_value(json_object_get(w0, "pfn")) > 0);
-    bool anon = false, zero = false;
     size_t i;
     const json_t *it;
-    json_array_foreach(json_object_get(w0, "flags"), i, it)
-        anon |= strcmp(json_string_value(it), "anon") == 0;
-    json_array_foreach(json_object_get(z0, "flags"), i, it)
-        zero |= strcmp(json_string_value(it), "zero_page") == 0;
-    if (zero_on_read) {
-        CHECK(anon && zero);
+    /* the exclusive bit needs no privilege: written pages, and read pages unless the zero page */
+    CHECK(json_is_true(json_object_get(w0, "exclusive")));
+    CHECK(json_is_boolean(json_object_get(z0, "exclusive")) &&
+          json_is_true(json_object_get(z0, "exclusive")) == !zero_on_read);
+    if (!pfn_visible) {
+        CHECK_SKIP("frame numbers hidden (no CAP_SYS_ADMIN): frames are checked to be null with the reason");
+        size_t hidden = 0;
+        json_array_foreach(frames, i, it)
+            hidden += json_is_true(json_object_get(it, "present")) && json_is_null(json_object_get(it, "pfn")) &&
+                      json_is_null(json_object_get(it, "phys_addr")) && jstr(it, "pfn_hidden_reason") &&
+                      strncmp(jstr(it, "pfn_hidden_reason"), "pfn hidden: needs CAP_SYS_ADMIN", 31) == 0;
+        CHECK_EQ_U64(hidden, K_WRITE + 2);
     } else {
-        bool anon_read = false;
+        CHECK(json_integer_value(json_object_get(w0, "pfn")) > 0);
+        bool anon = false, zero = false;
+        json_array_foreach(json_object_get(w0, "flags"), i, it)
+            anon |= strcmp(json_string_value(it), "anon") == 0;
         json_array_foreach(json_object_get(z0, "flags"), i, it)
-            anon_read |= strcmp(json_string_value(it), "anon") == 0;
-        CHECK(anon && !zero && anon_read && json_is_true(json_object_get(z0, "exclusive")));
-        CHECK(jint(z0, "pfn") > 0 && jint(z0, "pfn") != jint(w0, "pfn"));
+            zero |= strcmp(json_string_value(it), "zero_page") == 0;
+        if (zero_on_read) {
+            CHECK(anon && zero);
+        } else {
+            bool anon_read = false;
+            json_array_foreach(json_object_get(z0, "flags"), i, it)
+                anon_read |= strcmp(json_string_value(it), "anon") == 0;
+            CHECK(anon && !zero && anon_read);
+            CHECK(jint(z0, "pfn") > 0 && jint(z0, "pfn") != jint(w0, "pfn"));
+        }
+        CHECK_EQ_U64(jint(w0, "mapcount"), 1);
     }
-    CHECK_EQ_U64(jint(w0, "mapcount"), 1);
     CHECK_EQ_U64(strtoull(jstr(f, "next_cursor"), NULL, 16), a + (K_WRITE + 2) * (unsigned long long)ps);
     json_decref(f);
 out:
@@ -414,9 +438,15 @@ static void test_translate(void)
     CHECK_EQ_U64(jint(t, "page_number"), a / (unsigned long long)ps);
     CHECK(jstr(t, "region.start") && strtoull(jstr(t, "region.start"), NULL, 16) == subject_addr(&subj, "area"));
     CHECK(json_is_true(json_object_get(json_object_get(t, "page"), "present")));
-    long long pfn = jint(t, "page.pfn");
-    CHECK(pfn > 0);
-    CHECK(jstr(t, "phys_addr") && strtoull(jstr(t, "phys_addr"), NULL, 16) == (unsigned long long)pfn * ps + 123);
+    if (pfn_visible) {
+        long long pfn = jint(t, "page.pfn");
+        CHECK(pfn > 0);
+        CHECK(jstr(t, "phys_addr") && strtoull(jstr(t, "phys_addr"), NULL, 16) == (unsigned long long)pfn * ps + 123);
+    } else {
+        CHECK_SKIP("frame numbers hidden (no CAP_SYS_ADMIN): no physical address, checked to be null with the reason");
+        CHECK(json_is_null(json_object_get(json_object_get(t, "page"), "pfn")) &&
+              json_is_null(json_object_get(t, "phys_addr")) && jstr(t, "page.pfn_hidden_reason"));
+    }
     json_decref(t);
     /* an address in no region: a segfault if touched, said so */
     t = http_get_json(&srv, "/api/v1/processes/%d/translate?addr=0x1000", pid);
