@@ -12,6 +12,10 @@ if [[ "${1:-}" == "--test" ]]; then
   # wrk, smem, glances: the peers and load tools of the benchmark (bench/), whose short form runs
   # in the suite.
   want+=(libcurl4-openssl-dev python3-psutil procps clang chromium prometheus curl xz-utils wrk smem glances)
+  # What --no-install-recommends leaves out and the tests need: Glances' web server (bottle),
+  # clang's sanitizer and libFuzzer runtimes (the fuzz build), and the CA certificates npm needs
+  # to fetch the browser tests' packages over https.
+  want+=(python3-bottle libclang-rt-14-dev ca-certificates)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
 fi
