@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "kabi.h"
+#include "kpage.h"
 #include "pagemap.h"
 
 /* Faults in two fresh private anonymous pages of ours, the first by writing it and the second by

@@ -314,6 +314,8 @@ static bool read_rollup(int pid, uint64_t *pss, uint64_t *uss, bool *gone)
     ms_err rc = ms_pid_open(pid, &dirfd);
     if (rc == MS_OK)
         rc = ms_smaps_rollup_read(dirfd, &s);
+    if (rc == MS_ERR_NOMM)
+        rc = MS_ERR_NOENT;   /* a zombie now: as good as gone, like an empty rollup below */
     if (rc == MS_OK && s.maps.nregions > 0) {
         ms_smaps_totals t;
         ms_smaps_totals_of(&s, 0, s.maps.nregions, &t);
@@ -325,7 +327,10 @@ static bool read_rollup(int pid, uint64_t *pss, uint64_t *uss, bool *gone)
         rc = MS_ERR_NOENT;   /* an empty rollup: the process became a zombie or exited */
     }
     *gone = rc == MS_ERR_NOENT;
-    if (rc != MS_OK)
+    /* A process that exited between the list and its rollup is the ordinary life of processes, not
+     * a read that failed: it is left out of the scrape, and counting it would make the error counter
+     * rise forever on a busy host. */
+    if (rc != MS_OK && !*gone)
         metrics_count_read_error(rc);
     if (dirfd >= 0)
         close(dirfd);
