@@ -62,6 +62,19 @@ typedef struct {
 } ms_xchunk;
 ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_xchunk *out);
 
+/* Live following without a copy of the log: the lines stay the experiment's (freed with it), and a
+ * follower keeps only this cursor, so what it holds does not grow with the lines.  ms_xmgr_frame
+ * copies from the cursor into buf, at most max bytes, each line framed as pre LINE post (an SSE
+ * event: "data: " and "\n\n"), resuming inside a line where the last call stopped; it never waits.
+ * *finished once the experiment has ended and every line went out.  MS_ERR_NOENT once it is
+ * forgotten (deleted after it ended, or evicted). */
+typedef struct {
+    size_t line;              /* the next line's index */
+    size_t off;               /* bytes of its frame already handed out */
+} ms_xcursor;
+ms_err ms_xmgr_frame(ms_xmgr *m, uint64_t id, ms_xcursor *cur, const char *pre, const char *post,
+                     char *buf, size_t max, size_t *len, bool *finished);
+
 /* Ends an experiment: a live one gets SIGTERM to its process group (SIGKILL after 1 s) and is
  * reaped before this returns; it stays listed with state "killed", reason "deleted".  One that had
  * already ended is forgotten (*removed = true).  MS_ERR_NOENT for an unknown id. */
