@@ -749,6 +749,14 @@ ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out)
     return MS_OK;
 }
 
+bool ms_xmgr_exists(ms_xmgr *m, uint64_t id)
+{
+    pthread_mutex_lock(&m->mu);
+    bool found = find_locked(m, id) != NULL;
+    pthread_mutex_unlock(&m->mu);
+    return found;
+}
+
 ms_err ms_xmgr_list(ms_xmgr *m, json_t **out)
 {
     json_t *a = json_array();

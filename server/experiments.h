@@ -47,6 +47,8 @@ ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uin
  *  "signal","fault_addr","exit_code","stderr","started_at","elapsed_ms","lines":[every line]}.
  * MS_ERR_NOENT for an unknown id.  The caller json_decref()s *out. */
 ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out);
+/* Whether the id is known (without building its JSON, which costs as much as its lines). */
+bool ms_xmgr_exists(ms_xmgr *m, uint64_t id);
 /* [{the same without "lines"}, ...] newest first. */
 ms_err ms_xmgr_list(ms_xmgr *m, json_t **out);
 

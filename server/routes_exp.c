@@ -278,10 +278,8 @@ enum MHD_Result h_exp_events(http_req *r)
     const char *f = http_arg_get(r, "from");
     if (f && !ms_parse_u64(f, 1u << 30, &from))
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_from", "from must be a line index");
-    json_t *j = NULL;
-    if (ms_xmgr_get(r->srv->exp, id, &j) != MS_OK)
+    if (!ms_xmgr_exists(r->srv->exp, id))
         return http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_experiment", "no experiment %llu", (unsigned long long)id);
-    json_decref(j);
     pthread_mutex_lock(&streams_lock);
     bool full = nstreams >= MAX_STREAMS || stopping;
     if (!full)
