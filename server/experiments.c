@@ -58,7 +58,7 @@ typedef struct xp {
     uint64_t hold_s;
     size_t steps_total, steps_done;
     long after_step;               /* index of the last step that reported, -1 before any */
-    char reason[64];               /* why it ended, if not by itself */
+    char reason[128];              /* why it ended, if not by itself */
     char signal[16];
     char fault_addr[24];
     int exit_code;                 /* -1 unless it exited */
@@ -216,6 +216,9 @@ static void add_line_locked(xp *x, const char *s, size_t n)
         } else if (strcmp(type, "hold") == 0) {
             x->state = XS_HOLDING;
             x->t_hold = mono_ms();
+        } else if (strcmp(type, "budget") == 0) {   /* the lab stopped at its budget: that is why it ends */
+            const char *msg = json_string_value(json_object_get(o, "message"));
+            snprintf(x->reason, sizeof x->reason, "%s", msg ? msg : "budget exceeded");
         } else if (strcmp(type, "signal") == 0) {
             const char *a = json_string_value(json_object_get(o, "addr"));
             snprintf(x->fault_addr, sizeof x->fault_addr, "%s", a ? a : "");
