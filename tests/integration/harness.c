@@ -416,3 +416,8 @@ long long proc_kb(int pid, const char *file, const char *key)
         fclose(f);
     return v;
 }
+
+long harness_now_ms(void)
+{
+    return now_ms();
+}

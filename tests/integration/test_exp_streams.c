@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -23,13 +22,6 @@
 #define NOTICE_S 8              /* heartbeat every 2 s, plus slack for a loaded machine */
 
 static ms_server srv;
-
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static int count_fds(pid_t pid)
 {
@@ -71,8 +63,8 @@ static int read_status(int fd)
 {
     char buf[4096];
     size_t len = 0;
-    long deadline = now_ms() + 10000;
-    while (len + 1 < sizeof buf && now_ms() < deadline) {
+    long deadline = harness_now_ms() + 10000;
+    while (len + 1 < sizeof buf && harness_now_ms() < deadline) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 500) <= 0)
             continue;
@@ -97,10 +89,10 @@ static void reset_close(int fd)
 /* Waits until memscoped holds at most `want` descriptors; returns the ms it took, or -1. */
 static long wait_fds(int want)
 {
-    long t0 = now_ms();
-    while (now_ms() - t0 < NOTICE_S * 1000) {
+    long t0 = harness_now_ms();
+    while (harness_now_ms() - t0 < NOTICE_S * 1000) {
         if (count_fds(srv.pid) <= want)
-            return now_ms() - t0;
+            return harness_now_ms() - t0;
         usleep(50 * 1000);
     }
     fprintf(stderr, "memscoped still holds %d descriptors (%d before the streams)\n", count_fds(srv.pid), want);
