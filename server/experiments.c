@@ -39,6 +39,7 @@ static const char *const state_names[] = { "starting", "running", "holding", "do
 typedef struct {
     char *text;          /* one line, without '\n' */
     size_t len;
+    bool json;           /* it parsed as JSON when it came (else it was cut short: "garbled") */
 } xline;
 
 /* Ownership: an experiment is freed by whoever drops its last reference (xp_unref_locked, under
@@ -224,7 +225,7 @@ static void add_line_locked(xp *x, const char *s, size_t n)
             snprintf(x->fault_addr, sizeof x->fault_addr, "%s", a ? a : "");
         }
     }
-    bool progress = type && strcmp(type, "progress") == 0;
+    bool progress = type && strcmp(type, "progress") == 0, parsed = o != NULL;
     json_decref(o);
     if (x->bytes + n > MAX_TEXT && (progress || x->bytes + n > MAX_TEXT + (1u << 20))) {
         x->truncated = true;   /* progress goes first; the last MiB is kept for the final lines */
@@ -249,6 +250,7 @@ static void add_line_locked(xp *x, const char *s, size_t n)
     t[n] = 0;
     x->lines[x->nlines].text = t;
     x->lines[x->nlines].len = n;
+    x->lines[x->nlines].json = parsed;
     x->nlines++;
     x->bytes += n;
 }
@@ -731,25 +733,68 @@ static json_t *summary_locked(const xp *x, uint64_t now)
     return o;
 }
 
-ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out)
+/* Appends one line as a JSON value: as it came when it parsed then, else as a "garbled" record. */
+static ms_err append_line(ms_buf *b, const xline *l)
 {
+    if (l->json)
+        return ms_buf_append(b, l->text, l->len);
+    ms_err rc = MS_ERR_NOMEM;
+    json_t *g = json_pack("{s:s,s:s%}", "type", "garbled", "text", l->text, l->len);
+    char *t = g ? json_dumps(g, JSON_COMPACT) : NULL;
+    if (t)
+        rc = ms_buf_append(b, t, strlen(t));
+    free(t);
+    json_decref(g);
+    return rc;
+}
+
+ms_err ms_xmgr_get_text(ms_xmgr *m, uint64_t id, ms_buf *out)
+{
+    ms_err rc = MS_OK;
+    char *head = NULL;
     pthread_mutex_lock(&m->mu);
     xp *x = find_locked(m, id);
     if (!x) {
-        pthread_mutex_unlock(&m->mu);
-        return MS_ERR_NOENT;
+        rc = MS_ERR_NOENT;
+        goto out;
     }
-    json_t *o = summary_locked(x, mono_ms()), *lines = json_array();
-    for (size_t i = 0; i < x->nlines; i++) {
-        json_t *l = json_loadb(x->lines[i].text, x->lines[i].len, 0, NULL);
-        if (!l)   /* cut short by the lab's death: passed on as text, not dropped */
-            l = json_pack("{s:s,s:s%}", "type", "garbled", "text", x->lines[i].text, x->lines[i].len);
-        json_array_append_new(lines, l);
+    json_t *o = summary_locked(x, mono_ms());
+    head = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    size_t hl = head ? strlen(head) : 0;
+    if (hl < 2) {
+        rc = MS_ERR_NOMEM;
+        goto out;
     }
+    rc = ms_buf_reserve(out, hl + x->bytes + x->nlines + 16);
+    if (rc == MS_OK)
+        rc = ms_buf_append(out, head, hl - 1);   /* without its closing brace */
+    if (rc == MS_OK)
+        rc = ms_buf_append(out, ",\"lines\":[", 10);
+    for (size_t i = 0; i < x->nlines && rc == MS_OK; i++) {
+        if (i)
+            rc = ms_buf_append(out, ",", 1);
+        if (rc == MS_OK)
+            rc = append_line(out, &x->lines[i]);
+    }
+    if (rc == MS_OK)
+        rc = ms_buf_append(out, "]}", 2);
+out:
     pthread_mutex_unlock(&m->mu);
-    json_object_set_new(o, "lines", lines);
-    *out = o;
-    return MS_OK;
+    free(head);
+    return rc;
+}
+
+ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out)
+{
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    ms_err rc = ms_xmgr_get_text(m, id, &b);
+    *out = rc == MS_OK ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+    if (rc == MS_OK && !*out)
+        rc = MS_ERR_NOMEM;
+    ms_buf_free(&b);
+    return rc;
 }
 
 bool ms_xmgr_exists(ms_xmgr *m, uint64_t id)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/buf.h"
 #include "core/error.h"
 #include "core/experiment.h"
 
@@ -47,6 +48,9 @@ ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uin
  *  "signal","fault_addr","exit_code","stderr","started_at","elapsed_ms","lines":[every line]}.
  * MS_ERR_NOENT for an unknown id.  The caller json_decref()s *out. */
 ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out);
+/* The same as JSON text appended to out: the lines copied as they came (each was checked to be JSON
+ * when it arrived), so an answer costs one copy of the lines, not a parsed tree of them. */
+ms_err ms_xmgr_get_text(ms_xmgr *m, uint64_t id, ms_buf *out);
 /* Whether the id is known (without building its JSON, which costs as much as its lines). */
 bool ms_xmgr_exists(ms_xmgr *m, uint64_t id);
 /* [{the same without "lines"}, ...] newest first. */

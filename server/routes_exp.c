@@ -244,13 +244,16 @@ enum MHD_Result h_exp_get(http_req *r)
     uint64_t id;
     if (!http_args_check(r, allowed) || !exp_enabled(r) || !param_id(r, &id))
         return MHD_YES;
-    json_t *j = NULL;
-    ms_err rc = ms_xmgr_get(r->srv->exp, id, &j);
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    ms_err rc = ms_xmgr_get_text(r->srv->exp, id, &b);
+    if (rc != MS_OK)
+        ms_buf_free(&b);
     if (rc == MS_ERR_NOENT)
         return http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_experiment", "no experiment %llu", (unsigned long long)id);
     if (rc != MS_OK)
         return http_reply_ms(r, rc, "reading experiment %llu", (unsigned long long)id);
-    return reply_json_t(r, MHD_HTTP_OK, j);
+    return http_reply_json(r, MHD_HTTP_OK, &b);
 }
 
 enum MHD_Result h_exp_delete(http_req *r)

@@ -4,7 +4,8 @@
  * must be noticed within a few seconds: memscoped's open descriptors (/proc/PID/fd) fall back to
  * what they were and all 64 stream slots are free again for new clients.  And a stream must not
  * cost memory in proportion to the experiment's lines: 48 streams that do not read, on an
- * experiment with megabytes of lines, may not grow memscoped's VmRSS by anything like 48 copies. */
+ * experiment with megabytes of lines, may not grow memscoped's VmRSS by anything like 48 copies; nor
+ * may a GET of that experiment cost more than a copy of its lines. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -137,8 +138,9 @@ int main(void)
         fprintf(stderr, "could not start memscoped\n");
         return 1;
     }
+    long long hwm0 = proc_kb(srv.pid, "status", "VmHWM");
     long long id = start_long();
-    json_t *x = id > 0 ? wait_holding(id) : NULL;
+    json_t *x = id > 0 ? wait_holding(id) : NULL;   /* GETs it over and over meanwhile */
     CHECK(x != NULL);
     long long lines = x ? jint(x, "lines_total") : 0;
     char *dump = x ? json_dumps(json_object_get(x, "lines"), JSON_COMPACT) : NULL;
@@ -147,6 +149,10 @@ int main(void)
     json_decref(x);
     printf("experiment %lld: %lld lines, %zu bytes\n", id, lines, log_bytes);
     CHECK(log_bytes > (2u << 20));
+    /* a GET answer costs one copy of the lines, not a parsed tree of them (six times their size) */
+    long long hwm1 = proc_kb(srv.pid, "status", "VmHWM");
+    printf("VmHWM %lld -> %lld bytes: the log itself and one GET answer at a time\n", hwm0, hwm1);
+    CHECK(hwm0 > 0 && hwm1 - hwm0 < 4 * (long long)log_bytes);
 
     int fds0 = count_fds(srv.pid);
     long long rss0 = proc_kb(srv.pid, "status", "VmRSS");
