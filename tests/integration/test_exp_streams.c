@@ -24,6 +24,19 @@
 
 static ms_server srv;
 
+static bool asan_build(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, "libasan") != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
 static int count_fds(pid_t pid)
 {
     char path[64];
@@ -152,7 +165,11 @@ int main(void)
     /* a GET answer costs one copy of the lines, not a parsed tree of them (six times their size) */
     long long hwm1 = proc_kb(srv.pid, "status", "VmHWM");
     printf("VmHWM %lld -> %lld bytes: the log itself and one GET answer at a time\n", hwm0, hwm1);
-    CHECK(hwm0 > 0 && hwm1 - hwm0 < 4 * (long long)log_bytes);
+    if (asan_build(srv.pid))
+        CHECK_SKIP("memscoped is an AddressSanitizer build: its allocator keeps freed memory in quarantine, "
+                   "so its peak says nothing of what one answer costs");
+    else
+        CHECK(hwm0 > 0 && hwm1 - hwm0 < 4 * (long long)log_bytes);
 
     int fds0 = count_fds(srv.pid);
     long long rss0 = proc_kb(srv.pid, "status", "VmRSS");
