@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench.py - memscope's benchmark (issue 5): memscope against the kernel's own cost and the tools
+"""bench.py - memscope's benchmark: memscope against the kernel's own cost and the tools
 people use today, side by side in one run, with ratios and the issue's targets marked met or missed.
 
 Run it through bench/run.sh.  It builds the subject (tests/subject.c), msbench (bench/msbench.c: the

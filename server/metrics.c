@@ -26,10 +26,10 @@
 #include "core/cgroup.h"
 #include "core/proc.h"
 #include "core/proclist.h"
-#include "experiments.h"
 #include "core/smaps.h"
 #include "core/status.h"
 #include "experiments.h"
+#include "jw.h"
 #include "metrics.h"
 #include "oomwatch.h"
 #include "routes.h"
@@ -39,7 +39,7 @@
 
 /* ---- counters fed by other modules ---- */
 
-static atomic_uint_fast64_t read_errors[MS_ERR_RANGE + 1];
+static atomic_uint_fast64_t read_errors[MS_ERR__COUNT];
 static atomic_uint_fast64_t rollups_skipped;
 
 /* The reasons a read of someone else's /proc files fails for reasons not the client's; each is
@@ -96,30 +96,6 @@ static void put_dbl(mw *w, double v)
         put(w, "NaN");
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if it is not one.  Overlongs,
- * surrogates and code points past U+10FFFF are invalid, as the exposition format's parsers say. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp, min;
-    if ((s[0] & 0xE0) == 0xC0) { len = 2; cp = s[0] & 0x1Fu; min = 0x80; }
-    else if ((s[0] & 0xF0) == 0xE0) { len = 3; cp = s[0] & 0x0Fu; min = 0x800; }
-    else if ((s[0] & 0xF8) == 0xF0) { len = 4; cp = s[0] & 0x07u; min = 0x10000; }
-    else return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* A label value: backslash, double quote and newline escaped as the format says; bytes that are not
  * UTF-8 (a process may name itself anything) become U+FFFD so the whole scrape stays parseable. */
 static void put_label_value(mw *w, const char *s, size_t n)
@@ -132,7 +108,7 @@ static void put_label_value(mw *w, const char *s, size_t n)
         if (p[i] == '\\') esc = "\\\\";
         else if (p[i] == '"') esc = "\\\"";
         else if (p[i] == '\n') esc = "\\n";
-        else if ((k = utf8_seq(p + i, n - i)) == 0) { esc = "\xEF\xBF\xBD"; k = 1; }
+        else if ((k = jw_utf8_len(p + i, n - i)) == 0) { esc = "\xEF\xBF\xBD"; k = 1; }
         if (esc) {
             put_n(w, s + run, i - run);
             put(w, esc);

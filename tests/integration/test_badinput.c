@@ -1,4 +1,4 @@
-/* test_badinput.c - the bad-input table of issue 7, beyond what test_api.c's test_bad_input covers.
+/* test_badinput.c - bad input of every kind, beyond what test_api.c's test_bad_input covers.
  *
  * Each row: a request, the status it must get, and the error code its JSON body must carry (and,
  * for experiment specs, the field it must name).  The few answers libmicrohttpd gives by itself,

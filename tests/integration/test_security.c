@@ -1,4 +1,4 @@
-/* test_security.c - who may talk to memscoped and what it hands out (issue 7, "Access").
+/* test_security.c - who may talk to memscoped and what it hands out.
  *
  * A bind beyond loopback without a token must refuse to start.  With a token, every API request
  * but /api/v1/health, and /metrics, needs "Authorization: Bearer <token>" (the dashboard's files

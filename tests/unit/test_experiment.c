@@ -1,8 +1,8 @@
 /* test_experiment.c - spec parsing and validation: each bad spec is refused naming its step and field.
  *
  * Runs the same parser the server and the lab use (lab/spec.c over core's ms_xspec_validate), on
- * literal specs, and checks the error code, the step index and the field for every kind of refusal
- * issue 3 lists, plus that every preset parses and the peak-bytes count is what the steps imply. */
+ * literal specs, and checks the error code, the step index and the field for every way a spec can
+ * break, plus that every preset parses and the peak-bytes count is what the steps imply. */
 #include <stdio.h>
 #include <string.h>
 
