@@ -17,6 +17,7 @@ const char *ms_strerror(ms_err e)
     case MS_ERR_UNSUPPORTED: return "not supported by this kernel";
     case MS_ERR_LIMIT: return "limit reached";
     case MS_ERR_RANGE: return "out of range";
+    case MS_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown error";
 }
@@ -35,6 +36,7 @@ const char *ms_errcode(ms_err e)
     case MS_ERR_UNSUPPORTED: return "unsupported";
     case MS_ERR_LIMIT: return "limit_reached";
     case MS_ERR_RANGE: return "out_of_range";
+    case MS_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown";
 }

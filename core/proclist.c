@@ -52,6 +52,7 @@ static ms_err procinfo_fill(int dirfd, int pid, const char *q, ms_status *scratc
     out->kernel_thread = ms_stat_is_kthread(&st);
     out->minflt = st.minflt;
     out->majflt = st.majflt;
+    out->start_time = st.starttime;
 
     ms_buf_reset(&scratch->buf);
     rc = ms_buf_reserve(&scratch->buf, MS_CMDLINE_MAX + 1);

@@ -19,6 +19,8 @@ typedef struct {
     uint32_t threads;
     uint64_t vm_size, vm_rss, rss_anon, rss_file, rss_shmem, vm_swap;
     uint64_t minflt, majflt;
+    uint64_t start_time;      /* stat field 22, clock ticks after boot: pid + start_time names a
+                               * process for good (a reused pid gets another) */
 } ms_procinfo;
 
 /* The list keeps at most this much of each command line. */

@@ -17,6 +17,7 @@
 #include "core/features.h"
 #include "core/num.h"
 #include "experiments.h"
+#include "history.h"
 #include "routes.h"
 #include "http.h"
 #include "log.h"
@@ -68,6 +69,17 @@ static void usage(FILE *f)
           "  --idle-timeout SECONDS close idle connections after this long (default 30)\n"
           "  --metrics-top N        processes with memory gauges on /metrics, biggest RSS first\n"
           "                         (default 20, 1..200)\n"
+          "  --data-dir DIR         where the history store lives (default /var/lib/memscope for root,\n"
+          "                         $XDG_STATE_HOME/memscope otherwise; none: in memory, at most 32MiB)\n"
+          "  --sample-interval T    how often the history sampler records every process (default 10s;\n"
+          "                         0 turns it off)\n"
+          "  --sample-budget SHARE  CPU the sampler may spend per round on smaps_rollup (PSS/USS), as a\n"
+          "                         share of one core (default 1%)\n"
+          "  --retention R,M,Q      how long raw samples, 1-minute and 15-minute averages are kept\n"
+          "                         (default 24h,7d,90d)\n"
+          "  --max-store SIZE       size cap of the history store; the oldest data goes first (default 256MiB)\n"
+          "  --auto-snapshot-growth PCT  snapshot a process's smaps when its RSS grew more than this since\n"
+          "                         its last snapshot (default 20%; 0 turns it off)\n"
           "  --help, --version\n"
           "\n"
           "Binding an address other than loopback needs a token or --insecure-no-auth.\n",
@@ -200,6 +212,8 @@ int main(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
     ms_xmgr_config_default(&o.xcfg);
+    static history_opts hist;
+    history_opts_default(&hist);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -219,6 +233,11 @@ int main(int argc, char **argv)
             return 2;
         }
         i++;
+        int hopt = history_option(&hist, a, v);
+        if (hopt < 0)
+            return 2;
+        if (hopt > 0)
+            continue;
         if (!strcmp(a, "--listen")) {
             if (!parse_listen(v, &o)) {
                 fprintf(stderr, "memscoped: --listen takes ADDR:PORT with an IP address, e.g. 127.0.0.1:8080 or [::1]:8080\n");
@@ -337,11 +356,16 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (!history_start(&hist)) {
+        fprintf(stderr, "memscoped: cannot set up history\n");
+        return 1;
+    }
     routes_exp_start();
     unsigned port = 0;
     struct MHD_Daemon *d = http_start(&srv, o.addr, o.port, o.threads, o.max_conns, o.max_per_ip,
                                       o.idle_timeout, &port);
     if (!d) {
+        history_stop(&hist);
         routes_exp_stop();
         ms_xmgr_free(&srv.exp);
         log_error("cannot listen on %s:%u (in use, or not an address of this machine?)", o.addr, o.port);
@@ -370,6 +394,7 @@ int main(int argc, char **argv)
     /* Order matters: release parked event streams, close every connection, then end the labs. */
     routes_exp_stop();
     MHD_stop_daemon(d);
+    history_stop(&hist);
     ms_xmgr_free(&srv.exp);
     routes_list_cache_clear();
     if (srv.web_fd >= 0)
