@@ -133,9 +133,10 @@ static ms_err fail(ms_store *s, int rc, const char *what)
     }
     if (prim == SQLITE_NOMEM)
         return MS_ERR_NOMEM;
+    int sys = s->db ? sqlite3_system_errno(s->db) : 0;   /* ENOSPC behind a "disk I/O error" */
     if (prim == SQLITE_FULL || prim == SQLITE_IOERR || prim == SQLITE_READONLY || prim == SQLITE_CANTOPEN ||
         prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
-        set_state(s, ST_DEGRADED, "%s: %s", what, msg);
+        set_state(s, ST_DEGRADED, "%s: %s%s%s%s", what, msg, sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "");
     return MS_ERR_IO;
 }
 
@@ -555,8 +556,8 @@ ms_err ms_store_write(ms_store *s, int64_t now, const ms_store_sys *sys, const m
     if (rc == SQLITE_OK)
         rc = exec(s, "COMMIT");
     if (rc != SQLITE_OK) {
+        ret = fail(s, rc, "writing a sample set");   /* before ROLLBACK replaces the message */
         exec(s, "ROLLBACK");
-        ret = fail(s, rc, "writing a sample set");
         goto out;
     }
     if (s->state == ST_DEGRADED)
@@ -594,10 +595,11 @@ static tier_info pick_tier(const ms_store *s, int64_t now, ms_hist_query *q)
         q->step_ms = t[i].res_ms;
     int64_t span = q->until_ms - q->since_ms;
     size_t maxp = q->max_points ? q->max_points : 2000;
-    if (q->step_ms <= 0 || span / q->step_ms >= (int64_t)maxp) {
-        int64_t st = (span + (int64_t)maxp - 1) / (int64_t)maxp;
-        q->step_ms = st > q->step_ms ? st : q->step_ms;
-    }
+    /* Buckets are aligned to multiples of the step, so a span of k steps can touch k + 1. */
+    int64_t room = maxp > 1 ? (int64_t)maxp - 1 : 1;
+    int64_t st = (span + room - 1) / room;
+    if (st > q->step_ms)
+        q->step_ms = st;
     if (q->step_ms <= 0)
         q->step_ms = 1;
     return t[i];
@@ -863,8 +865,8 @@ ms_err ms_store_snapshot_put(ms_store *s, const ms_snapshot_info *info, const ch
     if (rc == SQLITE_OK)
         rc = exec(s, "COMMIT");
     if (rc != SQLITE_OK) {
-        exec(s, "ROLLBACK");
         ret = fail(s, rc, "saving a snapshot");
+        exec(s, "ROLLBACK");
     }
     sqlite3_finalize(up);
     sqlite3_finalize(ins);
