@@ -68,7 +68,7 @@ static void kill9_while_writing(void)
         CHECK_STR(jstr(h, "status"), "ok");      /* the store survived the last kill */
         json_decref(j);
         /* Let it write for a while, then kill it at a moment that varies from round to round. */
-        CHECK(hs_wait_rounds(&s, 2, 20000));
+        CHECK(hs_wait_rounds(&s, 2, 60000));
         usleep((useconds_t)(37000 * (round + 1)));
         kill(s.pid, SIGKILL);
         waitpid(s.pid, NULL, 0);
@@ -190,7 +190,7 @@ static void full_disk(void)
         hs_rmdir(dir);
         return;
     }
-    CHECK(hs_wait_rounds(&s, 2, 20000));
+    CHECK(hs_wait_rounds(&s, 2, 60000));
     /* Fill what is left of the file system. */
     char filler[300];
     snprintf(filler, sizeof filler, "%s/filler", dir);

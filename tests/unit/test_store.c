@@ -336,7 +336,11 @@ static void write_speed(void)
     qsort(cpu, 7, sizeof cpu[0], cmp_u64);
     fprintf(stderr, "a sample set of 1,000 processes: median %llu us CPU, %llu us wall (target < 20 ms)\n",
             (unsigned long long)cpu[3], (unsigned long long)us[3]);
+#if defined(__SANITIZE_ADDRESS__)
+    CHECK_SKIP("the write time is not judged in a sanitizer build (several times slower by design)");
+#else
     CHECK(cpu[3] < 20000);
+#endif
     ms_store_free(&s);
 }
 
