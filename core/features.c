@@ -15,26 +15,35 @@
 
 #include "buf.h"
 #include "kabi.h"
+#include "kpage.h"
 #include "pagemap.h"
 
-/* Touches a fresh page of ours by writing it, then reads its pagemap entry: the PFN is there only
- * for a CAP_SYS_ADMIN opener.  Returns the PFN (0 when hidden or on failure). */
-static uint64_t probe_own_pfn(long ps)
+/* Faults in two fresh private anonymous pages of ours, the first by writing it and the second by
+ * only reading it, then reads both pagemap entries.  The written page's PFN is there only for a
+ * CAP_SYS_ADMIN opener (*pfn: 0 when hidden or on failure).  The read page tells whether this kernel
+ * maps the shared zero page on a read fault (upstream does; some builds allocate a real page, as for
+ * a write): the zero page has no struct page behind its entry, so pagemap shows it present but
+ * never exclusive, which a fresh page mapped once always is.  That bit needs no privilege. */
+static void probe_own_pages(long ps, uint64_t *pfn, bool *read_zero_page)
 {
-    uint64_t pfn = 0;
     int fd = -1;
-    unsigned char *p = mmap(NULL, (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    *pfn = 0;
+    *read_zero_page = false;
+    unsigned char *p = mmap(NULL, 2 * (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
-        return 0;
+        return;
     *(volatile unsigned char *)p = 1;
+    (void)*(volatile const unsigned char *)(p + ps);
     fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    uint64_t e;
-    if (fd >= 0 && pread(fd, &e, 8, (off_t)((uintptr_t)p / (uintptr_t)ps * 8)) == 8 && (e & MS_PM_PRESENT))
-        pfn = e & MS_PM_PFN_MASK;
+    uint64_t e[2];
+    if (fd >= 0 && pread(fd, e, sizeof e, (off_t)((uintptr_t)p / (uintptr_t)ps * 8)) == (ssize_t)sizeof e) {
+        if (e[0] & MS_PM_PRESENT)
+            *pfn = e[0] & MS_PM_PFN_MASK;
+        *read_zero_page = (e[1] & MS_PM_PRESENT) && !(e[1] & (MS_PM_MMAP_EXCLUSIVE | MS_PM_FILE));
+    }
     if (fd >= 0)
         close(fd);
-    munmap(p, (size_t)ps);
-    return pfn;
+    munmap(p, 2 * (size_t)ps);
 }
 
 static bool probe_kpage(const char *path, uint64_t pfn)
@@ -116,7 +125,8 @@ void ms_features_probe(ms_features *out)
     memset(out, 0, sizeof *out);
     long ps = sysconf(_SC_PAGESIZE);
     out->page_size = ps > 0 ? ps : 4096;
-    uint64_t pfn = probe_own_pfn(out->page_size);
+    uint64_t pfn;
+    probe_own_pages(out->page_size, &pfn, &out->read_fault_zero_page);
     out->pfn_readable = pfn != 0;
     out->kpageflags_readable = probe_kpage("/proc/kpageflags", pfn);
     out->kpagecount_readable = probe_kpage("/proc/kpagecount", pfn);

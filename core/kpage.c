@@ -4,7 +4,7 @@
  * names follow Documentation/admin-guide/mm/pagemap.rst (bits 0-26, the stable ABI) and, above 31,
  * the "kernel hacking assistances" of include/linux/kernel-page-flags.h that tools/mm/page-types.c
  * also prints; those may change between kernels, which is why they are named but never relied on. */
-#include "pagemap.h"
+#include "kpage.h"
 
 #include <unistd.h>
 

@@ -8,6 +8,7 @@
  * the zero page by comparing PFNs with the zero page's PFN (learnt from a page of our own), THP by
  * a page-table-sized block of contiguous, aligned PFNs whose head frame /proc/kpageflags calls THP
  * or HUGE (the layout PAGEMAP_SCAN reports as PAGE_IS_HUGE: a PMD mapping). */
+#include "kpage.h"
 #include "pagemap.h"
 
 #include <errno.h>

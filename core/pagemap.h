@@ -83,10 +83,5 @@ typedef struct {
 /* Decodes npages entries from start (page aligned) into out[0..npages). */
 ms_err ms_pagemap_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *out);
 
-/* Names of /proc/kpageflags bits (KPF_LOCKED = 0 .. ), NULL for an unnamed bit. */
-const char *ms_kpageflag_name(unsigned bit);
-/* Reads the 8-byte entry of pfn from an open /proc/kpageflags or /proc/kpagecount; false when the
- * file is unreadable (fd < 0 included) or the PFN is past its end. */
-bool ms_kpage_read(int fd, uint64_t pfn, uint64_t *out);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "stat.h"
 #include "status.h"
 
 ms_err ms_dir_open(const char *path, int *dirfd)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "stat.h"
 #include "status.h"
 
 /* Fills *out from the files under dirfd, reading each into scratch->buf in turn.  *keep is false

@@ -4,7 +4,7 @@
  * stat is one line of space-separated fields numbered as in proc(5).  Field 2, the command name,
  * is printed raw inside parentheses and may itself hold spaces, parentheses and even newlines, so
  * it runs from the first '(' to the LAST ')'; every later field is then found by position. */
-#include "status.h"
+#include "stat.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,5 @@
-/* status.h and stat - /proc/<pid>/status, /proc/<pid>/stat and /proc/<pid>/cmdline.
- *
- * status gives the Vm* and Rss* figures (in kB; stored here in bytes) and identity; stat gives the
- * layout pointers (start_code .. env_end), fault counts and flags.  Cheap to read, so the process
- * list uses only these, never smaps. */
+/* status.h - /proc/<pid>/status: the Vm* and Rss* figures (in kB; stored here in bytes) and identity.
+ * Cheap to read, so the process list uses only it and stat.h's files, never smaps. */
 #ifndef MEMSCOPE_STATUS_H
 #define MEMSCOPE_STATUS_H
 
@@ -14,10 +11,6 @@
 #include "error.h"
 
 /* One "Key: value" line of status kept as printed (key and raw value point into the buffer). */
-/* From include/linux/sched.h: PF_KTHREAD is set for every kernel thread, never for a user process;
- * PF_EXITING from the first step of exit on. */
-#define MS_PF_EXITING 0x00000004ULL
-#define MS_PF_KTHREAD 0x00200000ULL
 
 typedef struct {
     const char *name;
@@ -54,30 +47,5 @@ void ms_status_init(ms_status *s);
 void ms_status_free(ms_status *s);
 ms_err ms_status_parse(ms_status *s);               /* text already in s->buf */
 ms_err ms_status_read(int dirfd, ms_status *s);
-
-typedef struct {
-    int pid;
-    char comm[64];            /* between the first '(' and the last ')' */
-    char state;
-    int ppid, pgrp, session;
-    uint64_t flags;           /* PF_* ; PF_KTHREAD = 0x00200000 marks kernel threads */
-    uint64_t minflt, majflt, utime, stime;
-    int64_t num_threads;
-    uint64_t starttime, vsize, rss_pages;
-    /* layout pointers: 0 when the kernel hides them (no ptrace read access) */
-    uint64_t start_code, end_code, start_stack, start_data, end_data, start_brk,
-             arg_start, arg_end, env_start, env_end;
-    bool has_layout;          /* the kernel printed fields 45..51 (Linux 3.5+) */
-    bool layout_hidden;       /* no ptrace read access: the kernel printed 1/1 for start/end_code
-                               * (stored as 0) and 0 for the other layout pointers */
-} ms_stat;
-
-ms_err ms_stat_parse(const char *text, size_t len, ms_stat *out);
-ms_err ms_stat_read(int dirfd, ms_stat *out);
-bool ms_stat_is_kthread(const ms_stat *st);
-
-/* cmdline with its NUL separators turned into spaces (trailing NULs dropped), at most cap-1 bytes
- * plus NUL; *truncated tells if it was cut.  An empty cmdline (kernel thread) gives "". */
-ms_err ms_cmdline_read(int dirfd, char *out, size_t cap, bool *truncated);
 
 #endif

@@ -325,7 +325,10 @@ static bool read_rollup(int pid, uint64_t *pss, uint64_t *uss, bool *gone)
         rc = MS_ERR_NOENT;   /* an empty rollup: the process became a zombie or exited */
     }
     *gone = rc == MS_ERR_NOENT;
-    if (rc != MS_OK)
+    /* A process that exited between the list and its rollup is the ordinary life of processes, not
+     * a read that failed: it is left out of the scrape, and counting it would make the error counter
+     * rise forever on a busy host. */
+    if (rc != MS_OK && !*gone)
         metrics_count_read_error(rc);
     if (dirfd >= 0)
         close(dirfd);

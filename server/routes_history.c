@@ -17,7 +17,8 @@
 #include "core/num.h"
 #include "core/proc.h"
 #include "core/smaps.h"
-#include "core/status.h"
+#include "core/stat.h"
+#include "encode.h"
 #include "store/diff.h"
 
 #define HIST_MAX_POINTS 2000
@@ -433,10 +434,7 @@ static void write_totals_obj(jw *w, const char *key, const ms_smaps_totals *t)
 {
     jw_key(w, key);
     jw_obj(w);
-    for (int i = 0; i < MS_SF__COUNT; i++)
-        if (t->seen[i] && i != MS_SF_KERNEL_PAGE_SIZE && i != MS_SF_MMU_PAGE_SIZE &&
-            i != MS_SF_THP_ELIGIBLE && i != MS_SF_PROTECTION_KEY)
-            jw_ku64(w, ms_smaps_field_name((ms_smaps_field_id)i), t->v[i]);
+    enc_totals(w, t);
     jw_obj_end(w);
 }
 
@@ -464,14 +462,7 @@ enum MHD_Result h_snap_get(http_req *r)
     for (size_t i = 0; i < sm.maps.nregions; i++) {
         const ms_region *g = &sm.maps.regions[i];
         jw_obj(&w);
-        jw_khex(&w, "start", g->start);
-        jw_khex(&w, "end", g->end);
-        jw_ku64(&w, "size", g->end - g->start);
-        jw_kstr(&w, "perms", g->perms);
-        jw_ku64(&w, "offset", g->offset);
-        jw_ku64(&w, "inode", g->inode);
-        jw_kstrn(&w, "path", g->path, g->path_len);
-        jw_kstr(&w, "kind", ms_region_kind_name(g->kind));
+        enc_region_head(&w, g);
         write_region_fields(&w, &sm, g);
         jw_obj_end(&w);
     }

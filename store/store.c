@@ -7,7 +7,7 @@
 #include "store.h"
 
 #include "core/smaps.h"
-#include "core/status.h"
+#include "core/stat.h"
 
 #include <errno.h>
 #include <pthread.h>

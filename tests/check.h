@@ -4,9 +4,9 @@
  * values.  check_done() prints the plain closing line "N passed, N failed" and returns the exit code.
  *
  * A check that cannot apply here (no CAP_SYS_ADMIN, no host process list, no cgroup v2 memory
- * controller) is skipped with CHECK_SKIP("because ..."): the reason is printed and counted, and a test
- * whose every check was skipped exits 77, which ctest reports as "Skipped" (SKIP_RETURN_CODE), never
- * as passed.  A test that ran some checks and skipped others passes on what it ran and lists the skips. */
+ * controller) is skipped with CHECK_SKIP("reason", ...): printed as "skipped, because reason" and
+ * counted, and a test whose every check was skipped exits 77, which ctest reports as "Skipped"
+ * (SKIP_RETURN_CODE), never as passed.  A test that ran some checks and skipped others passes on what it ran and lists the skips. */
 #ifndef MEMSCOPE_CHECK_H
 #define MEMSCOPE_CHECK_H
 

@@ -13,6 +13,7 @@
 #include "core/proc.h"
 #include "core/rstream.h"
 #include "core/smaps.h"
+#include "core/stat.h"
 #include "core/status.h"
 #include "core/system.h"
 #include "tests/unit/rstream_agree.h"

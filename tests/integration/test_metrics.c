@@ -152,6 +152,14 @@ static void check_process(int pid)
     CHECK(matched);
 }
 
+static double count_prefix(const char *m, const char *prefix)
+{
+    double n = 0;
+    for (const char *p = m; (p = strstr(p, prefix)); p++)
+        n++;
+    return n;
+}
+
 int main(void)
 {
     char dir[] = "/tmp/memscope-metrics-names-XXXXXX";
@@ -194,11 +202,13 @@ int main(void)
     /* A request is counted once its reply has gone out, so its count can trail the client by a
      * moment: scrape until the requests above all show, and the histogram agrees with the counters. */
     char *m = NULL;
+    double unread_pss = 0;   /* processes listed with RSS but without PSS, over every scrape */
     for (int i = 0; i < 40; i++) {
         free(m);
         m = scrape();
         if (!m)
             break;
+        unread_pss += count_prefix(m, "\nmemscope_process_rss_bytes{") - count_prefix(m, "\nmemscope_process_pss_bytes{");
         double total = 0;
         for (const char *p = m; (p = strstr(p, "\nmemscope_http_requests_total{")); p++)
             total += strtod(strstr(p, "} ") + 2, NULL);
@@ -233,9 +243,12 @@ int main(void)
     double sum = sample(m, "memscope_http_request_duration_seconds_sum", false);
     CHECK(sum > 0 && sum < count * 2.5);
 
-    /* Only the exited process counts as a read error; the bad pid was the client's. */
+    /* Only the request for the exited process counts as a vanished process: the bad pid was the
+     * client's, and a process that exits during a scrape is left out, not counted.  Processes whose
+     * rollup the kernel refuses (PID 1, processes of other containers) do count, each with its PSS
+     * series left out: so permission_denied can be checked against the scrapes only as a bound. */
     CHECK(sample(m, "memscope_process_read_errors_total{reason=\"no_such_process\"}", false) == 1);
-    CHECK(sample(m, "memscope_process_read_errors_total{reason=\"permission_denied\"}", false) == 0);
+    CHECK(sample(m, "memscope_process_read_errors_total{reason=\"permission_denied\"}", false) <= unread_pss);
 
     /* memscoped's own process figures. */
     double own_rss = sample(m, "process_resident_memory_bytes", false);
@@ -256,9 +269,7 @@ int main(void)
     CHECK(strstr(line, "name=\"ms\xEF\xBF\xBD" "bin\"") != NULL);
 
     /* At most --metrics-top processes, each with all five gauges. */
-    size_t nrss = 0;
-    for (const char *p = m; (p = strstr(p, "\nmemscope_process_rss_bytes{")); p++)
-        nrss++;
+    double nrss = count_prefix(m, "\nmemscope_process_rss_bytes{");
     CHECK(nrss >= 3 && nrss <= 200);
     free(m);
 

@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -62,6 +63,30 @@ int main(void)
     ms_err rc = ms_pagemap_summarize(dirfd, here, here + ps, &o, &s);
     CHECK(f.pagemap_scan ? rc == MS_OK && s.present == 1 : rc == MS_ERR_UNSUPPORTED);
     ms_pm_summary_free(&s);
+
+    /* Whether a read fault maps the zero page, asked two other ways: PAGEMAP_SCAN's PFNZERO
+     * category, and the page's own KPF_ZERO_PAGE flag where frames can be seen. */
+    unsigned char *p = mmap(NULL, (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    if (p != MAP_FAILED) {
+        (void)*(volatile unsigned char *)p;
+        if (f.pagemap_scan) {
+            CHECK(ms_pagemap_summarize(dirfd, (uint64_t)(uintptr_t)p, (uint64_t)(uintptr_t)p + ps, &o, &s) == MS_OK);
+            CHECK(s.present == 1 && s.has_zero_page && s.zero_page == (f.read_fault_zero_page ? 1u : 0u));
+            ms_pm_summary_free(&s);
+        } else {
+            CHECK_SKIP("no PAGEMAP_SCAN: read_fault_zero_page not cross-checked against PFNZERO");
+        }
+        ms_pm_frame fr;
+        if (f.kpageflags_readable) {
+            CHECK(ms_pagemap_frames(dirfd, (uint64_t)(uintptr_t)p, 1, &fr) == MS_OK && fr.kflags_known);
+            CHECK(((fr.kflags >> 24) & 1) == f.read_fault_zero_page);
+        } else {
+            CHECK_SKIP("/proc/kpageflags unreadable (needs CAP_SYS_ADMIN): read_fault_zero_page not "
+                       "cross-checked against KPF_ZERO_PAGE");
+        }
+        munmap(p, (size_t)ps);
+    }
     close(dirfd);
 
     /* This machine's kernel (6.18) has both ioctls: a false here would be a probe bug. */
@@ -77,13 +102,14 @@ int main(void)
             ms_features u;
             ms_features_probe(&u);
             _exit(!u.pfn_readable && !u.kpageflags_readable && !u.kpagecount_readable && u.pagemap_scan &&
-                  u.procmap_query && u.smaps_rollup ? 0 : 1);
+                  u.procmap_query && u.smaps_rollup && u.read_fault_zero_page == f.read_fault_zero_page ? 0 : 1);
         }
         int st = 0;
         CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
-    printf("features: pfn %d kpageflags %d kpagecount %d scan %d procmap_query %d rollup %d soft_dirty %d\n",
+    printf("features: pfn %d kpageflags %d kpagecount %d scan %d procmap_query %d rollup %d soft_dirty %d "
+           "read_fault_zero_page %d\n",
            f.pfn_readable, f.kpageflags_readable, f.kpagecount_readable, f.pagemap_scan, f.procmap_query,
-           f.smaps_rollup, f.soft_dirty);
+           f.smaps_rollup, f.soft_dirty, f.read_fault_zero_page);
     return check_done();
 }

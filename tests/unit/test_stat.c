@@ -3,6 +3,7 @@
  * files) with exact values, and live against the test process itself and a subject. */
 #include "check.h"
 #include "core/proc.h"
+#include "core/stat.h"
 #include "core/status.h"
 #include "spawn.h"
 

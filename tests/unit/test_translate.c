@@ -2,6 +2,7 @@
  * the region from PROCMAP_QUERY and from maps (they must agree field for field), the PFN against
  * a raw pagemap read, the physical address, and addresses in no region. */
 #include "check.h"
+#include "core/features.h"
 #include "core/translate.h"
 #include "core/proc.h"
 #include "spawn.h"
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 
 static uint64_t ps;
+static ms_features ft;        /* what this kernel does and lets us see */
 
 static uint64_t raw_entry(int pid, uint64_t addr)
 {
@@ -57,6 +59,7 @@ static ms_err both(int dirfd, uint64_t addr, ms_translation *q)
 int main(void)
 {
     ps = (uint64_t)sysconf(_SC_PAGESIZE);
+    ms_features_probe(&ft);
     char dir[] = "/tmp/ms-translate-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     const char *args[] = {"--pages", "16", "--write", "4", "--read", "2", "--file-dir", dir, NULL};
@@ -89,9 +92,17 @@ int main(void)
     CHECK_EQ_U64(t.phys_addr, t.frame.pfn * ps + 123);
     CHECK(t.frame.kflags_known && ((t.frame.kflags >> 12) & 1));     /* anon */
 
-    /* a read-only page: the zero page's frame */
+    /* a page only read: the zero page's frame, or, on a kernel that allocates a real page on a
+     * read fault, a private anon frame of its own */
     CHECK(both(dirfd, area + 5 * ps, &t) == MS_OK);
-    CHECK(t.frame.present && t.frame.pfn_known && ((t.frame.kflags >> 24) & 1));   /* zero_page */
+    CHECK(t.frame.present && t.frame.pfn_known && t.frame.kflags_known);
+    if (ft.read_fault_zero_page) {
+        CHECK(((t.frame.kflags >> 24) & 1) && !t.frame.exclusive);                  /* zero_page */
+    } else {
+        CHECK_SKIP("this kernel maps a fresh page on a read fault, not the zero page");
+        CHECK(!((t.frame.kflags >> 24) & 1) && ((t.frame.kflags >> 12) & 1) && t.frame.exclusive);
+        CHECK_EQ_U64(t.frame.pfn, raw_entry(s.pid, area + 5 * ps) & MS_PM_PFN_MASK);
+    }
 
     /* untouched page of the region: in the region, no frame */
     CHECK(both(dirfd, area + 9 * ps + 1, &t) == MS_OK);

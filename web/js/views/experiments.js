@@ -5,7 +5,7 @@ import { h, clear } from '../dom.js';
 import { bytes, signedBytes, int, pct } from '../fmt.js';
 import * as X from '../experiments-adapter.js';
 import uPlot from '../../vendor/uplot/uPlot.esm.js';
-import { STATE_COLORS } from './region.js';
+import { STATE_COLORS } from '../pagestates.js';
 
 export function mount(root, params, app) {
   return params.id ? mountRun(root, params.id, app) : mountPick(root, app);

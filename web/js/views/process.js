@@ -3,7 +3,9 @@
 import { api } from '../api.js';
 import { h, clear, debounce } from '../dom.js';
 import { bytes, int, kb, pct, statusGet } from '../fmt.js';
-import { drawLayout, KIND_LABEL } from './layout.js';
+import { drawLayout } from '../layout.js';
+import { KIND_LABEL } from '../kinds.js';
+import { gone } from '../gone.js';
 
 // Fields that are not sizes (the kernel prints them without "kB").
 const NOT_BYTES = new Set(['thp_eligible', 'protection_key']);
@@ -12,14 +14,6 @@ const HEAD = [
   { key: 'size', label: 'Size', bytes: true }, { key: 'perms', label: 'Perms' }, { key: 'kind', label: 'Kind' },
   { key: 'path', label: 'Path' },
 ];
-
-export function gone(root, pid, app) {
-  for (const m of root.querySelectorAll('.msg.gone')) m.remove();
-  const box = h('div', { class: 'msg warn gone', role: 'alert' },
-    `Process ${pid} has exited. What is shown is the last reading. `, h('a', { href: '#/', text: 'Back to the process list' }));
-  root.prepend(box);
-  app.stopAuto();
-}
 
 export function mount(root, { pid }, app) {
   document.title = `${pid} · memscope`;

@@ -3,9 +3,9 @@
 import { api, qs } from '../api.js';
 import { h, clear } from '../dom.js';
 import { bytes, int, hex, parseAddr } from '../fmt.js';
-import { gone } from './process.js';
-import { KIND_LABEL } from './layout.js';
-import { swatch } from './region.js';
+import { gone } from '../gone.js';
+import { KIND_LABEL } from '../kinds.js';
+import { swatch } from '../pagestates.js';
 
 export function mount(root, { pid, addr }, app) {
   document.title = `translate · ${pid} · memscope`;

@@ -5,14 +5,9 @@
 // would make a 4 KiB [vdso] a hundred-millionth of a 128 TiB address space.  Each region's height grows
 // with log2 of its page count, and each unmapped gap is one thin labelled strip, so tiny and huge
 // regions are both visible and their order is exact.
-import { h } from '../dom.js';
-import { bytes, addrNum, pct, int } from '../fmt.js';
-
-export const KIND_LABEL = {
-  text: 'code (text)', rodata: 'read-only data', data: 'data (globals)', bss: 'bss (zeroed globals)', heap: 'heap',
-  stack: 'stack', vdso: 'vDSO', vvar: 'vvar', vsyscall: 'vsyscall', anon: 'anonymous', file: 'file',
-  shm: 'shared memory', guard: 'guard / reserved', hugetlb: 'hugetlb', other: 'other',
-};
+import { h } from './dom.js';
+import { bytes, addrNum, pct, int } from './fmt.js';
+import { KIND_LABEL } from './kinds.js';
 
 const AREAS = {
   kernel: ['Kernel space', 'Above the top of user space: mapped into every process, but only the kernel may touch it.'],
@@ -121,4 +116,3 @@ function shortPath(p) {
   return i > 0 ? `…${p.slice(i)}` : `${p.slice(0, 45)}…`;
 }
 
-export { int };

@@ -1,0 +1,477 @@
+/* encode.c - core's structures as the API's JSON; see encode.h.
+ *
+ * The region writers are the hot path of /smaps: a region's fixed members and its numeric fields are
+ * formatted into a local buffer and appended at once, rather than one writer call per token. */
+#include "encode.h"
+
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/kpage.h"
+#include "core/rstream.h"
+
+void enc_user_name(uint32_t uid, char *out, size_t cap)
+{
+    struct passwd pw, *res = NULL;
+    char tmp[1024];
+    if (getpwuid_r((uid_t)uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
+        snprintf(out, cap, "%s", res->pw_name);
+    else
+        snprintf(out, cap, "%u", uid);   /* a uid with no passwd entry (e.g. seen from a container) */
+}
+
+const char *enc_cached_user(enc_user_cache *c, uint32_t uid)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->uid[i] == uid)
+            return c->name[i];
+    int slot = c->n < 32 ? c->n++ : 31;
+    c->uid[slot] = uid;
+    enc_user_name(uid, c->name[slot], sizeof c->name[slot]);
+    return c->name[slot];
+}
+
+void enc_procinfo(jw *w, const ms_procinfo *p, const char *user)
+{
+    jw_obj(w);
+    jw_ki64(w, "pid", p->pid);
+    jw_ki64(w, "ppid", p->ppid);
+    jw_kstr(w, "name", p->name);
+    jw_kstr(w, "cmdline", p->cmdline ? p->cmdline : "");
+    jw_ku64(w, "uid", p->uid);
+    jw_kstr(w, "user", user);
+    jw_kstrn(w, "state", &p->state, 1);
+    jw_kbool(w, "kernel_thread", p->kernel_thread);
+    jw_ku64(w, "threads", p->threads);
+    jw_ku64(w, "vm_size", p->vm_size);
+    jw_ku64(w, "vm_rss", p->vm_rss);
+    jw_ku64(w, "rss_anon", p->rss_anon);
+    jw_ku64(w, "rss_file", p->rss_file);
+    jw_ku64(w, "rss_shmem", p->rss_shmem);
+    jw_ku64(w, "vm_swap", p->vm_swap);
+    jw_ku64(w, "minflt", p->minflt);
+    jw_ku64(w, "majflt", p->majflt);
+    jw_obj_end(w);
+}
+
+void enc_processes(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms)
+{
+    enc_user_cache uc = {.n = 0};
+    jw_obj(w);
+    jw_ku64(w, "total", l->n);
+    jw_ku64(w, "count", n);
+    jw_ku64(w, "age_ms", age_ms);
+    jw_key(w, "processes");
+    jw_arr(w);
+    for (size_t i = 0; i < n; i++)
+        enc_procinfo(w, &l->p[i], enc_cached_user(&uc, l->p[i].uid));
+    jw_arr_end(w);
+    jw_obj_end(w);
+}
+
+void enc_totals(jw *w, const ms_smaps_totals *t)
+{
+    for (int i = 0; i < MS_SF__COUNT; i++)
+        if (t->seen[i] && i != MS_SF_KERNEL_PAGE_SIZE && i != MS_SF_MMU_PAGE_SIZE &&
+            i != MS_SF_THP_ELIGIBLE && i != MS_SF_PROTECTION_KEY)
+            jw_ku64(w, ms_smaps_field_name((ms_smaps_field_id)i), t->v[i]);
+}
+
+/* A string literal copied into a local buffer: its length is known at compile time. */
+#define LIT(dst, lit) (memcpy((dst), lit, sizeof lit - 1), sizeof lit - 1)
+
+/* A region's fixed members are built in a local buffer and appended at once: a 10,000-region
+ * answer writes some 100,000 of them, and one append beats a writer call per token. */
+void enc_region_head(jw *w, const ms_region *g)
+{
+    static const char hexd[] = "0123456789abcdef";
+    char b[256];
+    size_t n = 0;
+    n += LIT(b + n, "\"start\":\"");
+    n += jw_fmt_hex(b + n, g->start);
+    n += LIT(b + n, "\",\"end\":\"");
+    n += jw_fmt_hex(b + n, g->end);
+    n += LIT(b + n, "\",\"size\":");
+    n += jw_fmt_u64(b + n, g->end - g->start);
+    n += LIT(b + n, ",\"perms\":\"");
+    memcpy(b + n, g->perms, 4);       /* the parser let only r w x p s - through */
+    n += 4;
+    n += LIT(b + n, "\",\"offset\":");
+    n += jw_fmt_u64(b + n, g->offset);
+    n += LIT(b + n, ",\"dev\":\"");
+    /* "%02x:%02x" as the kernel prints it */
+    for (int part = 0; part < 2; part++) {
+        uint32_t v = part ? g->dev_minor : g->dev_major;
+        char tmp[8];
+        size_t k = 0;
+        do {
+            tmp[k++] = hexd[v & 15];
+            v >>= 4;
+        } while (v);
+        if (k < 2)
+            tmp[k++] = '0';
+        while (k)
+            b[n++] = tmp[--k];
+        if (!part)
+            b[n++] = ':';
+    }
+    n += LIT(b + n, "\",\"inode\":");
+    n += jw_fmt_u64(b + n, g->inode);
+    jw_members_raw(w, b, n);
+    JW_KEY(w, "path");
+    jw_strn(w, g->path, g->path_len);
+    n = g->deleted ? LIT(b, "\"deleted\":true,\"kind\":\"") : LIT(b, "\"deleted\":false,\"kind\":\"");
+    const char *kind = ms_region_kind_name(g->kind);
+    size_t kl = strlen(kind);
+    memcpy(b + n, kind, kl);
+    n += kl;
+    b[n++] = '"';
+    jw_members_raw(w, b, n);
+}
+
+static void enc_vmflags(jw *w, const char *s, size_t n)
+{
+    JW_KEY(w, "vm_flags");
+    jw_arr(w);
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && s[i] == ' ')
+            i++;
+        size_t j = i;
+        while (j < n && s[j] != ' ')
+            j++;
+        if (j > i)
+            jw_strn(w, s + i, j - i);
+        i = j;
+    }
+    jw_arr_end(w);
+}
+
+/* The known smaps keys written out once, quotes and colon included: a 10,000-region answer
+ * writes some 250,000 of them. */
+typedef struct {
+    char text[48];
+    size_t len;
+} quoted_key;
+
+static quoted_key smaps_key_table[MS_SF__COUNT];
+static pthread_once_t smaps_keys_once = PTHREAD_ONCE_INIT;
+
+/* enc_fields copies this many bytes of a quoted key at once: every known key is shorter. */
+#define QUOTED_KEY_COPY 32
+
+static void smaps_keys_build(void)
+{
+    for (int i = 0; i < MS_SF__COUNT; i++) {
+        int n = snprintf(smaps_key_table[i].text, sizeof smaps_key_table[i].text, "\"%s\":",
+                         ms_smaps_field_name((ms_smaps_field_id)i));
+        smaps_key_table[i].len = n > 0 && n <= QUOTED_KEY_COPY ? (size_t)n : 0;
+    }
+}
+
+static const quoted_key *smaps_keys(void)
+{
+    pthread_once(&smaps_keys_once, smaps_keys_build);
+    return smaps_key_table;
+}
+
+/* /maps and /smaps are streamed: a region is written as soon as core's stream
+ * hands it out, so the answer costs one small buffer however many regions there are.  Figures that
+ * need every region (count, totals, uss) therefore come after the list. */
+struct enc_regions {
+    ms_rstream *rs;
+    int dirfd;
+    int pid;
+    bool smaps, started;
+    jw w;
+    ms_smaps_totals t;
+};
+
+void enc_regions_close(void *ctx)
+{
+    enc_regions *x = ctx;
+    if (!x)
+        return;
+    ms_rstream_close(x->rs);
+    close(x->dirfd);
+    free(x);
+}
+
+/* A region's fields: the known numeric ones (nearly all) gathered in a local buffer, the others
+ * written through the writer in their place. */
+static void enc_fields(jw *w, const ms_smaps_field *f, size_t nf)
+{
+    const quoted_key *keys = smaps_keys();
+    char b[2048], name[96];
+    size_t n = 0;
+    for (size_t k = 0; k < nf; k++) {
+        if (f[k].id >= 0 && f[k].is_number) {
+            if (n + QUOTED_KEY_COPY + 21 > sizeof b) {
+                jw_members_raw(w, b, n - 1);        /* n > 0 here: the buffer holds ~40 */
+                n = 0;
+            }
+            /* a fixed-size copy (the compiler inlines it), then only len of it counts */
+            memcpy(b + n, keys[f[k].id].text, QUOTED_KEY_COPY);
+            n += keys[f[k].id].len;
+            n += jw_fmt_u64(b + n, f[k].value);
+            b[n++] = ',';
+            continue;
+        }
+        if (n) {
+            jw_members_raw(w, b, n - 1);            /* without the trailing comma */
+            n = 0;
+        }
+        if (f[k].id >= 0)
+            jw_key_raw(w, keys[f[k].id].text, keys[f[k].id].len);
+        else
+            jw_key(w, ms_smaps_json_name(f[k].name, f[k].name_len, name, sizeof name));
+        if (f[k].is_number)
+            jw_u64(w, f[k].value);
+        else
+            jw_strn(w, f[k].raw, f[k].raw_len);
+    }
+    if (n)
+        jw_members_raw(w, b, n - 1);
+}
+
+ms_err enc_regions_fill(void *ctx, ms_buf *b, size_t want, bool *done)
+{
+    enc_regions *x = ctx;
+    jw *w = &x->w;
+    w->b = b;               /* the stream's buffer is emptied between calls, the writer's state kept */
+    if (!x->started) {
+        x->started = true;
+        jw_obj(w);
+        jw_ki64(w, "pid", x->pid);
+        jw_key(w, "regions");
+        jw_arr(w);
+    }
+    while (b->len < want && w->err == MS_OK) {
+        const ms_region *g;
+        const ms_smaps_field *f;
+        size_t nf;
+        ms_err rc = ms_rstream_next(x->rs, &g, &f, &nf);
+        if (rc != MS_OK)
+            return rc;
+        if (!g) {
+            jw_arr_end(w);
+            jw_ku64(w, "count", ms_rstream_count(x->rs));
+            if (x->smaps) {
+                jw_key(w, "totals");
+                jw_obj(w);
+                enc_totals(w, &x->t);
+                jw_obj_end(w);
+                jw_ku64(w, "uss", ms_smaps_uss(&x->t));
+            }
+            jw_obj_end(w);
+            *done = true;
+            break;
+        }
+        jw_obj(w);
+        enc_region_head(w, g);
+        if (x->smaps) {
+            ms_smaps_totals_add(&x->t, f, nf);
+            JW_KEY(w, "fields");
+            jw_obj(w);
+            enc_fields(w, f, nf);
+            jw_obj_end(w);
+            enc_vmflags(w, g->vmflags, g->vmflags ? g->vmflags_len : 0);
+        }
+        jw_obj_end(w);
+    }
+    return w->err;
+}
+
+static void enc_kflags(jw *w, uint64_t flags)
+{
+    jw_arr(w);
+    for (unsigned bit = 0; bit < 64; bit++) {
+        if (!(flags & (1ULL << bit)))
+            continue;
+        const char *n = ms_kpageflag_name(bit);
+        if (n)
+            jw_str(w, n);
+        else {
+            char tmp[16];
+            snprintf(tmp, sizeof tmp, "bit%u", bit);
+            jw_str(w, tmp);
+        }
+    }
+    jw_arr_end(w);
+}
+
+static void enc_frame(jw *w, const ms_pm_frame *f, uint64_t page_size)
+{
+    jw_khex(w, "addr", f->vaddr);
+    jw_ku64(w, "page_number", f->vaddr / page_size);
+    jw_kbool(w, "present", f->present);
+    jw_kbool(w, "swapped", f->swapped);
+    jw_kbool(w, "file_or_shared", f->file_or_shared);
+    jw_kbool(w, "exclusive", f->exclusive);
+    jw_kbool(w, "soft_dirty", f->soft_dirty);
+    if (f->pfn_known) {
+        jw_ku64(w, "pfn", f->pfn);
+        jw_khex(w, "phys_addr", f->pfn * page_size);
+    } else {
+        jw_knull(w, "pfn");
+        jw_knull(w, "phys_addr");
+        if (f->pfn_hidden_reason)
+            jw_kstr(w, "pfn_hidden_reason", f->pfn_hidden_reason);
+    }
+    if (f->swapped) {
+        jw_ku64(w, "swap_type", f->swap_type);
+        jw_ku64(w, "swap_offset", f->swap_offset);
+    }
+    jw_key(w, "flags");
+    if (f->kflags_known)
+        enc_kflags(w, f->kflags);
+    else
+        jw_null(w);
+    if (f->mapcount_known)
+        jw_ku64(w, "mapcount", f->mapcount);
+    else
+        jw_knull(w, "mapcount");
+}
+
+ms_err enc_regions_open(int dirfd, int pid, bool smaps, uint64_t page_size, enc_regions **out)
+{
+    *out = NULL;
+    enc_regions *x = calloc(1, sizeof *x);
+    if (!x) {
+        close(dirfd);
+        return MS_ERR_NOMEM;
+    }
+    x->dirfd = dirfd;
+    x->pid = pid;
+    x->smaps = smaps;
+    ms_err rc = ms_rstream_open(dirfd, smaps ? "smaps" : "maps", page_size, 0, &x->rs);
+    if (rc != MS_OK) {
+        enc_regions_close(x);
+        return rc;
+    }
+    jw_init(&x->w, NULL);
+    *out = x;
+    return MS_OK;
+}
+
+void enc_smaps_groups(jw *w, int pid, const ms_smaps *s, const ms_smaps_group *g, size_t ng)
+{
+    jw_obj(w);
+    jw_ki64(w, "pid", pid);
+    jw_ku64(w, "count", s->maps.nregions);
+    ms_smaps_totals t;
+    ms_smaps_totals_of(s, 0, s->maps.nregions, &t);
+    jw_key(w, "totals");
+    jw_obj(w);
+    enc_totals(w, &t);
+    jw_obj_end(w);
+    jw_ku64(w, "uss", ms_smaps_uss(&t));
+    jw_key(w, "groups");
+    jw_arr(w);
+    for (size_t i = 0; i < ng; i++) {
+        jw_obj(w);
+        jw_kstrn(w, "path", g[i].path, g[i].path_len);
+        jw_ku64(w, "regions", g[i].nregions);
+        jw_ku64(w, "size", g[i].size);
+        jw_key(w, "fields");
+        jw_obj(w);
+        enc_totals(w, &g[i].totals);
+        jw_obj_end(w);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_obj_end(w);
+}
+
+void enc_pagemap(jw *w, const enc_pagemap_doc *d)
+{
+    const ms_pm_summary *sum = d->sum;
+    jw_obj(w);
+    jw_ki64(w, "pid", d->pid);
+    jw_khex(w, "start", d->start);
+    jw_khex(w, "end", d->end);
+    jw_ku64(w, "page_size", d->page_size);
+    jw_kstr(w, "method", sum->used == MS_PM_SCAN ? "scan" : "pread");
+    jw_key(w, "counts");
+    jw_obj(w);
+    jw_ku64(w, "pages", sum->pages);
+    jw_ku64(w, "present", sum->present);
+    jw_ku64(w, "swapped", sum->swapped);
+    if (sum->has_zero_page) jw_ku64(w, "zero_page", sum->zero_page); else jw_knull(w, "zero_page");
+    jw_ku64(w, "file_or_shared", sum->file_or_shared);
+    if (sum->has_exclusive) jw_ku64(w, "exclusive", sum->exclusive); else jw_knull(w, "exclusive");
+    if (sum->has_huge) jw_ku64(w, "huge", sum->huge); else jw_knull(w, "huge");
+    if (sum->has_soft_dirty) jw_ku64(w, "soft_dirty", sum->soft_dirty); else jw_knull(w, "soft_dirty");
+    jw_obj_end(w);
+    if (d->runs) {
+        jw_key(w, "runs");
+        jw_arr(w);
+        for (size_t i = 0; i < sum->nruns; i++) {
+            jw_arr(w);
+            jw_hex(w, sum->runs[i].start);
+            jw_hex(w, sum->runs[i].end);
+            jw_str(w, ms_page_state_name((ms_page_state)sum->runs[i].state));
+            jw_arr_end(w);
+        }
+        jw_arr_end(w);
+    }
+    if (d->frames) {
+        jw_key(w, "frames");
+        jw_arr(w);
+        for (size_t i = 0; i < d->nfr; i++) {
+            jw_obj(w);
+            enc_frame(w, &d->fr[i], d->page_size);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+        uint64_t next = d->cursor + d->nfr * d->page_size;
+        if (next < d->end)
+            jw_khex(w, "next_cursor", next);
+        else
+            jw_knull(w, "next_cursor");
+    }
+    /* In every answer, so a client knows before it asks for frames how many one answer holds. */
+    jw_ku64(w, "frames_cap", PAGEMAP_FRAMES_MAX);
+    jw_obj_end(w);
+}
+
+void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t)
+{
+    jw_obj(w);
+    jw_ki64(w, "pid", pid);
+    jw_khex(w, "addr", addr);
+    jw_ku64(w, "page_size", t->page_size);
+    jw_ku64(w, "page_shift", (uint64_t)__builtin_ctzll(t->page_size));
+    jw_ku64(w, "page_number", t->page_number);
+    jw_khex(w, "page_number_hex", t->page_number);
+    jw_ku64(w, "page_offset", t->page_offset);
+    jw_khex(w, "page_offset_hex", t->page_offset);
+    jw_khex(w, "page_start", addr - t->page_offset);
+    jw_key(w, "region");
+    if (t->in_region) {
+        jw_obj(w);
+        enc_region_head(w, &t->region);
+        jw_obj_end(w);
+    } else {
+        jw_null(w);
+    }
+    jw_key(w, "page");
+    jw_obj(w);
+    enc_frame(w, &t->frame, t->page_size);
+    jw_obj_end(w);
+    if (t->phys_known)
+        jw_khex(w, "phys_addr", t->phys_addr);
+    else
+        jw_knull(w, "phys_addr");
+    jw_kstr(w, "explain",
+            !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
+            : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
+            : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
+            : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"
+                            : "the page is resident, but the kernel hides frame numbers from this reader");
+    jw_obj_end(w);
+}
