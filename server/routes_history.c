@@ -184,6 +184,26 @@ static void write_procid(jw *w, const ms_store_procid *id)
     jw_ki64(w, "last_seen", id->last_ms);
 }
 
+/* "count" and the list under key, each item an object written by one(). */
+static void write_list(jw *w, const char *key, const void *items, size_t n, size_t elem,
+                       void (*one)(jw *, const void *))
+{
+    jw_ku64(w, "count", n);
+    jw_key(w, key);
+    jw_arr(w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj(w);
+        one(w, (const char *)items + i * elem);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+static void procid_item(jw *w, const void *id)
+{
+    write_procid(w, id);
+}
+
 /* The process behind {pid} (and ?start_time=) in the store; replies 404/503 on failure. */
 static bool find_proc(http_req *r, int *pid, ms_store_procid *id)
 {
@@ -199,6 +219,18 @@ static bool find_proc(http_req *r, int *pid, ms_store_procid *id)
     else if (rc != MS_OK)
         http_reply_ms(r, rc, "looking up pid %d", *pid);
     return rc == MS_OK;
+}
+
+/* since, until, the step and tier used, the count, and opens the "points" array. */
+static void write_series_head(jw *w, const ms_hist_query *q, int64_t step_ms, const char *tier, size_t n)
+{
+    jw_ki64(w, "since", q->since_ms);
+    jw_ki64(w, "until", q->until_ms);
+    jw_ki64(w, "step_ms", step_ms);
+    jw_kstr(w, "tier", tier);
+    jw_ku64(w, "count", n);
+    jw_key(w, "points");
+    jw_arr(w);
 }
 
 enum MHD_Result h_hist_process(http_req *r)
@@ -219,13 +251,7 @@ enum MHD_Result h_hist_process(http_req *r)
     jw_init(&w, &b);
     jw_obj(&w);
     write_procid(&w, &id);
-    jw_ki64(&w, "since", q.since_ms);
-    jw_ki64(&w, "until", q.until_ms);
-    jw_ki64(&w, "step_ms", s.step_ms);
-    jw_kstr(&w, "tier", s.tier);
-    jw_ku64(&w, "count", s.n);
-    jw_key(&w, "points");
-    jw_arr(&w);
+    write_series_head(&w, &q, s.step_ms, s.tier, s.n);
     for (size_t i = 0; i < s.n; i++) {
         const ms_hist_point *p = &s.p[i];
         jw_obj(&w);
@@ -261,13 +287,7 @@ enum MHD_Result h_hist_system(http_req *r)
     jw w;
     jw_init(&w, &b);
     jw_obj(&w);
-    jw_ki64(&w, "since", q.since_ms);
-    jw_ki64(&w, "until", q.until_ms);
-    jw_ki64(&w, "step_ms", s.step_ms);
-    jw_kstr(&w, "tier", s.tier);
-    jw_ku64(&w, "count", s.n);
-    jw_key(&w, "points");
-    jw_arr(&w);
+    write_series_head(&w, &q, s.step_ms, s.tier, s.n);
     for (size_t i = 0; i < s.n; i++) {
         jw_obj(&w);
         jw_ki64(&w, "t", s.p[i].t_ms);
@@ -300,15 +320,7 @@ enum MHD_Result h_hist_processes(http_req *r)
     jw_init(&w, &b);
     jw_obj(&w);
     jw_ki64(&w, "since", since);
-    jw_ku64(&w, "count", n);
-    jw_key(&w, "processes");
-    jw_arr(&w);
-    for (size_t i = 0; i < n; i++) {
-        jw_obj(&w);
-        write_procid(&w, &ids[i]);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
+    write_list(&w, "processes", ids, n, sizeof *ids, procid_item);
     jw_obj_end(&w);
     free(ids);
     return reply(r, MHD_HTTP_OK, &w, &b);
@@ -326,6 +338,11 @@ static void write_snapinfo(jw *w, const ms_snapshot_info *s)
     jw_ku64(w, "rss", s->rss);
     jw_ku64(w, "region_count", s->nregions);
     jw_ku64(w, "bytes", s->bytes);
+}
+
+static void snapinfo_item(jw *w, const void *s)
+{
+    write_snapinfo(w, s);
 }
 
 enum MHD_Result h_snap_create(http_req *r)
@@ -373,15 +390,7 @@ enum MHD_Result h_snap_list(http_req *r)
     jw w;
     jw_init(&w, &b);
     jw_obj(&w);
-    jw_ku64(&w, "count", n);
-    jw_key(&w, "snapshots");
-    jw_arr(&w);
-    for (size_t i = 0; i < n; i++) {
-        jw_obj(&w);
-        write_snapinfo(&w, &s[i]);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
+    write_list(&w, "snapshots", s, n, sizeof *s, snapinfo_item);
     jw_obj_end(&w);
     free(s);
     return reply(r, MHD_HTTP_OK, &w, &b);

@@ -622,6 +622,11 @@ static void procid_from_row(sqlite3_stmt *st, ms_store_procid *o)
     o->last_ms = sqlite3_column_int64(st, 4);
 }
 
+static void procid_row(sqlite3_stmt *st, void *out)
+{
+    procid_from_row(st, out);
+}
+
 ms_err ms_store_find_proc(ms_store *s, int pid, uint64_t start_time, ms_store_procid *out)
 {
     ms_err ret = enter(s);
@@ -661,6 +666,56 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
     return true;
 }
 
+/* Steps st to its end, appending one elem-sized row per result to *arr (row() fills it), then
+ * finalizes st.  rc: the result of preparing and binding st.  On failure *arr is freed and emptied.
+ * Called with the lock held. */
+static ms_err collect(ms_store *s, int rc, sqlite3_stmt *st, void **arr, size_t *n, size_t elem,
+                      void (*row)(sqlite3_stmt *, void *), const char *what)
+{
+    ms_err ret = MS_OK;
+    size_t cap = 0;
+    *arr = NULL;
+    *n = 0;
+    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        if (!grow(arr, &cap, *n, elem)) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        row(st, (char *)*arr + elem * (*n)++);
+    }
+    if (rc != SQLITE_DONE) {
+        ret = fail(s, rc, what);
+        free(*arr);
+        *arr = NULL;
+        *n = 0;
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static void hist_point_row(sqlite3_stmt *st, void *out)
+{
+    ms_hist_point *pt = out;
+    memset(pt, 0, sizeof *pt);
+    pt->t_ms = sqlite3_column_int64(st, 0);
+    for (int f = 0; f < MS_HF__COUNT; f++)
+        pt->v[f] = (uint64_t)sqlite3_column_int64(st, 1 + f) << 10;
+    pt->has_rollup = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    pt->rss_min = (uint64_t)sqlite3_column_int64(st, 9) << 10;
+    pt->rss_max = (uint64_t)sqlite3_column_int64(st, 10) << 10;
+}
+
+static void sys_point_row(sqlite3_stmt *st, void *out)
+{
+    ms_sys_point *pt = out;
+    pt->t_ms = sqlite3_column_int64(st, 0);
+    for (int f = 0; f < MS_SYS__COUNT; f++)
+        pt->v[f] = (uint64_t)sqlite3_column_double(st, 1 + f) << 10;
+}
+
 ms_err ms_store_proc_history(ms_store *s, const ms_store_procid *id, const ms_hist_query *q0,
                              ms_hist_series *out)
 {
@@ -673,7 +728,6 @@ ms_err ms_store_proc_history(ms_store *s, const ms_store_procid *id, const ms_hi
     out->step_ms = q.step_ms;
     out->tier = t.name;
     sqlite3_stmt *st = NULL;
-    size_t cap = 0;
     int rc = sqlite3_prepare_v2(s->db,
         "SELECT t / ?5 * ?5 AS b, sum(rss * coalesce(n, 1)) / sum(coalesce(n, 1)),"
         " sum(pss * coalesce(nroll, 1)) / sum(CASE WHEN pss IS NULL THEN 0 ELSE coalesce(nroll, 1) END),"
@@ -692,30 +746,7 @@ ms_err ms_store_proc_history(ms_store *s, const ms_store_procid *id, const ms_hi
         sqlite3_bind_int64(st, 5, q.step_ms);
         sqlite3_bind_int64(st, 6, q.until_ms);
     }
-    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        if (!grow((void **)&out->p, &cap, out->n, sizeof *out->p)) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        ms_hist_point *pt = &out->p[out->n++];
-        memset(pt, 0, sizeof *pt);
-        pt->t_ms = sqlite3_column_int64(st, 0);
-        for (int f = 0; f < MS_HF__COUNT; f++)
-            pt->v[f] = (uint64_t)sqlite3_column_int64(st, 1 + f) << 10;
-        pt->has_rollup = sqlite3_column_type(st, 2) != SQLITE_NULL;
-        pt->rss_min = (uint64_t)sqlite3_column_int64(st, 9) << 10;
-        pt->rss_max = (uint64_t)sqlite3_column_int64(st, 10) << 10;
-    }
-    if (rc != SQLITE_DONE) {
-        ret = fail(s, rc, "reading history");
-        free(out->p);
-        out->p = NULL;
-        out->n = 0;
-    }
-    sqlite3_finalize(st);
+    ret = collect(s, rc, st, (void **)&out->p, &out->n, sizeof *out->p, hist_point_row, "reading history");
     pthread_mutex_unlock(&s->lock);
     return ret;
 }
@@ -731,7 +762,6 @@ ms_err ms_store_sys_history(ms_store *s, const ms_hist_query *q0, ms_sys_series 
     out->step_ms = q.step_ms;
     out->tier = t.name;
     sqlite3_stmt *st = NULL;
-    size_t cap = 0;
     int rc = sqlite3_prepare_v2(s->db,
         "SELECT t / ?3 * ?3 AS b, avg(mem_total), avg(mem_free), avg(mem_available), avg(buffers),"
         " avg(cached), avg(shmem), avg(anon_pages), avg(slab), avg(swap_total), avg(swap_free)"
@@ -742,26 +772,7 @@ ms_err ms_store_sys_history(ms_store *s, const ms_hist_query *q0, ms_sys_series 
         sqlite3_bind_int64(st, 3, q.step_ms);
         sqlite3_bind_int64(st, 4, q.until_ms);
     }
-    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        if (!grow((void **)&out->p, &cap, out->n, sizeof *out->p)) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        ms_sys_point *pt = &out->p[out->n++];
-        pt->t_ms = sqlite3_column_int64(st, 0);
-        for (int f = 0; f < MS_SYS__COUNT; f++)
-            pt->v[f] = (uint64_t)sqlite3_column_double(st, 1 + f) << 10;
-    }
-    if (rc != SQLITE_DONE) {
-        ret = fail(s, rc, "reading system history");
-        free(out->p);
-        out->p = NULL;
-        out->n = 0;
-    }
-    sqlite3_finalize(st);
+    ret = collect(s, rc, st, (void **)&out->p, &out->n, sizeof *out->p, sys_point_row, "reading system history");
     pthread_mutex_unlock(&s->lock);
     return ret;
 }
@@ -774,30 +785,13 @@ ms_err ms_store_procs_seen(ms_store *s, int64_t since_ms, size_t max, ms_store_p
     if (ret != MS_OK)
         return ret;
     sqlite3_stmt *st = NULL;
-    size_t cap = 0;
     int rc = sqlite3_prepare_v2(s->db, "SELECT pid, start_time, name, first_t, last_t FROM procs"
                                 " WHERE last_t >= ?1 ORDER BY last_t DESC, pid LIMIT ?2", -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, since_ms);
         sqlite3_bind_int64(st, 2, (int64_t)max);
     }
-    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        if (!grow((void **)out, &cap, *n, sizeof **out)) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        procid_from_row(st, &(*out)[(*n)++]);
-    }
-    if (rc != SQLITE_DONE) {
-        ret = fail(s, rc, "listing processes");
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    sqlite3_finalize(st);
+    ret = collect(s, rc, st, (void **)out, n, sizeof **out, procid_row, "listing processes");
     pthread_mutex_unlock(&s->lock);
     return ret;
 }
@@ -817,6 +811,11 @@ static void snapinfo_from_row(sqlite3_stmt *st, ms_snapshot_info *o)
     o->rss = (uint64_t)sqlite3_column_int64(st, 5);
     o->nregions = (uint64_t)sqlite3_column_int64(st, 6);
     o->bytes = (uint64_t)sqlite3_column_int64(st, 7);
+}
+
+static void snapinfo_row(sqlite3_stmt *st, void *out)
+{
+    snapinfo_from_row(st, out);
 }
 
 ms_err ms_store_snapshot_put(ms_store *s, const ms_snapshot_info *info, const char *text, size_t len,
@@ -882,30 +881,13 @@ ms_err ms_store_snapshot_list(ms_store *s, int pid, size_t max, ms_snapshot_info
     if (ret != MS_OK)
         return ret;
     sqlite3_stmt *st = NULL;
-    size_t cap = 0;
     int rc = sqlite3_prepare_v2(s->db, "SELECT " SNAP_COLS " FROM snapshots s JOIN procs p ON p.id = s.proc"
                                 " WHERE ?1 <= 0 OR p.pid = ?1 ORDER BY s.t DESC, s.id DESC LIMIT ?2", -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int(st, 1, pid);
         sqlite3_bind_int64(st, 2, (int64_t)max);
     }
-    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-            break;
-        if (!grow((void **)out, &cap, *n, sizeof **out)) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        snapinfo_from_row(st, &(*out)[(*n)++]);
-    }
-    if (rc != SQLITE_DONE) {
-        ret = fail(s, rc, "listing snapshots");
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    sqlite3_finalize(st);
+    ret = collect(s, rc, st, (void **)out, n, sizeof **out, snapinfo_row, "listing snapshots");
     pthread_mutex_unlock(&s->lock);
     return ret;
 }
