@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/history.sh BUILD_DIR: the history numbers.  The store's (a simulated day of 200 processes,
+# bench/history.sh BUILD_DIR [--sampler-only]: the history numbers.  The store's (a simulated day of 200 processes,
 # a 1,000-process sample set, a 24 h query) come from history_bench; the sampler's CPU is measured on
 # 1,000 real processes: memscoped's CPU time (utime + stime) over 60 s with a 10 s interval, less an
 # idle memscoped's (--sample-interval 0) over the same time.  Loopback only; everything it starts
@@ -15,7 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$build/bench/history_bench" "$tmp"
+[[ ${2:-} == --sampler-only ]] || "$build/bench/history_bench" "$tmp"
 
 # 1,000 processes that hold still (their stdin is a pipe that stays open until the end).
 mkfifo "$tmp/hold"

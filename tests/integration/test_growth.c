@@ -66,10 +66,10 @@ int main(void)
     CHECK(find_pid(list, once.pid) == NULL);
     CHECK(find_pid(list, flat.pid) == NULL);
     /* The sawtooth and grow-once subjects did move: the store saw them (not a vacuous pass). */
-    json_t *h = http_get_json(&srv, "/api/v1/processes/%d/history?since=45s", once.pid);
+    json_t *h = http_get_json(&srv, "/api/v1/processes/%d/history?since=2m", once.pid);   /* its whole life */
     size_t n = json_array_size(json_object_get(h, "points"));
-    CHECK(n > 20);
-    if (n > 20)
+    CHECK(n > 10);
+    if (n > 10)
         CHECK(jint(json_array_get(json_object_get(h, "points"), n - 1), "rss") -
               jint(json_array_get(json_object_get(h, "points"), 0), "rss") > (60LL << 20));
     json_decref(h);
