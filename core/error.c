@@ -17,6 +17,7 @@ const char *ms_strerror(ms_err e)
     case MS_ERR_UNSUPPORTED: return "not supported by this kernel";
     case MS_ERR_LIMIT: return "limit reached";
     case MS_ERR_RANGE: return "out of range";
+    case MS_ERR_NOMM: return "the process has no user address space";
     case MS_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown error";
@@ -36,6 +37,7 @@ const char *ms_errcode(ms_err e)
     case MS_ERR_UNSUPPORTED: return "unsupported";
     case MS_ERR_LIMIT: return "limit_reached";
     case MS_ERR_RANGE: return "out_of_range";
+    case MS_ERR_NOMM: return "no_address_space";
     case MS_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown";

@@ -17,6 +17,7 @@ typedef enum {
     MS_ERR_UNSUPPORTED, /* the running kernel lacks the interface */
     MS_ERR_LIMIT,       /* a configured limit (experiments) would be exceeded */
     MS_ERR_RANGE,       /* an address or range outside what the process/kernel allows */
+    MS_ERR_NOMM,        /* the process has no user address space: a kernel thread or a zombie (409) */
     MS_ERR_UNAVAILABLE, /* a service memscoped keeps (the history store) cannot be used now (503) */
 } ms_err;
 

@@ -7,8 +7,12 @@
  * with smaps.c, whose records start with the same line. */
 #include "maps.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "num.h"
 #include "proc.h"
@@ -201,6 +205,9 @@ ms_err ms_maps_read(int dirfd, ms_maps *m)
             goto out;
         }
         rc = ms_maps_parse(m);
+        if (rc == MS_OK)
+            for (size_t i = 0; i < m->nregions; i++)
+                ms_region_check_deleted(dirfd, &m->regions[i]);
         if (rc != MS_OK || !ms_maps_torn(m->regions, m->nregions))
             goto out;
         if (attempt == MS_MAPS_TORN_RETRIES) {
@@ -212,6 +219,30 @@ out:
     if (rc != MS_OK)
         m->nregions = 0;
     return rc;
+}
+
+void ms_region_check_deleted(int dirfd, ms_region *r)
+{
+    static const char root[] = "root";
+    char path[sizeof root - 1 + PATH_MAX];
+    struct stat st;
+    if (!r->deleted || r->inode == 0 || r->path_len == 0 || r->path[0] != '/' ||
+        r->path_len >= sizeof path - (sizeof root - 1) || memchr(r->path, '\0', r->path_len))
+        return;
+    memcpy(path, root, sizeof root - 1);
+    memcpy(path + sizeof root - 1, r->path, r->path_len);
+    path[sizeof root - 1 + r->path_len] = '\0';
+    /* The kernel prints the path as seen from the reader's root when the file's mount is reachable
+     * from there (a chrooted process in our namespace), else from the root of the file's mount
+     * namespace (a container's process): look it up both ways; only the inode match counts. */
+    for (int k = 0; k < 2; k++) {
+        if (fstatat(k ? AT_FDCWD : dirfd, k ? path + sizeof root - 1 : path, &st, 0) == 0 &&
+            (uint64_t)st.st_ino == r->inode && major(st.st_dev) == r->dev_major &&
+            minor(st.st_dev) == r->dev_minor) {
+            r->deleted = false;
+            return;
+        }
+    }
 }
 
 const char *ms_region_kind_name(ms_region_kind k)

@@ -89,6 +89,15 @@ ms_err ms_maps_parse_line(const char **p, const char *end, ms_region *r);
 /* Makes room for `want` regions in m->regions (geometric growth). */
 ms_err ms_maps_reserve(ms_maps *m, size_t want);
 
+/* The kernel marks an unlinked file by appending " (deleted)" to its path, so a file really named
+ * "x (deleted)" prints the same as a deleted "x".  For a region marked deleted, this looks the
+ * printed path up in the process's own root (<dirfd>/root, its mount namespace) and in ours: if
+ * that name is the mapped inode itself (same device and inode), the name is real and deleted is
+ * cleared.  Where neither finds it (no ptrace access to root, a fixture directory) the mark stays
+ * as the kernel's text says.  A file that is deleted and was named "x (deleted)" prints with the suffix
+ * twice, and the lookup finds nothing: it stays deleted. */
+void ms_region_check_deleted(int dirfd, ms_region *r);
+
 const char *ms_region_kind_name(ms_region_kind k);
 /* Classifies every region of m (needs neighbours: bss follows data). Called by the parsers. */
 void ms_maps_classify(ms_region *r, size_t n);

@@ -103,14 +103,15 @@ static void summary_reset(ms_pm_summary *s, run_builder *b)
 static ms_err open_pagemap(int dirfd, int *fd)
 {
     int f = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
-    if (f < 0)
-        return ms_err_from_errno(errno);
+    if (f < 0)   /* ESRCH: no mm to open (a kernel thread, a zombie) */
+        return errno == ESRCH ? ms_pid_no_mm_err(dirfd) : ms_err_from_errno(errno);
     *fd = f;
     return MS_OK;
 }
 
 /* Reads entries [vpn, vpn + n) fully.  The kernel ends pagemap at the process's TASK_SIZE (a read
- * there returns 0 bytes), and also returns 0 bytes once the process has exited: tell them apart. */
+ * there returns 0 bytes), and also returns 0 bytes once the process has exited or for one that has
+ * no address space (kernel thread, zombie): tell them apart. */
 static ms_err read_entries(int fd, int dirfd, uint64_t vpn, uint64_t n, uint64_t *dst, uint64_t *got)
 {
     size_t want = (size_t)n * 8, have = 0;
@@ -120,7 +121,7 @@ static ms_err read_entries(int fd, int dirfd, uint64_t vpn, uint64_t n, uint64_t
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return ms_err_from_errno(errno);
+            return errno == ESRCH ? ms_pid_no_mm_err(dirfd) : ms_err_from_errno(errno);
         }
         if (r == 0)
             break;
@@ -132,19 +133,42 @@ static ms_err read_entries(int fd, int dirfd, uint64_t vpn, uint64_t n, uint64_t
      * enough; the entry for address 0 exists in every address space, so its read tells. */
     uint64_t probe;
     if (have < want && (!ms_pid_alive(dirfd) || pread(fd, &probe, 8, 0) != 8))
-        return MS_ERR_NOENT;
+        return ms_pid_no_mm_err(dirfd);
     return MS_OK;
 }
 
-/* The kernel knows the exact top of this process's address space; one 8-byte read at the last
- * page of the range asks it. */
-static ms_err check_top(int fd, int dirfd, uint64_t end, uint64_t ps)
+/* The smallest power of two at or above x (x > 0). */
+static uint64_t pow2_ceil(uint64_t x)
 {
-    uint64_t e, got;
-    ms_err rc = read_entries(fd, dirfd, end / ps - 1, 1, &e, &got);
+    uint64_t p = 1;
+    while (p < x && p < (1ULL << 63))
+        p <<= 1;
+    return p;
+}
+
+/* Where this process's address space ends, for a range ending at end.  The kernel's pagemap stops
+ * at the process's TASK_SIZE, which is not the boundary of the user address space everywhere: on
+ * x86-64 it is one page below 2^47 (the last page is a guard the kernel never maps, against the
+ * SYSRET erratum), while 2^47 is what the address layout and /system call the top.  So the pages
+ * from TASK_SIZE up to the next power of two are part of the range a caller may ask for, and are
+ * simply never there; past that power of two the range is out of the address space (MS_ERR_RANGE).
+ * One pread of the last MS_PM_TOP_PROBE entries below end tells: *top = end when all are there. */
+#define MS_PM_TOP_PROBE 512
+static ms_err find_top(int fd, int dirfd, uint64_t end, uint64_t ps, uint64_t *top)
+{
+    uint64_t e[MS_PM_TOP_PROBE], got;
+    uint64_t vend = end / ps, n = vend < MS_PM_TOP_PROBE ? vend : MS_PM_TOP_PROBE;
+    ms_err rc = read_entries(fd, dirfd, vend - n, n, e, &got);
     if (rc != MS_OK)
         return rc;
-    return got == 1 ? MS_OK : MS_ERR_RANGE;
+    if (got == n) {
+        *top = end;
+        return MS_OK;
+    }
+    if (got == 0)
+        return MS_ERR_RANGE;    /* ends further below than any guard: end is outside */
+    *top = (vend - n + got) * ps;
+    return end <= pow2_ceil(*top) ? MS_OK : MS_ERR_RANGE;
 }
 
 static bool have_cap_sys_admin(void)
@@ -416,22 +440,35 @@ ms_err ms_pagemap_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm
     }
     if ((rc = open_pagemap(dirfd, &fd)) != MS_OK)
         goto out;
-    if ((rc = check_top(fd, dirfd, end, ps)) != MS_OK)
+    uint64_t top;
+    if ((rc = find_top(fd, dirfd, end, ps, &top)) != MS_OK)
         goto out;
     rb.max = o->max_runs;
 
+    if (start >= top) {
+        /* Nothing here the kernel maps, and nothing for either reader to read (PAGEMAP_SCAN
+         * refuses a range past TASK_SIZE): the probe's pread is what answered. */
+        out->used = o->method == MS_PM_SCAN ? MS_PM_SCAN : MS_PM_PREAD;
+        out->has_zero_page = out->has_exclusive = out->has_huge = true;
+        rc = runs_add(&rb, start, end, MS_PS_ABSENT);
+        goto done;
+    }
     rc = MS_ERR_UNSUPPORTED;
     if (o->method != MS_PM_PREAD) {
-        rc = summarize_scan(fd, start, end, ps, out, &rb);
+        rc = summarize_scan(fd, start, top, ps, out, &rb);
         if (rc == MS_ERR_UNSUPPORTED && o->method == MS_PM_AUTO)
             summary_reset(out, &rb);             /* fall through to pread from a clean slate */
         else
-            goto done;
+            goto read;
     }
-    rc = summarize_pread(fd, dirfd, start, end, ps, out, &rb);
+    rc = summarize_pread(fd, dirfd, start, top, ps, out, &rb);
+read:
+    if (rc == MS_OK)
+        rc = runs_add(&rb, top, end, MS_PS_ABSENT);   /* no-op when top == end */
 done:
     if (rc != MS_OK)
         goto out;
+    out->top = top;
     out->pages = (end - start) / ps;
     out->has_soft_dirty = o->soft_dirty_tracked || out->soft_dirty > 0;
     out->runs = rb.runs;
@@ -474,22 +511,30 @@ ms_err ms_pagemap_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *
     }
     if ((rc = open_pagemap(dirfd, &fd)) != MS_OK)
         goto out;
+    uint64_t top;
+    if ((rc = find_top(fd, dirfd, start + npages * ps, ps, &top)) != MS_OK)
+        goto out;
     const char *hidden = have_cap_sys_admin() ? MS_PM_HIDDEN_NS : MS_PM_HIDDEN_NOCAP;
 
     uint64_t vpn = start / ps;
     for (size_t i = 0; i < npages;) {
-        uint64_t n = npages - i < 512 ? npages - i : 512, got;
-        if ((rc = read_entries(fd, dirfd, vpn + i, n, chunk, &got)) != MS_OK)
+        uint64_t n = npages - i < 512 ? npages - i : 512, got = 0;
+        if ((vpn + i) * ps < top && (rc = read_entries(fd, dirfd, vpn + i, n, chunk, &got)) != MS_OK)
             goto out;
         if (got < n) {
-            rc = MS_ERR_RANGE;
-            goto out;
+            /* past the top (find_top): no entry, nothing can be mapped there */
+            if ((vpn + i + got) * ps < top) {
+                rc = MS_ERR_RANGE;
+                goto out;
+            }
+            memset(chunk + got, 0, (size_t)(n - got) * 8);
         }
         for (uint64_t k = 0; k < n; k++, i++) {
             uint64_t e = chunk[k];
             ms_pm_frame *f = &out[i];
             memset(f, 0, sizeof *f);
             f->vaddr = (vpn + i) * ps;
+            f->beyond_top = f->vaddr >= top;
             f->entry = e;
             f->present = (e & MS_PM_PRESENT) != 0;
             f->swapped = (e & MS_PM_SWAP) != 0;

@@ -48,6 +48,8 @@ typedef struct {
     ms_pm_run *runs;          /* owned */
     size_t nruns;
     bool runs_truncated;      /* more than max_runs runs: counts are still complete */
+    uint64_t top;             /* min(end, the end of the process's address space, TASK_SIZE):
+                               * the pages from top to end are counted absent (see below) */
 } ms_pm_summary;
 
 typedef struct {
@@ -57,10 +59,12 @@ typedef struct {
                                * page in the range is soft-dirty (the kernel cannot say so itself) */
 } ms_pm_opts;
 
-/* start/end must be page aligned and start < end (MS_ERR_INVAL otherwise); end past the top of
- * the process's user address space is MS_ERR_RANGE.  MS_ERR_PERM when pagemap cannot be opened,
- * MS_ERR_UNSUPPORTED when MS_PM_SCAN is asked for and the kernel lacks it.  On error *out holds
- * nothing to free. */
+/* start/end must be page aligned and start < end (MS_ERR_INVAL otherwise).  The process's
+ * address space ends at its TASK_SIZE, which may be a little below the power of two that bounds
+ * the user address space (on x86-64, 2^47 - 4096: the kernel never maps the last page); the pages
+ * between are counted absent.  end past that power of two is MS_ERR_RANGE.  MS_ERR_PERM when
+ * pagemap cannot be opened, MS_ERR_UNSUPPORTED when MS_PM_SCAN is asked for and the kernel lacks
+ * it, MS_ERR_NOMM for a kernel thread or a zombie.  On error *out holds nothing to free. */
 ms_err ms_pagemap_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts *o,
                             ms_pm_summary *out);
 void ms_pm_summary_free(ms_pm_summary *s);
@@ -78,9 +82,12 @@ typedef struct {
     uint64_t kflags;
     bool mapcount_known;      /* /proc/kpagecount readable */
     uint64_t mapcount;
+    bool beyond_top;          /* at or past the process's TASK_SIZE: the kernel never maps it */
 } ms_pm_frame;
 
-/* Decodes npages entries from start (page aligned) into out[0..npages). */
+/* Decodes npages entries from start (page aligned) into out[0..npages).  Pages past the process's
+ * TASK_SIZE but below the user address space's bound come back not present, beyond_top set (see
+ * ms_pagemap_summarize); past that bound is MS_ERR_RANGE, a kernel thread or zombie MS_ERR_NOMM. */
 ms_err ms_pagemap_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *out);
 
 

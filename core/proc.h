@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "stat.h"
 
 /* Opens /proc/<pid> as a directory descriptor (O_CLOEXEC).  MS_ERR_NOENT when there is no such
  * process.  The caller closes *dirfd. */
@@ -24,5 +25,24 @@ bool ms_pid_alive(int dirfd);
  * something; a file empty from the start is a kernel thread's or a zombie's, complete as long as
  * the task is there. */
 bool ms_read_cut_by_exit(int dirfd, bool got_text);
+
+/* Whether a process has a user address space, as far as it can be told from outside.  A kernel
+ * thread never has one; a zombie has exited and let its own go (as has a task leader that ended
+ * with pthread_exit while its other threads run on: /proc/<pid> shows the leader, 'Z', no mm).
+ * Both answer their maps and smaps empty and refuse pagemap, smaps_rollup and PROCMAP_QUERY with
+ * ESRCH, which without this would read as "no such process". */
+typedef enum {
+    MS_MM_PRESENT,    /* a user process that is neither of the below (it may still be exiting) */
+    MS_MM_KTHREAD,
+    MS_MM_ZOMBIE,     /* state Z or X */
+    MS_MM_GONE,       /* reaped: the process no longer exists */
+} ms_mm_state;
+ms_mm_state ms_pid_mm_state(int dirfd);
+/* The same from a stat already read. */
+ms_mm_state ms_mm_state_of(const ms_stat *st);
+/* For a read that found no address space: MS_ERR_NOMM for a kernel thread or a zombie, else
+ * MS_ERR_NOENT (reaped, or on its way out). */
+ms_err ms_pid_no_mm_err(int dirfd);
+const char *ms_mm_state_reason(ms_mm_state st);
 
 #endif

@@ -403,6 +403,7 @@ ms_err ms_rstream_next(ms_rstream *s, const ms_region **r, const ms_smaps_field 
         if (pending && (pending > RS_REACH || s->done)) {
             ms_region *x = &s->win[s->hist];
             ms_maps_classify_one(s->win, s->nwin, s->hist, s->base_page);
+            ms_region_check_deleted(s->dirfd, x);
             *r = x;
             if (s->smaps && f && nf) {
                 *f = s->fields + x->field_first;
@@ -489,4 +490,34 @@ void ms_rstream_close(ms_rstream *s)
     free(s->text);
     free(s->fields);
     free(s);
+}
+
+ms_err ms_rstream_group_by_path(int dirfd, uint64_t base_page, ms_smaps_grouper **out, size_t *count,
+                                ms_smaps_totals *t)
+{
+    ms_rstream *rs = NULL;
+    ms_smaps_grouper *g = NULL;
+    memset(t, 0, sizeof *t);
+    *out = NULL;
+    *count = 0;
+    ms_err rc = ms_smaps_grouper_new(true, &g);
+    if (rc == MS_OK)
+        rc = ms_rstream_open(dirfd, "smaps", base_page, 0, &rs);
+    while (rc == MS_OK) {
+        const ms_region *r;
+        const ms_smaps_field *f;
+        size_t nf;
+        if ((rc = ms_rstream_next(rs, &r, &f, &nf)) != MS_OK || !r)
+            break;
+        ms_smaps_totals_add(t, f, nf);
+        rc = ms_smaps_grouper_add(g, r, f, nf);
+    }
+    if (rc == MS_OK) {
+        *count = ms_rstream_count(rs);
+        *out = g;
+        g = NULL;
+    }
+    ms_rstream_close(rs);
+    ms_smaps_grouper_free(&g);
+    return rc;
 }

@@ -51,4 +51,10 @@ bool ms_rstream_reading_ahead(const ms_rstream *s);
 /* Closes the file (not dirfd) and frees everything; NULL is a no-op. */
 void ms_rstream_close(ms_rstream *s);
 
+/* <dirfd>/smaps grouped by path as it streams (ms_smaps_grouper, paths copied): memory follows
+ * the distinct paths, not the regions.  *count is the number of regions, *t their totals.  On
+ * success the caller frees *out with ms_smaps_grouper_free; on error *out is NULL. */
+ms_err ms_rstream_group_by_path(int dirfd, uint64_t base_page, ms_smaps_grouper **out, size_t *count,
+                                ms_smaps_totals *t);
+
 #endif

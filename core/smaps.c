@@ -9,8 +9,10 @@
  * kernel name, so a newer kernel's field passes through to the API. */
 #include "smaps.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "num.h"
 #include "proc.h"
@@ -400,7 +402,9 @@ static ms_err read_and_parse(int dirfd, const char *name, ms_smaps *s, bool roll
     for (int attempt = 0;; attempt++) {
         rc = ms_read_file_at(dirfd, name, &s->maps.buf);
         if (rc == MS_ERR_NOENT && rollup && ms_pid_alive(dirfd)) {
-            rc = MS_ERR_UNSUPPORTED;     /* smaps_rollup came in Linux 4.14 */
+            /* No file at all: smaps_rollup came in Linux 4.14.  A file that refuses to be read
+             * (ESRCH): the process has no address space (kernel thread, zombie) or is exiting. */
+            rc = faccessat(dirfd, name, F_OK, 0) == 0 ? ms_pid_no_mm_err(dirfd) : MS_ERR_UNSUPPORTED;
             goto out;
         }
         if (rc != MS_OK)
@@ -410,6 +414,9 @@ static ms_err read_and_parse(int dirfd, const char *name, ms_smaps *s, bool roll
             goto out;
         }
         rc = ms_smaps_parse(s);
+        if (rc == MS_OK && !rollup)
+            for (size_t i = 0; i < s->maps.nregions; i++)
+                ms_region_check_deleted(dirfd, &s->maps.regions[i]);
         /* a torn read (see ms_maps_torn): read again, at last keep the consistent part; a dropped
          * region's fields stay in s->fields, unreferenced */
         if (rc != MS_OK || !ms_maps_torn(s->maps.regions, s->maps.nregions))
@@ -518,50 +525,127 @@ static uint64_t hash_path(const char *p, size_t n)
     return h;
 }
 
+/* The groups so far, and an open-addressing table of group index + 1 (0 = empty) keyed by path,
+ * kept at most half full. */
+struct ms_smaps_grouper {
+    bool copy_paths;
+    ms_smaps_group *g;
+    size_t n, cap;
+    size_t *slot, nslots;
+};
+
+ms_err ms_smaps_grouper_new(bool copy_paths, ms_smaps_grouper **out)
+{
+    ms_smaps_grouper *x = calloc(1, sizeof *x);
+    if (!x)
+        return MS_ERR_NOMEM;
+    x->copy_paths = copy_paths;
+    *out = x;
+    return MS_OK;
+}
+
+static ms_err grouper_rehash(ms_smaps_grouper *x)
+{
+    size_t nslots = x->nslots ? x->nslots * 2 : 16;
+    size_t *slot = calloc(nslots, sizeof *slot);
+    if (!slot)
+        return MS_ERR_NOMEM;
+    for (size_t i = 0; i < x->n; i++) {
+        size_t h = (size_t)hash_path(x->g[i].path, x->g[i].path_len) & (nslots - 1);
+        while (slot[h])
+            h = (h + 1) & (nslots - 1);
+        slot[h] = i + 1;
+    }
+    free(x->slot);
+    x->slot = slot;
+    x->nslots = nslots;
+    return MS_OK;
+}
+
+ms_err ms_smaps_grouper_add(ms_smaps_grouper *x, const ms_region *r, const ms_smaps_field *f, size_t nf)
+{
+    if ((x->n + 1) * 2 > x->nslots) {
+        ms_err rc = grouper_rehash(x);
+        if (rc != MS_OK)
+            return rc;
+    }
+    size_t h = (size_t)hash_path(r->path, r->path_len) & (x->nslots - 1);
+    while (x->slot[h] && !(x->g[x->slot[h] - 1].path_len == r->path_len &&
+                           memcmp(x->g[x->slot[h] - 1].path, r->path, r->path_len) == 0))
+        h = (h + 1) & (x->nslots - 1);
+    if (!x->slot[h]) {
+        if (x->n == x->cap) {
+            size_t cap = x->cap ? x->cap * 2 : 16;
+            ms_smaps_group *g = realloc(x->g, cap * sizeof *g);
+            if (!g)
+                return MS_ERR_NOMEM;
+            x->g = g;
+            x->cap = cap;
+        }
+        ms_smaps_group *g = &x->g[x->n];
+        memset(g, 0, sizeof *g);
+        g->path = r->path;
+        g->path_len = r->path_len;
+        if (x->copy_paths) {
+            char *copy = malloc(r->path_len + 1);
+            if (!copy)
+                return MS_ERR_NOMEM;
+            memcpy(copy, r->path, r->path_len);
+            copy[r->path_len] = '\0';
+            g->path = copy;
+        }
+        x->slot[h] = ++x->n;
+    }
+    ms_smaps_group *g = &x->g[x->slot[h] - 1];
+    g->nregions++;
+    g->size += r->end - r->start;
+    ms_smaps_totals_add(&g->totals, f, nf);
+    return MS_OK;
+}
+
+const ms_smaps_group *ms_smaps_grouper_groups(const ms_smaps_grouper *x, size_t *n)
+{
+    *n = x->n;
+    return x->g;
+}
+
+void ms_smaps_grouper_free(ms_smaps_grouper **px)
+{
+    ms_smaps_grouper *x = *px;
+    if (!x)
+        return;
+    if (x->copy_paths)
+        for (size_t i = 0; i < x->n; i++)
+            free((char *)x->g[i].path);
+    free(x->g);
+    free(x->slot);
+    free(x);
+    *px = NULL;
+}
+
 ms_err ms_smaps_group_by_path(const ms_smaps *s, ms_smaps_group **out, size_t *n)
 {
     ms_err rc = MS_OK;
     const ms_maps *m = &s->maps;
-    ms_smaps_group *g = NULL;
-    size_t *slot = NULL, ng = 0, nslots = 16;
+    ms_smaps_grouper *x = NULL;
 
     *out = NULL;
     *n = 0;
     if (!m->nregions)
         goto out;
-    while (nslots < m->nregions * 2)
-        nslots *= 2;
-    g = malloc(m->nregions * sizeof *g);
-    slot = calloc(nslots, sizeof *slot);          /* group index + 1; 0 = empty */
-    if (!g || !slot) {
-        rc = MS_ERR_NOMEM;
+    if ((rc = ms_smaps_grouper_new(false, &x)) != MS_OK)
         goto out;
-    }
     for (size_t i = 0; i < m->nregions; i++) {
         const ms_region *r = &m->regions[i];
-        size_t h = (size_t)hash_path(r->path, r->path_len) & (nslots - 1);
-        while (slot[h] && !(g[slot[h] - 1].path_len == r->path_len &&
-                            memcmp(g[slot[h] - 1].path, r->path, r->path_len) == 0))
-            h = (h + 1) & (nslots - 1);
-        if (!slot[h]) {
-            memset(&g[ng], 0, sizeof g[ng]);
-            g[ng].path = r->path;
-            g[ng].path_len = r->path_len;
-            slot[h] = ++ng;
-        }
-        ms_smaps_group *x = &g[slot[h] - 1];
-        x->nregions++;
-        x->size += r->end - r->start;
-        totals_add(s, r, &x->totals);
+        if ((rc = ms_smaps_grouper_add(x, r, s->fields + r->field_first, r->field_count)) != MS_OK)
+            goto out;
     }
-    ms_smaps_group *shrunk = realloc(g, ng * sizeof *g);
-    if (shrunk)
-        g = shrunk;
-    *out = g;
-    *n = ng;
-    g = NULL;
+    /* the paths point into s: hand the array over as it is */
+    *out = x->g;
+    *n = x->n;
+    x->g = NULL;
+    x->n = 0;
 out:
-    free(g);
-    free(slot);
+    ms_smaps_grouper_free(&x);
     return rc;
 }

@@ -85,7 +85,7 @@ uint64_t ms_smaps_uss(const ms_smaps_totals *t);
 /* Regions summed per path, as pmap's and psutil's grouped views do.  Regions with no path form one
  * group with path "" (anonymous).  Groups come in order of first appearance. */
 typedef struct {
-    const char *path;         /* into the parse buffer */
+    const char *path;         /* into the parse buffer, or the grouper's copy */
     size_t path_len;
     size_t nregions;
     uint64_t size;            /* sum of end - start */
@@ -93,5 +93,16 @@ typedef struct {
 } ms_smaps_group;
 /* *out is allocated; the caller free()s it (NULL with *n == 0 when there are no regions). */
 ms_err ms_smaps_group_by_path(const ms_smaps *s, ms_smaps_group **out, size_t *n);
+
+/* The same, a region at a time (as ms_rstream hands them out), so that grouping a whole smaps
+ * costs memory in proportion to its distinct paths, not its regions.  copy_paths: keep a copy of
+ * each group's path, for regions whose text does not outlive the call (a stream's); else paths
+ * point into the caller's buffer, which must outlive the grouper. */
+typedef struct ms_smaps_grouper ms_smaps_grouper;
+ms_err ms_smaps_grouper_new(bool copy_paths, ms_smaps_grouper **out);
+ms_err ms_smaps_grouper_add(ms_smaps_grouper *g, const ms_region *r, const ms_smaps_field *f, size_t nf);
+/* The groups so far, in order of first appearance; valid until the next add or the free. */
+const ms_smaps_group *ms_smaps_grouper_groups(const ms_smaps_grouper *g, size_t *n);
+void ms_smaps_grouper_free(ms_smaps_grouper **g);
 
 #endif

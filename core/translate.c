@@ -38,7 +38,7 @@ static ms_err query_vma(int fd, uint64_t addr, ms_region *r, char *name, size_t 
         case ENOENT: return MS_ERR_NOENT;          /* no VMA covers addr (not: no process) */
         case ENOTTY: case EINVAL: case EOPNOTSUPP: return MS_ERR_UNSUPPORTED;
         case ENAMETOOLONG: return MS_ERR_TOOBIG;
-        case ESRCH: return MS_ERR_NOENT;
+        case ESRCH: return MS_ERR_NOMM;            /* no mm: the caller tells which case */
         default: return ms_err_from_errno(errno);
         }
     }
@@ -80,6 +80,8 @@ static ms_err region_by_query(int dirfd, uint64_t addr, ms_translation *out)
         out->in_region = false;
         goto out;
     }
+    if (rc == MS_ERR_NOMM)
+        rc = ms_pid_no_mm_err(dirfd);
     if (rc != MS_OK)
         goto out;
     /* The kind of an anonymous region can depend on the one before it (bss follows a file's
@@ -89,6 +91,7 @@ static ms_err region_by_query(int dirfd, uint64_t addr, ms_translation *out)
         pair[0].end == pair[1].start)
         first = 0;
     ms_maps_classify(pair + first, 2 - first);
+    ms_region_check_deleted(dirfd, &pair[1]);
     out->region = pair[1];
     out->in_region = true;
 out:

@@ -86,6 +86,21 @@ void enc_totals(jw *w, const ms_smaps_totals *t)
 
 /* A region's fixed members are built in a local buffer and appended at once: a 10,000-region
  * answer writes some 100,000 of them, and one append beats a writer call per token. */
+void enc_path_hex(jw *w, const char *path, size_t len)
+{
+    /* a name's bytes need not be UTF-8: path has U+FFFD for those, path_hex every byte */
+    if (!jw_utf8_valid(path, len)) {
+        jw_key(w, "path_hex");
+        jw_hexbytes(w, path, len);
+    }
+}
+
+void enc_mm_flags(jw *w, ms_mm_state mm)
+{
+    jw_kbool(w, "kernel_thread", mm == MS_MM_KTHREAD);
+    jw_kbool(w, "zombie", mm == MS_MM_ZOMBIE);
+}
+
 void enc_region_head(jw *w, const ms_region *g)
 {
     static const char hexd[] = "0123456789abcdef";
@@ -124,6 +139,7 @@ void enc_region_head(jw *w, const ms_region *g)
     jw_members_raw(w, b, n);
     JW_KEY(w, "path");
     jw_strn(w, g->path, g->path_len);
+    enc_path_hex(w, g->path, g->path_len);
     n = g->deleted ? LIT(b, "\"deleted\":true,\"kind\":\"") : LIT(b, "\"deleted\":false,\"kind\":\"");
     const char *kind = ms_region_kind_name(g->kind);
     size_t kl = strlen(kind);
@@ -260,6 +276,8 @@ ms_err enc_regions_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         if (!g) {
             jw_arr_end(w);
             jw_ku64(w, "count", ms_rstream_count(x->rs));
+            /* no regions: say whether that is because there is no address space at all */
+            enc_mm_flags(w, ms_rstream_count(x->rs) ? MS_MM_PRESENT : ms_pid_mm_state(x->dirfd));
             if (x->smaps) {
                 jw_key(w, "totals");
                 jw_obj(w);
@@ -360,21 +378,30 @@ ms_err enc_regions_open(int dirfd, int pid, bool smaps, uint64_t page_size, enc_
 
 void enc_smaps_groups(jw *w, int pid, const ms_smaps *s, const ms_smaps_group *g, size_t ng)
 {
-    jw_obj(w);
-    jw_ki64(w, "pid", pid);
-    jw_ku64(w, "count", s->maps.nregions);
     ms_smaps_totals t;
     ms_smaps_totals_of(s, 0, s->maps.nregions, &t);
+    enc_smaps_grouped(w, pid, s->maps.nregions, &t, NULL, g, ng);
+}
+
+void enc_smaps_grouped(jw *w, int pid, size_t count, const ms_smaps_totals *t, const ms_mm_state *mm,
+                       const ms_smaps_group *g, size_t ng)
+{
+    jw_obj(w);
+    jw_ki64(w, "pid", pid);
+    jw_ku64(w, "count", count);
+    if (mm)
+        enc_mm_flags(w, *mm);
     jw_key(w, "totals");
     jw_obj(w);
-    enc_totals(w, &t);
+    enc_totals(w, t);
     jw_obj_end(w);
-    jw_ku64(w, "uss", ms_smaps_uss(&t));
+    jw_ku64(w, "uss", ms_smaps_uss(t));
     jw_key(w, "groups");
     jw_arr(w);
     for (size_t i = 0; i < ng; i++) {
         jw_obj(w);
         jw_kstrn(w, "path", g[i].path, g[i].path_len);
+        enc_path_hex(w, g[i].path, g[i].path_len);
         jw_ku64(w, "regions", g[i].nregions);
         jw_ku64(w, "size", g[i].size);
         jw_key(w, "fields");
@@ -407,17 +434,26 @@ void enc_pagemap(jw *w, const enc_pagemap_doc *d)
     if (sum->has_huge) jw_ku64(w, "huge", sum->huge); else jw_knull(w, "huge");
     if (sum->has_soft_dirty) jw_ku64(w, "soft_dirty", sum->soft_dirty); else jw_knull(w, "soft_dirty");
     jw_obj_end(w);
+    if (sum->top && sum->top < d->end)
+        jw_khex(w, "address_space_end", sum->top);   /* the kernel never maps the pages above it */
     if (d->runs) {
+        /* the runs of the page of frames when the caller read those, else of the whole range */
+        const ms_pm_summary *rs = d->runs_of ? d->runs_of : sum;
         jw_key(w, "runs");
         jw_arr(w);
-        for (size_t i = 0; i < sum->nruns; i++) {
+        for (size_t i = 0; i < rs->nruns; i++) {
             jw_arr(w);
-            jw_hex(w, sum->runs[i].start);
-            jw_hex(w, sum->runs[i].end);
-            jw_str(w, ms_page_state_name((ms_page_state)sum->runs[i].state));
+            jw_hex(w, rs->runs[i].start);
+            jw_hex(w, rs->runs[i].end);
+            jw_str(w, ms_page_state_name((ms_page_state)rs->runs[i].state));
             jw_arr_end(w);
         }
         jw_arr_end(w);
+        jw_key(w, "runs_cover");
+        jw_obj(w);
+        jw_khex(w, "start", d->runs_of ? d->cursor : d->start);
+        jw_khex(w, "end", d->runs_of ? d->cursor + d->nfr * d->page_size : d->end);
+        jw_obj_end(w);
     }
     if (d->frames) {
         jw_key(w, "frames");
@@ -468,7 +504,9 @@ void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t)
     else
         jw_knull(w, "phys_addr");
     jw_kstr(w, "explain",
-            !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
+            t->frame.beyond_top ? "this page is above the process's TASK_SIZE: the kernel never maps it "
+                                  "(the last page below the top of user space is kept as a guard)"
+            : !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
             : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
             : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
             : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/pagemap.h"
+#include "core/proc.h"
 #include "core/proclist.h"
 #include "core/smaps.h"
 #include "core/translate.h"
@@ -53,6 +54,14 @@ void enc_regions_close(void *regions);
 
 /* The /smaps?group=path document. */
 void enc_smaps_groups(jw *w, int pid, const ms_smaps *s, const ms_smaps_group *g, size_t ng);
+/* The same from figures gathered while streaming (ms_rstream_group_by_path): count regions, their
+ * totals t, and, when mm is not NULL, kernel_thread and zombie from it. */
+void enc_smaps_grouped(jw *w, int pid, size_t count, const ms_smaps_totals *t, const ms_mm_state *mm,
+                       const ms_smaps_group *g, size_t ng);
+/* path_hex with every byte of a path that is not valid UTF-8 (nothing when it is). */
+void enc_path_hex(jw *w, const char *path, size_t len);
+/* kernel_thread and zombie, the two states without a user address space. */
+void enc_mm_flags(jw *w, ms_mm_state mm);
 
 /* The /pagemap document.  frames: fr[0..nfr) from cursor (then next_cursor and frames_cap). */
 typedef struct {
@@ -64,6 +73,8 @@ typedef struct {
     const ms_pm_frame *fr;
     size_t nfr;
     uint64_t cursor;
+    const ms_pm_summary *runs_of;   /* NULL: runs are sum's, over [start, end); else the runs of
+                                     * the frames' span [cursor, cursor + nfr pages) */
 } enc_pagemap_doc;
 void enc_pagemap(jw *w, const enc_pagemap_doc *d);
 

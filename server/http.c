@@ -82,6 +82,7 @@ unsigned http_status_of(ms_err e)
     case MS_OK: return MHD_HTTP_OK;
     case MS_ERR_INVAL: return MHD_HTTP_BAD_REQUEST;
     case MS_ERR_RANGE: return MHD_HTTP_BAD_REQUEST;
+    case MS_ERR_NOMM: return MHD_HTTP_CONFLICT;   /* the process's state, not the request, is why */
     case MS_ERR_NOENT: return MHD_HTTP_NOT_FOUND;
     case MS_ERR_PERM: return MHD_HTTP_FORBIDDEN;
     case MS_ERR_TOOBIG: return MHD_HTTP_CONTENT_TOO_LARGE;

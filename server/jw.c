@@ -116,6 +116,36 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+bool jw_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < n;) {
+        size_t ul = utf8_len(s + i, n - i);
+        if (!ul)
+            return false;
+        i += ul;
+    }
+    return true;
+}
+
+void jw_hexbytes(jw *w, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    char tmp[128];
+    sep(w);
+    put(w, "\"", 1);
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        for (; i < n && k + 2 <= sizeof tmp; i++) {
+            tmp[k++] = hex[s[i] >> 4];
+            tmp[k++] = hex[s[i] & 15];
+        }
+        put(w, tmp, k);
+    }
+    put(w, "\"", 1);
+}
+
 static void put_escaped(jw *w, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

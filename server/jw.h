@@ -43,6 +43,10 @@ void jw_key_raw(jw *w, const char *quoted_colon, size_t n);
  * still makes valid JSON. */
 void jw_str(jw *w, const char *s);
 void jw_strn(jw *w, const char *s, size_t n);
+/* Whether s[0, n) is valid UTF-8 (jw_strn writes U+FFFD for each byte that is not). */
+bool jw_utf8_valid(const char *s, size_t n);
+/* s[0, n) as a string of lowercase hex digits, two per byte: any bytes, exactly. */
+void jw_hexbytes(jw *w, const char *s, size_t n);
 void jw_u64(jw *w, uint64_t v);
 void jw_i64(jw *w, int64_t v);
 void jw_bool(jw *w, bool v);

@@ -314,6 +314,8 @@ static bool read_rollup(int pid, uint64_t *pss, uint64_t *uss, bool *gone)
     ms_err rc = ms_pid_open(pid, &dirfd);
     if (rc == MS_OK)
         rc = ms_smaps_rollup_read(dirfd, &s);
+    if (rc == MS_ERR_NOMM)
+        rc = MS_ERR_NOENT;   /* a zombie now: as good as gone, like an empty rollup below */
     if (rc == MS_OK && s.maps.nregions > 0) {
         ms_smaps_totals t;
         ms_smaps_totals_of(&s, 0, s.maps.nregions, &t);

@@ -383,6 +383,13 @@ static enum MHD_Result h_process(http_req *r)
     jw_kstr(&w, "user", user);
     jw_ku64(&w, "threads", st.threads);
     jw_kbool(&w, "kernel_thread", ms_stat_is_kthread(&sp));
+    /* A kernel thread's or a zombie's smaps_rollup refuses to be read: say why from its state, and
+     * read that again if it changed between the two reads (a process that just exited). */
+    ms_mm_state mm = ms_mm_state_of(&sp);
+    if (roll_rc == MS_ERR_NOMM && mm == MS_MM_PRESENT)
+        mm = ms_pid_mm_state(dirfd);
+    jw_kbool(&w, "zombie", mm == MS_MM_ZOMBIE);
+    jw_kbool(&w, "address_space", mm == MS_MM_PRESENT);
     jw_kstr(&w, "cmdline", cmdline);
     jw_kbool(&w, "cmdline_truncated", trunc);
     jw_key(&w, "status");
@@ -417,7 +424,8 @@ static enum MHD_Result h_process(http_req *r)
         jw_khex(&w, "env_end", sp.env_end);
     } else {
         jw_kstr(&w, "hidden_reason", maps_rc == MS_ERR_PERM ? "no ptrace read access to this process"
-                                                             : "the process has no user address space");
+                                     : mm != MS_MM_PRESENT ? ms_mm_state_reason(mm)
+                                                           : "the process has no user address space");
     }
     jw_obj_end(&w);
     if (roll_rc == MS_OK && roll.maps.nregions == 1) {
@@ -431,8 +439,9 @@ static enum MHD_Result h_process(http_req *r)
     } else {
         jw_knull(&w, "rollup");
         jw_knull(&w, "uss");
-        jw_kstr(&w, "rollup_error", roll_rc == MS_OK ? "no user address space (kernel thread or zombie)"
-                                                     : ms_strerror(roll_rc));
+        jw_kstr(&w, "rollup_error", mm != MS_MM_PRESENT ? ms_mm_state_reason(mm)
+                                    : roll_rc == MS_OK ? "no user address space"
+                                                       : ms_strerror(roll_rc));
     }
     jw_obj_end(&w);
     ret = reply_writer(r, &w, &b);
@@ -478,29 +487,26 @@ static enum MHD_Result h_smaps(http_req *r)
         return MHD_YES;
     if (!group)
         return reply_regions(r, pid, dirfd, true);
-    /* Grouping needs every region at once; the answer is one entry per file, so it stays small. */
-    ms_smaps s;
-    ms_smaps_init(&s);
-    ms_err rc = ms_smaps_read(dirfd, &s);
-    close(dirfd);
+    /* Summed per path while the file streams by: memory follows the distinct paths, not the
+     * regions; the answer is one entry per path, written whole at the end. */
+    ms_smaps_grouper *g = NULL;
+    size_t count;
+    ms_smaps_totals t;
+    ms_err rc = ms_rstream_group_by_path(dirfd, (uint64_t)r->srv->sys.page_size, &g, &count, &t);
     if (rc != MS_OK) {
-        ms_smaps_free(&s);
+        close(dirfd);
         return http_reply_ms(r, rc, "reading smaps of %d", pid);
     }
-    ms_smaps_group *g = NULL;
-    size_t ng = 0;
-    rc = ms_smaps_group_by_path(&s, &g, &ng);
-    if (rc != MS_OK) {
-        ms_smaps_free(&s);
-        return http_reply_ms(r, rc, "grouping smaps of %d", pid);
-    }
+    ms_mm_state mm = count ? MS_MM_PRESENT : ms_pid_mm_state(dirfd);
+    close(dirfd);
+    size_t ng;
+    const ms_smaps_group *groups = ms_smaps_grouper_groups(g, &ng);
     ms_buf b;
     ms_buf_init(&b, 0);
     jw w;
     jw_init(&w, &b);
-    enc_smaps_groups(&w, pid, &s, g, ng);
-    free(g);
-    ms_smaps_free(&s);
+    enc_smaps_grouped(&w, pid, count, &t, &mm, groups, ng);
+    ms_smaps_grouper_free(&g);
     return reply_writer(r, &w, &b);
 }
 
@@ -536,6 +542,17 @@ static bool arg_bool(http_req *r, const char *k, bool *out)
     return true;
 }
 
+/* A core error from reading dirfd's process; no address space is a 409 that says which kind of
+ * process has none. */
+static enum MHD_Result reply_read_error(http_req *r, ms_err rc, int dirfd, const char *what, int pid)
+{
+    ms_mm_state mm = rc == MS_ERR_NOMM ? ms_pid_mm_state(dirfd) : MS_MM_PRESENT;
+    if (mm == MS_MM_KTHREAD || mm == MS_MM_ZOMBIE)
+        return http_reply_error(r, http_status_of(rc), ms_errcode(rc), "%s of %d: %s", what, pid,
+                                ms_mm_state_reason(mm));
+    return http_reply_ms(r, rc == MS_ERR_NOMM ? MS_ERR_NOENT : rc, "%s of %d", what, pid);
+}
+
 static enum MHD_Result h_pagemap(http_req *r)
 {
     static const char *const allowed[] = {"start", "end", "frames", "cursor", "limit", "method", "runs", NULL};
@@ -562,7 +579,9 @@ static enum MHD_Result h_pagemap(http_req *r)
     if (end > r->srv->sys.user_space_top)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "out_of_range",
                                 "end is above the top of the user address space (0x%" PRIx64 ")", r->srv->sys.user_space_top);
-    ms_pm_opts o = {.method = MS_PM_AUTO, .max_runs = want_runs ? PAGEMAP_MAX_RUNS + 1 : 0};
+    /* With frames, the runs are those of the page of frames (at most limit of them), so the
+     * answer stays bounded however many runs the whole range has; the counts are the range's. */
+    ms_pm_opts o = {.method = MS_PM_AUTO, .max_runs = want_runs && !frames ? PAGEMAP_MAX_RUNS + 1 : 0};
     const char *method = http_arg_get(r, "method");
     if (method) {
         if (strcmp(method, "scan") == 0) o.method = MS_PM_SCAN;
@@ -591,20 +610,23 @@ static enum MHD_Result h_pagemap(http_req *r)
     int pid, dirfd;
     if (!open_pid(r, &pid, &dirfd))
         return MHD_YES;
-    ms_pm_summary sum;
+    ms_pm_summary sum, win;
+    memset(&win, 0, sizeof win);
     ms_pm_frame *fr = NULL;
     size_t nfr = 0;
     enum MHD_Result ret;
     ms_err rc = ms_pagemap_summarize(dirfd, start, end, &o, &sum);
     if (rc != MS_OK) {
+        ret = reply_read_error(r, rc, dirfd, "reading pagemap", pid);
         close(dirfd);
-        return http_reply_ms(r, rc, "reading pagemap of %d", pid);
+        return ret;
     }
     if (sum.runs_truncated || sum.nruns > PAGEMAP_MAX_RUNS) {
         close(dirfd);
         ms_pm_summary_free(&sum);
         return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_many_runs",
-                                "this range has more than %d runs; ask for a smaller range, or runs=0 for the counts alone",
+                                "this range has more than %d runs; ask for a smaller range, runs=0 for the "
+                                "counts alone, or frames=1 for the runs a page of frames at a time",
                                 PAGEMAP_MAX_RUNS);
     }
     if (frames) {
@@ -612,11 +634,16 @@ static enum MHD_Result h_pagemap(http_req *r)
         nfr = (size_t)(left < limit ? left : limit);
         fr = calloc(nfr, sizeof *fr);
         rc = fr ? ms_pagemap_frames(dirfd, cursor, nfr, fr) : MS_ERR_NOMEM;
+        if (rc == MS_OK && want_runs) {
+            ms_pm_opts wo = {.method = sum.used, .max_runs = nfr + 1};
+            rc = ms_pagemap_summarize(dirfd, cursor, cursor + nfr * ps, &wo, &win);
+        }
         if (rc != MS_OK) {
+            ret = reply_read_error(r, rc, dirfd, "reading frames", pid);
             close(dirfd);
             free(fr);
             ms_pm_summary_free(&sum);
-            return http_reply_ms(r, rc, "reading frames of %d", pid);
+            return ret;
         }
     }
     close(dirfd);
@@ -626,10 +653,12 @@ static enum MHD_Result h_pagemap(http_req *r)
     jw w;
     jw_init(&w, &b);
     enc_pagemap_doc d = {.pid = pid, .start = start, .end = end, .page_size = ps, .sum = &sum,
-                         .runs = want_runs, .frames = frames, .fr = fr, .nfr = nfr, .cursor = cursor};
+                         .runs = want_runs, .frames = frames, .fr = fr, .nfr = nfr, .cursor = cursor,
+                         .runs_of = frames ? &win : NULL};
     enc_pagemap(&w, &d);
     free(fr);
     ms_pm_summary_free(&sum);
+    ms_pm_summary_free(&win);
     ret = reply_writer(r, &w, &b);
     return ret;
 }
@@ -653,11 +682,15 @@ static enum MHD_Result h_translate(http_req *r)
         return http_reply_ms(r, MS_ERR_NOMEM, "translating");
     }
     ms_err rc = ms_translate(dirfd, addr, t);
-    close(dirfd);
     if (rc != MS_OK) {
         free(t);
-        return http_reply_ms(r, rc, "translating 0x%" PRIx64 " in %d", addr, pid);
+        char what[64];
+        snprintf(what, sizeof what, "translating 0x%" PRIx64 " in the address space", addr);
+        enum MHD_Result ret = reply_read_error(r, rc, dirfd, what, pid);
+        close(dirfd);
+        return ret;
     }
+    close(dirfd);
     ms_buf b;
     ms_buf_init(&b, 0);
     jw w;

@@ -14,6 +14,8 @@
  *                                  machine) passes the kernel's overcommit heuristic
  *   --file-dir DIR                 also maps files with awkward names made in DIR: one whose name
  *                                  has spaces, one deleted after mapping
+ *   --map-file PATH                map an existing file (one page, read-only, private) as it is
+ *                                  named; repeatable (up to 16), in order, addresses in "mapped_files"
  *   --shared N                     N pages of MAP_SHARED|MAP_ANONYMOUS memory, all written
  *   --exit-after MS                exit by itself after MS milliseconds (race tests)
  *   --thp BYTES                    one anonymous mapping of BYTES (rounded up to 2 MiB) aligned to
@@ -127,6 +129,8 @@ int main(int argc, char **argv)
     uint64_t churn = 0, exec_after = 0;
     uint64_t heap_noreserve = 0;
     const char *file_dir = NULL;
+    const char *map_files[16];
+    int nmap_files = 0;
     long ps = sysconf(_SC_PAGESIZE);
 
     for (int i = 1; i < argc; i += 2) {     /* every option takes one value */
@@ -143,6 +147,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--heap-noreserve")) heap_noreserve = arg_size(v);
         else if (!strcmp(a, "--shared")) shared = arg_size(v);
         else if (!strcmp(a, "--file-dir")) file_dir = v;
+        else if (!strcmp(a, "--map-file") && nmap_files < 16) map_files[nmap_files++] = v;
         else if (!strcmp(a, "--exit-after")) exit_after = arg_size(v);
         else if (!strcmp(a, "--thp")) thp = arg_size(v);
         else if (!strcmp(a, "--hugetlb")) hugetlb = arg_size(v);
@@ -256,6 +261,15 @@ int main(int argc, char **argv)
         unlink(deleted);
     }
 
+    void *mapped_at[16];
+    for (int k = 0; k < nmap_files; k++) {
+        int fd = open(map_files[k], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) die("open --map-file");
+        mapped_at[k] = mmap(NULL, (size_t)ps, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (mapped_at[k] == MAP_FAILED) die("mmap --map-file");
+        close(fd);
+    }
+
     /* Handlers first: installing them after the line would fault in more pages behind the
      * reader's back. */
     struct sigaction sa;
@@ -264,7 +278,11 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    printf("{\"pid\":%d,\"page_size\":%ld,\"area\":\"%p\",\"pages\":%llu,\"written\":%llu,\"read\":%llu,"
+    printf("{\"mapped_files\":[");
+    for (int k = 0; k < nmap_files; k++)
+        printf("%s\"%p\"", k ? "," : "", mapped_at[k]);
+    printf("],");
+    printf("\"pid\":%d,\"page_size\":%ld,\"area\":\"%p\",\"pages\":%llu,\"written\":%llu,\"read\":%llu,"
            "\"regions\":%llu,\"heap\":\"%p\",\"heap_size\":%llu,\"shared\":\"%p\",\"shared_pages\":%llu,"
            "\"spaced_file\":\"%p\",\"deleted_file\":\"%p\",\"thp\":\"%p\",\"thp_size\":%llu,"
            "\"hugetlb\":\"%p\",\"hugetlb_pages\":%llu,\"memfd\":\"%p\",\"memfd_size\":%llu,\"churn\":\"%p\",\"churn_pages\":%llu,\"sink\":%u}\n",

@@ -307,6 +307,27 @@ static void test_live(void)
     ms_maps_free(&m);
 }
 
+/* A kernel thread and a zombie have no address space, and say which they are. */
+static void test_mm_state(void)
+{
+    static const struct { const char *dir; ms_mm_state want; } cases[] = {
+        {"kthread", MS_MM_KTHREAD}, {"zombie", MS_MM_ZOMBIE}, {"normal", MS_MM_PRESENT}, {"mm_gone", MS_MM_PRESENT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", fixtures, cases[i].dir);
+        int dirfd;
+        CHECK(ms_dir_open(path, &dirfd) == MS_OK);
+        CHECK(ms_pid_mm_state(dirfd) == cases[i].want);
+        CHECK(ms_pid_no_mm_err(dirfd) == (cases[i].want == MS_MM_PRESENT ? MS_ERR_NOENT : MS_ERR_NOMM));
+        close(dirfd);
+    }
+    int dirfd;
+    CHECK(ms_dir_open("/tmp", &dirfd) == MS_OK);     /* no stat: gone */
+    CHECK(ms_pid_mm_state(dirfd) == MS_MM_GONE && ms_pid_no_mm_err(dirfd) == MS_ERR_NOENT);
+    close(dirfd);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -320,6 +341,7 @@ int main(int argc, char **argv)
     test_empty_and_gone();
     test_every_cut();
     test_malformed();
+    test_mm_state();
     test_live();
     return check_done();
 }

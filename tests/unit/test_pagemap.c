@@ -395,14 +395,31 @@ static void test_invalid(void)
     for (int m = MS_PM_AUTO; m <= MS_PM_PREAD; m++) {
         CHECK(summ(dirfd, 0, 1ULL << 60, (ms_pm_method)m, 0, &r) == MS_ERR_RANGE);
         CHECK(summ(dirfd, 0, ~(ps - 1), (ms_pm_method)m, 0, &r) == MS_ERR_RANGE);
-        /* the kernel's own top (TASK_SIZE, 4-level paging here) is the limit: just under it is fine */
+        /* The user address space ends at 2^47 (4-level paging here); the kernel's TASK_SIZE, where
+         * pagemap ends, one page below: that last page reads as absent, past 2^47 is refused. */
         CHECK(summ(dirfd, 0x7fffff000000ULL, 0x7ffffffff000ULL, (ms_pm_method)m, 0, &r) == MS_OK);
-        CHECK(summ(dirfd, 0x7fffff000000ULL, 0x800000000000ULL, (ms_pm_method)m, 0, &r) == MS_ERR_RANGE);
+        CHECK_EQ_U64(r.top, 0x7ffffffff000ULL);
+        ms_pm_summary_free(&r);
+        CHECK(summ(dirfd, 0x7fffff000000ULL, 0x800000000000ULL, (ms_pm_method)m, 10, &r) == MS_OK);
+        CHECK_EQ_U64(r.top, 0x7ffffffff000ULL);
+        CHECK_EQ_U64(r.pages, 4096);
+        CHECK_EQ_U64(r.present, 0);
+        CHECK(r.nruns == 1 && r.runs[0].start == 0x7fffff000000ULL && r.runs[0].end == 0x800000000000ULL &&
+              r.runs[0].state == MS_PS_ABSENT);
+        ms_pm_summary_free(&r);
+        CHECK(summ(dirfd, 0x7ffffffff000ULL, 0x800000000000ULL, (ms_pm_method)m, 10, &r) == MS_OK);
+        CHECK(r.pages == 1 && r.present == 0 && r.nruns == 1 && r.runs[0].state == MS_PS_ABSENT);
+        ms_pm_summary_free(&r);
+        CHECK(summ(dirfd, 0x7fffff000000ULL, 0x800000001000ULL, (ms_pm_method)m, 0, &r) == MS_ERR_RANGE);
     }
     ms_pm_frame fr;
     CHECK(ms_pagemap_frames(dirfd, 1, 1, &fr) == MS_ERR_INVAL);
     CHECK(ms_pagemap_frames(dirfd, 0, 0, &fr) == MS_ERR_INVAL);
-    CHECK(ms_pagemap_frames(dirfd, 0x7ffffffff000ULL, 1, &fr) == MS_ERR_RANGE);
+    CHECK(ms_pagemap_frames(dirfd, 0x7ffffffff000ULL, 1, &fr) == MS_OK);
+    CHECK(fr.beyond_top && !fr.present && fr.vaddr == 0x7ffffffff000ULL);
+    CHECK(ms_pagemap_frames(dirfd, 0x7fffffffe000ULL, 1, &fr) == MS_OK);
+    CHECK(!fr.beyond_top);
+    CHECK(ms_pagemap_frames(dirfd, 0x800000000000ULL, 1, &fr) == MS_ERR_RANGE);
     close(dirfd);
     /* no such file: a directory without pagemap */
     CHECK(ms_dir_open("/tmp", &dirfd) == MS_OK);

@@ -115,6 +115,9 @@ int main(void)
 
     /* above the user address space */
     CHECK(both(dirfd, 0x800000000000ULL, &t) == MS_ERR_RANGE);
+    /* the last page below its top, which the kernel never maps (TASK_SIZE is one page less) */
+    CHECK(both(dirfd, 0x7ffffffff800ULL, &t) == MS_OK);
+    CHECK(!t.in_region && !t.frame.present && t.frame.beyond_top && t.page_offset == 0x800);
 
     /* file mappings: an awkward name kept exactly, and a deleted file */
     char want[512];

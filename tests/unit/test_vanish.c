@@ -1,7 +1,8 @@
 /* test_vanish.c - readers on a process that has exited but is not yet reaped (a zombie): it has no
  * address space any more, and its pagemap reads 0 bytes while its stat still reads.  That is "no
- * such process" (404), not "out of range" (400): the race tests caught the server saying the latter
- * for processes caught exiting. */
+ * address space" (409), not "out of range" (400): the race tests caught the server saying the
+ * latter for processes caught exiting.  A process whose mm went while it still looked alive
+ * (fixtures/mm_gone: exiting, not yet a zombie) is "no such process". */
 #include "check.h"
 #include "core/maps.h"
 #include "core/pagemap.h"
@@ -55,20 +56,22 @@ int main(int argc, char **argv)
         ms_pm_opts o = {.method = m ? MS_PM_PREAD : MS_PM_SCAN, .max_runs = 100};
         ms_pm_summary s;
         ms_err rc = ms_pagemap_summarize(dirfd, a, a + 8 * (uint64_t)ps, &o, &s);
-        CHECK_EQ_U64(rc, MS_ERR_NOENT);
+        CHECK_EQ_U64(rc, MS_ERR_NOMM);
         if (rc == MS_OK)
             ms_pm_summary_free(&s);
     }
     ms_pm_frame f[8];
-    CHECK_EQ_U64(ms_pagemap_frames(dirfd, a, 8, f), MS_ERR_NOENT);
+    CHECK_EQ_U64(ms_pagemap_frames(dirfd, a, 8, f), MS_ERR_NOMM);
     /* its maps is empty, not an error: a zombie still exists */
     ms_maps mp;
     ms_maps_init(&mp);
     CHECK(ms_maps_read(dirfd, &mp) == MS_OK && mp.nregions == 0);
     ms_maps_free(&mp);
 
-    close(dirfd);
+    /* reaped: now it is gone */
     waitpid(pid, NULL, 0);
+    CHECK_EQ_U64(ms_pagemap_frames(dirfd, a, 8, f), MS_ERR_NOENT);
+    close(dirfd);
     munmap(p, 8 * (size_t)ps);
     return check_done();
 }
