@@ -29,7 +29,12 @@ typedef struct {
     uint64_t pss, uss;
     uint64_t snap_base;           /* RSS at the last snapshot (or when first seen) */
     int64_t last_auto_ms;         /* 0: never */
+    unsigned starved;             /* rounds in a row its rollup was due but the budget ran out */
 } proc_memo;
+
+/* A process passed over this many rounds in a row goes before the larger ones, so a small process
+ * on a busy machine still gets its PSS now and then. */
+#define SAMPLER_STARVED_ROUNDS 10
 
 struct ms_sampler {
     ms_store *store;
@@ -115,9 +120,18 @@ static bool read_rollup(const char *procroot, int pid, uint64_t *pss, uint64_t *
     return ok;
 }
 
+/* Candidates for a rollup: the starved first, then largest first. */
+typedef struct {
+    ms_store_proc *p;
+    bool starved;
+} candidate;
+
 static int by_rss_desc(const void *a, const void *b)
 {
-    const ms_store_proc *x = *(ms_store_proc *const *)a, *y = *(ms_store_proc *const *)b;
+    const candidate *ca = a, *cb = b;
+    if (ca->starved != cb->starved)
+        return ca->starved ? -1 : 1;
+    const ms_store_proc *x = ca->p, *y = cb->p;
     if (x->v[MS_HF_RSS] != y->v[MS_HF_RSS])
         return x->v[MS_HF_RSS] > y->v[MS_HF_RSS] ? -1 : 1;
     return x->pid - y->pid;
@@ -167,7 +181,8 @@ static void sample_round(ms_sampler *s)
     budget_us = budget_us > s->tail_us ? budget_us - s->tail_us : 0;
     ms_sampler_stats st = {0};
     ms_proclist l;
-    ms_store_proc *p = NULL, **order = NULL;
+    ms_store_proc *p = NULL;
+    candidate *order = NULL;
     proc_memo *memo = NULL;
     if (ms_proclist_read(s->cfg.procroot, NULL, &l) != MS_OK) {
         log_warn("history: cannot list processes");
@@ -210,18 +225,22 @@ static void sample_round(ms_sampler *s)
             q->v[MS_HF_USS] = m->uss;
             st.rollups_kept++;
         } else {
-            order[ncand++] = q;
+            order[ncand].p = q;
+            order[ncand++].starved = m->starved >= SAMPLER_STARVED_ROUNDS;
         }
         n++;
     }
     qsort(order, ncand, sizeof *order, by_rss_desc);
     for (size_t k = 0; k < ncand; k++) {
-        ms_store_proc *q = order[k];
+        ms_store_proc *q = order[k].p;
         proc_memo *m = &memo[q - p];
         if (clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0 >= budget_us) {
             st.rollups_skipped += ncand - k;
+            for (; k < ncand; k++)
+                memo[order[k].p - p].starved++;
             break;
         }
+        m->starved = 0;
         if (read_rollup(s->cfg.procroot, q->pid, &q->v[MS_HF_PSS], &q->v[MS_HF_USS])) {
             q->has_rollup = true;
             m->has_rollup = true;

@@ -4,8 +4,9 @@
  *
  * PSS and USS need smaps_rollup, which costs far more than status: the sampler spends at most a
  * budget (a share of one core) on it.  A process whose RSS is what it was at its last rollup keeps
- * that rollup; the others are read largest first until the round's CPU time reaches the budget; the
- * rest get no PSS/USS this round (stored as unknown, counted in rollups_skipped). */
+ * that rollup; the others are read largest first (one passed over ten rounds in a row goes first)
+ * until the round's CPU time reaches the budget; the rest get no PSS/USS this round (stored as
+ * unknown, counted in rollups_skipped). */
 #ifndef MEMSCOPE_SAMPLER_H
 #define MEMSCOPE_SAMPLER_H
 
