@@ -45,8 +45,17 @@ static void figures_exact(void)
         /* PSS and USS of shared library pages move whenever another process maps the same file,
          * so they are not compared with a later read; what must hold whatever the others do: */
         long long rss = jint(p, "rss"), pss = jint(p, "pss"), uss = jint(p, "uss");
-        CHECK(pss > 0 && uss > 0);
-        CHECK(jint(p, "rss_anon") <= uss && uss <= pss && pss <= rss);
+        if (json_is_null(json_object_get(p, "pss"))) {
+            /* Not a guess but a skip the sampler must own up to. */
+            json_t *hh, *hj = hs_health(&srv, &hh);
+            CHECK(jint(hh, "sampler.rollups_skipped") > 0);
+            json_decref(hj);
+            CHECK_SKIP("the sampler's CPU budget never reached this small process's rollup in 60 s "
+                       "(a slow build on a busy machine): pss and uss were reported unknown, as they must");
+        } else {
+            CHECK(pss > 0 && uss > 0);
+            CHECK(jint(p, "rss_anon") <= uss && uss <= pss && pss <= rss);
+        }
         CHECK(jint(root, "start_time") > 0);
         CHECK_STR(jstr(root, "tier"), "raw");
     }
