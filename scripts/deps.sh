@@ -14,6 +14,10 @@ if [[ "${1:-}" == "--test" ]]; then
   # wrk, smem, glances: the peers and load tools of the benchmark (bench/), whose short form runs
   # in the suite.
   want+=(libcurl4-openssl-dev python3-psutil procps clang chromium prometheus curl xz-utils wrk smem glances)
+  # groff-base, man-db: memscope.1 rendered (dist.manpage); systemd: systemd-analyze verify of the
+  # unit (dist.systemd), which needs no running systemd; podman, runc, debootstrap: the Debian
+  # package installed into a clean Debian 12 container (dist.package).
+  want+=(groff-base man-db systemd podman runc debootstrap)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
 fi

@@ -202,7 +202,7 @@ static void sample_round(ms_sampler *s)
             continue;             /* no user memory: nothing to keep */
         ms_store_proc *q = &p[n];
         q->pid = pi->pid;
-        q->start_time = pi->start_time;
+        q->start_time = pi->starttime;
         memcpy(q->name, pi->name, sizeof q->name);
         q->v[MS_HF_RSS] = pi->vm_rss;
         q->v[MS_HF_SWAP] = pi->vm_swap;
@@ -210,13 +210,13 @@ static void sample_round(ms_sampler *s)
         q->v[MS_HF_RSS_ANON] = pi->rss_anon;
         q->v[MS_HF_RSS_FILE] = pi->rss_file;
         q->v[MS_HF_RSS_SHMEM] = pi->rss_shmem;
-        const proc_memo *old = memo_find(s, pi->pid, pi->start_time);
+        const proc_memo *old = memo_find(s, pi->pid, pi->starttime);
         proc_memo *m = &memo[n];
         if (old) {
             *m = *old;
         } else {
             m->pid = pi->pid;
-            m->start_time = pi->start_time;
+            m->start_time = pi->starttime;
             m->snap_base = pi->vm_rss;
         }
         if (m->has_rollup && m->rollup_rss == pi->vm_rss) {

@@ -27,6 +27,16 @@ int server_stop(ms_server *s);
  * malloc'ed, never NULL unless out of memory. */
 char *server_log(const ms_server *s);
 
+/* Runs memscoped with args (NULL-ended) only, waits up to timeout_ms for it to exit; returns its exit
+ * status (-1: still running, killed) and what it wrote to stderr in *err (malloc'ed). */
+int server_run_once(const char *const *args, int timeout_ms, char **err);
+
+/* A TCP connection to 127.0.0.1:port, or -1. */
+int connect_lo(unsigned port);
+/* Sends req (len bytes) on a new connection and returns all that came back until the server closed
+ * it or nothing came for timeout_ms (malloc'ed, NUL-ended; *closed says which). */
+char *raw_exchange(unsigned port, const char *req, size_t len, int timeout_ms, bool *closed);
+
 typedef struct {
     pid_t pid;
     int stdin_fd;            /* closing it makes the subject exit */
@@ -55,6 +65,11 @@ bool http_get(const ms_server *s, const char *path, http_resp *out);
 void http_resp_free(http_resp *r);
 /* A response header's value (case-insensitive name) copied into buf; NULL if absent. */
 const char *http_header(const http_resp *r, const char *name, char *buf, size_t cap);
+
+/* method path (body, hdr as http_do) answers status and, when code is non-NULL, the JSON error
+ * shape with that code; prints what came instead and returns false otherwise. */
+bool http_expect(const ms_server *s, const char *method, const char *path, const char *body,
+                 const char *const *hdr, long status, const char *code);
 
 /* Integer member by dotted path ("counts.present"); -1 if missing or not an integer. */
 long long jint(const json_t *j, const char *path);
