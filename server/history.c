@@ -19,6 +19,22 @@ void history_opts_default(history_opts *o)
     o->sampler.auto_growth_pct = 20;
 }
 
+void history_usage(FILE *f)
+{
+    fputs("\nHistory:\n"
+          "  --data-dir DIR         where the history store lives (default /var/lib/memscope for root,\n"
+          "                         $XDG_STATE_HOME/memscope otherwise; none: in memory, at most 32MiB)\n"
+          "  --sample-interval T    how often the history sampler records every process (default 10s;\n"
+          "                         0 turns it off)\n"
+          "  --sample-budget SHARE  CPU the sampler may spend per round, as a share of one core (default 1%)\n"
+          "  --retention R,M,Q      how long raw samples, 1-minute and 15-minute averages are kept\n"
+          "                         (default 24h,7d,90d)\n"
+          "  --max-store SIZE       size cap of the history store; the oldest data goes first (default 256MiB)\n"
+          "  --auto-snapshot-growth PCT  snapshot a process's smaps when its RSS grew more than this since\n"
+          "                         its last snapshot (default 20%; 0 turns it off)\n",
+          f);
+}
+
 /* "24h,7d,90d": the retention of the raw, 1-minute and 15-minute tiers. */
 static bool parse_retention(const char *v, ms_store_config *c)
 {

@@ -21,6 +21,8 @@ typedef struct {
 } history_opts;
 
 void history_opts_default(history_opts *o);
+/* The history options' lines of --help. */
+void history_usage(FILE *f);
 /* 1: the option was a history one (and its value good), 0: not a history option, -1: a bad value
  * (the message is printed). */
 int history_option(history_opts *o, const char *name, const char *value);

@@ -89,17 +89,6 @@ static void usage(FILE *f)
           "                         kernel reclaims from it first); off by default: /wss answers 403\n"
           "  --metrics-top N        processes with memory gauges on /metrics, biggest RSS first\n"
           "                         (default 20, 1..200)\n"
-          "  --data-dir DIR         where the history store lives (default /var/lib/memscope for root,\n"
-          "                         $XDG_STATE_HOME/memscope otherwise; none: in memory, at most 32MiB)\n"
-          "  --sample-interval T    how often the history sampler records every process (default 10s;\n"
-          "                         0 turns it off)\n"
-          "  --sample-budget SHARE  CPU the sampler may spend per round on smaps_rollup (PSS/USS), as a\n"
-          "                         share of one core (default 1%)\n"
-          "  --retention R,M,Q      how long raw samples, 1-minute and 15-minute averages are kept\n"
-          "                         (default 24h,7d,90d)\n"
-          "  --max-store SIZE       size cap of the history store; the oldest data goes first (default 256MiB)\n"
-          "  --auto-snapshot-growth PCT  snapshot a process's smaps when its RSS grew more than this since\n"
-          "                         its last snapshot (default 20%; 0 turns it off)\n"
           "  --cgroup-root DIR      the cgroup filesystem (default: found in /proc/self/mountinfo, where\n"
           "                         /sys/fs/cgroup usually is); v1, v2 and hybrid layouts are recognised\n"
           "  --oom-source SRC       how OOM kills are seen: auto (the kernel log /dev/kmsg, else the\n"
@@ -111,7 +100,7 @@ static void usage(FILE *f)
           "Binding an address other than loopback needs a token or --insecure-no-auth.  Requests that\n"
           "change state (POST, PUT, PATCH, DELETE) need 'Content-Type: application/json' (a DELETE\n"
           "without a body excepted) and no Origin but this server's own or --cors-origin.\n",
-          f);
+          f);    history_usage(f);
 }
 
 static bool parse_listen(const char *s, options *o)
@@ -501,11 +490,6 @@ int main(int argc, char **argv)
         return 1;
     }
     routes_exp_start();
-    unsigned port = 0;
-    struct MHD_Daemon *d = http_start(&srv, o.addr, o.port, o.threads, o.max_conns, o.max_per_ip,
-                                      o.idle_timeout, &port);
-    if (!d) {
-        history_stop(&hist);
     snprintf(srv.listen_addr, sizeof srv.listen_addr, "%s", o.addr);
     srv.allow_hosts = o.allow_hosts;
     srv.nallow_hosts = o.nallow_hosts;
@@ -514,6 +498,7 @@ int main(int argc, char **argv)
     srv.max_conns = clamp_connections(o.max_conns, o.threads, srv.experiments_enabled ? o.xcfg.max_running : 0);
     struct MHD_Daemon *d = http_start(&srv, o.port, o.threads, o.max_per_ip);
     if (!d) {   /* http_start said why */
+        history_stop(&hist);
         routes_exp_stop();
         ms_xmgr_free(&srv.exp);
         oomwatch_stop(&srv.oom);
@@ -543,8 +528,8 @@ int main(int argc, char **argv)
     /* Order matters: release parked event streams, close every connection, then end the labs. */
     routes_exp_stop();
     MHD_stop_daemon(d);
-    history_stop(&hist);
     http_stop();
+    history_stop(&hist);
     ms_xmgr_free(&srv.exp);
     oomwatch_stop(&srv.oom);
     if (srv.cg_root_fd >= 0)
