@@ -15,6 +15,9 @@
 
 #include "harness.h"
 
+/* A POST must say it is JSON, even without a body (memscoped's guard against cross-site forms). */
+static const char *const json_ct[] = {"Content-Type: application/json", NULL};
+
 typedef struct {
     pid_t pid;
     int in_fd;               /* closing it ends the subject */

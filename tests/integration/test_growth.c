@@ -43,7 +43,7 @@ int main(void)
     char path[96];
     snprintf(path, sizeof path, "/api/v1/processes/%d/snapshots", leak.pid);
     http_resp r;
-    CHECK(http_do(&srv, "POST", path, NULL, NULL, &r) && r.status == 201);
+    CHECK(http_do(&srv, "POST", path, NULL, json_ct, &r) && r.status == 201);
     http_resp_free(&r);
     sleep(48);
     json_t *g = http_get_json(&srv, "/api/v1/growth?window=45s");

@@ -75,7 +75,7 @@ static void snapshots_and_diff(void)
     char path[128];
     snprintf(path, sizeof path, "/api/v1/processes/%d/snapshots", h.pid);
     http_resp r;
-    CHECK(http_do(&srv, "POST", path, NULL, NULL, &r) && r.status == 201);
+    CHECK(http_do(&srv, "POST", path, NULL, json_ct, &r) && r.status == 201);
     long long id1 = jint(r.json, "id");
     CHECK(id1 > 0);
     CHECK_STR(jstr(r.json, "reason"), "manual");
@@ -95,7 +95,7 @@ static void snapshots_and_diff(void)
     CHECK(jint(d, "totals.delta.rss") >= grow);
     json_decref(d);
 
-    CHECK(http_do(&srv, "POST", path, NULL, NULL, &r) && r.status == 201);
+    CHECK(http_do(&srv, "POST", path, NULL, json_ct, &r) && r.status == 201);
     long long id2 = jint(r.json, "id");
     http_resp_free(&r);
     d = http_get_json(&srv, "/api/v1/processes/%d/diff?from=%lld&to=%lld&group=kind", h.pid, id1, id2);
