@@ -18,6 +18,7 @@ typedef enum {
     MS_ERR_LIMIT,       /* a configured limit (experiments) would be exceeded */
     MS_ERR_RANGE,       /* an address or range outside what the process/kernel allows */
     MS_ERR_NOMM,        /* the process has no user address space: a kernel thread or a zombie (409) */
+    MS_ERR_RESOURCE,    /* out of descriptors or processes for now: try again later (503) */
     MS_ERR_UNAVAILABLE, /* a service memscoped keeps (the history store) cannot be used now (503) */
 } ms_err;
 

@@ -18,6 +18,10 @@ if [[ "${1:-}" == "--test" ]]; then
   # unit (dist.systemd), which needs no running systemd; podman, runc, debootstrap: the Debian
   # package installed into a clean Debian 12 container (dist.package).
   want+=(groff-base man-db systemd podman runc debootstrap)
+  # What --no-install-recommends leaves out and the tests need: Glances' web server (bottle),
+  # clang's sanitizer and libFuzzer runtimes (the fuzz build), and the CA certificates npm needs
+  # to fetch the browser tests' packages over https.
+  want+=(python3-bottle libclang-rt-14-dev ca-certificates)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
 fi

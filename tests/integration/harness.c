@@ -526,3 +526,8 @@ bool http_expect(const ms_server *s, const char *method, const char *path, const
     http_resp_free(&r);
     return ok;
 }
+
+long harness_now_ms(void)
+{
+    return now_ms();
+}

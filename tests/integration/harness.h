@@ -83,6 +83,9 @@ json_t *http_get_json(const ms_server *s, const char *fmt, ...) __attribute__((f
  * absent. */
 long long proc_kb(int pid, const char *file, const char *key);
 
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+long harness_now_ms(void);
+
 /* Runs a shell command and returns its stdout (malloc'ed), or NULL. */
 char *run_capture(const char *cmd);
 
