@@ -153,7 +153,7 @@ class Memscoped:
     """memscoped on 127.0.0.1, port chosen by the kernel and read back from its start line."""
 
     def __init__(self, exe, threads=None):
-        args = [exe, "--listen", "127.0.0.1:0", "--log-level", "info"]
+        args = [exe, "--listen", "127.0.0.1:0", "--log-level", "info", "--data-dir", "none"]
         if threads:
             args += ["--threads", str(threads)]
         self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -125,6 +125,7 @@ int cli_exit_of(ms_err e)
     case MS_ERR_IO:
     case MS_ERR_UNSUPPORTED:
     case MS_ERR_RESOURCE:                     /* out of descriptors or processes: the API's 503 */
+    case MS_ERR_UNAVAILABLE:                  /* the history store (memscoped only) */
     case MS_ERR_LIMIT: return CLI_FAIL;
     }
     return CLI_FAIL;

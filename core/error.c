@@ -19,6 +19,7 @@ const char *ms_strerror(ms_err e)
     case MS_ERR_RANGE: return "out of range";
     case MS_ERR_NOMM: return "the process has no user address space";
     case MS_ERR_RESOURCE: return "out of file descriptors or processes";
+    case MS_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown error";
 }
@@ -39,6 +40,7 @@ const char *ms_errcode(ms_err e)
     case MS_ERR_RANGE: return "out_of_range";
     case MS_ERR_NOMM: return "no_address_space";
     case MS_ERR_RESOURCE: return "out_of_resources";
+    case MS_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown";
 }

@@ -6,6 +6,8 @@ set -euo pipefail
 # No libmicrohttpd-dev: memscoped links a TLS-less libmicrohttpd that scripts/mhd.sh (run below)
 # builds from Debian's source package, which needs dpkg-dev, xz-utils and Debian's archive key.
 want=(build-essential cmake pkg-config libjansson-dev dpkg-dev xz-utils debian-archive-keyring)
+# SQLite: the history store (store/).
+want+=(libsqlite3-dev)
 if [[ "${1:-}" == "--test" ]]; then
   # libcurl: integration client; python3-psutil and procps (pmap): independent readers for
   # cross-checks; chromium + nodejs/npm: browser tests; clang: fuzzers; prometheus: promtool.

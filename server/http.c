@@ -96,6 +96,7 @@ unsigned http_status_of(ms_err e)
     case MS_ERR_UNSUPPORTED: return MHD_HTTP_NOT_IMPLEMENTED;   /* this kernel or build lacks it */
     case MS_ERR_NOMEM: return MHD_HTTP_SERVICE_UNAVAILABLE;
     case MS_ERR_RESOURCE: return MHD_HTTP_SERVICE_UNAVAILABLE;
+    case MS_ERR_UNAVAILABLE: return MHD_HTTP_SERVICE_UNAVAILABLE;
     case MS_ERR_PARSE:
     case MS_ERR_IO: return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -19,6 +19,7 @@
 #include "core/features.h"
 #include "core/num.h"
 #include "experiments.h"
+#include "history.h"
 #include "oomwatch.h"
 #include "routes.h"
 #include "http.h"
@@ -99,7 +100,7 @@ static void usage(FILE *f)
           "Binding an address other than loopback needs a token or --insecure-no-auth.  Requests that\n"
           "change state (POST, PUT, PATCH, DELETE) need 'Content-Type: application/json' (a DELETE\n"
           "without a body excepted) and no Origin but this server's own or --cors-origin.\n",
-          f);
+          f);    history_usage(f);
 }
 
 static bool parse_listen(const char *s, options *o)
@@ -304,6 +305,8 @@ int main(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
     ms_xmgr_config_default(&o.xcfg);
+    static history_opts hist;
+    history_opts_default(&hist);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -326,6 +329,11 @@ int main(int argc, char **argv)
             return 2;
         }
         i++;
+        int hopt = history_option(&hist, a, v);
+        if (hopt < 0)
+            return 2;
+        if (hopt > 0)
+            continue;
         if (!strcmp(a, "--listen")) {
             if (!parse_listen(v, &o)) {
                 fprintf(stderr, "memscoped: --listen takes ADDR:PORT with an IP address, e.g. 127.0.0.1:8080 or [::1]:8080\n");
@@ -477,6 +485,10 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (!history_start(&hist)) {
+        fprintf(stderr, "memscoped: cannot set up history\n");
+        return 1;
+    }
     routes_exp_start();
     snprintf(srv.listen_addr, sizeof srv.listen_addr, "%s", o.addr);
     srv.allow_hosts = o.allow_hosts;
@@ -486,6 +498,7 @@ int main(int argc, char **argv)
     srv.max_conns = clamp_connections(o.max_conns, o.threads, srv.experiments_enabled ? o.xcfg.max_running : 0);
     struct MHD_Daemon *d = http_start(&srv, o.port, o.threads, o.max_per_ip);
     if (!d) {   /* http_start said why */
+        history_stop(&hist);
         routes_exp_stop();
         ms_xmgr_free(&srv.exp);
         oomwatch_stop(&srv.oom);
@@ -516,6 +529,7 @@ int main(int argc, char **argv)
     routes_exp_stop();
     MHD_stop_daemon(d);
     http_stop();
+    history_stop(&hist);
     ms_xmgr_free(&srv.exp);
     oomwatch_stop(&srv.oom);
     if (srv.cg_root_fd >= 0)

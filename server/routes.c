@@ -27,6 +27,7 @@
 #include "encode.h"
 #include "jw.h"
 #include "routes.h"
+#include "routes_history.h"
 
 /* Caps that keep one answer bounded; each is stated in the error that enforces it (the pagemap
  * ones are in encode.h, shared with the command line). */
@@ -76,6 +77,7 @@ static enum MHD_Result h_health(http_req *r)
     jw_kstr(&w, "thp", r->srv->sys.thp_enabled);
     jw_kbool(&w, "experiments", r->srv->experiments_enabled);
     jw_kbool(&w, "auth", r->srv->token != NULL);
+    routes_history_health(&w);
     jw_obj_end(&w);
     return reply_writer(r, &w, &b);
 }
@@ -751,6 +753,15 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/experiments/{id}", h_exp_get},
     {"DELETE", "/api/v1/experiments/{id}", h_exp_delete},
     {"GET", "/api/v1/experiments/{id}/events", h_exp_events},
+    {"GET", "/api/v1/processes/{pid}/history", h_hist_process},
+    {"GET", "/api/v1/system/history", h_hist_system},
+    {"GET", "/api/v1/history/processes", h_hist_processes},
+    {"POST", "/api/v1/processes/{pid}/snapshots", h_snap_create},
+    {"GET", "/api/v1/snapshots", h_snap_list},
+    {"GET", "/api/v1/snapshots/{id}", h_snap_get},
+    {"DELETE", "/api/v1/snapshots/{id}", h_snap_delete},
+    {"GET", "/api/v1/processes/{pid}/diff", h_diff},
+    {"GET", "/api/v1/growth", h_growth},
     {"GET", "/metrics", h_metrics},
     {"GET", "/*", h_static},
 };

@@ -81,7 +81,7 @@ before(async () => {
   fs.mkdirSync(ART, { recursive: true });
   // 4096 pages: 1024 written, 512 only read (zero page), the rest untouched; and a 1 MiB malloc.
   ({ proc: subject, info: subjectInfo } = await startSubject(['--pages', '4096', '--write', '1024', '--read', '512', '--heap', '1M', '--heap-write', '256K']));
-  server = spawn(must(BIN, 'MEMSCOPE_BIN'), ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  server = spawn(must(BIN, 'MEMSCOPE_BIN'), ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info', '--data-dir', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(server);
   const m = await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/);
   base = m[1];

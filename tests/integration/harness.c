@@ -70,8 +70,16 @@ bool server_start_cmd(ms_server *s, const char *const *wrapper, const char *cons
     argv[k++] = "127.0.0.1:0";
     argv[k++] = "--threads";
     argv[k++] = "2";
-    for (int i = 0; extra && extra[i] && k < 62; i++)
+    bool own_dir = false;
+    for (int i = 0; extra && extra[i] && k < 60; i++) {
+        own_dir = own_dir || strcmp(extra[i], "--data-dir") == 0;
         argv[k++] = extra[i];
+    }
+    /* A test never writes the machine's history store: in memory unless it names a directory. */
+    if (!own_dir) {
+        argv[k++] = "--data-dir";
+        argv[k++] = "none";
+    }
     argv[k] = NULL;
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0)

@@ -15,7 +15,8 @@ typedef struct {
 } ms_server;
 
 /* Starts $MEMSCOPE_BIN (or ../server/memscoped) with --listen 127.0.0.1:0 plus extra args (NULL-ended),
- * waits for its "listening on" line.  false if it did not start within 10 s. */
+ * waits for its "listening on" line.  false if it did not start within 10 s.  Unless extra has its
+ * own --data-dir, the history store is kept in memory (--data-dir none). */
 bool server_start(ms_server *s, const char *const *extra);
 /* The same, run through a wrapper command (e.g. {"setpriv", "--reuid=nobody", ..., NULL}; NULL: none).
  * extra may hold its own --listen: a wildcard address (0.0.0.0) is then reached through 127.0.0.1. */
