@@ -15,10 +15,12 @@ import { virtualTable } from '../vtable.js';
 
 // Fields that are not sizes (the kernel prints them without "kB").
 const NOT_BYTES = new Set(['thp_eligible', 'protection_key']);
+// w: the column's width in rem.  The table is laid out with fixed widths (table-layout: fixed), so
+// drawing other rows while scrolling neither measures every cell again nor moves the columns.
 const HEAD = [
-  { key: 'start', label: 'Start', addr: true }, { key: 'end', label: 'End', addr: true },
-  { key: 'size', label: 'Size', bytes: true }, { key: 'perms', label: 'Perms' }, { key: 'kind', label: 'Kind' },
-  { key: 'path', label: 'Path' },
+  { key: 'start', label: 'Start', addr: true, w: 9.5 }, { key: 'end', label: 'End', addr: true, w: 9 },
+  { key: 'size', label: 'Size', bytes: true, w: 7.5 }, { key: 'perms', label: 'Perms', w: 4 }, { key: 'kind', label: 'Kind', w: 5 },
+  { key: 'path', label: 'Path', w: 20 },
 ];
 
 // Whether this memscoped answers /maps?rss=1; learnt from the first answer, kept for the page's life.
@@ -171,10 +173,11 @@ export function mount(root, { pid }, app) {
       fieldKeys.push('rss');
     }
     cols = st.group
-      ? [{ key: 'path', label: 'Path' }, { key: 'regions', label: 'Regions', num: true }, { key: 'size', label: 'Size', bytes: true }]
+      ? [{ key: 'path', label: 'Path', w: 28 }, { key: 'regions', label: 'Regions', num: true, w: 5.5 }, { key: 'size', label: 'Size', bytes: true, w: 7.5 }]
       : HEAD.slice();
-    for (const k of fieldKeys) cols.push({ key: k, label: k, field: true, bytes: !NOT_BYTES.has(k) });
-    if (!st.group && sm) cols.push({ key: 'vm_flags', label: 'VmFlags' });
+    for (const k of fieldKeys) cols.push({ key: k, label: k, field: true, bytes: !NOT_BYTES.has(k), w: Math.max(7, 0.5 * k.length + 1.5) });
+    if (!st.group && sm) cols.push({ key: 'vm_flags', label: 'VmFlags', w: 16 });
+    table.style.width = `${cols.reduce((a, c) => a + c.w, 0)}rem`;
     const f = st.filter.toLowerCase();
     list = f ? rows.filter((r) => [r.path, r.kind, r.perms, r.start, r.end, KIND_LABEL[r.kind]].some((x) => x && String(x).toLowerCase().includes(f))) : rows;
     const sc = cols.find((c) => c.key === st.sort) || cols[0];
@@ -202,7 +205,7 @@ export function mount(root, { pid }, app) {
     table.dataset.count = String(list.length);
     table.dataset.source = data.sm ? 'smaps' : 'maps';
     const headRow = h('tr', null, cols.map((c) => h('th', {
-      scope: 'col', class: c.bytes || c.num ? 'num' : null,
+      scope: 'col', class: c.bytes || c.num ? 'num' : null, css: { width: `${c.w}rem` },
       'aria-sort': st.sort === c.key ? (st.desc ? 'descending' : 'ascending') : 'none',
     }, h('button', { type: 'button', class: 'sort', text: c.label, onclick: () => {
       if (st.sort === c.key) st.desc = !st.desc;
