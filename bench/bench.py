@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench.py - memscope's benchmark (issue 5): memscope against the kernel's own cost and the tools
+"""bench.py - memscope's benchmark: memscope against the kernel's own cost and the tools
 people use today, side by side in one run, with ratios and the issue's targets marked met or missed.
 
 Run it through bench/run.sh.  It builds the subject (tests/subject.c), msbench (bench/msbench.c: the
@@ -43,6 +43,11 @@ T_PAGEMAP_FLOOR = 1.3
 T_PROCESSES_GLANCES = 2.0
 T_RSS_IDLE = 4 * MIB
 T_RSS_GROWTH = 0.10
+T_MAPS_RSS_SMAPS = 0.35     # /maps?rss=1 ÷ the kernel's read of smaps, 10,000 regions
+T_MAPS_RSS_SMAPS_100K = 0.40
+T_PSS_CPU_SHARE = 0.01      # PSS/USS of 1,000 processes every 10 s: share of one core
+PSS_PROCS = 1000
+PSS_PERIOD_S = 10
 LINEAR_SLACK = 1.25     # "cost grows linearly": 10x the regions may cost at most 12.5x the time
 
 broken = []             # what failed: any entry makes the run exit 1
@@ -148,7 +153,7 @@ class Memscoped:
     """memscoped on 127.0.0.1, port chosen by the kernel and read back from its start line."""
 
     def __init__(self, exe, threads=None):
-        args = [exe, "--listen", "127.0.0.1:0", "--log-level", "info"]
+        args = [exe, "--listen", "127.0.0.1:0", "--log-level", "info", "--data-dir", "none"]
         if threads:
             args += ["--threads", str(threads)]
         self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -392,6 +397,7 @@ def check_answers(base, subj):
         return fail(f"/smaps answered {st}")
     if len(sm.get("regions", [])) != subj.nregions:
         fail(f"/smaps has {len(sm.get('regions', []))} regions, /proc/{pid}/maps has {subj.nregions}")
+    check_rss(base, pid)
     if not subj.desc["heap"]:
         return
     want_present = (subj.desc["heap_write"] + subj.desc["heap_read"]) // PAGE
@@ -409,6 +415,104 @@ def check_answers(base, subj):
             fail(f"/pagemap method={method}: present {c.get('present')}, the subject touched {want_present}")
         if c.get("zero_page") is not None and c.get("zero_page") != want_zero:
             fail(f"/pagemap method={method}: zero_page {c.get('zero_page')}, the subject read {want_zero}")
+
+
+def smaps_rss(pid):
+    """{region start: Rss bytes} from /proc/PID/smaps, read here without memscope's code."""
+    out, start = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split(" ", 1)[0]
+            if "-" in head and ":" not in head:
+                start = int(head.split("-")[0], 16)
+            elif line.startswith("Rss:"):
+                out[start] = int(line.split()[1]) * 1024
+    return out
+
+
+def check_rss(base, pid):
+    """/maps?rss=1 from maps + PAGEMAP_SCAN: every region's rss equals smaps' Rss."""
+    st, m = get_json(f"{base}/api/v1/processes/{pid}/maps?rss=1")
+    if st != 200:
+        return fail(f"/maps?rss=1 answered {st}")
+    want = smaps_rss(pid)
+    got = {int(g["start"], 16): g["rss"] for g in m["regions"]}
+    if m.get("source") != "pagemap_scan":
+        fail(f"/maps?rss=1 answered from {m.get('source')}: {m.get('fallback_reason')}")
+    if got != want:
+        bad = [hex(a) for a in set(got) | set(want) if got.get(a) != want.get(a)]
+        fail(f"/maps?rss=1 differs from smaps' Rss in {len(bad)} of {len(want)} regions (first {bad[:3]})")
+    return {"regions": len(got), "equal": got == want, "rss": sum(got.values())}
+
+
+def pss_share(msd, subj_exe, nprocs, period_s, periods):
+    """PSS and USS of every process every period_s: memscoped's CPU time (user + system, from its
+    stat) over the steady periods, as a share of one core; the first (cold) request reported apart."""
+    subs = []
+    try:
+        for _ in range(nprocs):
+            subs.append(Subject(subj_exe, heap=1 * MIB, heap_write=512 * 1024))
+        m = Memscoped(msd)
+        tck = os.sysconf("SC_CLK_TCK")
+
+        def cpu_s():
+            f = open(f"/proc/{m.p.pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / tck
+        url = m.base + "/api/v1/processes?fields=pss,uss"
+        c0 = cpu_s()
+        t0 = time.time()
+        st, cold = get_json(url)
+        cold_s = cpu_s() - c0
+        if st != 200:
+            fail(f"/processes?fields=pss,uss answered {st}")
+            return {"error": f"answered {st}"}
+        rows = []
+        c1 = cpu_s()
+        t1 = time.time()
+        for _ in range(periods):
+            time.sleep(max(0.0, period_s - (time.time() - t0) % period_s))
+            st, d = get_json(url)
+            if st != 200:
+                fail(f"/processes?fields=pss,uss answered {st}")
+                break
+            rows.append({k: d["pss"].get(k) for k in ("fresh", "cached", "skipped", "none", "failed", "cpu_ms")})
+        time.sleep(max(0.0, period_s - (time.time() - t0) % period_s))
+        share = (cpu_s() - c1) / (time.time() - t1)
+        m.stop()
+        return {"processes": cold["total"], "subjects": nprocs, "period_s": period_s, "periods": len(rows),
+                "cold": dict(cold["pss"], memscoped_cpu_s=cold_s), "steady": rows, "cpu_share": share,
+                "clk_tck": tck}
+    finally:
+        for x in subs:
+            x.stop()
+
+
+def fast_part(R, msb, msd, subj_exe, rounds, creps, short):
+    """/maps?rss=1 against the kernel's read of smaps at 10,000 and 100,000 regions, rss == Rss
+    checked on each subject, and the PSS/USS budget on PSS_PROCS processes."""
+    srv = Memscoped(msd)
+    R["maps_rss"] = {}
+    mc = MapCount(262144)
+    try:
+        for n in ((10000,) if short else (10000, 100000)):
+            log(f"/maps?rss=1: {n} regions")
+            s = Subject(subj_exe, regions=n, heap=4 * GIB if n == 10000 else 64 * MIB,
+                        heap_write=1 * GIB if n == 10000 else 16 * MIB, heap_read=512 * MIB if n == 10000 else 8 * MIB)
+            chk = check_rss(srv.base, s.pid)
+            acc = Acc()
+            k = creps if n < 100000 else 1
+            for _ in range(rounds):
+                acc.add({"floor_smaps": floor(msb, s, k).get("smaps")})
+                acc.add(http_many(msb, srv.base, {"/maps?rss=1": f"/api/v1/processes/{s.pid}/maps?rss=1",
+                                                  "/maps?rss=1&method=smaps": f"/api/v1/processes/{s.pid}/maps?rss=1&method=smaps"}, k))
+            R["maps_rss"][str(n)] = dict(acc.result(), maps_lines=s.nregions, check=chk)
+            s.stop()
+    finally:
+        mc.restore()
+        srv.stop()
+    if not short:
+        log(f"PSS/USS: {PSS_PROCS} subjects, every {PSS_PERIOD_S} s")
+        R["pss"] = pss_share(msd, subj_exe, PSS_PROCS, PSS_PERIOD_S, 6)
 
 
 # ---- the machine --------------------------------------------------------------------------------
@@ -501,6 +605,8 @@ def main():
     ap.add_argument("--no-server", action="store_true", help="skip memscoped (floor and peers only)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--memscoped", help="benchmark this memscoped binary instead of the one built here")
+    ap.add_argument("--only-fast", action="store_true",
+                    help="only /maps?rss=1 (10k, 100k regions) and the PSS/USS budget; writes bench/RESULTS-fast.*")
     a = ap.parse_args()
     short = a.short
     t_start = time.time()
@@ -530,6 +636,17 @@ def main():
 
     R = {"mode": "short" if short else "full", "machine": machine(),
          "reps": {"c": reps, "peers": preps, "wrk_seconds": wrk_s, "rss_requests": load_n}}
+    if a.only_fast:
+        R["mode"] = "only-fast"
+        fast_part(R, msb, msd, subj_exe, rounds, creps, short)
+        md = finish(R, t_start, report_fast)
+        base = a.out or os.path.join(ROOT, "bench", "RESULTS-fast")
+        with open(base + ".json", "w") as f:
+            json.dump(R, f, indent=1, default=str)
+        with open(base + ".md", "w") as f:
+            f.write(md)
+        print(md)
+        return 1 if broken else 0
 
     # -- the main subject -----------------------------------------------------------------------
     main_desc = dict(regions=10000, heap=4 * GIB, heap_write=1 * GIB, heap_read=512 * MIB)
@@ -681,11 +798,9 @@ def main():
         m.stop()
         small.stop()
 
-    R["duration_s"] = round(time.time() - t_start, 1)
-    R["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
-    R["verdicts"] = verdicts(R)
-    R["broken"] = broken
-    md = report(R)
+    if msd:
+        fast_part(R, msb, msd, subj_exe, rounds, creps, short)
+    md = finish(R, t_start, report)
 
     base = a.out or (os.path.join(ROOT, "bench", "RESULTS") if not short else os.path.join(a.build_dir, "bench-short"))
     with open(base + ".json", "w") as f:
@@ -698,6 +813,15 @@ def main():
         log(f"{len(broken)} thing(s) broken:\n  " + "\n  ".join(broken))
         return 1
     return 0
+
+
+def finish(R, t_start, report_fn):
+    """The run's closing figures, verdicts and what broke, then its table."""
+    R["duration_s"] = round(time.time() - t_start, 1)
+    R["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    R["verdicts"] = verdicts(R)
+    R["broken"] = broken
+    return report_fn(R)
 
 
 # ---- verdicts and the report --------------------------------------------------------------------
@@ -722,6 +846,10 @@ def verdicts(R):
             state = "met" if (value <= limit if op == "<=" else value >= limit) else "missed"
         v.append({"target": name, "value": value, "op": op, "limit": limit, "verdict": state, "note": note})
 
+    if R.get("mode") == "only-fast":
+        v.clear()
+        fast_verdicts(R, add)
+        return v
     add("/smaps ÷ floor smaps (10k regions)", ratio(med(H.get("/smaps")), med(F.get("smaps"))), "<=", T_SMAPS_FLOOR)
     def psutil_note(psutil_ms, floor_ms):
         # What the target asks of memscope in units of the kernel's own read, so a miss that no reader
@@ -762,7 +890,31 @@ def verdicts(R):
     add(f"memscoped VmRSS growth after {rss['requests'] if rss else '?'} requests (vs idle)",
         rss["growth_vs_idle"] if rss else None, "<=", T_RSS_GROWTH,
         f"vs after the first 1,000 requests: {rss['growth_vs_warm']:+.1%}" if rss else "")
+    fast_verdicts(R, add)
     return v
+
+
+def fast_verdicts(R, add):
+    for n, lim in (("10000", T_MAPS_RSS_SMAPS), ("100000", T_MAPS_RSS_SMAPS_100K)):
+        r = R.get("maps_rss", {}).get(n)
+        if r:
+            chk = r.get("check") or {}
+            add(f"/maps?rss=1 ÷ floor smaps ({int(n) // 1000}k regions)",
+                ratio(med(r.get("/maps?rss=1")), med(r.get("floor_smaps"))), "<=", lim,
+                f"rss == smaps' Rss in all {chk.get('regions')} regions in this run" if chk.get("equal")
+                else "rss differed from smaps' Rss: see Broken")
+    p = R.get("pss")
+    if p and "cpu_share" in p:
+        add(f"PSS/USS of every process ({p['processes']}) every {p['period_s']} s: memscoped CPU, share of one core",
+            p["cpu_share"], "<=", T_PSS_CPU_SHARE,
+            f"all of memscoped, the list re-read included; the rollup reads alone (the requests' cpu_ms): "
+            f"{pss_part_share(p):.2%}; cold first request: {p['cold']['memscoped_cpu_s'] * 1000:.0f} ms CPU, "
+            f"{p['cold']['fresh']} rollups read")
+
+
+def pss_part_share(p):
+    """The share of one core spent reading rollups (each request's own cpu_ms) over the steady periods."""
+    return sum(r["cpu_ms"] or 0 for r in p["steady"]) / 1000 / (p["periods"] * p["period_s"])
 
 
 def fms(x):
@@ -808,18 +960,7 @@ def report(R):
              f"Times are wall-clock medians of {R['reps']['c']} runs for the floor and HTTP, "
              f"{R['reps']['peers']} for the peers, each after one warm-up; spread is p10–p90.\n")
 
-    L.append("## Targets\n")
-    L.append("| target | measured | limit | verdict | note |\n|---|---|---|---|---|")
-    for v in R["verdicts"]:
-        val = v["value"]
-        shown = "–" if val is None else (f"{val:+.1%}" if "growth" in v["target"] and "VmRSS" in v["target"]
-                                         else f"{val:.2f}" if "MiB" in v["target"] else f"{val:.2f}×")
-        lim = f"{v['limit']:.0%}" if "VmRSS growth" in v["target"] else (
-            f"{v['limit']:.2f}" if "MiB" in v["target"] else f"{v['limit']:.2f}×")
-        mark = {"met": "**met**", "missed": "**MISSED**"}.get(v["verdict"], v["verdict"])
-        L.append(f"| {v['target']} | {shown} | {v['op']} {lim} | {mark} | {v['note']} |")
-    L.append("")
-
+    L.extend(targets_table(R))
     L.append("## Side by side (10,000-region subject)\n")
     L.append("| what | does | median ms | spread ms | × its floor | answer size |\n|---|---|---|---|---|---|")
     L.append(frow("floor: read smaps", F.get("smaps"), None, "open + 1 MiB reads to EOF"))
@@ -892,11 +1033,74 @@ def report(R):
                  f"keep-alive clients, a mix of every route including errors): {rss['after_load'] / MIB:.2f} MiB "
                  f"({rss['growth_vs_idle']:+.1%} vs idle, {rss['growth_vs_warm']:+.1%} vs after 1,000); peak (VmHWM) "
                  f"{rss['hwm'] / MIB:.2f} MiB." + (" Some load requests failed: no verdict on growth." if rss.get("failed") else "") + "\n")
+    L.extend(fast_sections(R))
+    return report_end(R, L)
+
+
+def targets_table(R):
+    L = []
+    L.append("## Targets\n")
+    L.append("| target | measured | limit | verdict | note |\n|---|---|---|---|---|")
+    for v in R["verdicts"]:
+        val = v["value"]
+        share = "share of one core" in v["target"]
+        shown = "–" if val is None else (f"{val:+.1%}" if "growth" in v["target"] and "VmRSS" in v["target"]
+                                         else f"{val:.2%}" if share
+                                         else f"{val:.2f}" if "MiB" in v["target"] else f"{val:.2f}×")
+        lim = f"{v['limit']:.0%}" if "VmRSS growth" in v["target"] or share else (
+            f"{v['limit']:.2f}" if "MiB" in v["target"] else f"{v['limit']:.2f}×")
+        mark = {"met": "**met**", "missed": "**MISSED**"}.get(v["verdict"], v["verdict"])
+        L.append(f"| {v['target']} | {shown} | {v['op']} {lim} | {mark} | {v['note']} |")
+    L.append("")
+    return L
+
+
+def report_end(R, L):
     if R.get("broken"):
         L.append("## Broken\n")
         L.extend(f"- {b}" for b in R["broken"])
         L.append("")
     return "\n".join(L) + "\n"
+
+
+def fast_sections(R):
+    L = []
+    if R.get("maps_rss"):
+        L.append("## Resident bytes per region below smaps: /maps?rss=1 (maps + PAGEMAP_SCAN)\n")
+        L.append("| regions | floor smaps ms | /maps?rss=1 ms | ÷ floor smaps | /maps?rss=1&method=smaps ms | ÷ floor smaps | rss == Rss |\n"
+                 "|---|---|---|---|---|---|---|")
+        for n, r in R["maps_rss"].items():
+            fl, q, sm = med(r.get("floor_smaps")), med(r.get("/maps?rss=1")), med(r.get("/maps?rss=1&method=smaps"))
+            chk = r.get("check") or {}
+            L.append(f"| {int(n):,} ({r['maps_lines']} lines) | {fms(fl)} | {fms(q)} | {fmt_x(ratio(q, fl))} | {fms(sm)} | "
+                     f"{fmt_x(ratio(sm, fl))} | {'yes, ' + str(chk.get('regions')) + ' regions' if chk.get('equal') else 'NO'} |")
+        L.append("")
+    p = R.get("pss")
+    if p and "steady" in p:
+        L.append(f"## PSS and USS of every process on a budget (/processes?fields=pss,uss every {p['period_s']} s)\n")
+        L.append(f"{p['processes']} processes ({p['subjects']} idle subjects plus the machine's own). The first request "
+                 f"read {p['cold']['fresh']} rollups in {p['cold']['cpu_ms']:.0f} ms of the request's CPU "
+                 f"(memscoped used {p['cold']['memscoped_cpu_s'] * 1000:.0f} ms in all, the list included). Then, "
+                 f"over {p['periods']} periods, memscoped used **{p['cpu_share']:.2%} of one core** (user + system, "
+                 f"from its stat, {p['clk_tck']} ticks/s: the list re-read included).\n")
+        L.append("| request | fresh | cached | skipped | none | failed | cpu_ms |\n|---|---|---|---|---|---|---|")
+        for i, r in enumerate(p["steady"]):
+            L.append(f"| {i + 1} | {r['fresh']} | {r['cached']} | {r['skipped']} | {r['none']} | {r['failed']} | {fms(r['cpu_ms'])} |")
+        L.append("")
+    return L
+
+
+def report_fast(R):
+    M = R["machine"]
+    L = [f"# memscope benchmark: below smaps (bench/run.sh --only-fast)\n",
+         f"Ran {M['date_utc']} on {M['cpu']}, {M['cores']} cores, kernel {M['kernel']}, {M['procs']} processes, "
+         f"load average {' '.join(M['loadavg_start'])} at start and {' '.join(M['loadavg_end'])} at end "
+         f"(a shared machine: read ratios, not absolute times). memscope commit {M['commit']}. "
+         f"The run took {R['duration_s']} s. Times are wall-clock medians; the floor and memscope take turns.\n",
+         ]
+    L.extend(targets_table(R))
+    L.extend(fast_sections(R))
+    return report_end(R, L)
 
 
 def fmt_x(r):

@@ -18,6 +18,8 @@ const char *ms_strerror(ms_err e)
     case MS_ERR_LIMIT: return "limit reached";
     case MS_ERR_RANGE: return "out of range";
     case MS_ERR_NOMM: return "the process has no user address space";
+    case MS_ERR_RESOURCE: return "out of file descriptors or processes";
+    case MS_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown error";
 }
@@ -37,6 +39,8 @@ const char *ms_errcode(ms_err e)
     case MS_ERR_LIMIT: return "limit_reached";
     case MS_ERR_RANGE: return "out_of_range";
     case MS_ERR_NOMM: return "no_address_space";
+    case MS_ERR_RESOURCE: return "out_of_resources";
+    case MS_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown";
 }
@@ -50,6 +54,8 @@ ms_err ms_err_from_errno(int err)
     case EACCES:
     case EPERM: return MS_ERR_PERM;
     case ENOMEM: return MS_ERR_NOMEM;
+    case EMFILE:
+    case ENFILE: return MS_ERR_RESOURCE;   /* no descriptor to open it with: says nothing of the file */
     case EINVAL: return MS_ERR_INVAL;
     case EFBIG:
     case E2BIG: return MS_ERR_TOOBIG;

@@ -18,7 +18,13 @@ typedef enum {
     MS_ERR_LIMIT,       /* a configured limit (experiments) would be exceeded */
     MS_ERR_RANGE,       /* an address or range outside what the process/kernel allows */
     MS_ERR_NOMM,        /* the process has no user address space: a kernel thread or a zombie (409) */
+    MS_ERR_RESOURCE,    /* out of descriptors or processes for now: try again later (503) */
+    MS_ERR_UNAVAILABLE, /* a service memscoped keeps (the history store) cannot be used now (503) */
+    /* A new code goes here, and MS_ERR__COUNT names it.  Not a member itself, so the switches
+     * over ms_err (which have no default, so the compiler names a missing case) need no case for it. */
 } ms_err;
+
+#define MS_ERR__COUNT (MS_ERR_UNAVAILABLE + 1)   /* how many codes there are: sizes tables indexed by code */
 
 const char *ms_strerror(ms_err e);
 /* The symbolic name ("no_such_process", ...) used as the JSON error code. */

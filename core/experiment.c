@@ -211,8 +211,15 @@ out:
 
 /* --- validation --- */
 
+/* What made a block decides what may give it back: free and realloc take malloc's blocks, munmap
+ * takes mmap's, and nothing but a negative sbrk takes back an sbrk block (and that is never
+ * counted as given back: see walk()). */
+typedef enum { BK_MALLOC, BK_MMAP, BK_SBRK } block_kind;
+static const char *const kind_op[] = { "malloc", "mmap", "sbrk" };
+
 typedef struct {
     char name[MS_XNAME_MAX];
+    block_kind kind;
     uint64_t size;      /* bytes the block spans */
     long step;          /* where it was named */
     bool live;
@@ -290,13 +297,30 @@ static ms_err part_length(const ms_xstep *st, uint64_t size, long i, ms_xerr *e,
     return MS_OK;
 }
 
-/* One walk does both jobs: validation (when e is non-NULL) and the peak count. */
+/* A release (free, realloc, munmap) of a block of the wrong kind: the lab refuses it and the block
+ * stays, so it cannot be counted as released; the spec is refused instead, naming the step. */
+static ms_err check_release_kind(const ms_xstep *st, const binding *t, long i, ms_xerr *e)
+{
+    block_kind want = st->op == MS_XOP_MUNMAP ? BK_MMAP : BK_MALLOC;
+    if (t->kind == want)
+        return MS_OK;
+    return ms_xerr_set(e, MS_ERR_INVAL, i, "ptr", "%s cannot release '%s': it was made by %s at step %ld (%s)",
+                       ms_xop_name(st->op), t->name, kind_op[t->kind], t->step,
+                       t->kind == BK_MMAP ? "use munmap" : t->kind == BK_MALLOC ? "use free" :
+                       "an sbrk block is not released, only a negative sbrk moves the break back");
+}
+
+/* One walk does both jobs: validation (when e is non-NULL) and the peak count.  The peak is a sound
+ * upper bound of the bytes the steps hold at once: a release counts only where the lab really
+ * releases (free/realloc of a malloc block, munmap of a mapping, a fork child's copies when it
+ * exits); madvise and a negative sbrk release nothing here; what cannot be bounded is refused. */
 static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t *peak_out)
 {
     ms_err rc = MS_OK;
     ms_xerr scratch;
     bindings bs = { calloc(s->nsteps ? s->nsteps : 1, sizeof(binding)), 0 };
     uint64_t live = 0, peak = 0;
+    int64_t brk_net = 0;       /* the sum of the spec's sbrk increments: never below 0 */
     if (!e)
         e = &scratch;
     if (!bs.b)
@@ -377,6 +401,11 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
                         (unsigned long long)bytes, (unsigned long long)l->max_bytes);
             goto out;
         }
+        if (target && (st->op == MS_XOP_FREE || st->op == MS_XOP_REALLOC || st->op == MS_XOP_MUNMAP)) {
+            rc = check_release_kind(st, target, i, e);
+            if (rc != MS_OK)
+                goto out;
+        }
         if (ms_xop_takes(st->op, "fraction") && target) {
             rc = part_length(st, target->size, i, e, &len);
             if (rc != MS_OK)
@@ -427,6 +456,13 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
                             (unsigned long long)l->max_bytes);
                 goto out;
             }
+            if (st->increment < 0 && brk_net + st->increment < 0) {
+                rc = ms_xerr_set(e, MS_ERR_INVAL, i, "increment", "sbrk %lld would move the break below where the "
+                                 "experiment started (its sbrk steps add up to %lld): that memory is malloc's",
+                                 (long long)st->increment, (long long)brk_net);
+                goto out;
+            }
+            brk_net += st->increment;
             break;
         default:
             break;
@@ -450,9 +486,7 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
             break;
         case MS_XOP_SBRK:
             if (st->increment > 0)
-                ADD_LIVE((uint64_t)st->increment);
-            else
-                live -= (uint64_t)-st->increment < live ? (uint64_t)-st->increment : live;
+                ADD_LIVE((uint64_t)st->increment);   /* a negative one lowers nothing: see above */
             break;
         case MS_XOP_FORK:
             /* the child's writes become private copies: counted while the child lives */
@@ -472,6 +506,7 @@ static ms_err walk(const ms_xspec *s, const ms_xlimits *l, ms_xerr *e, uint64_t 
             binding *nb = &bs.b[bs.n++];
             snprintf(nb->name, sizeof nb->name, "%s", name);
             nb->size = st->op == MS_XOP_SBRK ? (st->increment > 0 ? (uint64_t)st->increment : 0) : bytes;
+            nb->kind = st->op == MS_XOP_SBRK ? BK_SBRK : st->op == MS_XOP_MMAP ? BK_MMAP : BK_MALLOC;
             nb->step = i;
             nb->live = true;
             if (st->op == MS_XOP_SBRK && st->increment <= 0) {

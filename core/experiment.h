@@ -114,8 +114,12 @@ ms_err ms_xlimits_default(ms_xlimits *l, const char *meminfo_path);
  * returns its code. */
 ms_err ms_xspec_validate(const ms_xspec *s, const ms_xlimits *l, ms_xerr *err);
 /* The most bytes the spec can hold allocated at one time, counted without running it: every
- * allocation's size until it is freed, a realloc's new size, positive sbrk increments, and what a
- * fork's child writes (its private copies).  false if a sum overflows. */
+ * allocation's size until it is freed (free/realloc of a malloc block, munmap of a mapping: a
+ * release of the wrong kind is refused), a realloc's old and new size together, positive sbrk
+ * increments (a negative one lowers nothing, and one below the experiment's start is refused), and
+ * what a fork's child writes (its private copies).  madvise releases nothing here.  The allocator's
+ * own slack (a freed heap block kept resident) is not in it: the lab enforces the budget on its
+ * real growth while it runs.  false if a sum overflows. */
 bool ms_xspec_peak_bytes(const ms_xspec *s, uint64_t *out);
 
 /* Names as they appear in specs and in the lab's output. */

@@ -107,24 +107,22 @@ bool ms_parse_pid(const char *s, int *out)
     return true;
 }
 
-bool ms_parse_size(const char *s, uint64_t *out)
+/* A decimal number followed by exactly one of the units (the whole rest of the string), times that
+ * unit's multiplier; false on overflow or junk. */
+typedef struct {
+    const char *unit;
+    uint64_t mult;
+} num_unit;
+
+static bool parse_with_unit(const char *s, const num_unit *units, size_t nunits, uint64_t *out)
 {
-    static const struct { const char *unit; uint64_t mult; } units[] = {
-        {"", 1}, {"B", 1},
-        {"K", 1ULL << 10}, {"k", 1ULL << 10}, {"KiB", 1ULL << 10}, {"kiB", 1ULL << 10},
-        {"M", 1ULL << 20}, {"MiB", 1ULL << 20},
-        {"G", 1ULL << 30}, {"GiB", 1ULL << 30},
-        {"T", 1ULL << 40}, {"TiB", 1ULL << 40},
-        {"KB", 1000ULL}, {"kB", 1000ULL}, {"MB", 1000000ULL}, {"GB", 1000000000ULL},
-        {"TB", 1000000000000ULL},
-    };
     if (!s)
         return false;
     const char *p = s, *end = s + strlen(s);
     uint64_t v;
     if (!ms_num_dec(&p, end, &v))
         return false;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    for (size_t i = 0; i < nunits; i++) {
         if (strcmp(p, units[i].unit) == 0) {
             if (v > UINT64_MAX / units[i].mult)
                 return false;
@@ -133,4 +131,26 @@ bool ms_parse_size(const char *s, uint64_t *out)
         }
     }
     return false;
+}
+
+bool ms_parse_size(const char *s, uint64_t *out)
+{
+    static const num_unit units[] = {
+        {"", 1}, {"B", 1},
+        {"K", 1ULL << 10}, {"k", 1ULL << 10}, {"KiB", 1ULL << 10}, {"kiB", 1ULL << 10},
+        {"M", 1ULL << 20}, {"MiB", 1ULL << 20},
+        {"G", 1ULL << 30}, {"GiB", 1ULL << 30},
+        {"T", 1ULL << 40}, {"TiB", 1ULL << 40},
+        {"KB", 1000ULL}, {"kB", 1000ULL}, {"MB", 1000000ULL}, {"GB", 1000000000ULL},
+        {"TB", 1000000000000ULL},
+    };
+    return parse_with_unit(s, units, sizeof units / sizeof units[0], out);
+}
+
+bool ms_parse_duration_ms(const char *s, uint64_t *out)
+{
+    static const num_unit units[] = {
+        {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+    };
+    return parse_with_unit(s, units, sizeof units / sizeof units[0], out);
 }

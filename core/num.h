@@ -28,5 +28,8 @@ bool ms_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* A size with an optional unit: "4096", "64KiB", "1GiB", "2MB" (powers of 1000), "16k" (KiB).
  * Units: B, K/KiB/k, M/MiB, G/GiB, T/TiB, KB/MB/GB/TB (SI).  false on overflow or junk. */
 bool ms_parse_size(const char *s, uint64_t *out);
+/* A duration in milliseconds: "250ms", "10s", "30m", "24h", "7d"; a bare number is seconds.
+ * false on overflow, junk or a missing number. */
+bool ms_parse_duration_ms(const char *s, uint64_t *out);
 
 #endif

@@ -17,6 +17,20 @@
 #include "stat.h"
 #include "status.h"
 
+/* The process's memory cgroup and container.  A cgroup file that cannot be read or parsed leaves
+ * them unknown: the rest of the entry stands. */
+static ms_err cgroup_fill(int dirfd, ms_status *scratch, ms_procinfo *out)
+{
+    ms_cg_membership m;
+    const char *path;
+    if (ms_read_file_at(dirfd, "cgroup", &scratch->buf) != MS_OK ||
+        ms_cg_membership_parse(scratch->buf.data ? scratch->buf.data : "", scratch->buf.len, &m) != MS_OK ||
+        !ms_cg_membership_memory(&m, &path, &out->container))
+        return MS_OK;
+    out->cgroup = strdup(path);
+    return out->cgroup ? MS_OK : MS_ERR_NOMEM;
+}
+
 /* Fills *out from the files under dirfd, reading each into scratch->buf in turn.  *keep is false
  * when q is given and matches neither the name nor the cmdline (nothing is then allocated). */
 static ms_err procinfo_fill(int dirfd, int pid, const char *q, ms_status *scratch, ms_procinfo *out,
@@ -53,6 +67,7 @@ static ms_err procinfo_fill(int dirfd, int pid, const char *q, ms_status *scratc
     out->kernel_thread = ms_stat_is_kthread(&st);
     out->minflt = st.minflt;
     out->majflt = st.majflt;
+    out->starttime = st.starttime;
 
     ms_buf_reset(&scratch->buf);
     rc = ms_buf_reserve(&scratch->buf, MS_CMDLINE_MAX + 1);
@@ -66,6 +81,11 @@ static ms_err procinfo_fill(int dirfd, int pid, const char *q, ms_status *scratc
     out->cmdline = strdup(scratch->buf.data);
     if (!out->cmdline) {
         rc = MS_ERR_NOMEM;
+        goto out;
+    }
+    rc = cgroup_fill(dirfd, scratch, out);
+    if (rc != MS_OK) {
+        ms_procinfo_free(out);   /* a failed entry owns nothing */
         goto out;
     }
     *keep = true;
@@ -87,6 +107,8 @@ void ms_procinfo_free(ms_procinfo *p)
 {
     free(p->cmdline);
     p->cmdline = NULL;
+    free(p->cgroup);
+    p->cgroup = NULL;
 }
 
 void ms_proclist_free(ms_proclist *l)
@@ -180,6 +202,7 @@ ms_err ms_proclist_read(const char *procroot, const char *q, ms_proclist *out)
         }
         out->p[out->n++] = pi;
         pi.cmdline = NULL;   /* now owned by the list */
+        pi.cgroup = NULL;
     }
 out:
     ms_procinfo_free(&pi);

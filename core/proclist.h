@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgroup.h"
 #include "error.h"
 
 typedef struct {
@@ -19,6 +20,9 @@ typedef struct {
     uint32_t threads;
     uint64_t vm_size, vm_rss, rss_anon, rss_file, rss_shmem, vm_swap;
     uint64_t minflt, majflt;
+    uint64_t starttime;       /* clock ticks after boot: with pid, who this process is */
+    char *cgroup;             /* owned; its memory cgroup (ms_cg_membership_memory), NULL if none */
+    ms_container container;   /* named by that cgroup path; all "" when none */
 } ms_procinfo;
 
 /* The list keeps at most this much of each command line. */

@@ -58,7 +58,12 @@
 #endif
 
 #define HPAGE (2ULL << 20)
-#define RLIMIT_MARGIN (256ULL << 20)   /* room for the lab's own code, libraries and bookkeeping */
+/* The budget holds on what the lab really has: its address space may grow by at most the budget
+ * plus LAB_SLACK since the first step (RLIMIT_AS, so the kernel refuses more), and after every step
+ * its VmSize and VmRSS growth are checked against the same.  The slack is the lab's own bookkeeping
+ * while it reports (smaps and pagemap buffers, JSON) and one huge page of alignment room. */
+#define LAB_SLACK (16ULL << 20)
+#define EXIT_BUDGET 4                  /* the exit code of a lab that stopped at its budget */
 
 /* --- process-wide state: this is a small single-purpose program, not core --- */
 static uint64_t g_page;
@@ -132,6 +137,9 @@ static const struct { const char *name; size_t off; } status_fields[] = {
     { "vm_swap", offsetof(ms_status, vm_swap) },
 };
 #define NSF (sizeof status_fields / sizeof status_fields[0])
+
+#define SF_VM_SIZE 1                  /* indexes into status_fields */
+#define SF_VM_RSS 5
 
 typedef struct {
     bool ok;
@@ -814,10 +822,52 @@ static json_t *start_line(const ms_xspec *spec, const ms_xlimits *lim, uint64_t 
     json_object_set_new(o, "rlimit_as", rlimit_as >= 0 ? json_integer(rlimit_as) : json_null());
     if (rlimit_note)
         json_object_set_new(o, "rlimit_as_note", json_string(rlimit_note));
+    json_object_set_new(o, "budget_enforced", json_boolean(!LAB_ASAN));
+    json_object_set_new(o, "budget_slack_bytes", json_integer((json_int_t)LAB_SLACK));
     json_object_set_new(o, "brk", hexj(m->brk));
     json_object_set_new(o, "status", status_json(m));
     json_object_set_new(o, "steps", steps);
     return o;
+}
+
+static bool allocates(ms_xop op)
+{
+    return op == MS_XOP_MALLOC || op == MS_XOP_CALLOC || op == MS_XOP_REALLOC || op == MS_XOP_MMAP ||
+           op == MS_XOP_SBRK || op == MS_XOP_FORK;
+}
+
+static uint64_t requested(const ms_xstep *st)
+{
+    if (st->op == MS_XOP_SBRK)
+        return st->increment > 0 ? (uint64_t)st->increment : 0;
+    return st->op == MS_XOP_CALLOC ? st->size * st->count : st->size;
+}
+
+/* After step i: over the budget if VmSize or VmRSS grew by more than budget + slack since the first
+ * step, or if the step's allocation was refused by the address-space limit (the budget's own
+ * limit).  Then says so, once, as the last line: the lab stops instead of holding more. */
+static bool over_budget(long i, const ms_xstep *st, const outcome *oc, const measure *m0, const measure *b,
+                        const ms_xlimits *lim)
+{
+    uint64_t cap = lim->max_bytes + LAB_SLACK;
+    int64_t vm = (int64_t)(b->v[SF_VM_SIZE] - m0->v[SF_VM_SIZE]), rss = (int64_t)(b->v[SF_VM_RSS] - m0->v[SF_VM_RSS]);
+    const char *why = NULL;
+    if (b->ok && vm > (int64_t)cap)
+        why = "the address space grew past it";
+    else if (b->ok && rss > (int64_t)cap)
+        why = "resident memory grew past it";
+    else if (oc->err == ENOMEM && allocates(st->op) && (uint64_t)(vm > 0 ? vm : 0) + requested(st) > lim->max_bytes)
+        why = "the step's allocation was refused by the address-space limit the budget sets";
+    if (!why)
+        return false;
+    char msg[200];
+    snprintf(msg, sizeof msg, "budget exceeded after step %ld: %s", i, why);
+    emit(json_pack("{s:s,s:I,s:s,s:I,s:I,s:I,s:I}", "type", "budget", "step", (json_int_t)i, "message", msg,
+                   "vm_growth", (json_int_t)vm, "rss_growth", (json_int_t)rss, "budget_bytes", (json_int_t)lim->max_bytes,
+                   "slack_bytes", (json_int_t)LAB_SLACK));
+    fprintf(stderr, "memscope-lab: %s (VmSize +%lld, VmRSS +%lld bytes; budget %llu + %llu bytes of slack)\n", msg,
+            (long long)vm, (long long)rss, (unsigned long long)lim->max_bytes, (unsigned long long)LAB_SLACK);
+    return true;
 }
 
 static int run(const ms_xspec *spec, const ms_xlimits *lim)
@@ -832,10 +882,11 @@ static int run(const ms_xspec *spec, const ms_xlimits *lim)
         return 3;
     take(&m0);
     if (LAB_ASAN) {
-        note = "not set: an AddressSanitizer build reserves terabytes of shadow memory";
+        note = "not set, and the budget is not enforced while running: an AddressSanitizer build reserves "
+               "terabytes of shadow memory and keeps freed blocks resident (quarantine)";
     } else {
         struct rlimit rl;
-        rlimit_as = (int64_t)(m0.v[1] + peak + RLIMIT_MARGIN + 2 * HPAGE * spec->nsteps);
+        rlimit_as = (int64_t)(m0.v[SF_VM_SIZE] + lim->max_bytes + LAB_SLACK);
         rl.rlim_cur = rl.rlim_max = (rlim_t)rlimit_as;
         if (setrlimit(RLIMIT_AS, &rl) != 0) {
             note = "setrlimit failed";
@@ -898,6 +949,10 @@ static int run(const ms_xspec *spec, const ms_xlimits *lim)
         }
         emit(line);
         done++;
+        if (!LAB_ASAN && over_budget(i, st, &oc, &m0, &b, lim)) {
+            free(g_blocks);
+            return EXIT_BUDGET;
+        }
     }
     g_step = -1;
 
@@ -957,8 +1012,10 @@ static void usage(FILE *f)
 "{\"type\":\"hold\"} while held; {\"type\":\"end\"} last; {\"type\":\"error\",\"step\",\"field\",\"message\"} for a\n"
 "refused spec (exit 2).  Sizes in bytes, addresses as \"0x...\" strings.\n"
 "\n"
-"Containment: core dumps off, RLIMIT_AS = VmSize + peak bytes + 256 MiB, own process group,\n"
-"PR_SET_PDEATHSIG(SIGKILL).\n", f);
+"Containment: core dumps off, RLIMIT_AS = VmSize + budget + 16 MiB of slack for the lab's own\n"
+"bookkeeping, own process group, PR_SET_PDEATHSIG(SIGKILL).  After every step VmSize and VmRSS growth\n"
+"since the start are checked against the same: over it, {\"type\":\"budget\",\"message\":\"budget exceeded\n"
+"after step N: ...\"} is the last line and the lab exits 4 (not enforced in an AddressSanitizer build).\n", f);
 }
 
 static int refuse_spec(const ms_xerr *e)

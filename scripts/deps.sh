@@ -6,12 +6,22 @@ set -euo pipefail
 # No libmicrohttpd-dev: memscoped links a TLS-less libmicrohttpd that scripts/mhd.sh (run below)
 # builds from Debian's source package, which needs dpkg-dev, xz-utils and Debian's archive key.
 want=(build-essential cmake pkg-config libjansson-dev dpkg-dev xz-utils debian-archive-keyring)
+# SQLite: the history store (store/).
+want+=(libsqlite3-dev)
 if [[ "${1:-}" == "--test" ]]; then
   # libcurl: integration client; python3-psutil and procps (pmap): independent readers for
   # cross-checks; chromium + nodejs/npm: browser tests; clang: fuzzers; prometheus: promtool.
   # wrk, smem, glances: the peers and load tools of the benchmark (bench/), whose short form runs
   # in the suite.
   want+=(libcurl4-openssl-dev python3-psutil procps clang chromium prometheus curl xz-utils wrk smem glances)
+  # groff-base, man-db: memscope.1 rendered (dist.manpage); systemd: systemd-analyze verify of the
+  # unit (dist.systemd), which needs no running systemd; podman, runc, debootstrap: the Debian
+  # package installed into a clean Debian 12 container (dist.package).
+  want+=(groff-base man-db systemd podman runc debootstrap)
+  # What --no-install-recommends leaves out and the tests need: Glances' web server (bottle),
+  # clang's sanitizer and libFuzzer runtimes (the fuzz build), and the CA certificates npm needs
+  # to fetch the browser tests' packages over https.
+  want+=(python3-bottle libclang-rt-14-dev ca-certificates)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
 fi

@@ -7,17 +7,23 @@
 # libnettle, libhogweed, libgmp, libtasn1, libunistring, libidn2 and libffi into memscoped: about
 # 2.5 MiB of its 4.6 MiB idle resident memory, for TLS it never speaks (a reverse proxy does).
 #
-# Idempotent: a stamp records the version and the configure line; while it matches, a run costs
-# nothing.  The system's apt configuration is left alone: the deb-src index goes to a scratch
-# directory.  Needs dpkg-dev (dpkg-source, dpkg-buildflags), xz-utils and a C compiler, which
-# scripts/deps.sh installs before calling this.
-#   MEMSCOPE_MHD_PREFIX     where to install (default: <repo>/.deps/libmicrohttpd-notls)
-#   MEMSCOPE_DEBIAN_MIRROR  the Debian archive to fetch from (default: the one apt already uses)
+# The version: the highest that bookworm ships now, security updates included (bookworm-security,
+# then bookworm-updates and bookworm: their deb-src indexes, highest version wins), so a point
+# release or a security fix reaches memscoped with the next set-up.  If the source cannot be had
+# (no network, no deb-src index), it falls back to Debian's libmicrohttpd-dev with a clear warning
+# and records why in $PREFIX/.memscope-fallback: CMake then links the system library and
+# integration.linkage reports itself skipped with that reason instead of failing.
+#
+# Idempotent: a stamp records the version and the configure line.  Once built, the archive is
+# asked again for a newer version at most once a day (MEMSCOPE_MHD_REFRESH=1: now); offline, the
+# build at hand is kept.  The system's apt configuration is left alone: the deb-src indexes go to
+# a scratch directory.  Needs dpkg-dev (dpkg-source, dpkg-buildflags), xz-utils and a C compiler,
+# which scripts/deps.sh installs before calling this.
+#   MEMSCOPE_MHD_PREFIX              where to install (default: <repo>/.deps/libmicrohttpd-notls)
+#   MEMSCOPE_DEBIAN_MIRROR           the Debian archive (default: the one apt already uses)
+#   MEMSCOPE_DEBIAN_SECURITY_MIRROR  the security archive (default: the one apt already uses)
+#   MEMSCOPE_MHD_VERSION             build exactly this version instead of the highest
 set -euo pipefail
-
-# Pinned so every machine builds the same library.  When bookworm moves on (a point release or a
-# security fix), the fetch fails and says so: update this line (and nothing else).
-MHD_VERSION=0.9.75-6
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=${MEMSCOPE_MHD_PREFIX:-$REPO/.deps/libmicrohttpd-notls}
@@ -26,28 +32,64 @@ PREFIX=${MEMSCOPE_MHD_PREFIX:-$REPO/.deps/libmicrohttpd-notls}
 CONFIGURE=(--disable-https --without-gnutls --disable-curl --disable-doc --disable-examples
            --disable-shared --enable-static --with-pic)
 STAMP=$PREFIX/.memscope-stamp
-want_stamp="libmicrohttpd $MHD_VERSION ${CONFIGURE[*]}"
+FALLBACK=$PREFIX/.memscope-fallback
 
 say() { echo "mhd: $*"; }
 die() { echo "mhd: ERROR: $*" >&2; exit 1; }
+built() { [[ -f $STAMP && -f $PREFIX/lib/libmicrohttpd.a ]]; }
+stamp_for() { echo "libmicrohttpd $1 ${CONFIGURE[*]}"; }
+# The stamp of a build made with today's configure line, of whichever version.
+stamp_current() { built && [[ "$(cat "$STAMP")" == "libmicrohttpd "*" ${CONFIGURE[*]}" ]]; }
 
-if [[ -f $STAMP && "$(cat "$STAMP")" == "$want_stamp" && -f $PREFIX/lib/libmicrohttpd.a ]]; then
+# The source cannot be had: the build at hand if there is one, else Debian's libmicrohttpd-dev.
+fallback() {
+  if stamp_current; then
+    say "WARNING: $1; keeping the TLS-less build at hand ($(cut -d' ' -f2 "$STAMP"))"
+    exit 0
+  fi
+  echo "mhd: WARNING: $1." >&2
+  echo "mhd: WARNING: falling back to Debian's libmicrohttpd-dev: it links GnuTLS (about 2.5 MiB more" \
+       "resident memory in memscoped); integration.linkage will say skipped.  Run scripts/mhd.sh" \
+       "again when the archive is reachable." >&2
+  if ! dpkg-query -W -f='${Status}' libmicrohttpd-dev 2>/dev/null | grep -q "install ok installed"; then
+    local SUDO=""
+    [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+    { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libmicrohttpd-dev ||
+      { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libmicrohttpd-dev; }
+    } >/dev/null || die "could not install libmicrohttpd-dev either"
+  fi
+  rm -rf "$PREFIX"
+  mkdir -p "$PREFIX"
+  echo "$1" >"$FALLBACK"
+  exit 0
+}
+
+# Built, or fallen back, today (or the exact version asked for is built): nothing to do, no network.
+if [[ -n ${MEMSCOPE_MHD_VERSION:-} ]]; then
+  built && [[ "$(cat "$STAMP")" == "$(stamp_for "$MEMSCOPE_MHD_VERSION")" ]] && exit 0
+elif [[ -z ${MEMSCOPE_MHD_REFRESH:-} ]] && { stamp_current && [[ -n $(find "$STAMP" -mmin -1440) ]] ||
+                                          [[ -n $(find "$FALLBACK" -mmin -1440 2>/dev/null) ]]; }; then
+  [[ -f $FALLBACK ]] && say "WARNING: using the system's libmicrohttpd (GnuTLS): $(cat "$FALLBACK")"
   exit 0
 fi
 
-for tool in apt-get dpkg-source dpkg-buildflags xz cc make; do
+for tool in apt-get apt-cache dpkg-source dpkg-buildflags dpkg xz cc make; do
   command -v "$tool" >/dev/null 2>&1 ||
     die "$tool is missing (run scripts/deps.sh, which installs dpkg-dev, xz-utils and build-essential)"
 done
 
-# The first main-archive URI apt already uses (deb822 .sources or one-line .list), as
-# docker/ci-container-test.sh finds it; the security archive carries no full source index.
-mirror=${MEMSCOPE_DEBIAN_MIRROR:-$(
+# The first archive URI apt already uses (deb822 .sources or one-line .list): $1 -v for the main
+# archive, -e for the security one (as docker/ci-container-test.sh finds the main one).
+apt_uri() {
   { cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i}'
     cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
       awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) {print $i; break}}'
-  } | grep -v -e security -e '^$' | grep -i debian | head -n 1 || true)}
+  } | grep -v '^$' | grep "$1" security | grep -i debian | head -n 1 || true
+}
+mirror=${MEMSCOPE_DEBIAN_MIRROR:-$(apt_uri -v)}
 mirror=${mirror:-http://deb.debian.org/debian}
+security=${MEMSCOPE_DEBIAN_SECURITY_MIRROR:-$(apt_uri -e)}
+security=${security:-http://deb.debian.org/debian-security}
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [[ -r $keyring ]] || die "$keyring is missing (Debian's debian-archive-keyring package)"
 
@@ -59,7 +101,13 @@ mkdir -p "$work/sources" "$work/lists/partial" "$work/cache" "$work/dl"
 cat > "$work/sources/src.sources" <<EOF
 Types: deb-src
 URIs: $mirror
-Suites: bookworm
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: $keyring
+
+Types: deb-src
+URIs: $security
+Suites: bookworm-security
 Components: main
 Signed-By: $keyring
 EOF
@@ -72,13 +120,29 @@ if [[ $(id -u) -eq 0 ]] && id _apt >/dev/null 2>&1; then
   chown _apt "$work/dl" "$work/lists/partial"
 fi
 
-say "fetching Debian's source package libmicrohttpd $MHD_VERSION from $mirror (bookworm)"
-apt-get "${apt_opts[@]}" --error-on=any update >"$work/apt.log" 2>&1 ||
-  { tail -n 15 "$work/apt.log" >&2; die "could not fetch bookworm's deb-src index from $mirror (no network? set MEMSCOPE_DEBIAN_MIRROR)"; }
+say "asking $mirror (bookworm, bookworm-updates) and $security (bookworm-security) for libmicrohttpd's source"
+# One unreachable archive is not fatal (the others may carry the package); no index at all is.
+apt-get "${apt_opts[@]}" update >"$work/apt.log" 2>&1 || true
+versions=$(apt-cache "${apt_opts[@]}" showsrc libmicrohttpd 2>/dev/null | awk '/^Version:/ {print $2}' | sort -u || true)
+if [[ -z $versions ]]; then
+  tail -n 8 "$work/apt.log" >&2
+  fallback "no deb-src index of bookworm could be fetched from $mirror or $security (no network? set MEMSCOPE_DEBIAN_MIRROR)"
+fi
+MHD_VERSION=${MEMSCOPE_MHD_VERSION:-}
+if [[ -z $MHD_VERSION ]]; then
+  for v in $versions; do
+    if [[ -z $MHD_VERSION ]] || dpkg --compare-versions "$v" gt "$MHD_VERSION"; then MHD_VERSION=$v; fi
+  done
+fi
+want_stamp=$(stamp_for "$MHD_VERSION")
+if built && [[ "$(cat "$STAMP")" == "$want_stamp" ]]; then
+  touch "$STAMP"                                   # asked today: the next time is in a day
+  exit 0
+fi
+say "fetching libmicrohttpd $MHD_VERSION (bookworm offers: $(echo $versions))"
 (cd "$work/dl" && apt-get "${apt_opts[@]}" source --download-only "libmicrohttpd=$MHD_VERSION") >>"$work/apt.log" 2>&1 || {
   tail -n 5 "$work/apt.log" >&2
-  have=$(apt-cache "${apt_opts[@]}" showsrc libmicrohttpd 2>/dev/null | awk '/^Version:/ {print $2}' | sort -u | paste -sd ' ' || true)
-  die "could not download libmicrohttpd $MHD_VERSION from $mirror; bookworm offers: ${have:-nothing}.  If that is a newer version, set MHD_VERSION in scripts/mhd.sh to it."
+  fallback "could not download libmicrohttpd $MHD_VERSION's source (bookworm offers: $(echo $versions))"
 }
 
 dsc=$work/dl/libmicrohttpd_${MHD_VERSION}.dsc

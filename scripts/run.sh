@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - installs what is missing, builds memscope, and runs memscoped with its dashboard on
-# http://127.0.0.1:8080/ (extra arguments go to memscoped, e.g. --log-level debug).
+# http://127.0.0.1:8080/ (extra arguments go to memscoped, e.g. --log-level debug).  It stays in the
+# foreground, logging to the terminal: Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

@@ -2,7 +2,7 @@
 # test.sh - installs what is missing, builds memscope with warnings as errors, and runs every test
 # through ctest: unit, integration, browser, container, fuzz smoke and the short benchmark.
 #   --sanitize   the same in an AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/)
-#   extra arguments go to ctest (e.g. -L unit, -R api)
+#   extra arguments go to ctest (e.g. -L unit, -R api); the fuzz stage then does not run (it says so)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
@@ -24,4 +24,6 @@ if [[ $dir == build && $# -eq 0 ]]; then
   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMEMSCOPE_FUZZ=ON -DMEMSCOPE_WERROR=ON >/dev/null
   cmake --build build-fuzz -j"$(nproc)"
   ctest --test-dir build-fuzz -L fuzz --output-on-failure
+elif [[ $dir == build ]]; then
+  echo "test.sh: the fuzz stage did not run: ctest arguments were given ($*); run scripts/test.sh alone for it"
 fi

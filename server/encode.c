@@ -35,9 +35,28 @@ const char *enc_cached_user(enc_user_cache *c, uint32_t uid)
     return c->name[slot];
 }
 
-void enc_procinfo(jw *w, const ms_procinfo *p, const char *user)
+void enc_container(jw *w, const ms_container *c)
 {
+    if (!c || (!c->id[0] && !c->pod_uid[0])) {
+        jw_knull(w, "container");
+        return;
+    }
+    jw_key(w, "container");
     jw_obj(w);
+    if (c->runtime[0]) jw_kstr(w, "runtime", c->runtime); else jw_knull(w, "runtime");
+    if (c->id[0]) jw_kstr(w, "id", c->id); else jw_knull(w, "id");
+    if (c->pod_uid[0]) jw_kstr(w, "pod_uid", c->pod_uid); else jw_knull(w, "pod_uid");
+    jw_obj_end(w);
+}
+
+void enc_cgroup(jw *w, const char *cgroup, const ms_container *c)
+{
+    if (cgroup) jw_kstr(w, "cgroup", cgroup); else jw_knull(w, "cgroup");
+    enc_container(w, cgroup ? c : NULL);
+}
+
+static void procinfo_members(jw *w, const ms_procinfo *p, const char *user)
+{
     jw_ki64(w, "pid", p->pid);
     jw_ki64(w, "ppid", p->ppid);
     jw_kstr(w, "name", p->name);
@@ -55,10 +74,64 @@ void enc_procinfo(jw *w, const ms_procinfo *p, const char *user)
     jw_ku64(w, "vm_swap", p->vm_swap);
     jw_ku64(w, "minflt", p->minflt);
     jw_ku64(w, "majflt", p->majflt);
+    enc_cgroup(w, p->cgroup, &p->container);
+}
+
+void enc_procinfo(jw *w, const ms_procinfo *p, const char *user)
+{
+    jw_obj(w);
+    procinfo_members(w, p, user);
+    jw_obj_end(w);
+}
+
+/* One process's PSS members: null figures where none could be had, and why in pss_state. */
+static void pss_members(jw *w, const ms_pss_result *r)
+{
+    bool known = r->state == MS_PSS_FRESH || r->state == MS_PSS_CACHED;
+    if (known) {
+        jw_ku64(w, "pss", r->pss);
+        jw_ku64(w, "uss", r->uss);
+        jw_ku64(w, "pss_age_ms", r->age_ms);
+    } else {
+        jw_knull(w, "pss");
+        jw_knull(w, "uss");
+        jw_knull(w, "pss_age_ms");
+    }
+    jw_kstr(w, "pss_state", ms_pss_state_name(r->state));
+    if (r->state == MS_PSS_FAILED)
+        jw_kstr(w, "pss_error", ms_strerror(r->err));
+}
+
+static void pss_summary(jw *w, const enc_pss *p)
+{
+    jw_key(w, "pss");
+    jw_obj(w);
+    jw_ku64(w, "budget_ms", p->budget_ns / 1000000);
+    if (!p->res) {
+        jw_kstr(w, "error", ms_strerror(p->rc));
+        jw_obj_end(w);
+        return;
+    }
+    const ms_pss_stats *st = p->st;
+    jw_ku64(w, "fresh", st->fresh);
+    jw_ku64(w, "cached", st->cached);
+    jw_ku64(w, "skipped", st->skipped);
+    jw_ku64(w, "none", st->none);
+    jw_ku64(w, "failed", st->failed);
+    jw_key(w, "cpu_ms");
+    jw_double(w, (double)st->cpu_ns / 1e6);
+    if (st->skipped)
+        jw_kstr(w, "skipped_note", "moved since their last read (or never read) and left unread for the budget: "
+                                   "no figure is given for them; they are read first next time");
     jw_obj_end(w);
 }
 
 void enc_processes(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms)
+{
+    enc_processes_pss(w, l, n, age_ms, NULL);
+}
+
+void enc_processes_pss(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms, const enc_pss *pss)
 {
     enc_user_cache uc = {.n = 0};
     jw_obj(w);
@@ -67,9 +140,16 @@ void enc_processes(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms)
     jw_ku64(w, "age_ms", age_ms);
     jw_key(w, "processes");
     jw_arr(w);
-    for (size_t i = 0; i < n; i++)
-        enc_procinfo(w, &l->p[i], enc_cached_user(&uc, l->p[i].uid));
+    for (size_t i = 0; i < n; i++) {
+        jw_obj(w);
+        procinfo_members(w, &l->p[i], enc_cached_user(&uc, l->p[i].uid));
+        if (pss && pss->res)
+            pss_members(w, &pss->res[i]);
+        jw_obj_end(w);
+    }
     jw_arr_end(w);
+    if (pss)
+        pss_summary(w, pss);
     jw_obj_end(w);
 }
 
@@ -376,13 +456,6 @@ ms_err enc_regions_open(int dirfd, int pid, bool smaps, uint64_t page_size, enc_
     return MS_OK;
 }
 
-void enc_smaps_groups(jw *w, int pid, const ms_smaps *s, const ms_smaps_group *g, size_t ng)
-{
-    ms_smaps_totals t;
-    ms_smaps_totals_of(s, 0, s->maps.nregions, &t);
-    enc_smaps_grouped(w, pid, s->maps.nregions, &t, NULL, g, ng);
-}
-
 void enc_smaps_grouped(jw *w, int pid, size_t count, const ms_smaps_totals *t, const ms_mm_state *mm,
                        const ms_smaps_group *g, size_t ng)
 {
@@ -475,6 +548,17 @@ void enc_pagemap(jw *w, const enc_pagemap_doc *d)
     jw_obj_end(w);
 }
 
+const char *enc_translation_explain(const ms_translation *t)
+{
+    return t->frame.beyond_top ? "this page is above the process's TASK_SIZE: the kernel never maps it "
+                                 "(the last page below the top of user space is kept as a guard)"
+           : !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
+           : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
+           : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
+           : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"
+                           : "the page is resident, but the kernel hides frame numbers from this reader";
+}
+
 void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t)
 {
     jw_obj(w);
@@ -503,13 +587,6 @@ void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t)
         jw_khex(w, "phys_addr", t->phys_addr);
     else
         jw_knull(w, "phys_addr");
-    jw_kstr(w, "explain",
-            t->frame.beyond_top ? "this page is above the process's TASK_SIZE: the kernel never maps it "
-                                  "(the last page below the top of user space is kept as a guard)"
-            : !t->in_region ? "no region covers this address: touching it raises a segmentation fault"
-            : t->frame.swapped ? "the page is swapped out: touching it faults it back in from swap"
-            : !t->frame.present ? "the page has no frame yet: the first touch raises a page fault and the kernel maps one"
-            : t->phys_known ? "the page is resident: physical address = frame number * page size + offset"
-                            : "the page is resident, but the kernel hides frame numbers from this reader");
+    jw_kstr(w, "explain", enc_translation_explain(t));
     jw_obj_end(w);
 }

@@ -12,6 +12,7 @@
 #include "core/pagemap.h"
 #include "core/proc.h"
 #include "core/proclist.h"
+#include "core/psscache.h"
 #include "core/smaps.h"
 #include "core/translate.h"
 #include "jw.h"
@@ -32,10 +33,23 @@ typedef struct {
 } enc_user_cache;
 const char *enc_cached_user(enc_user_cache *c, uint32_t uid);
 
+/* A process's "cgroup" and "container" members (null when unknown); "container" alone. */
+void enc_cgroup(jw *w, const char *cgroup, const ms_container *c);
+void enc_container(jw *w, const ms_container *c);
 /* One entry of /processes. */
 void enc_procinfo(jw *w, const ms_procinfo *p, const char *user);
 /* The /processes document: the first n entries of l (l->n is the total), age_ms old. */
 void enc_processes(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms);
+/* PSS and USS of the same first n processes (core/psscache.h), for /processes?fields=pss,uss. */
+typedef struct {
+    const ms_pss_result *res; /* NULL when none could be had: rc says why */
+    const ms_pss_stats *st;
+    uint64_t budget_ns;
+    ms_err rc;
+} enc_pss;
+/* The same document, each entry with pss, uss, pss_age_ms and pss_state, then a "pss" summary
+ * (pss NULL: as enc_processes). */
+void enc_processes_pss(jw *w, const ms_proclist *l, size_t n, uint64_t age_ms, const enc_pss *pss);
 
 /* The summed smaps fields, as members of the current object. */
 void enc_totals(jw *w, const ms_smaps_totals *t);
@@ -52,10 +66,8 @@ ms_err enc_regions_open(int dirfd, int pid, bool smaps, uint64_t page_size, enc_
 ms_err enc_regions_fill(void *regions, ms_buf *b, size_t want, bool *done);
 void enc_regions_close(void *regions);
 
-/* The /smaps?group=path document. */
-void enc_smaps_groups(jw *w, int pid, const ms_smaps *s, const ms_smaps_group *g, size_t ng);
-/* The same from figures gathered while streaming (ms_rstream_group_by_path): count regions, their
- * totals t, and, when mm is not NULL, kernel_thread and zombie from it. */
+/* The /smaps?group=path document, from figures gathered while streaming (ms_rstream_group_by_path):
+ * count regions, their totals t, and, when mm is not NULL, kernel_thread and zombie from it. */
 void enc_smaps_grouped(jw *w, int pid, size_t count, const ms_smaps_totals *t, const ms_mm_state *mm,
                        const ms_smaps_group *g, size_t ng);
 /* path_hex with every byte of a path that is not valid UTF-8 (nothing when it is). */
@@ -78,7 +90,8 @@ typedef struct {
 } enc_pagemap_doc;
 void enc_pagemap(jw *w, const enc_pagemap_doc *d);
 
-/* The /translate document. */
+/* The /translate document, and its "explain": what touching the address would do. */
 void enc_translation(jw *w, int pid, uint64_t addr, const ms_translation *t);
+const char *enc_translation_explain(const ms_translation *t);
 
 #endif

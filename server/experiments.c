@@ -6,7 +6,8 @@
  * PR_SET_PDEATHSIG fires when the *thread* that created the child exits, so a lab spawned from a
  * short-lived HTTP worker would die with it.  Every experiment's state lives under one mutex; one
  * condition variable wakes followers on every new line.  The lab's stdin is a pipe we hold open:
- * closing it ends a hold early. */
+ * closing it ends a hold early.  Who frees an experiment is told beside struct xp: the last of its
+ * references, never whoever happens to find it finished. */
 #include "experiments.h"
 
 #include <errno.h>
@@ -38,9 +39,18 @@ static const char *const state_names[] = { "starting", "running", "holding", "do
 typedef struct {
     char *text;          /* one line, without '\n' */
     size_t len;
+    bool json;           /* it parsed as JSON when it came (else it was cut short: "garbled") */
 } xline;
 
+/* Ownership: an experiment is freed by whoever drops its last reference (xp_unref_locked, under
+ * m->mu).  The references: the manager's list while it is listed (dropped by DELETE of a finished
+ * one, by eviction, by shutdown); its thread, until the thread's last act; and every caller that
+ * uses it across a wait on m->cv (the start that waits for the spawn, a DELETE that waits for the
+ * lab to end).  A caller that holds m->mu from lookup to last use (GET, list, follow) needs none.
+ * The thread is detached: nobody joins it, and ms_xmgr_free waits for m->threads to reach 0. */
 typedef struct xp {
+    unsigned refs;                 /* under m->mu */
+    bool listed;                   /* in m->xs */
     uint64_t id;
     pid_t pid;
     xstate state;
@@ -49,7 +59,7 @@ typedef struct xp {
     uint64_t hold_s;
     size_t steps_total, steps_done;
     long after_step;               /* index of the last step that reported, -1 before any */
-    char reason[64];               /* why it ended, if not by itself */
+    char reason[128];              /* why it ended, if not by itself */
     char signal[16];
     char fault_addr[24];
     int exit_code;                 /* -1 unless it exited */
@@ -67,8 +77,6 @@ typedef struct xp {
     uint64_t t_kill;               /* when SIGTERM went out */
     bool shutdown;
     bool finished;                 /* reaped, exit line appended */
-    bool joined;
-    pthread_t thread;
     /* handed to the thread */
     char *spec_text;
     size_t spec_len;
@@ -87,6 +95,7 @@ struct ms_xmgr {
     size_t nxs, cap;
     uint64_t next_id;
     uint64_t refused;         /* starts refused for a limit, for /metrics */
+    unsigned threads;         /* experiment threads not yet returned (each holds a reference) */
 };
 
 static uint64_t mono_ms(void)
@@ -186,6 +195,12 @@ static void xp_free(xp *x)
     free(x);
 }
 
+static void xp_unref_locked(xp *x)
+{
+    if (--x->refs == 0)
+        xp_free(x);
+}
+
 /* --- the per-experiment thread --- */
 
 /* Appends a line (under the lock) and updates what it tells about the run. */
@@ -202,12 +217,15 @@ static void add_line_locked(xp *x, const char *s, size_t n)
         } else if (strcmp(type, "hold") == 0) {
             x->state = XS_HOLDING;
             x->t_hold = mono_ms();
+        } else if (strcmp(type, "budget") == 0) {   /* the lab stopped at its budget: that is why it ends */
+            const char *msg = json_string_value(json_object_get(o, "message"));
+            snprintf(x->reason, sizeof x->reason, "%s", msg ? msg : "budget exceeded");
         } else if (strcmp(type, "signal") == 0) {
             const char *a = json_string_value(json_object_get(o, "addr"));
             snprintf(x->fault_addr, sizeof x->fault_addr, "%s", a ? a : "");
         }
     }
-    bool progress = type && strcmp(type, "progress") == 0;
+    bool progress = type && strcmp(type, "progress") == 0, parsed = o != NULL;
     json_decref(o);
     if (x->bytes + n > MAX_TEXT && (progress || x->bytes + n > MAX_TEXT + (1u << 20))) {
         x->truncated = true;   /* progress goes first; the last MiB is kept for the final lines */
@@ -232,6 +250,7 @@ static void add_line_locked(xp *x, const char *s, size_t n)
     t[n] = 0;
     x->lines[x->nlines].text = t;
     x->lines[x->nlines].len = n;
+    x->lines[x->nlines].json = parsed;
     x->nlines++;
     x->bytes += n;
 }
@@ -349,6 +368,16 @@ static void finish(ms_xmgr *m, xp *x, int ws)
     json_decref(e);
 }
 
+/* The thread's last act: its reference goes, and ms_xmgr_free learns one fewer thread runs. */
+static void thread_exit(ms_xmgr *m, xp *x)
+{
+    pthread_mutex_lock(&m->mu);
+    xp_unref_locked(x);
+    m->threads--;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
 static void *xp_thread(void *arg)
 {
     xp *x = arg;
@@ -424,6 +453,7 @@ static void *xp_thread(void *arg)
         snprintf(x->reason, sizeof x->reason, "cannot start the lab: %s", strerror(e));
         pthread_cond_broadcast(&m->cv);
         pthread_mutex_unlock(&m->mu);
+        thread_exit(m, x);
         return NULL;
     }
 
@@ -522,6 +552,7 @@ static void *xp_thread(void *arg)
     /* No kill(-pgid) after the reap: the group id could already belong to someone else.  A fork
      * child of the lab is reaped by the lab itself and has PR_SET_PDEATHSIG besides. */
     finish(m, x, ws);
+    thread_exit(m, x);
     return NULL;
 }
 
@@ -535,32 +566,37 @@ static xp *find_locked(ms_xmgr *m, uint64_t id)
     return NULL;
 }
 
-static void remove_locked(ms_xmgr *m, xp *x)
+/* Takes x off the list and drops the list's reference: x may be freed here. */
+static void unlist_locked(ms_xmgr *m, xp *x)
 {
     for (size_t i = 0; i < m->nxs; i++)
         if (m->xs[i] == x) {
             memmove(&m->xs[i], &m->xs[i + 1], (m->nxs - i - 1) * sizeof *m->xs);
             m->nxs--;
+            x->listed = false;
+            xp_unref_locked(x);
             return;
         }
 }
 
-/* Joins a finished experiment's thread (outside the lock: the thread may still be returning). */
-static void join_finished(ms_xmgr *m, xp *x)
+/* A start that failed for lack of descriptors or processes is the machine's state, not a bug:
+ * MS_ERR_RESOURCE (503, try again), with the reason spelled out. */
+static ms_err spawn_error(int e, ms_xerr *err, const char *what)
 {
-    pthread_mutex_lock(&m->mu);
-    bool join = !x->joined;
-    x->joined = true;
-    pthread_mutex_unlock(&m->mu);
-    if (join)
-        pthread_join(x->thread, NULL);
+    ms_err rc = e == EMFILE || e == ENFILE || e == EAGAIN ? MS_ERR_RESOURCE : e == ENOMEM ? MS_ERR_NOMEM : MS_ERR_IO;
+    const char *why = e == EMFILE ? ": memscoped has no file descriptor left (RLIMIT_NOFILE)"
+                    : e == ENFILE ? ": the system has no file descriptor left"
+                    : e == EAGAIN ? ": no process or thread can be created now (RLIMIT_NPROC or threads-max)" : "";
+    err->code = rc;
+    snprintf(err->message, sizeof err->message, "%s: %s%s", what, strerror(e), why);
+    return rc;
 }
 
 static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid)
 {
     ms_err rc = MS_OK;
     ms_xspec spec;
-    xp *x = NULL, *evict = NULL;
+    xp *x = NULL;
     ms_xmgr_config cfg;
     memset(err, 0, sizeof *err);
     err->step = -1;
@@ -624,8 +660,7 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
     if (finished >= cfg.max_kept) {   /* forget the oldest finished one */
         for (size_t i = 0; i < m->nxs; i++)
             if (m->xs[i]->finished) {
-                evict = m->xs[i];
-                remove_locked(m, evict);
+                unlist_locked(m, m->xs[i]);
                 break;
             }
     }
@@ -638,37 +673,38 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
             rc = MS_ERR_NOMEM;
             err->code = rc;
             snprintf(err->message, sizeof err->message, "out of memory");
-            goto out;
+            return rc;
         }
         m->xs = n;
         m->cap = nc;
     }
     x->id = m->next_id++;
     m->xs[m->nxs++] = x;
-    if (pthread_create(&x->thread, NULL, xp_thread, x) != 0) {
-        remove_locked(m, x);
+    x->listed = true;
+    x->refs = 3;                       /* the list, the thread, and this start until it returns */
+    pthread_attr_t ta;
+    pthread_attr_init(&ta);
+    pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    int te = pthread_create(&th, &ta, xp_thread, x);
+    pthread_attr_destroy(&ta);
+    if (te != 0) {
+        x->refs--;                     /* no thread */
+        unlist_locked(m, x);
+        xp_unref_locked(x);
         pthread_mutex_unlock(&m->mu);
-        xp_free(x);
-        rc = MS_ERR_NOMEM;
-        err->code = rc;
-        snprintf(err->message, sizeof err->message, "cannot create a thread");
-        goto out;
+        rc = spawn_error(te, err, "cannot create the experiment's thread");
+        return rc;
     }
+    m->threads++;
     while (!x->spawned)
         pthread_cond_wait(&m->cv, &m->mu);
-    if (x->spawn_err) {
-        rc = MS_ERR_IO;
-        err->code = rc;
-        snprintf(err->message, sizeof err->message, "cannot start %.200s: %s", m->lab_path, strerror(x->spawn_err));
-    }
+    if (x->spawn_err)
+        rc = spawn_error(x->spawn_err, err, "cannot start memscope-lab");
     *id = x->id;
     *pid = x->pid;
+    xp_unref_locked(x);
     pthread_mutex_unlock(&m->mu);
-out:
-    if (evict) {
-        join_finished(m, evict);
-        xp_free(evict);
-    }
     return rc;
 }
 
@@ -697,25 +733,76 @@ static json_t *summary_locked(const xp *x, uint64_t now)
     return o;
 }
 
-ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out)
+/* Appends one line as a JSON value: as it came when it parsed then, else as a "garbled" record. */
+static ms_err append_line(ms_buf *b, const xline *l)
 {
+    if (l->json)
+        return ms_buf_append(b, l->text, l->len);
+    ms_err rc = MS_ERR_NOMEM;
+    json_t *g = json_pack("{s:s,s:s%}", "type", "garbled", "text", l->text, l->len);
+    char *t = g ? json_dumps(g, JSON_COMPACT) : NULL;
+    if (t)
+        rc = ms_buf_append(b, t, strlen(t));
+    free(t);
+    json_decref(g);
+    return rc;
+}
+
+ms_err ms_xmgr_get_text(ms_xmgr *m, uint64_t id, ms_buf *out)
+{
+    ms_err rc = MS_OK;
+    char *head = NULL;
     pthread_mutex_lock(&m->mu);
     xp *x = find_locked(m, id);
     if (!x) {
-        pthread_mutex_unlock(&m->mu);
-        return MS_ERR_NOENT;
+        rc = MS_ERR_NOENT;
+        goto out;
     }
-    json_t *o = summary_locked(x, mono_ms()), *lines = json_array();
-    for (size_t i = 0; i < x->nlines; i++) {
-        json_t *l = json_loadb(x->lines[i].text, x->lines[i].len, 0, NULL);
-        if (!l)   /* cut short by the lab's death: passed on as text, not dropped */
-            l = json_pack("{s:s,s:s%}", "type", "garbled", "text", x->lines[i].text, x->lines[i].len);
-        json_array_append_new(lines, l);
+    json_t *o = summary_locked(x, mono_ms());
+    head = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    size_t hl = head ? strlen(head) : 0;
+    if (hl < 2) {
+        rc = MS_ERR_NOMEM;
+        goto out;
     }
+    rc = ms_buf_reserve(out, hl + x->bytes + x->nlines + 16);
+    if (rc == MS_OK)
+        rc = ms_buf_append(out, head, hl - 1);   /* without its closing brace */
+    if (rc == MS_OK)
+        rc = ms_buf_append(out, ",\"lines\":[", 10);
+    for (size_t i = 0; i < x->nlines && rc == MS_OK; i++) {
+        if (i)
+            rc = ms_buf_append(out, ",", 1);
+        if (rc == MS_OK)
+            rc = append_line(out, &x->lines[i]);
+    }
+    if (rc == MS_OK)
+        rc = ms_buf_append(out, "]}", 2);
+out:
     pthread_mutex_unlock(&m->mu);
-    json_object_set_new(o, "lines", lines);
-    *out = o;
-    return MS_OK;
+    free(head);
+    return rc;
+}
+
+ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out)
+{
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    ms_err rc = ms_xmgr_get_text(m, id, &b);
+    *out = rc == MS_OK ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+    if (rc == MS_OK && !*out)
+        rc = MS_ERR_NOMEM;
+    ms_buf_free(&b);
+    return rc;
+}
+
+bool ms_xmgr_exists(ms_xmgr *m, uint64_t id)
+{
+    pthread_mutex_lock(&m->mu);
+    bool found = find_locked(m, id) != NULL;
+    pthread_mutex_unlock(&m->mu);
+    return found;
 }
 
 ms_err ms_xmgr_list(ms_xmgr *m, json_t **out)
@@ -730,6 +817,53 @@ ms_err ms_xmgr_list(ms_xmgr *m, json_t **out)
     pthread_mutex_unlock(&m->mu);
     *out = a;
     return MS_OK;
+}
+
+/* Copies lines from *cur into buf (at most max bytes), each framed as pre LINE post, resuming inside
+ * a frame where the last call stopped.  Returns the bytes copied. */
+static size_t copy_framed_locked(const xp *x, ms_xcursor *cur, const char *pre, const char *post, char *buf, size_t max)
+{
+    size_t n = 0, lpre = strlen(pre), lpost = strlen(post);
+    while (n < max && cur->line < x->nlines) {
+        const xline *l = &x->lines[cur->line];
+        const struct { const char *p; size_t len; } part[3] = { { pre, lpre }, { l->text, l->len }, { post, lpost } };
+        size_t skip = cur->off;
+        for (int k = 0; k < 3 && n < max; k++) {
+            if (skip >= part[k].len) {
+                skip -= part[k].len;
+                continue;
+            }
+            size_t take = part[k].len - skip < max - n ? part[k].len - skip : max - n;
+            memcpy(buf + n, part[k].p + skip, take);
+            n += take;
+            cur->off += take;
+            skip = 0;
+        }
+        if (cur->off == lpre + l->len + lpost) {
+            cur->line++;
+            cur->off = 0;
+        }
+    }
+    return n;
+}
+
+ms_err ms_xmgr_frame(ms_xmgr *m, uint64_t id, ms_xcursor *cur, const char *pre, const char *post,
+                     char *buf, size_t max, size_t *len, bool *finished)
+{
+    ms_err rc = MS_OK;
+    *len = 0;
+    *finished = false;
+    pthread_mutex_lock(&m->mu);
+    xp *x = find_locked(m, id);
+    if (!x) {
+        rc = MS_ERR_NOENT;
+        goto out;
+    }
+    *len = copy_framed_locked(x, cur, pre, post, buf, max);
+    *finished = x->finished && cur->line >= x->nlines;
+out:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
 }
 
 ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_xchunk *out)
@@ -761,11 +895,8 @@ ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_x
                 rc = MS_ERR_NOMEM;
                 break;
             }
-            for (size_t i = from; i < x->nlines; i++) {
-                memcpy(out->text + out->len, x->lines[i].text, x->lines[i].len);
-                out->len += x->lines[i].len;
-                out->text[out->len++] = '\n';
-            }
+            ms_xcursor cur = { from, 0 };
+            out->len = copy_framed_locked(x, &cur, "", "\n", out->text, total);
             out->text[out->len] = 0;
             out->next = x->nlines;
             out->finished = x->finished;
@@ -792,10 +923,8 @@ ms_err ms_xmgr_delete(ms_xmgr *m, uint64_t id, bool *removed)
         return MS_ERR_NOENT;
     }
     if (x->finished) {
-        remove_locked(m, x);
+        unlist_locked(m, x);
         pthread_mutex_unlock(&m->mu);
-        join_finished(m, x);
-        xp_free(x);
         *removed = true;
         return MS_OK;
     }
@@ -809,10 +938,11 @@ ms_err ms_xmgr_delete(ms_xmgr *m, uint64_t id, bool *removed)
             x->hold_w = -1;
         }
     }
+    x->refs++;                   /* the wait below lets go of the lock: x must outlive it */
     while (!x->finished)
         pthread_cond_wait(&m->cv, &m->mu);
+    xp_unref_locked(x);
     pthread_mutex_unlock(&m->mu);
-    join_finished(m, x);
     return MS_OK;
 }
 
@@ -831,11 +961,11 @@ void ms_xmgr_free(ms_xmgr **pm)
             kill_group(x, SIGKILL);
         }
     }
+    while (m->threads > 0)         /* each thread reaps its lab before it returns */
+        pthread_cond_wait(&m->cv, &m->mu);
+    while (m->nxs > 0)
+        unlist_locked(m, m->xs[m->nxs - 1]);
     pthread_mutex_unlock(&m->mu);
-    for (size_t i = 0; i < m->nxs; i++) {
-        join_finished(m, m->xs[i]);   /* each thread reaps its lab before it returns */
-        xp_free(m->xs[i]);
-    }
     free(m->xs);
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->mu);

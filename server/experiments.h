@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/buf.h"
 #include "core/error.h"
 #include "core/experiment.h"
 
@@ -47,6 +48,11 @@ ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uin
  *  "signal","fault_addr","exit_code","stderr","started_at","elapsed_ms","lines":[every line]}.
  * MS_ERR_NOENT for an unknown id.  The caller json_decref()s *out. */
 ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out);
+/* The same as JSON text appended to out: the lines copied as they came (each was checked to be JSON
+ * when it arrived), so an answer costs one copy of the lines, not a parsed tree of them. */
+ms_err ms_xmgr_get_text(ms_xmgr *m, uint64_t id, ms_buf *out);
+/* Whether the id is known (without building its JSON, which costs as much as its lines). */
+bool ms_xmgr_exists(ms_xmgr *m, uint64_t id);
 /* [{the same without "lines"}, ...] newest first. */
 ms_err ms_xmgr_list(ms_xmgr *m, json_t **out);
 
@@ -61,6 +67,19 @@ typedef struct {
     bool finished;
 } ms_xchunk;
 ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_xchunk *out);
+
+/* Live following without a copy of the log: the lines stay the experiment's (freed with it), and a
+ * follower keeps only this cursor, so what it holds does not grow with the lines.  ms_xmgr_frame
+ * copies from the cursor into buf, at most max bytes, each line framed as pre LINE post (an SSE
+ * event: "data: " and "\n\n"), resuming inside a line where the last call stopped; it never waits.
+ * *finished once the experiment has ended and every line went out.  MS_ERR_NOENT once it is
+ * forgotten (deleted after it ended, or evicted). */
+typedef struct {
+    size_t line;              /* the next line's index */
+    size_t off;               /* bytes of its frame already handed out */
+} ms_xcursor;
+ms_err ms_xmgr_frame(ms_xmgr *m, uint64_t id, ms_xcursor *cur, const char *pre, const char *post,
+                     char *buf, size_t max, size_t *len, bool *finished);
 
 /* Ends an experiment: a live one gets SIGTERM to its process group (SIGKILL after 1 s) and is
  * reaped before this returns; it stays listed with state "killed", reason "deleted".  One that had

@@ -6,6 +6,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -14,8 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "conns.h"
 #include "core/num.h"
+#include "gate.h"
 #include "jw.h"
 #include "log.h"
 #include "metrics.h"
@@ -89,6 +95,8 @@ unsigned http_status_of(ms_err e)
     case MS_ERR_LIMIT: return MHD_HTTP_TOO_MANY_REQUESTS;
     case MS_ERR_UNSUPPORTED: return MHD_HTTP_NOT_IMPLEMENTED;   /* this kernel or build lacks it */
     case MS_ERR_NOMEM: return MHD_HTTP_SERVICE_UNAVAILABLE;
+    case MS_ERR_RESOURCE: return MHD_HTTP_SERVICE_UNAVAILABLE;
+    case MS_ERR_UNAVAILABLE: return MHD_HTTP_SERVICE_UNAVAILABLE;
     case MS_ERR_PARSE:
     case MS_ERR_IO: return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -147,8 +155,10 @@ enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b)
  * that the per-call costs vanish, and with the core's stream buffer some 90 KiB per answer in
  * flight, all reused warm from malloc's heap. */
 #define HTTP_STREAM_CHUNK ((size_t)16 << 10)
-/* MHD's own buffer for the response: used only for HTTP/1.0 clients, which get no chunks. */
+/* MHD's own buffer for the response. */
 #define HTTP_STREAM_BLOCK ((size_t)8 << 10)
+/* The longest streamed answer an HTTP/1.0 client gets, made whole in memory first. */
+#define HTTP10_WHOLE_MAX ((size_t)8 << 20)
 
 typedef struct {
     ms_buf b;
@@ -219,6 +229,21 @@ enum MHD_Result http_reply_stream(http_req *r, const char *ctype, void *ctx, htt
         stream_free(st);
         return http_reply_ms(r, rc, "%s", what);
     }
+    /* HTTP/1.0 has no chunks: a streamed answer would end at the connection's close, and one cut
+     * short (the process exited mid-read) would look whole.  So a 1.0 client gets the answer made
+     * whole first and sent with a Content-Length, up to a bound; a longer one is refused. */
+    while (rc == MS_OK && r->http10 && !st->done && st->b.len <= HTTP10_WHOLE_MAX)
+        rc = fill(ctx, &st->b, st->b.len + HTTP_STREAM_CHUNK, &st->done);
+    if (rc != MS_OK) {
+        stream_free(st);
+        return http_reply_ms(r, rc, "%s", what);
+    }
+    if (r->http10 && !st->done) {
+        stream_free(st);
+        return http_reply_error(r, MHD_HTTP_HTTP_VERSION_NOT_SUPPORTED, "http_version_not_supported",
+                                "%s: the answer is over %zu MiB and is sent in chunks, which HTTP/1.0 cannot "
+                                "frame; ask with HTTP/1.1", what, HTTP10_WHOLE_MAX >> 20);
+    }
     struct MHD_Response *resp;
     if (st->done) {
         ms_buf b = st->b;
@@ -269,7 +294,8 @@ static enum MHD_Result reply_error_hdr(http_req *r, unsigned status, const char 
         ms_buf_free(&b);
         return MHD_NO;
     }
-    if (status >= 500)
+    /* 501 and 505 say what the client asked for is not offered: no fault of the server's. */
+    if (status >= 500 && status != MHD_HTTP_NOT_IMPLEMENTED && status != MHD_HTTP_HTTP_VERSION_NOT_SUPPORTED)
         log_error("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);
     else
         log_debug("%s %s -> %u %s: %s", r->method, r->url, status, code, msg);
@@ -406,11 +432,14 @@ static bool route_match(const char *pattern, const char *path, char *scratch, si
 
 static bool token_ok(const char *want, const char *header)
 {
-    /* Constant time in the token's length: every byte is compared whatever differs first. */
-    static const char prefix[] = "Bearer ";
-    if (!header || strncmp(header, prefix, sizeof prefix - 1) != 0)
+    /* Constant time in the token's length: every byte is compared whatever differs first.  The
+     * scheme's name is case-insensitive (RFC 7235: "bearer" is "Bearer"). */
+    static const char scheme[] = "Bearer";
+    if (!header || strncasecmp(header, scheme, sizeof scheme - 1) != 0 || header[sizeof scheme - 1] != ' ')
         return false;
-    const char *got = header + sizeof prefix - 1;
+    const char *got = header + sizeof scheme - 1;
+    while (*got == ' ')
+        got++;
     size_t wl = strlen(want), gl = strlen(got);
     unsigned char diff = (unsigned char)(wl != gl);
     for (size_t i = 0; i < wl; i++)
@@ -420,6 +449,9 @@ static bool token_ok(const char *want, const char *header)
 
 typedef struct {
     http_req req;
+    bool begun;                 /* the access handler has seen the headers */
+    bool nul_in_path, nul_in_query;   /* the URL as sent holds "%00" */
+    const http_route *rt;       /* the route the headers matched */
     char scratch[512];
 } req_slot;
 
@@ -439,54 +471,74 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 
 static atomic_uint in_flight;     /* requests begun and not yet completed */
 
-static enum MHD_Result dispatch(req_slot *s)
+static req_slot *slot_new(server_ctx *srv, struct MHD_Connection *conn)
 {
+    req_slot *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    atomic_fetch_add(&in_flight, 1);
     http_req *r = &s->req;
-    server_ctx *srv = r->srv;
-    const char *method = r->method;
-    bool is_head = strcmp(method, "HEAD") == 0;
+    r->srv = srv;
+    r->conn = conn;
+    r->method = "?";
+    r->url = "?";
+    r->route = "unmatched";
+    clock_gettime(CLOCK_MONOTONIC, &r->t0);
+    ms_buf_init(&r->body, srv->max_body);
+    return s;
+}
 
-    if (strcmp(method, "OPTIONS") == 0 && srv->cors_origin) {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-        if (!resp)
-            return MHD_NO;
-        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
-        MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
-        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
-        r->route = "OPTIONS";
-        return http_reply_response(r, MHD_HTTP_NO_CONTENT, resp);
+/* Called with the request line, before any header is read: the only place that sees the URL as
+ * sent.  libmicrohttpd hands the handler a decoded URL, in which "%00" has cut the string short
+ * ("/index.html%00.js" would be "/index.html"). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    conns_request_line(conn);
+    req_slot *s = slot_new(cls, conn);
+    if (s) {
+        const char *q = strchr(uri, '?');
+        const char *nul = strstr(uri, "%00");
+        s->nul_in_path = nul && (!q || nul < q);
+        s->nul_in_query = q && strstr(q, "%00");
     }
+    return s;
+}
 
-    /* The dashboard's files are public (a browser cannot send the header before the page that
-     * asks for the token has loaded); the data behind /api/ and /metrics is not. */
+/* With a token, the data behind /api/ and /metrics needs it.  The dashboard's files are public (a
+ * browser cannot send the header before the page that asks for the token has loaded).  false:
+ * refused, and the 401 is queued in *ret. */
+static bool auth_ok(http_req *r, enum MHD_Result *ret)
+{
+    server_ctx *srv = r->srv;
     bool protected_path = (strncmp(r->url, "/api/", 5) == 0 && strcmp(r->url, "/api/v1/health") != 0) ||
                           strcmp(r->url, "/metrics") == 0;
-    if (srv->token && protected_path) {
-        const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!token_ok(srv->token, auth)) {
-            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-            char who[INET6_ADDRSTRLEN] = "?";
-            if (ci && ci->client_addr) {
-                if (ci->client_addr->sa_family == AF_INET)
-                    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, who, sizeof who);
-                else if (ci->client_addr->sa_family == AF_INET6)
-                    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, who, sizeof who);
-            }
-            log_warn("unauthorized %s %s from %s (%s)", method, r->url, who,
-                     auth ? "wrong token" : "no Authorization header");
-            r->route = "unauthorized";
-            return reply_error_hdr(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                                   "this server needs 'Authorization: Bearer <token>'", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                   "Bearer");
-        }
+    if (!srv->token || !protected_path)
+        return true;
+    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (token_ok(srv->token, auth))
+        return true;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char who[INET6_ADDRSTRLEN] = "?";
+    if (ci && ci->client_addr) {
+        if (ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, who, sizeof who);
+        else if (ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, who, sizeof who);
     }
+    log_warn("unauthorized %s %s from %s (%s)", r->method, r->url, who,
+             auth ? "wrong token" : "no Authorization header");
+    r->route = "unauthorized";
+    *ret = reply_error_hdr(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                           "this server needs 'Authorization: Bearer <token>'", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                           "Bearer");
+    return false;
+}
 
-    if (r->body_too_big) {
-        r->route = "body_too_big";
-        return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
-                                "request body over %zu bytes", srv->max_body);
-    }
-
+/* Finds the route for the method and URL, or queues the 404 or 405 in *ret and returns NULL. */
+static const http_route *find_route(req_slot *s, enum MHD_Result *ret)
+{
+    http_req *r = &s->req;
+    bool is_head = strcmp(r->method, "HEAD") == 0;
     bool path_matched = false;
     char allow[64] = "";
     for (size_t i = 0; i < http_nroutes; i++) {
@@ -496,11 +548,8 @@ static enum MHD_Result dispatch(req_slot *s)
             continue;
         if (!route_match(rt->pattern, r->url, s->scratch, sizeof s->scratch, r->params, &r->nparams))
             continue;
-        bool same = strcmp(rt->method, method) == 0 || (is_head && strcmp(rt->method, "GET") == 0);
-        if (same) {
-            r->route = rt->pattern;
-            return rt->handler(r);
-        }
+        if (strcmp(rt->method, r->method) == 0 || (is_head && strcmp(rt->method, "GET") == 0))
+            return rt;
         if (!strstr(allow, rt->method) && strlen(allow) + strlen(rt->method) + 3 < sizeof allow) {
             if (allow[0])
                 strcat(allow, ", ");
@@ -511,40 +560,110 @@ static enum MHD_Result dispatch(req_slot *s)
     if (path_matched) {
         r->route = "method_not_allowed";
         char msg[160];
-        snprintf(msg, sizeof msg, "%.16s is not allowed here; allowed: %s", method, allow);
-        return reply_error_hdr(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, MHD_HTTP_HEADER_ALLOW, allow);
+        snprintf(msg, sizeof msg, "%.16s is not allowed here; allowed: %s", r->method, allow);
+        *ret = reply_error_hdr(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", msg, MHD_HTTP_HEADER_ALLOW, allow);
+    } else {
+        r->route = "not_found";
+        *ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route: %.16s %.200s", r->method, r->url);
     }
-    r->route = "not_found";
-    return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route: %.16s %.200s", method, r->url);
+    return NULL;
+}
+
+/* Everything that can be judged on the headers is judged before the body is read, so that a
+ * refusal goes out at once: a client that sent "Expect: 100-continue" gets it instead of
+ * "100 Continue", and a body too large for a route that does not exist gets 404, not 413.  The
+ * order: framing, Host and Origin (gate.c), the token, the route and method, the body's size.
+ * Queues a refusal or nothing; libmicrohttpd then reads no body and closes the connection. */
+static enum MHD_Result screen(req_slot *s)
+{
+    http_req *r = &s->req;
+    server_ctx *srv = r->srv;
+    enum MHD_Result ret = MHD_YES;
+    if (s->nul_in_path) {   /* a path with a NUL in it names no route and no file */
+        r->route = "not_found";
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such path: it holds an encoded NUL byte (%%00)");
+    }
+    if (s->nul_in_query) {
+        r->route = "refused";
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+                                "the query holds an encoded NUL byte (%%00), which would cut a value short");
+    }
+    gate_refusal g;
+    gate_check(srv, r->conn, r->method, r->http10, &g);
+    if (g.status) {
+        r->route = "refused";
+        return http_reply_error(r, g.status, g.code, "%s", g.msg);
+    }
+    if (!auth_ok(r, &ret))
+        return ret;
+    if (strcmp(r->method, "OPTIONS") == 0 && srv->cors_origin)
+        return MHD_YES;   /* the preflight is answered in dispatch() */
+    s->rt = find_route(s, &ret);
+    if (!s->rt)
+        return ret;
+    gate_content_type(r->conn, r->method, &g);
+    if (g.status) {
+        r->route = "refused";
+        return http_reply_error(r, g.status, g.code, "%s", g.msg);
+    }
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t len;
+    if (cl && ms_parse_u64(cl, UINT64_MAX, &len) && len > srv->max_body) {
+        r->route = "body_too_big";
+        return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                                "request body over %zu bytes", srv->max_body);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result dispatch(req_slot *s)
+{
+    http_req *r = &s->req;
+    server_ctx *srv = r->srv;
+    if (strcmp(r->method, "OPTIONS") == 0 && srv->cors_origin) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+        r->route = "OPTIONS";
+        return http_reply_response(r, MHD_HTTP_NO_CONTENT, resp);
+    }
+    if (r->body_too_big) {   /* a chunked body, whose size the headers did not say */
+        r->route = "body_too_big";
+        return http_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                                "request body over %zu bytes", srv->max_body);
+    }
+    r->route = s->rt->pattern;
+    return s->rt->handler(r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
-    server_ctx *srv = cls;
     req_slot *s = *con_cls;
-    if (!s) {
-        s = calloc(1, sizeof *s);
+    if (!s) {   /* on_uri could not allocate: try once more */
+        s = slot_new(cls, conn);
         if (!s)
             return MHD_NO;
-        atomic_fetch_add(&in_flight, 1);
-        http_req *r = &s->req;
-        r->srv = srv;
-        r->conn = conn;
-        r->method = method;
-        r->url = url;
-        r->route = "unmatched";
-        clock_gettime(CLOCK_MONOTONIC, &r->t0);
-        ms_buf_init(&r->body, srv->max_body);
-        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
         *con_cls = s;
-        return MHD_YES;
     }
     http_req *r = &s->req;
+    if (!s->begun) {
+        s->begun = true;
+        r->method = method;
+        r->url = url;
+        r->http10 = version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+        enum MHD_Result ret = screen(s);
+        if (r->replied)
+            conns_request_whole(conn);
+        return ret;
+    }
     if (*upload_data_size) {
-        if (!r->body_too_big && ms_buf_append(&r->body, upload_data, *upload_data_size) != MS_OK) {
+        if (!r->replied && !r->body_too_big && ms_buf_append(&r->body, upload_data, *upload_data_size) != MS_OK) {
             r->body_too_big = true;
             ms_buf_free(&r->body);   /* keep reading (and dropping) the rest, then answer 413 */
         }
@@ -553,13 +672,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->replied)
         return MHD_YES;
+    conns_request_whole(conn);
     return dispatch(s);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
+    conns_request_done(conn);
     req_slot *s = *con_cls;
     if (!s)
         return;
@@ -596,42 +716,88 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("libmicrohttpd: %s", msg);
 }
 
-struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, unsigned threads,
-                              unsigned conn_limit, unsigned per_ip_limit, unsigned timeout_s,
-                              unsigned *bound_port)
+/* The listening socket, made here rather than by libmicrohttpd so that it never gets SO_REUSEPORT
+ * (with which another process of the same user could listen on the same port and be handed half
+ * the connections, tokens and all) and so that a port in use is reported as such.  SO_REUSEADDR
+ * only lets a restart bind while old connections linger in TIME_WAIT: on Linux it never lets a
+ * second socket listen on a port. */
+static int listen_on(const char *addr, unsigned port)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
     if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)port);
+        len = sizeof *sin;
     } else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons((uint16_t)port);
-        flags |= MHD_USE_IPv6;
+        len = sizeof *sin6;
     } else {
         log_error("not an IP address: %s", addr);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        bool v6 = ss.ss_family == AF_INET6;
+        if (e == EADDRINUSE)
+            log_error("cannot listen on %s%s%s:%u: address in use (another process listens on this port)",
+                      v6 ? "[" : "", addr, v6 ? "]" : "", port);
+        else
+            log_error("cannot listen on %s%s%s:%u: %s%s", v6 ? "[" : "", addr, v6 ? "]" : "", port, strerror(e),
+                      e == EADDRNOTAVAIL ? " (not an address of this machine)" : "");
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+struct MHD_Daemon *http_start(server_ctx *srv, unsigned port, unsigned threads, unsigned per_ip_limit)
+{
+    int fd = listen_on(srv->listen_addr, port);
+    if (fd < 0)
+        return NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        close(fd);
         return NULL;
     }
+    srv->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                              : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (conns_start(srv->request_timeout_s, srv->idle_timeout_s, srv->max_conns) != MS_OK) {
+        close(fd);
+        return NULL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, srv,
+        flags, (uint16_t)srv->port, NULL, NULL, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, or MHD logs to stderr before it */
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_LISTEN_SOCKET, fd,                /* MHD owns it from here */
         MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+        MHD_OPTION_CONNECTION_LIMIT, srv->max_conns,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s,
         /* Bounds the request line and headers: a longer URL or header gets 414/431 from MHD. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, conns_notify, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_END);
     if (!d)
-        return NULL;
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    *bound_port = di ? di->port : port;
+        conns_stop();
     return d;
+}
+
+void http_stop(void)
+{
+    conns_stop();
 }

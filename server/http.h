@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/cgroup.h"
 #include "core/error.h"
 #include "core/features.h"
 #include "core/system.h"
@@ -37,7 +38,22 @@ typedef struct {
     struct ms_xmgr *exp;       /* NULL when experiments are off */
     unsigned metrics_top;       /* processes exported per scrape on /metrics */
     unsigned list_cache_ms;     /* /processes may answer from a list this old (0: always re-read) */
+    bool allow_clear_refs;      /* /wss may write clear_refs (--allow-clear-refs) */
     time_t started;
+    /* Which Host a request may name besides loopback and the listening address (--allow-host). */
+    const char *const *allow_hosts;
+    size_t nallow_hosts;
+    char listen_addr[48];       /* the address given to --listen, as text */
+    unsigned port;              /* the port bound (set by http_start) */
+    unsigned request_timeout_s; /* a request must arrive whole within this (--request-timeout) */
+    unsigned idle_timeout_s;
+    unsigned max_conns;         /* after clamping to the descriptor limit */
+    bool cg_ok;                 /* a memory cgroup hierarchy was found (cg, cg_root_fd valid) */
+    ms_cg_hier cg;
+    int cg_root_fd;             /* O_RDONLY descriptor of cg.root, or -1 */
+    const char *cg_why;         /* why there is none, when !cg_ok */
+    struct oomwatch *oom;       /* the OOM kill watcher (oomwatch.h) */
+    unsigned metrics_cgroups;   /* cgroups exported per scrape on /metrics */
 } server_ctx;
 
 typedef struct {
@@ -57,6 +73,7 @@ typedef struct http_req {
     bool args_overflow;
     ms_buf body;
     bool body_too_big;
+    bool http10;                /* an HTTP/1.0 client: no chunked answers */
     struct timespec t0;
     unsigned status;            /* set when the reply is queued */
     bool replied;
@@ -73,10 +90,12 @@ typedef struct {
 extern const http_route http_routes[];
 extern const size_t http_nroutes;
 
-/* Starts the daemon.  port 0 picks a free one; *bound_port tells which. */
-struct MHD_Daemon *http_start(server_ctx *srv, const char *addr, unsigned port, unsigned threads,
-                              unsigned conn_limit, unsigned per_ip_limit, unsigned timeout_s,
-                              unsigned *bound_port);
+/* Binds srv->listen_addr:port itself (without SO_REUSEPORT, so no other process can share the
+ * port, and a port in use is an error that says so) and starts the daemon.  port 0 picks a free
+ * one; srv->port tells which.  Connection limits and timeouts come from srv. */
+struct MHD_Daemon *http_start(server_ctx *srv, unsigned port, unsigned threads, unsigned per_ip_limit);
+/* Ends what http_start began beside the daemon (the connection watchdog); after MHD_stop_daemon. */
+void http_stop(void);
 
 /* The status for each core error: the only such mapping in memscoped. */
 unsigned http_status_of(ms_err e);
@@ -101,7 +120,9 @@ enum MHD_Result http_reply_response(http_req *r, unsigned status, struct MHD_Res
  * context for its message, "reading smaps of 42"), and a body that ends within it goes out whole
  * with a Content-Length.  A longer one is sent chunked as it is made, from one small buffer; a
  * failure after the headers cuts the connection, so a client sees an incomplete answer, never a
- * wrong one.  ctx is passed to free_ctx in every case, when the answer is over. */
+ * wrong one.  An HTTP/1.0 client, which has no chunks, gets the body made whole first and sent with
+ * a Content-Length, up to 8 MiB, and a 505 beyond.  ctx is passed to free_ctx in every case, when
+ * the answer is over. */
 typedef ms_err (*http_fill_fn)(void *ctx, ms_buf *b, size_t want, bool *done);
 enum MHD_Result http_reply_stream(http_req *r, const char *ctype, void *ctx, http_fill_fn fill,
                                   void (*free_ctx)(void *), const char *what);

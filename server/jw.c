@@ -90,8 +90,7 @@ void jw_obj_end(jw *w) { close_(w, '}'); }
 void jw_arr(jw *w) { open_(w, '['); }
 void jw_arr_end(jw *w) { close_(w, ']'); }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there are not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t jw_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     if (c < 0x80)
@@ -120,7 +119,7 @@ bool jw_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     for (size_t i = 0; i < n;) {
-        size_t ul = utf8_len(s + i, n - i);
+        size_t ul = jw_utf8_len(s + i, n - i);
         if (!ul)
             return false;
         i += ul;
@@ -159,7 +158,7 @@ static void put_escaped(jw *w, const char *str, size_t n)
             i++;
             continue;
         }
-        size_t ul = c >= 0x80 ? utf8_len(s + i, n - i) : 1;
+        size_t ul = c >= 0x80 ? jw_utf8_len(s + i, n - i) : 1;
         if (c >= 0x80 && ul > 0) {
             run += ul;
             i += ul;

@@ -39,6 +39,10 @@ void jw_keyn(jw *w, const char *k, size_t n);
 /* A key already written out with its quotes and colon ("\"rss\":"), for the hottest loops. */
 void jw_key_raw(jw *w, const char *quoted_colon, size_t n);
 
+/* Length of the valid UTF-8 sequence at s (1..4; n bytes readable), or 0 if the bytes there are
+ * not one (overlong forms, surrogates and code points past U+10FFFF are not). */
+size_t jw_utf8_len(const unsigned char *s, size_t n);
+
 /* Strings are escaped; bytes that are not valid UTF-8 become U+FFFD, so a path with any bytes in it
  * still makes valid JSON. */
 void jw_str(jw *w, const char *s);

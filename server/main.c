@@ -3,6 +3,7 @@
  * The main thread only parses options, starts libmicrohttpd's thread pool and then waits in
  * sigwait(); all request work happens in the pool. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,29 +13,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/features.h"
 #include "core/num.h"
 #include "experiments.h"
+#include "history.h"
+#include "oomwatch.h"
 #include "routes.h"
 #include "http.h"
 #include "log.h"
+
+#define MAX_ALLOW_HOSTS 16
 
 typedef struct {
     char addr[INET6_ADDRSTRLEN];
     unsigned port;
     unsigned threads;
-    unsigned max_conns, max_per_ip, idle_timeout;
+    unsigned max_conns, max_per_ip, idle_timeout, request_timeout;
+    const char *allow_hosts[MAX_ALLOW_HOSTS];
+    size_t nallow_hosts;
     const char *web_dir;
     const char *token_file;
     bool insecure_no_auth;
+    bool allow_clear_refs;
     const char *cors_origin;
     uint64_t max_body;
     int experiments;            /* -1: default (on for loopback, off beyond) */
     unsigned list_cache_ms;
     unsigned metrics_top;
     ms_xmgr_config xcfg;
+    const char *cgroup_root;    /* NULL: from /proc/self/mountinfo */
+    oom_source oom;
+    unsigned metrics_cgroups;
 } options;
 
 static void usage(FILE *f)
@@ -49,9 +61,14 @@ static void usage(FILE *f)
           "  --log-level LEVEL      error, warn, info (default) or debug (one line per request)\n"
           "  --web-dir DIR          dashboard files (default: the installed or source web/ directory)\n"
           "  --token-file FILE      require 'Authorization: Bearer <token>' (token = the file's first line);\n"
-          "                         the MEMSCOPE_TOKEN environment variable works too\n"
+          "                         the MEMSCOPE_TOKEN environment variable works too, and so does\n"
+          "                         $CREDENTIALS_DIRECTORY/token (systemd's LoadCredential=token:FILE)\n"
           "  --insecure-no-auth     allow listening beyond loopback without a token\n"
           "  --cors-origin ORIGIN   allow cross-origin requests from ORIGIN (default: none)\n"
+          "  --allow-host NAME      also answer requests whose Host is NAME (any port), e.g. the name a\n"
+          "                         reverse proxy forwards; repeatable.  Otherwise only Host localhost,\n"
+          "                         127.0.0.0/8, [::1] and the address connected to are answered\n"
+          "                         (421 for any other name: a DNS-rebinding page)\n"
           "  --experiments on|off   allow experiments (default: on for loopback, off otherwise)\n"
           "  --lab PATH             the memscope-lab executable (default: next to memscoped)\n"
           "  --max-experiments N    experiments alive at once (default 2)\n"
@@ -66,12 +83,24 @@ static void usage(FILE *f)
           "  --max-connections N    connections at once (default 256)\n"
           "  --max-per-ip N         connections at once from one client (default 64)\n"
           "  --idle-timeout SECONDS close idle connections after this long (default 30)\n"
+          "  --request-timeout SECONDS  a request must arrive whole (headers and body) within this\n"
+          "                         long of the connection's start (default 10)\n"
+          "  --allow-clear-refs     let /wss clear a process's page-referenced bits (it changes what the\n"
+          "                         kernel reclaims from it first); off by default: /wss answers 403\n"
           "  --metrics-top N        processes with memory gauges on /metrics, biggest RSS first\n"
           "                         (default 20, 1..200)\n"
+          "  --cgroup-root DIR      the cgroup filesystem (default: found in /proc/self/mountinfo, where\n"
+          "                         /sys/fs/cgroup usually is); v1, v2 and hybrid layouts are recognised\n"
+          "  --oom-source SRC       how OOM kills are seen: auto (the kernel log /dev/kmsg, else the\n"
+          "                         cgroups' oom_kill counters), counters, or off (default auto)\n"
+          "  --metrics-cgroups N    cgroups with memory gauges on /metrics, biggest usage first\n"
+          "                         (default 20, 0..500)\n"
           "  --help, --version\n"
           "\n"
-          "Binding an address other than loopback needs a token or --insecure-no-auth.\n",
-          f);
+          "Binding an address other than loopback needs a token or --insecure-no-auth.  Requests that\n"
+          "change state (POST, PUT, PATCH, DELETE) need 'Content-Type: application/json' (a DELETE\n"
+          "without a body excepted) and no Origin but this server's own or --cors-origin.\n",
+          f);    history_usage(f);
 }
 
 static bool parse_listen(const char *s, options *o)
@@ -144,7 +173,13 @@ static char *load_token(const char *file, bool *bad)
             return NULL;
         }
         fclose(f);
-        line[strcspn(line, "\r\n")] = '\0';
+        size_t n = strcspn(line, "\r\n");
+        if (!line[n] && n == sizeof line - 1) {   /* fgets stopped short of the line's end */
+            fprintf(stderr, "memscoped: the token in %s is longer than %zu bytes\n", file, sizeof line - 2);
+            *bad = true;
+            return NULL;
+        }
+        line[n] = '\0';
         tok = strdup(line);
     } else if (getenv("MEMSCOPE_TOKEN") && *getenv("MEMSCOPE_TOKEN")) {
         tok = strdup(getenv("MEMSCOPE_TOKEN"));
@@ -181,11 +216,81 @@ static const char *default_web_dir(char *buf, size_t cap)
     return NULL;
 }
 
+/* Descriptors open now. */
+static unsigned fds_open(void)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 16;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* --max-connections, lowered to what the descriptor limit can hold.  Each connection takes its
+ * socket and may hold one file open while it is answered (a dashboard file, a streamed smaps);
+ * besides those, each worker thread opens a few /proc files at a time and has its epoll and wake-up
+ * descriptors, and each experiment's lab has pipes and a pidfd.  Past the limit, accept() fails
+ * with EMFILE, and libmicrohttpd retries it at once, over and over: a worker with no connection
+ * of its own spins at 100% CPU and logs each failure. */
+static unsigned clamp_connections(unsigned want, unsigned threads, unsigned experiments)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return want;
+    unsigned long long reserve = fds_open() + 16ULL + threads * 12ULL + experiments * 8ULL;
+    unsigned long long fit = rl.rlim_cur > reserve ? (rl.rlim_cur - reserve) / 2 : 0;
+    if (fit >= want)
+        return want;
+    unsigned got = fit ? (unsigned)fit : 1;
+    log_warn("--max-connections %u lowered to %u: the descriptor limit (RLIMIT_NOFILE %llu) holds no more "
+             "(raise it with ulimit -n or LimitNOFILE=)", want, got, (unsigned long long)rl.rlim_cur);
+    return got;
+}
+
+/* The memory cgroup hierarchy and the OOM watcher.  No hierarchy is no error: the cgroup routes
+ * then say why (501), and OOM kills are still read from the kernel log. */
+static bool setup_cgroups(server_ctx *srv, const options *o)
+{
+    static char why[256];
+    srv->cg_root_fd = -1;
+    srv->metrics_cgroups = o->metrics_cgroups;
+    ms_err rc = ms_cg_hier_find(o->cgroup_root, &srv->cg);
+    if (rc == MS_OK) {
+        srv->cg_root_fd = open(srv->cg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        rc = srv->cg_root_fd < 0 ? ms_err_from_errno(errno) : MS_OK;
+    }
+    srv->cg_ok = rc == MS_OK;
+    if (srv->cg_ok) {
+        log_info("memory cgroups: v%d at %s%s", srv->cg.version, srv->cg.root,
+                 srv->cg.hybrid ? " (hybrid: v1 memory controller beside cgroup2)" : "");
+    } else {
+        snprintf(why, sizeof why, "no memory cgroup hierarchy %s%s: %s", o->cgroup_root ? "under " : "in /proc/self/mountinfo",
+                 o->cgroup_root ? o->cgroup_root : "", ms_strerror(rc));
+        srv->cg_why = why;
+        if (o->cgroup_root) {
+            fprintf(stderr, "memscoped: --cgroup-root: %s\n", why);
+            return false;
+        }
+        log_warn("%s", why);
+    }
+    if (oomwatch_start(srv->cg_ok ? &srv->cg : NULL, o->oom, &srv->oom) != MS_OK) {
+        fprintf(stderr, "memscoped: cannot start the OOM watcher\n");
+        return false;
+    }
+    const char *note;
+    const char *src = oomwatch_source(srv->oom, &note);
+    log_info("OOM kills seen through: %s%s%s%s", src, note ? " (" : "", note ? note : "", note ? ")" : "");
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     options o = {.addr = "127.0.0.1", .port = 8080, .max_conns = 256, .max_per_ip = 64,
-                 .idle_timeout = 30, .max_body = 64 * 1024, .experiments = -1, .metrics_top = 20,
-                 .list_cache_ms = 1000};
+                 .idle_timeout = 30, .request_timeout = 10, .max_body = 64 * 1024, .experiments = -1,
+                 .metrics_top = 20, .list_cache_ms = 1000, .metrics_cgroups = 20};
     /* Fixed malloc thresholds.  glibc otherwise raises its mmap threshold to the largest block
      * freed, so after one big answer the multi-megabyte buffers of the next ones live in the heap:
      * realloc copies them and free keeps them resident (memscoped grew by a quarter over 100,000
@@ -200,6 +305,8 @@ int main(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
     ms_xmgr_config_default(&o.xcfg);
+    static history_opts hist;
+    history_opts_default(&hist);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -213,12 +320,20 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--insecure-no-auth")) {
             o.insecure_no_auth = true;
             continue;
+        } else if (!strcmp(a, "--allow-clear-refs")) {
+            o.allow_clear_refs = true;
+            continue;
         }
         if (!v) {
             fprintf(stderr, "memscoped: unknown option or missing value: %s (see --help)\n", a);
             return 2;
         }
         i++;
+        int hopt = history_option(&hist, a, v);
+        if (hopt < 0)
+            return 2;
+        if (hopt > 0)
+            continue;
         if (!strcmp(a, "--listen")) {
             if (!parse_listen(v, &o)) {
                 fprintf(stderr, "memscoped: --listen takes ADDR:PORT with an IP address, e.g. 127.0.0.1:8080 or [::1]:8080\n");
@@ -237,6 +352,13 @@ int main(int argc, char **argv)
             o.web_dir = v;
         } else if (!strcmp(a, "--token-file")) {
             o.token_file = v;
+        } else if (!strcmp(a, "--allow-host")) {
+            if (o.nallow_hosts == MAX_ALLOW_HOSTS || !*v || strlen(v) > 253 || strpbrk(v, ":/ []")) {
+                fprintf(stderr, "memscoped: --allow-host takes a host name without port (at most %d of them)\n",
+                        MAX_ALLOW_HOSTS);
+                return 2;
+            }
+            o.allow_hosts[o.nallow_hosts++] = v;
         } else if (!strcmp(a, "--cors-origin")) {
             o.cors_origin = v;
         } else if (!strcmp(a, "--experiments")) {
@@ -277,6 +399,20 @@ int main(int argc, char **argv)
             if (!uint_opt(a, v, 1, 100000, &o.max_per_ip)) return 2;
         } else if (!strcmp(a, "--idle-timeout")) {
             if (!uint_opt(a, v, 1, 86400, &o.idle_timeout)) return 2;
+        } else if (!strcmp(a, "--request-timeout")) {
+            if (!uint_opt(a, v, 1, 3600, &o.request_timeout)) return 2;
+        } else if (!strcmp(a, "--cgroup-root")) {
+            o.cgroup_root = v;
+        } else if (!strcmp(a, "--oom-source")) {
+            if (!strcmp(v, "auto")) o.oom = OOM_SOURCE_AUTO;
+            else if (!strcmp(v, "counters")) o.oom = OOM_SOURCE_COUNTERS;
+            else if (!strcmp(v, "off")) o.oom = OOM_SOURCE_OFF;
+            else {
+                fprintf(stderr, "memscoped: --oom-source takes auto, counters or off\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--metrics-cgroups")) {
+            if (!uint_opt(a, v, 0, 500, &o.metrics_cgroups)) return 2;
         } else if (!strcmp(a, "--metrics-top")) {
             if (!uint_opt(a, v, 1, 200, &o.metrics_top)) return 2;
         } else {
@@ -285,6 +421,14 @@ int main(int argc, char **argv)
         }
     }
 
+    /* Under systemd, LoadCredential=token:FILE hands the token over as $CREDENTIALS_DIRECTORY/token
+     * (readable by this service alone); --token-file still wins, MEMSCOPE_TOKEN comes after. */
+    char cred_file[PATH_MAX];
+    const char *cred_dir = getenv("CREDENTIALS_DIRECTORY");
+    if (!o.token_file && cred_dir && *cred_dir &&
+        snprintf(cred_file, sizeof cred_file, "%s/token", cred_dir) < (int)sizeof cred_file &&
+        access(cred_file, F_OK) == 0)
+        o.token_file = cred_file;
     bool bad_token;
     char *token = load_token(o.token_file, &bad_token);
     if (bad_token)
@@ -303,6 +447,7 @@ int main(int argc, char **argv)
     srv.cors_origin = o.cors_origin;
     srv.max_body = (size_t)o.max_body;
     srv.list_cache_ms = o.list_cache_ms;
+    srv.allow_clear_refs = o.allow_clear_refs;
     srv.metrics_top = o.metrics_top;
     srv.experiments_enabled = o.experiments == -1 ? loopback : o.experiments == 1;
     srv.experiments_off_reason = o.experiments == 0 ? "experiments are disabled (--experiments off)"
@@ -329,6 +474,9 @@ int main(int argc, char **argv)
         }
     }
 
+    if (!setup_cgroups(&srv, &o))
+        return 2;
+
     /* Block the stop signals before any thread starts, so only sigwait() below receives them. */
     sigset_t stop;
     sigemptyset(&stop);
@@ -337,16 +485,26 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    routes_exp_start();
-    unsigned port = 0;
-    struct MHD_Daemon *d = http_start(&srv, o.addr, o.port, o.threads, o.max_conns, o.max_per_ip,
-                                      o.idle_timeout, &port);
-    if (!d) {
-        routes_exp_stop();
-        ms_xmgr_free(&srv.exp);
-        log_error("cannot listen on %s:%u (in use, or not an address of this machine?)", o.addr, o.port);
+    if (!history_start(&hist)) {
+        fprintf(stderr, "memscoped: cannot set up history\n");
         return 1;
     }
+    routes_exp_start();
+    snprintf(srv.listen_addr, sizeof srv.listen_addr, "%s", o.addr);
+    srv.allow_hosts = o.allow_hosts;
+    srv.nallow_hosts = o.nallow_hosts;
+    srv.request_timeout_s = o.request_timeout;
+    srv.idle_timeout_s = o.idle_timeout;
+    srv.max_conns = clamp_connections(o.max_conns, o.threads, srv.experiments_enabled ? o.xcfg.max_running : 0);
+    struct MHD_Daemon *d = http_start(&srv, o.port, o.threads, o.max_per_ip);
+    if (!d) {   /* http_start said why */
+        history_stop(&hist);
+        routes_exp_stop();
+        ms_xmgr_free(&srv.exp);
+        oomwatch_stop(&srv.oom);
+        return 1;
+    }
+    unsigned port = srv.port;
     bool v6 = strchr(o.addr, ':') != NULL;
     /* Who memscoped runs as decides which processes it may read (403s otherwise), so the start line
      * says so.  Looking the name up here also loads the name service once, before the first
@@ -370,8 +528,14 @@ int main(int argc, char **argv)
     /* Order matters: release parked event streams, close every connection, then end the labs. */
     routes_exp_stop();
     MHD_stop_daemon(d);
+    http_stop();
+    history_stop(&hist);
     ms_xmgr_free(&srv.exp);
+    oomwatch_stop(&srv.oom);
+    if (srv.cg_root_fd >= 0)
+        close(srv.cg_root_fd);
     routes_list_cache_clear();
+    routes_fast_clear();
     if (srv.web_fd >= 0)
         close(srv.web_fd);
     free(token);

@@ -23,13 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cgroup.h"
 #include "core/proc.h"
 #include "core/proclist.h"
-#include "experiments.h"
 #include "core/smaps.h"
 #include "core/status.h"
 #include "experiments.h"
+#include "jw.h"
 #include "metrics.h"
+#include "oomwatch.h"
 #include "routes.h"
 
 #define METRICS_ROLLUP_BUDGET_NS (250 * 1000 * 1000ull)
@@ -37,7 +39,7 @@
 
 /* ---- counters fed by other modules ---- */
 
-static atomic_uint_fast64_t read_errors[MS_ERR_RANGE + 1];
+static atomic_uint_fast64_t read_errors[MS_ERR__COUNT];
 static atomic_uint_fast64_t rollups_skipped;
 
 /* The reasons a read of someone else's /proc files fails for reasons not the client's; each is
@@ -94,30 +96,6 @@ static void put_dbl(mw *w, double v)
         put(w, "NaN");
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if it is not one.  Overlongs,
- * surrogates and code points past U+10FFFF are invalid, as the exposition format's parsers say. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp, min;
-    if ((s[0] & 0xE0) == 0xC0) { len = 2; cp = s[0] & 0x1Fu; min = 0x80; }
-    else if ((s[0] & 0xF0) == 0xE0) { len = 3; cp = s[0] & 0x0Fu; min = 0x800; }
-    else if ((s[0] & 0xF8) == 0xF0) { len = 4; cp = s[0] & 0x07u; min = 0x10000; }
-    else return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* A label value: backslash, double quote and newline escaped as the format says; bytes that are not
  * UTF-8 (a process may name itself anything) become U+FFFD so the whole scrape stays parseable. */
 static void put_label_value(mw *w, const char *s, size_t n)
@@ -130,7 +108,7 @@ static void put_label_value(mw *w, const char *s, size_t n)
         if (p[i] == '\\') esc = "\\\\";
         else if (p[i] == '"') esc = "\\\"";
         else if (p[i] == '\n') esc = "\\n";
-        else if ((k = utf8_seq(p + i, n - i)) == 0) { esc = "\xEF\xBF\xBD"; k = 1; }
+        else if ((k = jw_utf8_len(p + i, n - i)) == 0) { esc = "\xEF\xBF\xBD"; k = 1; }
         if (esc) {
             put_n(w, s + run, i - run);
             put(w, esc);
@@ -303,6 +281,8 @@ typedef struct {
     char name[64];
     uint64_t rss, swap, vsz, pss, uss;
     bool has_rollup;
+    char cgroup[MS_CG_PATH_MAX];  /* "" when unknown */
+    char container[65];
 } top_proc;
 
 /* PSS and USS from smaps_rollup; false (and counted) when it cannot be read. */
@@ -365,6 +345,8 @@ static ms_err collect_top(unsigned top, top_proc **out, size_t *nout, size_t *nv
         q->rss = p->vm_rss;
         q->swap = p->vm_swap;
         q->vsz = p->vm_size;
+        snprintf(q->cgroup, sizeof q->cgroup, "%s", p->cgroup ? p->cgroup : "");
+        memcpy(q->container, p->container.id, sizeof q->container);
         if (now_ns() - t0 < METRICS_ROLLUP_BUDGET_NS) {
             bool gone;
             q->has_rollup = read_rollup(p->pid, &q->pss, &q->uss, &gone);
@@ -418,11 +400,148 @@ static void write_top(mw *w, const top_proc *t, size_t n)
             put_u64(w, (uint64_t)q->pid);
             put(w, "\",name=\"");
             put_label_value(w, q->name, strlen(q->name));
+            put(w, "\",cgroup=\"");
+            put_label_value(w, q->cgroup, strlen(q->cgroup));
+            put(w, "\",container=\"");
+            put_label_value(w, q->container, strlen(q->container));
             put(w, "\"} ");
             put_u64(w, v);
             put(w, "\n");
         }
     }
+}
+
+/* ---- cgroups ---- */
+
+typedef struct {
+    const char *path;
+    ms_cg_mem m;
+    uint64_t usage;
+    ms_cg_split split;
+    bool has_split;
+} top_cg;
+
+static int cmp_usage_desc(const void *a, const void *b)
+{
+    const top_cg *x = a, *y = b;
+    return x->usage < y->usage ? 1 : x->usage > y->usage ? -1 : strcmp(x->path, y->path);
+}
+
+static void cg_labels(mw *w, const char *name, const top_cg *c, const char *extra_k, const char *extra_v)
+{
+    ms_container ctr;
+    ms_container_from_path(c->path, &ctr);
+    put(w, name);
+    put(w, "{cgroup=\"");
+    put_label_value(w, c->path, strlen(c->path));
+    put(w, "\",container=\"");
+    put_label_value(w, ctr.id, strlen(ctr.id));
+    put(w, "\",pod_uid=\"");
+    put(w, ctr.pod_uid);
+    if (extra_k) {
+        put(w, "\",");
+        put(w, extra_k);
+        put(w, "=\"");
+        put(w, extra_v);
+    }
+    put(w, "\"} ");
+}
+
+/* The families of the top cgroups by usage (--metrics-cgroups), read whole for each scrape. */
+static void write_cg_families(mw *w, const top_cg *t, size_t n)
+{
+    static const char *const parts[] = {"anon", "file", "shmem", "kernel", "sock"};
+    family(w, "memscope_cgroup_usage_bytes", "gauge",
+           "Memory charged to a cgroup and its descendants (v1 memory.usage_in_bytes, v2 memory.current).");
+    for (size_t i = 0; i < n; i++) {
+        cg_labels(w, "memscope_cgroup_usage_bytes", &t[i], NULL, NULL);
+        put_u64(w, t[i].usage);
+        put(w, "\n");
+    }
+    family(w, "memscope_cgroup_limit_bytes", "gauge",
+           "A cgroup's memory limit (v1 memory.limit_in_bytes, v2 memory.max); absent when unlimited.");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        if (!ms_cg_limit(&t[i].m, &v))
+            continue;
+        cg_labels(w, "memscope_cgroup_limit_bytes", &t[i], NULL, NULL);
+        put_u64(w, v);
+        put(w, "\n");
+    }
+    family(w, "memscope_cgroup_memory_bytes", "gauge",
+           "A cgroup's usage by kind, from memory.stat: anon, file (page cache less shmem), shmem, kernel, sock.");
+    for (size_t i = 0; i < n; i++) {
+        const ms_cg_split *s = &t[i].split;
+        const uint64_t v[] = {s->anon, s->file, s->shmem, s->kernel, s->sock};
+        for (size_t k = 0; t[i].has_split && k < 5; k++) {
+            if ((k == 3 && !s->has_kernel) || (k == 4 && !s->has_sock))
+                continue;
+            cg_labels(w, "memscope_cgroup_memory_bytes", &t[i], "kind", parts[k]);
+            put_u64(w, v[k]);
+            put(w, "\n");
+        }
+    }
+    family(w, "memscope_cgroup_oom_kills_total", "counter",
+           "OOM kills the kernel counted in a cgroup (v1 memory.oom_control, v2 memory.events oom_kill).");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        if (!ms_cg_oom_kills(&t[i].m, &v))
+            continue;
+        cg_labels(w, "memscope_cgroup_oom_kills_total", &t[i], NULL, NULL);
+        put_u64(w, v);
+        put(w, "\n");
+    }
+    family(w, "memscope_cgroup_pressure_seconds_total", "counter",
+           "Time some or all tasks of a cgroup were stalled on memory (v2 memory.pressure total).");
+    for (size_t i = 0; i < n; i++) {
+        const ms_cg_psi *p[2] = {&t[i].m.psi_some, &t[i].m.psi_full};
+        for (int k = 0; k < 2; k++) {
+            if (!p[k]->present)
+                continue;
+            cg_labels(w, "memscope_cgroup_pressure_seconds_total", &t[i], "kind", k ? "full" : "some");
+            put_dbl(w, (double)p[k]->total_us / 1e6);
+            put(w, "\n");
+        }
+    }
+}
+
+static void write_cgroups(mw *w, server_ctx *srv)
+{
+    if (srv->oom) {
+        family(w, "memscope_oom_kills_seen_total", "counter", "OOM kills memscoped has seen since it started.");
+        sample_u64(w, "memscope_oom_kills_seen_total", oomwatch_total(srv->oom));
+    }
+    if (!srv->cg_ok || srv->metrics_cgroups == 0)
+        return;
+    ms_cg_tree tree;
+    if (ms_cg_tree_read(srv->cg_root_fd, 10000, &tree) != MS_OK)
+        return;
+    top_cg *t = calloc(tree.count ? tree.count : 1, sizeof *t);
+    size_t n = 0;
+    for (size_t i = 0; t && i < tree.count; i++) {
+        int fd;
+        if (ms_cg_open(srv->cg_root_fd, tree.n[i].path, &fd) != MS_OK)
+            continue;
+        top_cg *c = &t[n];
+        ms_cg_mem_init(&c->m);
+        if (ms_cg_mem_read(fd, srv->cg.version, &c->m) == MS_OK) {
+            c->path = tree.n[i].path;
+            c->has_split = ms_cg_split_of(&c->m, &c->split) == MS_OK;
+            c->usage = c->has_split ? c->split.usage : c->m.v[MS_CGV_USAGE].value;
+            n++;
+        } else {
+            ms_cg_mem_free(&c->m);
+        }
+        close(fd);
+    }
+    if (t) {
+        qsort(t, n, sizeof *t, cmp_usage_desc);
+        write_cg_families(w, t, n < srv->metrics_cgroups ? n : srv->metrics_cgroups);
+    }
+    for (size_t i = 0; t && i < n; i++)
+        ms_cg_mem_free(&t[i].m);
+    free(t);
+    ms_cg_tree_free(&tree);
 }
 
 enum MHD_Result h_metrics(http_req *r)
@@ -447,6 +566,8 @@ enum MHD_Result h_metrics(http_req *r)
         write_top(&w, top, ntop);
     }
     free(top);
+    if (rc == MS_OK)
+        write_cgroups(&w, r->srv);
     family(&w, "memscope_metrics_scrape_duration_seconds", "gauge", "Time this scrape took to collect.");
     put(&w, "memscope_metrics_scrape_duration_seconds ");
     put_dbl(&w, (double)(now_ns() - t0) / 1e9);

@@ -27,13 +27,14 @@
 #include "encode.h"
 #include "jw.h"
 #include "routes.h"
+#include "routes_history.h"
 
 /* Caps that keep one answer bounded; each is stated in the error that enforces it (the pagemap
  * ones are in encode.h, shared with the command line). */
 #define PROCESSES_MAX_LIMIT 100000
 #define QUERY_MAX_LEN 256
 
-static enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b)
+enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b)
 {
     ms_err rc = jw_finish(w);
     if (rc != MS_OK) {
@@ -76,6 +77,7 @@ static enum MHD_Result h_health(http_req *r)
     jw_kstr(&w, "thp", r->srv->sys.thp_enabled);
     jw_kbool(&w, "experiments", r->srv->experiments_enabled);
     jw_kbool(&w, "auth", r->srv->token != NULL);
+    routes_history_health(&w);
     jw_obj_end(&w);
     return reply_writer(r, &w, &b);
 }
@@ -240,7 +242,7 @@ static ms_err list_copy(const ms_proclist *from, ms_proclist *to)
 
 static enum MHD_Result h_processes(http_req *r)
 {
-    static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", NULL};
+    static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", "fields", "pss_budget_ms", "cgroup", "container", NULL};
     if (!http_args_check(r, allowed))
         return MHD_YES;
     const char *sort = http_arg_get(r, "sort"), *order = http_arg_get(r, "order");
@@ -267,8 +269,9 @@ static enum MHD_Result h_processes(http_req *r)
     if (q && strlen(q) > QUERY_MAX_LEN)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_query", "q is longer than %d bytes", QUERY_MAX_LEN);
 
-    bool fresh = false;
-    if (!arg_bool(r, "fresh", &fresh))
+    bool fresh = false, want_pss;
+    uint64_t pss_budget_ns;
+    if (!arg_bool(r, "fresh", &fresh) || !routes_pss_args(r, &want_pss, &pss_budget_ns))
         return MHD_YES;
     ms_proclist l;
     struct list_snapshot *snap = NULL;
@@ -285,12 +288,28 @@ static enum MHD_Result h_processes(http_req *r)
         list_snapshot_put(snap);
         return http_reply_ms(r, rc, "listing /proc");
     }
+    if (!routes_cgroup_filter(r, &l, q && *q)) {
+        if (q && *q) ms_proclist_free(&l); else free(l.p);
+        list_snapshot_put(snap);
+        return MHD_YES;
+    }
     ms_proclist_sort(&l, key, desc);
+    size_t n = l.n < limit ? l.n : (size_t)limit;
+    ms_pss_result *pss = NULL;
+    ms_pss_stats pss_st;
+    if (want_pss)
+        rc = routes_pss_compute(l.p, n, pss_budget_ns, &pss, &pss_st);
     ms_buf b;
     ms_buf_init(&b, 0);
     jw w;
     jw_init(&w, &b);
-    enc_processes(&w, &l, l.n < limit ? l.n : (size_t)limit, age_ms);
+    if (want_pss) {
+        enc_pss e = {pss, &pss_st, pss_budget_ns, rc};
+        enc_processes_pss(&w, &l, n, age_ms, &e);
+        free(pss);
+    } else {
+        enc_processes(&w, &l, n, age_ms);
+    }
     if (q && *q) {
         ms_proclist_free(&l);
     } else {
@@ -390,6 +409,7 @@ static enum MHD_Result h_process(http_req *r)
     jw_kbool(&w, "address_space", mm == MS_MM_PRESENT);
     jw_kstr(&w, "cmdline", cmdline);
     jw_kbool(&w, "cmdline_truncated", trunc);
+    routes_cgroup_write_proc(&w, dirfd);
     jw_key(&w, "status");
     jw_obj(&w);
     write_kv_list(&w, st.kv, st.nkv, true, status_line_wanted);
@@ -465,9 +485,14 @@ static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps
 
 static enum MHD_Result h_maps(http_req *r)
 {
-    static const char *const allowed[] = {NULL};
+    static const char *const allowed[] = {"rss", "method", NULL};
     int pid, dirfd;
-    if (!http_args_check(r, allowed) || !open_pid(r, &pid, &dirfd))
+    bool rss;
+    if (!http_args_check(r, allowed) || !arg_bool(r, "rss", &rss))
+        return MHD_YES;
+    if (rss || http_arg_get(r, "method"))
+        return h_maps_rss(r);
+    if (!open_pid(r, &pid, &dirfd))
         return MHD_YES;
     return reply_regions(r, pid, dirfd, false);
 }
@@ -698,6 +723,17 @@ static enum MHD_Result h_translate(http_req *r)
     return reply_writer(r, &w, &b);
 }
 
+/* Helpers shared with the handlers of routes_fast.c. */
+bool routes_open_pid(http_req *r, int *pid, int *dirfd)
+{
+    return open_pid(r, pid, dirfd);
+}
+
+bool routes_arg_bool(http_req *r, const char *k, bool *out)
+{
+    return arg_bool(r, k, out);
+}
+
 const http_route http_routes[] = {
     {"GET", "/api/v1/health", h_health},
     {"GET", "/api/v1/system", h_system},
@@ -707,12 +743,25 @@ const http_route http_routes[] = {
     {"GET", "/api/v1/processes/{pid}/smaps", h_smaps},
     {"GET", "/api/v1/processes/{pid}/pagemap", h_pagemap},
     {"GET", "/api/v1/processes/{pid}/translate", h_translate},
+    {"GET", "/api/v1/processes/{pid}/wss", h_wss},
+    {"GET", "/api/v1/cgroups", h_cgroups},
+    {"GET", "/api/v1/cgroups/*", h_cgroup},
+    {"GET", "/api/v1/events", h_events},
     {"GET", "/api/v1/experiments/presets", h_exp_presets},
     {"GET", "/api/v1/experiments", h_exp_list},
     {"POST", "/api/v1/experiments", h_exp_start},
     {"GET", "/api/v1/experiments/{id}", h_exp_get},
     {"DELETE", "/api/v1/experiments/{id}", h_exp_delete},
     {"GET", "/api/v1/experiments/{id}/events", h_exp_events},
+    {"GET", "/api/v1/processes/{pid}/history", h_hist_process},
+    {"GET", "/api/v1/system/history", h_hist_system},
+    {"GET", "/api/v1/history/processes", h_hist_processes},
+    {"POST", "/api/v1/processes/{pid}/snapshots", h_snap_create},
+    {"GET", "/api/v1/snapshots", h_snap_list},
+    {"GET", "/api/v1/snapshots/{id}", h_snap_get},
+    {"DELETE", "/api/v1/snapshots/{id}", h_snap_delete},
+    {"GET", "/api/v1/processes/{pid}/diff", h_diff},
+    {"GET", "/api/v1/growth", h_growth},
     {"GET", "/metrics", h_metrics},
     {"GET", "/*", h_static},
 };

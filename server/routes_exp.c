@@ -3,7 +3,13 @@
  * Live following is server-sent events.  A stream's content callback takes whatever lines the
  * experiment has printed since its cursor; when there are none it suspends the connection, and a
  * single waker thread resumes every waiting stream ten times a second.  No request thread ever
- * blocks waiting for a lab, so one open stream never stalls other requests. */
+ * blocks waiting for a lab, so one open stream never stalls other requests.
+ *
+ * A stream holds no copy of the lines: it keeps a cursor into the experiment's own line log (which
+ * the experiment owns and frees; see ms_xmgr_frame) and copies from it straight into MHD's buffer.
+ * A stream whose lab is silent writes a comment line every HEARTBEAT_MS: a client that went away
+ * (reset, or closed) makes that write fail, and MHD then closes the connection and frees the
+ * stream, its descriptor and its slot, instead of keeping them for the rest of a long hold. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +23,16 @@
 #include "routes.h"
 
 #define MAX_STREAMS 64
+#define HEARTBEAT_MS 2000
+#define STREAM_BLOCK (16 * 1024)     /* the most one read hands MHD */
 
 typedef struct stream {
     ms_xmgr *m;
     uint64_t id;
-    size_t next;              /* the experiment's next line index */
+    ms_xcursor cur;           /* where in the experiment's lines this stream is */
     struct MHD_Connection *conn;
-    ms_buf out;               /* SSE text not yet handed to MHD */
-    size_t off;
-    bool finished;            /* the experiment ended and every line is in out */
+    uint64_t last_write_ms;   /* monotonic: when bytes last went to MHD (lines or heartbeat) */
+    bool finished;            /* the experiment ended and every line went out */
     bool waiting;             /* suspended, in the waiter list */
     struct stream *prev_w, *next_w;
 } stream;
@@ -71,52 +78,34 @@ void routes_exp_stop(void)
     waker_started = false;
 }
 
-/* Appends the lines in chunk as SSE events: one "data:" line per NDJSON line. */
-static ms_err add_events(stream *s, const ms_xchunk *c)
+static uint64_t mono_ms(void)
 {
-    ms_err rc = MS_OK;
-    const char *p = c->text, *end = c->text + c->len;
-    while (p < end && rc == MS_OK) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (n) {
-            rc = ms_buf_append(&s->out, "data: ", 6);
-            if (rc == MS_OK)
-                rc = ms_buf_append(&s->out, p, n);
-            if (rc == MS_OK)
-                rc = ms_buf_append(&s->out, "\n\n", 2);
-        }
-        p += n + 1;
-    }
-    return rc;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
+    static const char heartbeat[] = ": keep-alive\n\n";
     (void)pos;
     stream *s = cls;
-    if (s->off == s->out.len && !s->finished) {
-        ms_buf_reset(&s->out);
-        s->off = 0;
-        ms_xchunk c = {0};
-        ms_err rc = ms_xmgr_follow(s->m, s->id, s->next, 0, &c);
-        if (rc != MS_OK) {
-            s->finished = true;          /* deleted and forgotten meanwhile */
-        } else {
-            s->next = c.next;
-            s->finished = c.finished;
-            if (c.len && add_events(s, &c) != MS_OK)
-                s->finished = true;
-            free(c.text);
+    if (!s->finished) {
+        size_t n = 0;
+        bool fin = false;
+        if (ms_xmgr_frame(s->m, s->id, &s->cur, "data: ", "\n\n", buf, max, &n, &fin) != MS_OK)
+            fin = true;                  /* deleted and forgotten meanwhile */
+        s->finished = fin;
+        uint64_t now = mono_ms();
+        if (n) {
+            s->last_write_ms = now;
+            return (ssize_t)n;
         }
-    }
-    if (s->off < s->out.len) {
-        size_t n = s->out.len - s->off;
-        if (n > max)
-            n = max;
-        memcpy(buf, s->out.data + s->off, n);
-        s->off += n;
-        return (ssize_t)n;
+        if (!fin && now - s->last_write_ms >= HEARTBEAT_MS && max >= sizeof heartbeat - 1) {
+            memcpy(buf, heartbeat, sizeof heartbeat - 1);
+            s->last_write_ms = now;
+            return (ssize_t)(sizeof heartbeat - 1);
+        }
     }
     if (s->finished)
         return MHD_CONTENT_READER_END_OF_STREAM;
@@ -151,7 +140,6 @@ static void stream_free(void *cls)
     }
     nstreams--;
     pthread_mutex_unlock(&streams_lock);
-    ms_buf_free(&s->out);
     free(s);
 }
 
@@ -256,13 +244,16 @@ enum MHD_Result h_exp_get(http_req *r)
     uint64_t id;
     if (!http_args_check(r, allowed) || !exp_enabled(r) || !param_id(r, &id))
         return MHD_YES;
-    json_t *j = NULL;
-    ms_err rc = ms_xmgr_get(r->srv->exp, id, &j);
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    ms_err rc = ms_xmgr_get_text(r->srv->exp, id, &b);
+    if (rc != MS_OK)
+        ms_buf_free(&b);
     if (rc == MS_ERR_NOENT)
         return http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_experiment", "no experiment %llu", (unsigned long long)id);
     if (rc != MS_OK)
         return http_reply_ms(r, rc, "reading experiment %llu", (unsigned long long)id);
-    return reply_json_t(r, MHD_HTTP_OK, j);
+    return http_reply_json(r, MHD_HTTP_OK, &b);
 }
 
 enum MHD_Result h_exp_delete(http_req *r)
@@ -290,10 +281,8 @@ enum MHD_Result h_exp_events(http_req *r)
     const char *f = http_arg_get(r, "from");
     if (f && !ms_parse_u64(f, 1u << 30, &from))
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_from", "from must be a line index");
-    json_t *j = NULL;
-    if (ms_xmgr_get(r->srv->exp, id, &j) != MS_OK)
+    if (!ms_xmgr_exists(r->srv->exp, id))
         return http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_experiment", "no experiment %llu", (unsigned long long)id);
-    json_decref(j);
     pthread_mutex_lock(&streams_lock);
     bool full = nstreams >= MAX_STREAMS || stopping;
     if (!full)
@@ -311,10 +300,10 @@ enum MHD_Result h_exp_events(http_req *r)
     }
     s->m = r->srv->exp;
     s->id = id;
-    s->next = (size_t)from;
+    s->cur.line = (size_t)from;
     s->conn = r->conn;
-    ms_buf_init(&s->out, 0);
-    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s, stream_free);
+    s->last_write_ms = mono_ms();
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, s, stream_free);
     if (!resp) {
         stream_free(s);
         return MHD_NO;

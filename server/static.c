@@ -67,6 +67,28 @@ static int open_beneath(int dirfd, const char *rel)
     return (int)fd;
 }
 
+/* If-None-Match holds "*" or an entity tag equal to etag by the weak comparison (RFC 9110 8.8.3.2:
+ * a W/ prefix on either side is ignored), which is the one a GET uses. */
+static bool none_match_hit(const char *inm, const char *etag)
+{
+    size_t el = strlen(etag);
+    for (const char *p = inm; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;
+        const char *e = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (!e)
+            return false;   /* not an entity tag: ignore the rest */
+        if ((size_t)(e + 1 - p) == el && memcmp(p, etag, el) == 0)
+            return true;
+        p = e + 1;
+    }
+    return false;
+}
+
 enum MHD_Result h_static(http_req *r)
 {
     server_ctx *srv = r->srv;
@@ -92,8 +114,11 @@ enum MHD_Result h_static(http_req *r)
     const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     struct MHD_Response *resp;
     unsigned status;
-    if (inm && strcmp(inm, etag) == 0) {
+    if (inm && none_match_hit(inm, etag)) {
         close(fd);
+        /* libmicrohttpd 0.9.75 writes "Content-Length: 0" on it and offers no way to leave that
+         * out (a length it did not count is sent chunked, which a 304 must not be).  Clients read
+         * no body after a 304 whatever it says (RFC 9112 6.3). */
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         status = MHD_HTTP_NOT_MODIFIED;
     } else {

@@ -28,6 +28,12 @@
  *                                  remapping, protecting, touching and dropping pieces of them in a
  *                                  tight loop until stdin closes: maps that change under a reader
  *                                  (race tests; "churn" is the span's start)
+ *   --wss BYTES --wss-touch T --wss-idle I
+ *                                  a BYTES anonymous mapping (THP off for it), all written, whose
+ *                                  first T bytes are read again and again after the JSON line (until
+ *                                  stdin closes), and an I-byte mapping written once and never
+ *                                  touched again: a working set of exactly T in the first ("wss"),
+ *                                  none in the second ("wss_idle")
  *   --exec-after MS                after MS milliseconds exec itself anew (--exit-after 50): the
  *                                  same pid gets a new address space, then goes away
  */
@@ -68,6 +74,44 @@ static uint64_t arg_size(const char *s)
 
 static volatile sig_atomic_t stop;
 static void on_term(int sig) { (void)sig; stop = 1; }
+
+/* When touch_loop's passes began and ended (CLOCK_MONOTONIC ns), pass i at [i % 256], and how many
+ * there were: a reader of /proc/PID/mem (the address is "passes" in the JSON line) can tell whether
+ * a whole pass fell inside its interval on a machine too busy to promise one. */
+struct pass_log {
+    uint64_t count;
+    uint64_t at[256][2];
+};
+static volatile struct pass_log touch_passes;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Reads one byte of every page of [at, at + bytes) over and over, a pass every ~2 ms, until stdin
+ * closes or SIGTERM: those pages stay referenced, and nothing else is touched. */
+static void touch_loop(volatile unsigned char *at, uint64_t bytes, long ps)
+{
+    unsigned sum = 0;
+    while (!stop) {
+        uint64_t n = touch_passes.count, t0 = mono_ns();
+        for (uint64_t i = 0; i < bytes; i += (uint64_t)ps)
+            sum += at[i];
+        touch_passes.at[n % 256][0] = t0;
+        touch_passes.at[n % 256][1] = mono_ns();
+        touch_passes.count = n + 1;
+        struct pollfd p = {.fd = 0, .events = POLLIN};
+        if (poll(&p, 1, 2) > 0) {
+            char c;
+            if (read(0, &c, 1) <= 0)
+                break;
+        }
+    }
+    (void)sum;
+}
 
 /* Changes the span's mappings until stdin closes or SIGTERM.  Every change stays inside the span
  * (MAP_FIXED over our own reservation; "unmapping" maps PROT_NONE back), so nothing else this
@@ -126,7 +170,7 @@ int main(int argc, char **argv)
 {
     uint64_t pages = 0, wpages = 0, rpages = 0, regions = 0, shared = 0;
     uint64_t heap = 0, heap_w = 0, heap_r = 0, exit_after = 0, thp = 0, hugetlb = 0, memfd = 0;
-    uint64_t churn = 0, exec_after = 0;
+    uint64_t churn = 0, exec_after = 0, wss = 0, wss_touch = 0, wss_idle = 0;
     uint64_t heap_noreserve = 0;
     const char *file_dir = NULL;
     const char *map_files[16];
@@ -154,9 +198,12 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--memfd")) memfd = arg_size(v);
         else if (!strcmp(a, "--churn")) churn = arg_size(v);
         else if (!strcmp(a, "--exec-after")) exec_after = arg_size(v);
+        else if (!strcmp(a, "--wss")) wss = arg_size(v);
+        else if (!strcmp(a, "--wss-touch")) wss_touch = arg_size(v);
+        else if (!strcmp(a, "--wss-idle")) wss_idle = arg_size(v);
         else { fprintf(stderr, "memscope-subject: unknown option %s\n", a); return 2; }
     }
-    if (wpages + rpages > pages || heap_w + heap_r > heap) {
+    if (wpages + rpages > pages || heap_w + heap_r > heap || wss_touch > wss) {
         fprintf(stderr, "memscope-subject: more touched than mapped\n");
         return 2;
     }
@@ -243,6 +290,21 @@ int main(int argc, char **argv)
         if (churn_at == MAP_FAILED) die("mmap churn");
     }
 
+    unsigned char *wss_at = NULL, *idle_at = NULL;
+    unsigned char **wss_maps[2] = {&wss_at, &idle_at};
+    uint64_t wss_sizes[2] = {wss, wss_idle};
+    for (int k = 0; k < 2; k++) {
+        if (!wss_sizes[k])
+            continue;
+        unsigned char *m = mmap(NULL, wss_sizes[k], PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) die("mmap wss");
+        madvise(m, wss_sizes[k], MADV_NOHUGEPAGE);   /* bytes, not 2 MiB steps, are what is counted */
+        for (uint64_t i = 0; i < wss_sizes[k]; i += (uint64_t)ps) m[i] = 1;
+        /* read-only from now on: it cannot merge with the other, which has the same flags */
+        if (k == 1 && mprotect(m, wss_sizes[k], PROT_READ) < 0) die("mprotect wss idle");
+        *wss_maps[k] = m;
+    }
+
     char spaced[4096] = "", deleted[4096] = "";
     void *spaced_at = NULL, *deleted_at = NULL;
     if (file_dir) {
@@ -285,16 +347,20 @@ int main(int argc, char **argv)
     printf("\"pid\":%d,\"page_size\":%ld,\"area\":\"%p\",\"pages\":%llu,\"written\":%llu,\"read\":%llu,"
            "\"regions\":%llu,\"heap\":\"%p\",\"heap_size\":%llu,\"shared\":\"%p\",\"shared_pages\":%llu,"
            "\"spaced_file\":\"%p\",\"deleted_file\":\"%p\",\"thp\":\"%p\",\"thp_size\":%llu,"
-           "\"hugetlb\":\"%p\",\"hugetlb_pages\":%llu,\"memfd\":\"%p\",\"memfd_size\":%llu,\"churn\":\"%p\",\"churn_pages\":%llu,\"sink\":%u}\n",
+           "\"hugetlb\":\"%p\",\"hugetlb_pages\":%llu,\"memfd\":\"%p\",\"memfd_size\":%llu,\"churn\":\"%p\",\"churn_pages\":%llu,\"wss\":\"%p\",\"wss_idle\":\"%p\",\"passes\":\"%p\",\"sink\":%u}\n",
            (int)getpid(), ps, (void *)area, (unsigned long long)pages, (unsigned long long)wpages,
            (unsigned long long)rpages, (unsigned long long)made, (void *)h, (unsigned long long)heap,
            (void *)sh, (unsigned long long)shared, spaced_at, deleted_at, (void *)thp_at,
            (unsigned long long)thp, (void *)htlb, (unsigned long long)hugetlb, (void *)mfd,
-           (unsigned long long)memfd, (void *)churn_at, (unsigned long long)churn, sink);
+           (unsigned long long)memfd, (void *)churn_at, (unsigned long long)churn, (void *)wss_at, (void *)idle_at, (void *)&touch_passes, sink);
     fflush(stdout);
 
     if (churn) {
         churn_loop(churn_at, churn, ps);
+        return 0;
+    }
+    if (wss_touch) {
+        touch_loop(wss_at, wss_touch, ps);
         return 0;
     }
 

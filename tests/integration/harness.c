@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,8 +70,16 @@ bool server_start_cmd(ms_server *s, const char *const *wrapper, const char *cons
     argv[k++] = "127.0.0.1:0";
     argv[k++] = "--threads";
     argv[k++] = "2";
-    for (int i = 0; extra && extra[i] && k < 62; i++)
+    bool own_dir = false;
+    for (int i = 0; extra && extra[i] && k < 60; i++) {
+        own_dir = own_dir || strcmp(extra[i], "--data-dir") == 0;
         argv[k++] = extra[i];
+    }
+    /* A test never writes the machine's history store: in memory unless it names a directory. */
+    if (!own_dir) {
+        argv[k++] = "--data-dir";
+        argv[k++] = "none";
+    }
     argv[k] = NULL;
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0)
@@ -415,4 +425,109 @@ long long proc_kb(int pid, const char *file, const char *key)
     if (f)
         fclose(f);
     return v;
+}
+
+int server_run_once(const char *const *args, int timeout_ms, char **err)
+{
+    const char *bin = env_or("MEMSCOPE_BIN", "../server/memscoped");
+    const char *argv[32];
+    int k = 0;
+    argv[k++] = bin;
+    for (int i = 0; args[i] && k < 31; i++)
+        argv[k++] = args[i];
+    argv[k] = NULL;
+    int pfd[2];
+    *err = NULL;
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return -2;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -2;
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    ms_server fake = {.log_fd = pfd[0]};
+    int st = 0;
+    long deadline = now_ms() + timeout_ms;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            st = -1;
+            break;
+        }
+        usleep(20000);
+    }
+    *err = server_log(&fake);
+    close(pfd[0]);
+    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int connect_lo(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+char *raw_exchange(unsigned port, const char *req, size_t len, int timeout_ms, bool *closed)
+{
+    *closed = false;
+    int fd = connect_lo(port);
+    if (fd < 0)
+        return NULL;
+    size_t n = 0, cap = 65536;
+    char *out = malloc(cap);
+    if (!out || send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
+        free(out);
+        close(fd);
+        return NULL;
+    }
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0)
+            break;
+        if (n + 4097 > cap) {
+            char *nb = realloc(out, cap *= 2);
+            if (!nb)
+                break;
+            out = nb;
+        }
+        ssize_t k = read(fd, out + n, 4096);
+        if (k <= 0) {
+            *closed = true;
+            break;
+        }
+        n += (size_t)k;
+    }
+    out[n] = '\0';
+    close(fd);
+    return out;
+}
+
+bool http_expect(const ms_server *s, const char *method, const char *path, const char *body,
+                 const char *const *hdr, long status, const char *code)
+{
+    http_resp r;
+    bool ok = http_do(s, method, path, body, hdr, &r) && r.status == status &&
+              (!code || (r.json && jstr(r.json, "error.message") && jstr(r.json, "error.code") &&
+                         strcmp(jstr(r.json, "error.code"), code) == 0));
+    if (!ok)
+        fprintf(stderr, "%s %s: want %ld %s, got %ld %.300s\n", method, path, status, code ? code : "",
+                r.status, r.body ? r.body : "");
+    http_resp_free(&r);
+    return ok;
+}
+
+long harness_now_ms(void)
+{
+    return now_ms();
 }

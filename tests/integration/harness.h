@@ -15,7 +15,8 @@ typedef struct {
 } ms_server;
 
 /* Starts $MEMSCOPE_BIN (or ../server/memscoped) with --listen 127.0.0.1:0 plus extra args (NULL-ended),
- * waits for its "listening on" line.  false if it did not start within 10 s. */
+ * waits for its "listening on" line.  false if it did not start within 10 s.  Unless extra has its
+ * own --data-dir, the history store is kept in memory (--data-dir none). */
 bool server_start(ms_server *s, const char *const *extra);
 /* The same, run through a wrapper command (e.g. {"setpriv", "--reuid=nobody", ..., NULL}; NULL: none).
  * extra may hold its own --listen: a wildcard address (0.0.0.0) is then reached through 127.0.0.1. */
@@ -25,6 +26,16 @@ int server_stop(ms_server *s);
 /* What the server wrote to stderr since the last call (returns once it was quiet for 300 ms);
  * malloc'ed, never NULL unless out of memory. */
 char *server_log(const ms_server *s);
+
+/* Runs memscoped with args (NULL-ended) only, waits up to timeout_ms for it to exit; returns its exit
+ * status (-1: still running, killed) and what it wrote to stderr in *err (malloc'ed). */
+int server_run_once(const char *const *args, int timeout_ms, char **err);
+
+/* A TCP connection to 127.0.0.1:port, or -1. */
+int connect_lo(unsigned port);
+/* Sends req (len bytes) on a new connection and returns all that came back until the server closed
+ * it or nothing came for timeout_ms (malloc'ed, NUL-ended; *closed says which). */
+char *raw_exchange(unsigned port, const char *req, size_t len, int timeout_ms, bool *closed);
 
 typedef struct {
     pid_t pid;
@@ -55,6 +66,11 @@ void http_resp_free(http_resp *r);
 /* A response header's value (case-insensitive name) copied into buf; NULL if absent. */
 const char *http_header(const http_resp *r, const char *name, char *buf, size_t cap);
 
+/* method path (body, hdr as http_do) answers status and, when code is non-NULL, the JSON error
+ * shape with that code; prints what came instead and returns false otherwise. */
+bool http_expect(const ms_server *s, const char *method, const char *path, const char *body,
+                 const char *const *hdr, long status, const char *code);
+
 /* Integer member by dotted path ("counts.present"); -1 if missing or not an integer. */
 long long jint(const json_t *j, const char *path);
 const char *jstr(const json_t *j, const char *path);
@@ -66,6 +82,9 @@ json_t *http_get_json(const ms_server *s, const char *fmt, ...) __attribute__((f
 /* A "Key:   123 kB" field of /proc/<pid>/<file> in bytes, read without memscope's code; -1 if
  * absent. */
 long long proc_kb(int pid, const char *file, const char *key);
+
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+long harness_now_ms(void);
 
 /* Runs a shell command and returns its stdout (malloc'ed), or NULL. */
 char *run_capture(const char *cmd);

@@ -1,4 +1,4 @@
-/* test_badinput.c - the bad-input table of issue 7, beyond what test_api.c's test_bad_input covers.
+/* test_badinput.c - bad input of every kind, beyond what test_api.c's test_bad_input covers.
  *
  * Each row: a request, the status it must get, and the error code its JSON body must carry (and,
  * for experiment specs, the field it must name).  The few answers libmicrohttpd gives by itself,
@@ -86,11 +86,13 @@ static void test_addresses(void)
     int pid = subj.pid;
     const char *base = "/api/v1/processes";
     static const char *const bad_addr[] = {"0x", "0x1g", "x1000", "0x-1000", "-0x1000", "0x%201000",
-                                           "0x10000000000000000", "0xffffffffffffffffff", "%00", "", NULL};
+                                           "0x10000000000000000", "0xffffffffffffffffff", "%00", "", "0x1000%00", NULL};
     for (int i = 0; bad_addr[i]; i++) {
-        expectf(400, "bad_address", "%s/%d/pagemap?start=%s&end=0x2000", base, pid, bad_addr[i]);
-        expectf(400, "bad_address", "%s/%d/pagemap?start=0x1000&end=%s", base, pid, bad_addr[i]);
-        expectf(400, "bad_address", "%s/%d/translate?addr=%s", base, pid, bad_addr[i]);
+        /* an encoded NUL is refused before any handler sees the value it would cut short */
+        const char *code = strstr(bad_addr[i], "%00") ? "bad_request" : "bad_address";
+        expectf(400, code, "%s/%d/pagemap?start=%s&end=0x2000", base, pid, bad_addr[i]);
+        expectf(400, code, "%s/%d/pagemap?start=0x1000&end=%s", base, pid, bad_addr[i]);
+        expectf(400, code, "%s/%d/translate?addr=%s", base, pid, bad_addr[i]);
     }
     /* out of the user address space (top 0x800000000000 on x86-64 with 4-level paging) */
     expectf(400, "out_of_range", "%s/%d/pagemap?start=0x7ffffffff000&end=0x800000001000", base, pid);
@@ -313,18 +315,6 @@ static void test_log_injection(void)
     CHECK(log && strstr(log, "\\x0a2030-01-01T00:00:00.000Z ERROR forged"));
     CHECK(log && !strstr(log, "\n2030-01-01"));
     free(log);
-}
-
-static int connect_lo(unsigned port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
 }
 
 /* true if the server closed fd within ms (read gives EOF or a reset) */

@@ -1,4 +1,4 @@
-/* test_faults.c - faults around memscoped (issue 7): a lab killed mid-experiment, clients that hang
+/* test_faults.c - faults around memscoped: a lab killed mid-experiment, clients that hang
  * up mid-answer (a big /smaps, live event streams), and SIGTERM while experiments run.  The server
  * must keep serving or stop cleanly and quickly, and leave no memscope-lab behind.  Each server
  * ends with exit status 0 on SIGTERM (in a sanitizer build: no leak either). */

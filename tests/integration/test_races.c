@@ -1,4 +1,4 @@
-/* test_races.c - reading processes that change, exec and exit under the reader (issue 7, "Races").
+/* test_races.c - reading processes that change, exec and exit under the reader.
  *
  * One subject remaps, protects, touches and drops pieces of a 4 MiB span in a tight loop
  * (memscope-subject --churn); a spawner keeps starting short-lived subjects that exit, or exec and

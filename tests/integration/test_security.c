@@ -1,4 +1,4 @@
-/* test_security.c - who may talk to memscoped and what it hands out (issue 7, "Access").
+/* test_security.c - who may talk to memscoped and what it hands out.
  *
  * A bind beyond loopback without a token must refuse to start.  With a token, every API request
  * but /api/v1/health, and /metrics, needs "Authorization: Bearer <token>" (the dashboard's files
@@ -41,59 +41,10 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-/* Runs memscoped with args (NULL-ended); returns its exit status (-1: still running after 5 s,
- * killed) and what it wrote to stderr in *err. */
-static int run_server_once(const char *const *args, char **err)
-{
-    const char *bin = getenv("MEMSCOPE_BIN");
-    const char *argv[32];
-    int k = 0;
-    argv[k++] = bin;
-    for (int i = 0; args[i] && k < 31; i++)
-        argv[k++] = args[i];
-    argv[k] = NULL;
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0)
-        return -2;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pfd[1], 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    ms_server fake = {.log_fd = pfd[0]};
-    int st = 0;
-    long deadline = now_ms() + 5000;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            st = -1;
-            break;
-        }
-        usleep(20000);
-    }
-    *err = server_log(&fake);
-    close(pfd[0]);
-    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static void expect(const ms_server *s, const char *method, const char *path, const char *const *hdr,
                    long status, const char *code)
 {
-    http_resp r;
-    bool ok = http_do(s, method, path, NULL, hdr, &r);
-    if (!ok || r.status != status ||
-        (code && (!r.json || !jstr(r.json, "error.message") || !jstr(r.json, "error.code") ||
-                  strcmp(jstr(r.json, "error.code"), code) != 0))) {
-        fprintf(stderr, "%s %s: want %ld %s, got %ld %.300s\n", method, path, status, code ? code : "",
-                r.status, r.body ? r.body : "");
-        check_fail_++;
-    } else {
-        check_pass_++;
-    }
-    http_resp_free(&r);
+    CHECK(http_expect(s, method, path, NULL, hdr, status, code));
 }
 
 /* Beyond loopback without a token: exit non-zero, saying why and what to do. */
@@ -105,7 +56,7 @@ static void test_refuse_without_token(void)
     const char *const *cases[] = {v4, v6};
     for (int i = 0; i < 2; i++) {
         char *err = NULL;
-        int st = run_server_once(cases[i], &err);
+        int st = server_run_once(cases[i], 5000, &err);
         CHECK(st != 0 && st != -1);
         CHECK(err && strstr(err, "refusing to listen") && strstr(err, "--token-file") &&
               strstr(err, "--insecure-no-auth"));
@@ -119,11 +70,11 @@ static void test_refuse_without_token(void)
     write_file(path, "abc\n");
     const char *shortt[] = {"--listen", "0.0.0.0:0", "--token-file", path, NULL};
     char *err = NULL;
-    int st = run_server_once(shortt, &err);
+    int st = server_run_once(shortt, 5000, &err);
     CHECK(st != 0 && st != -1 && err && strstr(err, "at least 16"));
     free(err);
     const char *missing[] = {"--listen", "0.0.0.0:0", "--token-file", "/nonexistent/token", NULL};
-    st = run_server_once(missing, &err);
+    st = server_run_once(missing, 5000, &err);
     CHECK(st != 0 && st != -1 && err && strstr(err, "cannot read token file"));
     free(err);
 }

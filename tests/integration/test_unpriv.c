@@ -1,4 +1,4 @@
-/* test_unpriv.c - memscoped run as `nobody` (issue 7): what the kernel lets it read is served, the
+/* test_unpriv.c - memscoped run as `nobody`: what the kernel lets it read is served, the
  * rest is 403 saying why, and frame numbers are reported hidden (null, with the reason), never 0.
  *
  * The server is started through `setpriv --reuid=nobody --regid=nogroup --clear-groups`, so it has

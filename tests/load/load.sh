@@ -40,7 +40,7 @@ area=$(grep -o '"area":"0x[0-9a-f]*"' "$tmp/subject.json" | cut -d'"' -f4)
 
 mkdir "$tmp/web"
 printf '<!doctype html><title>memscope</title><p>load test\n' > "$tmp/web/index.html"
-"$bin" --listen 127.0.0.1:0 --threads 2 --web-dir "$tmp/web" 2> "$tmp/server.log" &
+"$bin" --listen 127.0.0.1:0 --threads 2 --web-dir "$tmp/web" --data-dir none 2> "$tmp/server.log" &
 mpid=$!
 port=''
 for _ in $(seq 100); do

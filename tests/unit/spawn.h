@@ -20,8 +20,9 @@ typedef struct {
     char line[4096];  /* the JSON line it printed */
 } subject;
 
-/* argv: the options after the program name, NULL-terminated.  0 on success. */
-static inline int spawn_subject(subject *s, const char *const *opts)
+/* argv: the options after the program name, NULL-terminated.  0 on success.  settle: wait until
+ * it sleeps on its stdin (a churning subject never does: it is running once its line is out). */
+static inline int spawn_subject_opt(subject *s, const char *const *opts, int settle)
 {
     const char *path = getenv("MEMSCOPE_SUBJECT");
     int in[2], out[2];
@@ -61,6 +62,8 @@ static inline int spawn_subject(subject *s, const char *const *opts)
     close(out[0]);
     if (len == 0)
         return -1;
+    if (!settle)
+        return 0;
     /* The subject still installs its signal handlers after printing (faulting in a libc page or
      * two); it has settled once it sleeps in read() on its stdin. */
     char spath[64], st[512];
@@ -77,6 +80,11 @@ static inline int spawn_subject(subject *s, const char *const *opts)
         usleep(1000);
     }
     return -1;
+}
+
+static inline int spawn_subject(subject *s, const char *const *opts)
+{
+    return spawn_subject_opt(s, opts, 1);
 }
 
 static inline void stop_subject(subject *s)

@@ -1,8 +1,8 @@
 /* test_experiment.c - spec parsing and validation: each bad spec is refused naming its step and field.
  *
  * Runs the same parser the server and the lab use (lab/spec.c over core's ms_xspec_validate), on
- * literal specs, and checks the error code, the step index and the field for every kind of refusal
- * issue 3 lists, plus that every preset parses and the peak-bytes count is what the steps imply. */
+ * literal specs, and checks the error code, the step index and the field for every way a spec can
+ * break, plus that every preset parses and the peak-bytes count is what the steps imply. */
 #include <stdio.h>
 #include <string.h>
 
@@ -119,7 +119,25 @@ int main(void)
              "\"order\":\"random\",\"seed\":7}]}", 4, 1ULL << 30);
     accepted("{\"steps\":[{\"op\":\"malloc\",\"size\":\"64KiB\",\"as\":\"a\"},{\"op\":\"realloc\",\"ptr\":\"a\",\"size\":\"1MiB\"},"
              "{\"op\":\"touch\",\"ptr\":\"a\",\"length\":\"1MiB\"},{\"op\":\"free\",\"ptr\":\"a\"},"
-             "{\"op\":\"sbrk\",\"increment\":\"-4KiB\"},{\"op\":\"malloc_trim\"}],\"hold_s\":3}", 6, (64 << 10) + (1 << 20));
+             "{\"op\":\"sbrk\",\"increment\":\"4KiB\"},{\"op\":\"sbrk\",\"increment\":\"-4KiB\"},"
+             "{\"op\":\"malloc_trim\"}],\"hold_s\":3}", 7, (64 << 10) + (1 << 20));
+
+    /* releases that release nothing are not counted as releases: a negative sbrk lowers nothing */
+    refused("{\"steps\":[{\"op\":\"sbrk\",\"increment\":\"1280MiB\"},{\"op\":\"sbrk\",\"increment\":\"-1280MiB\"},"
+            "{\"op\":\"sbrk\",\"increment\":\"1280MiB\"}]}", MS_ERR_TOOBIG, 2, "size", "would hold");
+    /* and what the lab would refuse, or what cannot be bounded, is refused here, naming the step */
+    refused("{\"steps\":[{\"op\":\"malloc\",\"size\":4096},{\"op\":\"sbrk\",\"increment\":\"-4KiB\"}]}",
+            MS_ERR_INVAL, 1, "increment", "below where the experiment started");
+    refused("{\"steps\":[{\"op\":\"mmap\",\"size\":\"1MiB\",\"as\":\"m\"},{\"op\":\"free\",\"ptr\":\"m\"}]}",
+            MS_ERR_INVAL, 1, "ptr", "made by mmap at step 0 (use munmap)");
+    refused("{\"steps\":[{\"op\":\"malloc\",\"size\":\"1MiB\",\"as\":\"b\"},{\"op\":\"munmap\",\"ptr\":\"b\"}]}",
+            MS_ERR_INVAL, 1, "ptr", "made by malloc at step 0 (use free)");
+    refused("{\"steps\":[{\"op\":\"mmap\",\"size\":\"1MiB\",\"as\":\"m\"},{\"op\":\"realloc\",\"ptr\":\"m\",\"size\":8}]}",
+            MS_ERR_INVAL, 1, "ptr", "use munmap");
+    refused("{\"steps\":[{\"op\":\"sbrk\",\"increment\":\"64KiB\",\"as\":\"s\"},{\"op\":\"free\",\"ptr\":\"s\"}]}",
+            MS_ERR_INVAL, 1, "ptr", "made by sbrk");
+    refused("{\"steps\":[{\"op\":\"calloc\",\"size\":\"1MiB\",\"as\":\"c\"},{\"op\":\"munmap\",\"ptr\":\"c\"}]}",
+            MS_ERR_INVAL, 1, "ptr", "use free");
     accepted("{\"steps\":[{\"op\":\"mmap\",\"size\":\"64MiB\",\"as\":\"m\"},{\"op\":\"fork\",\"ptr\":\"m\",\"fraction\":0.25}]}",
              2, (64ULL << 20) + (16ULL << 20));
 

@@ -3,6 +3,7 @@
  * sorting and the q filter, then live: the list holds a subject with the right ppid, name and
  * cmdline, marks kernel threads, leaves out a reaped process. */
 #include "check.h"
+#include "kthread.h"
 #include "core/proc.h"
 #include "core/proclist.h"
 #include "core/status.h"
@@ -171,7 +172,7 @@ static void test_live(void)
 
     ms_proclist l;
     CHECK(ms_proclist_read(NULL, NULL, &l) == MS_OK);
-    CHECK(l.n > 10);
+    CHECK(l.n >= 2);                           /* this test and its subject, at least */
     const ms_procinfo *p = by_pid(&l, s.pid);
     CHECK(p != NULL);
     if (p) {
@@ -189,7 +190,11 @@ static void test_live(void)
     }
     CHECK(by_pid(&l, gone) == NULL);
     p = by_pid(&l, 2);
-    CHECK(p && p->kernel_thread && strcmp(p->cmdline, "") == 0);
+    if (pid2_is_kthread())
+        CHECK(p && p->kernel_thread && strcmp(p->cmdline, "") == 0);
+    else
+        CHECK_SKIP("no kernel thread visible (a pid namespace of its own: container, CI runner): "
+                   "kernel_thread not checked on a live one");
     p = by_pid(&l, getpid());
     CHECK(p && p->state == 'R');
     /* No entry twice, no thread ids (only /proc's tgid entries). */

@@ -9,6 +9,7 @@
 #include "spawn.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 
 static const char *fixtures;
 
@@ -174,7 +175,7 @@ static void live_read(pid_t pid, ms_status *s)
 
 /* A subject that wrote 100 and only read 50 of its 256 private pages.  Its RssAnon must equal
  * smaps_rollup's Anonymous (the same pages counted by walking the page tables instead of by the
- * mm counters), its mapping's own Rss must be exactly the 100 written pages (the read pages map
+ * mm counters, within their documented imprecision), its mapping's own Rss must be exactly the 100 written pages (the read pages map
  * the shared zero page, which no RSS counts; on a kernel that allocates a real page on a read
  * fault, 150 pages), and RssAnon must hold them.  VmRSS and VmSize agree
  * with statm and psutil.  (Two subjects cannot be compared page-exactly: ASLR moves where the
@@ -205,8 +206,12 @@ static void test_live(void)
     ms_features ft;
     ms_features_probe(&ft);
     CHECK_EQ_U64(run_number(cmd), (ft.read_fault_zero_page ? 100 : 150) * 4);
+    /* the mm counters are folded per CPU (per task before 6.2) in batches: RssAnon may lag the page
+     * walk by up to 64 pages per CPU where they are read without summing ("the value may not be
+     * very precise", Documentation/filesystems/proc.rst) */
     snprintf(cmd, sizeof cmd, "awk '/^Anonymous:/{print $2}' /proc/%d/smaps_rollup", (int)b.pid);
-    CHECK_EQ_U64(run_number(cmd) * 1024ULL, sb.rss_anon);
+    long long walked = (long long)run_number(cmd) * 1024;
+    CHECK(llabs(walked - (long long)sb.rss_anon) <= 64LL * 4096 * sysconf(_SC_NPROCESSORS_CONF));
     snprintf(cmd, sizeof cmd, "awk '{print $2}' /proc/%d/statm", (int)b.pid);
     CHECK_EQ_U64(run_number(cmd) * 4096ULL, sb.vm_rss);
     snprintf(cmd, sizeof cmd, "awk '{print $1}' /proc/%d/statm", (int)b.pid);

@@ -1,4 +1,4 @@
-// experiments-adapter.js - the only place that knows the field names of the experiments API (issue 3).
+// experiments-adapter.js - the only place that knows the field names of the experiments API.
 // The view works on the plain shapes below; when the server's answers change, only this file does.
 //
 //   preset: { name, title, lesson, steps: [step spec] }

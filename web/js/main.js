@@ -8,6 +8,7 @@ import * as proc from './views/process.js';
 import * as region from './views/region.js';
 import * as translate from './views/translate.js';
 import * as experiments from './views/experiments.js';
+import * as containers from './views/containers.js';
 
 // Each route: a pattern over the hash and the view that draws it.  Views export
 // mount(root, params, app) -> { refresh(), destroy() }.
@@ -18,6 +19,8 @@ const ROUTES = [
   [/^#\/process\/(\d+)\/translate(?:\/(0x[0-9a-fA-F]+))?$/, translate, (m) => ({ pid: +m[1], addr: m[2] ? m[2].toLowerCase() : null })],
   [/^#\/experiments$/, experiments, () => ({})],
   [/^#\/experiments\/([\w.-]+)$/, experiments, (m) => ({ id: m[1] })],
+  [/^#\/containers$/, containers, () => ({})],
+  [/^#\/cgroup\/([^/]+)$/, containers, (m) => ({ path: decodeURIComponent(m[1]) })],
 ];
 
 const main = document.getElementById('main');
@@ -112,8 +115,10 @@ async function route() {
       break;
     }
   }
+  const section = hash.startsWith('#/experiments') ? 'experiments'
+    : /^#\/(containers|cgroup\/)/.test(hash) ? 'containers' : 'processes';
   for (const a of document.querySelectorAll('[data-nav]'))
-    a.toggleAttribute('aria-current', hash.startsWith('#/experiments') === (a.dataset.nav === 'experiments'));
+    a.toggleAttribute('aria-current', a.dataset.nav === section);
   if (!found) {
     main.append(h('div', { class: 'msg error', role: 'alert' }, `There is no view at ${hash}. `, h('a', { href: '#/', text: 'Go to the process list.' })));
     return;

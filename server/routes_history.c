@@ -1,0 +1,853 @@
+/* routes_history.c - the history API: a process's and the system's figures over time, the
+ * processes seen, snapshots of smaps, the diff of two of them (or one and now), and the processes
+ * that grew steadily.
+ *
+ * Times in the API are Unix milliseconds.  since/until take either such a number or a duration
+ * meaning "that long ago" ("30m", "2h").  When the store cannot be used every route answers 503
+ * with the store's reason; the rest of memscoped is unaffected. */
+#include "routes_history.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/num.h"
+#include "core/proc.h"
+#include "core/smaps.h"
+#include "core/stat.h"
+#include "encode.h"
+#include "store/diff.h"
+
+#define HIST_MAX_POINTS 2000
+#define HIST_DEFAULT_SPAN_MS (3600 * 1000)
+#define SEEN_MAX 10000
+#define SNAP_LIST_MAX 1000
+#define GROWTH_MAX_WINDOW_MS (24 * 3600 * 1000ULL)
+#define GROWTH_MIN_WINDOW_MS 10000
+#define GROWTH_MIN_RISE ((uint64_t)1 << 20)
+#define GROWTH_TOP_REGIONS 5
+
+/* Written once before the daemon starts (routes_history_init), read-only afterwards. */
+static ms_store *hist_store;
+static ms_sampler *hist_sampler;
+static uint64_t hist_interval_ms;
+
+void routes_history_init(ms_store *store, ms_sampler *sampler, uint64_t interval_ms)
+{
+    hist_store = store;
+    hist_sampler = sampler;
+    hist_interval_ms = interval_ms;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void routes_history_health(jw *w)
+{
+    jw_key(w, "history");
+    jw_obj(w);
+    if (!hist_store) {
+        jw_kstr(w, "status", "off");
+        jw_obj_end(w);
+        return;
+    }
+    char reason[1024];
+    jw_kstr(w, "status", ms_store_status(hist_store, reason, sizeof reason));
+    if (reason[0])
+        jw_kstr(w, "reason", reason);
+    jw_kstr(w, "path", ms_store_path(hist_store)[0] ? ms_store_path(hist_store) : "memory");
+    uint64_t bytes;
+    if (ms_store_size(hist_store, &bytes) == MS_OK)
+        jw_ku64(w, "bytes", bytes);
+    jw_ku64(w, "sample_interval_ms", hist_interval_ms);
+    if (hist_sampler) {
+        ms_sampler_stats st;
+        ms_sampler_stats_get(hist_sampler, &st);
+        jw_key(w, "sampler");
+        jw_obj(w);
+        jw_ku64(w, "rounds", st.rounds);
+        jw_ki64(w, "last_t", st.last_t_ms);
+        jw_ku64(w, "processes", st.procs);
+        jw_ku64(w, "rollups_read", st.rollups_read);
+        jw_ku64(w, "rollups_kept", st.rollups_kept);
+        jw_ku64(w, "rollups_skipped", st.rollups_skipped);
+        jw_ku64(w, "cpu_us", st.cpu_us);
+        jw_ku64(w, "wall_us", st.wall_us);
+        jw_ku64(w, "write_errors", st.write_errors);
+        jw_ku64(w, "auto_snapshots", st.auto_snapshots);
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
+
+static enum MHD_Result reply(http_req *r, unsigned status, jw *w, ms_buf *b)
+{
+    ms_err rc = jw_finish(w);
+    if (rc != MS_OK) {
+        ms_buf_free(b);
+        return http_reply_ms(r, rc, "encoding the answer");
+    }
+    return http_reply_json(r, status, b);
+}
+
+/* 503 with the store's reason when it cannot be used; true when it can. */
+static bool store_ready(http_req *r)
+{
+    if (hist_store && ms_store_available(hist_store))
+        return true;
+    char reason[1024] = "history is off";
+    if (hist_store)
+        ms_store_status(hist_store, reason, sizeof reason);
+    http_reply_error(r, http_status_of(MS_ERR_UNAVAILABLE), ms_errcode(MS_ERR_UNAVAILABLE),
+                     "the history store is unavailable: %s", reason);
+    return false;
+}
+
+/* A time argument: Unix ms, or a duration ago ("30m").  Absent: dflt. */
+static bool arg_time(http_req *r, const char *k, int64_t now, int64_t dflt, int64_t *out)
+{
+    const char *s = http_arg_get(r, k);
+    uint64_t v;
+    *out = dflt;
+    if (!s)
+        return true;
+    if (ms_parse_u64(s, INT64_MAX, &v)) {
+        *out = (int64_t)v;
+        return true;
+    }
+    if (ms_parse_duration_ms(s, &v) && v <= (uint64_t)now) {
+        *out = now - (int64_t)v;
+        return true;
+    }
+    http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_time",
+                     "%s must be Unix milliseconds or a duration ago like 30m, got '%.32s'", k, s);
+    return false;
+}
+
+static bool arg_duration(http_req *r, const char *k, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    const char *s = http_arg_get(r, k);
+    if (!s)
+        return true;
+    if (!ms_parse_duration_ms(s, out) || *out < lo || *out > hi) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_duration",
+                         "%s must be a duration from %" PRIu64 " ms to %" PRIu64 " ms like 10s, 1m or 2h, got '%.32s'",
+                         k, lo, hi, s);
+        return false;
+    }
+    return true;
+}
+
+static bool arg_u64(http_req *r, const char *k, uint64_t max, uint64_t *out)
+{
+    const char *s = http_arg_get(r, k);
+    if (s && !ms_parse_u64(s, max, out)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_number", "%s must be a whole number up to %" PRIu64 ", got '%.32s'",
+                         k, max, s);
+        return false;
+    }
+    return true;
+}
+
+/* since, until and step of a history query; replies 400 and returns false on a bad one. */
+static bool hist_query(http_req *r, ms_hist_query *q)
+{
+    int64_t now = now_ms();
+    uint64_t step = 0;
+    memset(q, 0, sizeof *q);
+    if (!arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &q->since_ms) ||
+        !arg_time(r, "until", now, now + 1, &q->until_ms) ||
+        !arg_duration(r, "step", 0, 365ULL * 86400 * 1000, &step))
+        return false;
+    if (q->since_ms >= q->until_ms) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_range", "since must be before until");
+        return false;
+    }
+    q->step_ms = (int64_t)step;
+    q->max_points = HIST_MAX_POINTS;
+    return true;
+}
+
+static void write_procid(jw *w, const ms_store_procid *id)
+{
+    jw_ki64(w, "pid", id->pid);
+    jw_ku64(w, "start_time", id->start_time);
+    jw_kstr(w, "name", id->name);
+    jw_ki64(w, "first_seen", id->first_ms);
+    jw_ki64(w, "last_seen", id->last_ms);
+}
+
+/* "count" and the list under key, each item an object written by one(). */
+static void write_list(jw *w, const char *key, const void *items, size_t n, size_t elem,
+                       void (*one)(jw *, const void *))
+{
+    jw_ku64(w, "count", n);
+    jw_key(w, key);
+    jw_arr(w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj(w);
+        one(w, (const char *)items + i * elem);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+static void procid_item(jw *w, const void *id)
+{
+    write_procid(w, id);
+}
+
+/* The process behind {pid} (and ?start_time=) in the store; replies 404/503 on failure. */
+static bool find_proc(http_req *r, int *pid, ms_store_procid *id)
+{
+    uint64_t start_time = 0;
+    if (!http_param_pid(r, 0, pid) || !arg_u64(r, "start_time", INT64_MAX, &start_time))
+        return false;
+    if (!store_ready(r))
+        return false;
+    ms_err rc = ms_store_find_proc(hist_store, *pid, start_time, id);
+    if (rc == MS_ERR_NOENT)
+        http_reply_error(r, MHD_HTTP_NOT_FOUND, ms_errcode(rc), "pid %d was never seen by the sampler%s", *pid,
+                         start_time ? " with that start_time" : "");
+    else if (rc != MS_OK)
+        http_reply_ms(r, rc, "looking up pid %d", *pid);
+    return rc == MS_OK;
+}
+
+/* since, until, the step and tier used, the count, and opens the "points" array. */
+static void write_series_head(jw *w, const ms_hist_query *q, int64_t step_ms, const char *tier, size_t n)
+{
+    jw_ki64(w, "since", q->since_ms);
+    jw_ki64(w, "until", q->until_ms);
+    jw_ki64(w, "step_ms", step_ms);
+    jw_kstr(w, "tier", tier);
+    jw_ku64(w, "count", n);
+    jw_key(w, "points");
+    jw_arr(w);
+}
+
+enum MHD_Result h_hist_process(http_req *r)
+{
+    static const char *const allowed[] = {"since", "until", "step", "start_time", NULL};
+    ms_hist_query q;
+    ms_store_procid id;
+    int pid;
+    if (!http_args_check(r, allowed) || !hist_query(r, &q) || !find_proc(r, &pid, &id))
+        return MHD_YES;
+    ms_hist_series s;
+    ms_err rc = ms_store_proc_history(hist_store, &id, &q, &s);
+    if (rc != MS_OK)
+        return http_reply_ms(r, rc, "reading the history of %d", pid);
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    write_procid(&w, &id);
+    write_series_head(&w, &q, s.step_ms, s.tier, s.n);
+    for (size_t i = 0; i < s.n; i++) {
+        const ms_hist_point *p = &s.p[i];
+        jw_obj(&w);
+        jw_ki64(&w, "t", p->t_ms);
+        for (int f = 0; f < MS_HF__COUNT; f++) {
+            if (!p->has_rollup && (f == MS_HF_PSS || f == MS_HF_USS))
+                jw_knull(&w, ms_hist_field_name((ms_hist_field)f));   /* not read: unknown, not 0 */
+            else
+                jw_ku64(&w, ms_hist_field_name((ms_hist_field)f), p->v[f]);
+        }
+        jw_ku64(&w, "rss_min", p->rss_min);
+        jw_ku64(&w, "rss_max", p->rss_max);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    free(s.p);
+    return reply(r, MHD_HTTP_OK, &w, &b);
+}
+
+enum MHD_Result h_hist_system(http_req *r)
+{
+    static const char *const allowed[] = {"since", "until", "step", NULL};
+    ms_hist_query q;
+    if (!http_args_check(r, allowed) || !hist_query(r, &q) || !store_ready(r))
+        return MHD_YES;
+    ms_sys_series s;
+    ms_err rc = ms_store_sys_history(hist_store, &q, &s);
+    if (rc != MS_OK)
+        return http_reply_ms(r, rc, "reading the system history");
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    write_series_head(&w, &q, s.step_ms, s.tier, s.n);
+    for (size_t i = 0; i < s.n; i++) {
+        jw_obj(&w);
+        jw_ki64(&w, "t", s.p[i].t_ms);
+        for (int f = 0; f < MS_SYS__COUNT; f++)
+            jw_ku64(&w, ms_sys_field_name((ms_sys_field)f), s.p[i].v[f]);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    free(s.p);
+    return reply(r, MHD_HTTP_OK, &w, &b);
+}
+
+enum MHD_Result h_hist_processes(http_req *r)
+{
+    static const char *const allowed[] = {"since", "limit", NULL};
+    int64_t now = now_ms(), since;
+    uint64_t limit = SEEN_MAX;
+    if (!http_args_check(r, allowed) || !arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &since) ||
+        !arg_u64(r, "limit", SEEN_MAX, &limit) || !store_ready(r))
+        return MHD_YES;
+    ms_store_procid *ids;
+    size_t n;
+    ms_err rc = ms_store_procs_seen(hist_store, since, (size_t)limit, &ids, &n);
+    if (rc != MS_OK)
+        return http_reply_ms(r, rc, "listing the processes seen");
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_ki64(&w, "since", since);
+    write_list(&w, "processes", ids, n, sizeof *ids, procid_item);
+    jw_obj_end(&w);
+    free(ids);
+    return reply(r, MHD_HTTP_OK, &w, &b);
+}
+
+/* ---- snapshots ---- */
+
+static void write_snapinfo(jw *w, const ms_snapshot_info *s)
+{
+    jw_ki64(w, "id", s->id);
+    jw_ki64(w, "pid", s->pid);
+    jw_ku64(w, "start_time", s->start_time);
+    jw_ki64(w, "t", s->t_ms);
+    jw_kstr(w, "reason", s->reason);
+    jw_ku64(w, "rss", s->rss);
+    jw_ku64(w, "region_count", s->nregions);
+    jw_ku64(w, "bytes", s->bytes);
+}
+
+static void snapinfo_item(jw *w, const void *s)
+{
+    write_snapinfo(w, s);
+}
+
+enum MHD_Result h_snap_create(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    int pid, dirfd;
+    if (!http_args_check(r, allowed) || !http_param_pid(r, 0, &pid) || !store_ready(r))
+        return MHD_YES;
+    ms_err rc = ms_pid_open(pid, &dirfd);
+    if (rc != MS_OK)
+        return http_reply_ms(r, rc, "opening /proc/%d", pid);
+    ms_snapshot_info info;
+    rc = ms_store_snapshot_take(hist_store, dirfd, pid, "manual", now_ms(), &info);
+    close(dirfd);
+    if (rc != MS_OK)
+        return http_reply_ms(r, rc, "taking a snapshot of %d", pid);
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    write_snapinfo(&w, &info);
+    jw_obj_end(&w);
+    return reply(r, MHD_HTTP_CREATED, &w, &b);
+}
+
+enum MHD_Result h_snap_list(http_req *r)
+{
+    static const char *const allowed[] = {"pid", NULL};
+    int pid = 0;
+    if (!http_args_check(r, allowed))
+        return MHD_YES;
+    const char *ps = http_arg_get(r, "pid");
+    if (ps && !ms_parse_pid(ps, &pid))
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_pid", "pid must be a positive decimal integer, got '%.32s'", ps);
+    if (!store_ready(r))
+        return MHD_YES;
+    ms_snapshot_info *s;
+    size_t n;
+    ms_err rc = ms_store_snapshot_list(hist_store, pid, SNAP_LIST_MAX, &s, &n);
+    if (rc != MS_OK)
+        return http_reply_ms(r, rc, "listing snapshots");
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    write_list(&w, "snapshots", s, n, sizeof *s, snapinfo_item);
+    jw_obj_end(&w);
+    free(s);
+    return reply(r, MHD_HTTP_OK, &w, &b);
+}
+
+static bool param_id(http_req *r, int idx, const char *what, int64_t *id)
+{
+    const char *s = idx < r->nparams ? r->params[idx] : http_arg_get(r, what);
+    uint64_t v;
+    if (!s || !ms_parse_u64(s, INT64_MAX, &v) || v == 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_id", "%s must be a snapshot id (a positive integer), got '%.32s'",
+                         what, s ? s : "");
+        return false;
+    }
+    *id = (int64_t)v;
+    return true;
+}
+
+/* Loads snapshot id (its smaps parsed into sm); replies 404/503/500 and returns false on failure. */
+static bool load_snapshot(http_req *r, int64_t id, ms_snapshot_info *info, ms_smaps *sm)
+{
+    ms_err rc = ms_store_snapshot_get(hist_store, id, info, &sm->maps.buf);
+    if (rc == MS_OK)
+        rc = ms_smaps_parse(sm);
+    if (rc == MS_ERR_NOENT)
+        http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_snapshot", "no snapshot %" PRId64, id);
+    else if (rc != MS_OK)
+        http_reply_ms(r, rc, "reading snapshot %" PRId64, id);
+    return rc == MS_OK;
+}
+
+static void write_region_fields(jw *w, const ms_smaps *sm, const ms_region *g)
+{
+    char name[96];
+    jw_key(w, "fields");
+    jw_obj(w);
+    for (uint32_t k = 0; k < g->field_count; k++) {
+        const ms_smaps_field *f = &sm->fields[g->field_first + k];
+        jw_key(w, ms_smaps_json_name(f->name, f->name_len, name, sizeof name));
+        if (f->is_number)
+            jw_u64(w, f->value);
+        else
+            jw_strn(w, f->raw, f->raw_len);
+    }
+    jw_obj_end(w);
+    jw_kstrn(w, "vm_flags", g->vmflags ? g->vmflags : "", g->vmflags ? g->vmflags_len : 0);
+}
+
+static void write_totals_obj(jw *w, const char *key, const ms_smaps_totals *t)
+{
+    jw_key(w, key);
+    jw_obj(w);
+    enc_totals(w, t);
+    jw_obj_end(w);
+}
+
+enum MHD_Result h_snap_get(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    int64_t id;
+    if (!http_args_check(r, allowed) || !param_id(r, 0, "id", &id) || !store_ready(r))
+        return MHD_YES;
+    ms_smaps sm;
+    ms_smaps_init(&sm);
+    ms_snapshot_info info;
+    if (!load_snapshot(r, id, &info, &sm)) {
+        ms_smaps_free(&sm);
+        return MHD_YES;
+    }
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    write_snapinfo(&w, &info);
+    jw_key(&w, "regions");
+    jw_arr(&w);
+    for (size_t i = 0; i < sm.maps.nregions; i++) {
+        const ms_region *g = &sm.maps.regions[i];
+        jw_obj(&w);
+        enc_region_head(&w, g);
+        write_region_fields(&w, &sm, g);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    ms_smaps_totals t;
+    ms_smaps_totals_of(&sm, 0, sm.maps.nregions, &t);
+    write_totals_obj(&w, "totals", &t);
+    jw_ku64(&w, "uss", ms_smaps_uss(&t));
+    jw_obj_end(&w);
+    ms_smaps_free(&sm);
+    return reply(r, MHD_HTTP_OK, &w, &b);
+}
+
+enum MHD_Result h_snap_delete(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    int64_t id;
+    if (!http_args_check(r, allowed) || !param_id(r, 0, "id", &id) || !store_ready(r))
+        return MHD_YES;
+    ms_err rc = ms_store_snapshot_delete(hist_store, id);
+    if (rc == MS_ERR_NOENT)
+        return http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_snapshot", "no snapshot %" PRId64, id);
+    if (rc != MS_OK)
+        return http_reply_ms(r, rc, "deleting snapshot %" PRId64, id);
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_ki64(&w, "deleted", id);
+    jw_obj_end(&w);
+    return reply(r, MHD_HTTP_OK, &w, &b);
+}
+
+/* ---- diff ---- */
+
+/* The live smaps of pid, if it is still the process with start_time (0: any). */
+static ms_err read_live(int pid, uint64_t start_time, ms_smaps *sm)
+{
+    int dirfd;
+    ms_err rc = ms_pid_open(pid, &dirfd);
+    if (rc != MS_OK)
+        return rc;
+    ms_stat st;
+    rc = ms_stat_read(dirfd, &st);
+    if (rc == MS_OK && start_time && st.starttime != start_time)
+        rc = MS_ERR_NOENT;            /* the pid now names another process */
+    if (rc == MS_OK)
+        rc = ms_smaps_read(dirfd, sm);
+    close(dirfd);
+    return rc;
+}
+
+static void write_delta(jw *w, const ms_smaps_totals *a, const ms_smaps_totals *b)
+{
+    jw_key(w, "delta");
+    jw_obj(w);
+    for (int i = 0; i < MS_SF__COUNT; i++)
+        if ((a->seen[i] || b->seen[i]) && i != MS_SF_KERNEL_PAGE_SIZE && i != MS_SF_MMU_PAGE_SIZE &&
+            i != MS_SF_THP_ELIGIBLE && i != MS_SF_PROTECTION_KEY)
+            jw_ki64(w, ms_smaps_field_name((ms_smaps_field_id)i), (int64_t)b->v[i] - (int64_t)a->v[i]);
+    jw_obj_end(w);
+}
+
+static void write_entry(jw *w, const ms_diff_entry *e)
+{
+    jw_obj(w);
+    jw_khex(w, "start", e->start);
+    jw_khex(w, "end", e->end);
+    jw_kstrn(w, "path", e->path, e->path_len);
+    jw_kstr(w, "kind", ms_region_kind_name(e->kind));
+    jw_kstr(w, "change", ms_diff_change_name(e->change));
+    jw_kbool(w, "moved", e->moved);
+    jw_ku64(w, "regions_before", e->nbefore);
+    jw_ku64(w, "regions_after", e->nafter);
+    jw_ku64(w, "size_before", e->size_before);
+    jw_ku64(w, "size_after", e->size_after);
+    write_totals_obj(w, "before", &e->before);
+    write_totals_obj(w, "after", &e->after);
+    write_delta(w, &e->before, &e->after);
+    jw_obj_end(w);
+}
+
+/* Diff entries summed by path or by kind, sorted like the entries. */
+typedef struct {
+    const char *key;
+    size_t key_len;
+    ms_smaps_totals before, after;
+    size_t entries;
+} diff_group;
+
+static void totals_sum(ms_smaps_totals *into, const ms_smaps_totals *t)
+{
+    for (int i = 0; i < MS_SF__COUNT; i++) {
+        into->v[i] += t->v[i];
+        into->seen[i] = into->seen[i] || t->seen[i];
+    }
+}
+
+static int group_cmp(const void *x, const void *y)
+{
+    const diff_group *a = x, *b = y;
+    int64_t da = llabs((int64_t)a->after.v[MS_SF_RSS] - (int64_t)a->before.v[MS_SF_RSS]);
+    int64_t db = llabs((int64_t)b->after.v[MS_SF_RSS] - (int64_t)b->before.v[MS_SF_RSS]);
+    return da != db ? (da > db ? -1 : 1) : 0;
+}
+
+static ms_err write_groups(jw *w, const ms_diff_entry *e, size_t n, bool by_kind)
+{
+    diff_group *g = calloc(n + 1, sizeof *g);
+    if (!g)
+        return MS_ERR_NOMEM;
+    size_t ng = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *key = by_kind ? ms_region_kind_name(e[i].kind) : e[i].path;
+        size_t kl = by_kind ? strlen(key) : e[i].path_len, j = 0;
+        while (j < ng && !(g[j].key_len == kl && memcmp(g[j].key, key, kl) == 0))
+            j++;
+        if (j == ng) {
+            g[ng].key = key;
+            g[ng++].key_len = kl;
+        }
+        totals_sum(&g[j].before, &e[i].before);
+        totals_sum(&g[j].after, &e[i].after);
+        g[j].entries++;
+    }
+    qsort(g, ng, sizeof *g, group_cmp);
+    jw_key(w, "groups");
+    jw_arr(w);
+    for (size_t j = 0; j < ng; j++) {
+        jw_obj(w);
+        jw_kstrn(w, by_kind ? "kind" : "path", g[j].key, g[j].key_len);
+        jw_ku64(w, "entries", g[j].entries);
+        write_totals_obj(w, "before", &g[j].before);
+        write_totals_obj(w, "after", &g[j].after);
+        write_delta(w, &g[j].before, &g[j].after);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    free(g);
+    return MS_OK;
+}
+
+enum MHD_Result h_diff(http_req *r)
+{
+    static const char *const allowed[] = {"from", "to", "group", NULL};
+    int pid;
+    int64_t from, to = 0;
+    if (!http_args_check(r, allowed) || !http_param_pid(r, 0, &pid))
+        return MHD_YES;
+    if (!http_arg_get(r, "from"))
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "missing_field", "query field 'from' (a snapshot id) is required");
+    const char *group = http_arg_get(r, "group");
+    if (group && strcmp(group, "path") && strcmp(group, "kind"))
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_group", "group must be path or kind, got '%.32s'", group);
+    if (!param_id(r, 99, "from", &from) || (http_arg_get(r, "to") && !param_id(r, 99, "to", &to)) ||
+        !store_ready(r))
+        return MHD_YES;
+    ms_smaps a, b;
+    ms_smaps_init(&a);
+    ms_smaps_init(&b);
+    ms_snapshot_info ia, ib = {0};
+    ms_diff_entry *e = NULL;
+    size_t n = 0;
+    enum MHD_Result ret = MHD_YES;
+    if (!load_snapshot(r, from, &ia, &a) || (to && !load_snapshot(r, to, &ib, &b)))
+        goto out;
+    if (ia.pid != pid || (to && (ib.pid != pid || ib.start_time != ia.start_time))) {
+        ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "wrong_process",
+                               "the snapshots must both be of pid %d (the same process)", pid);
+        goto out;
+    }
+    int64_t to_t = to ? ib.t_ms : now_ms();
+    ms_err rc = to ? MS_OK : read_live(pid, ia.start_time, &b);
+    if (rc == MS_OK)
+        rc = ms_smaps_diff(&a, &b, &e, &n);
+    if (rc != MS_OK) {
+        ret = http_reply_ms(r, rc, "reading smaps of %d", pid);
+        goto out;
+    }
+    ms_buf buf;
+    ms_buf_init(&buf, 0);
+    jw w;
+    jw_init(&w, &buf);
+    jw_obj(&w);
+    jw_ki64(&w, "pid", pid);
+    jw_ki64(&w, "from", from);
+    jw_ki64(&w, "from_t", ia.t_ms);
+    if (to)
+        jw_ki64(&w, "to", to);
+    else
+        jw_knull(&w, "to");
+    jw_ki64(&w, "to_t", to_t);
+    ms_smaps_totals ta, tb;
+    ms_smaps_totals_of(&a, 0, a.maps.nregions, &ta);
+    ms_smaps_totals_of(&b, 0, b.maps.nregions, &tb);
+    jw_key(&w, "totals");
+    jw_obj(&w);
+    write_totals_obj(&w, "before", &ta);
+    write_totals_obj(&w, "after", &tb);
+    write_delta(&w, &ta, &tb);
+    jw_obj_end(&w);
+    jw_ku64(&w, "count", n);
+    if (group)
+        rc = write_groups(&w, e, n, strcmp(group, "kind") == 0);
+    jw_key(&w, "regions");
+    jw_arr(&w);
+    for (size_t i = 0; i < n; i++)
+        write_entry(&w, &e[i]);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    if (rc != MS_OK) {
+        ms_buf_free(&buf);
+        ret = http_reply_ms(r, rc, "grouping the diff");
+        goto out;
+    }
+    ret = reply(r, MHD_HTTP_OK, &w, &buf);
+out:
+    free(e);
+    ms_smaps_free(&a);
+    ms_smaps_free(&b);
+    return ret;
+}
+
+/* ---- growth ---- */
+
+/* The regions (and kinds) that grew, from the snapshot nearest the window's start to now (or to
+ * the latest snapshot if the process is gone).  Writes null when no snapshot allows it. */
+static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
+{
+    ms_snapshot_info base, last;
+    ms_smaps a, b;
+    ms_smaps_init(&a);
+    ms_smaps_init(&b);
+    ms_diff_entry *e = NULL;
+    size_t n = 0;
+    ms_err rc = ms_store_snapshot_baseline(hist_store, id, since, &base);
+    if (rc == MS_OK)
+        rc = ms_store_snapshot_get(hist_store, base.id, &base, &a.maps.buf);
+    if (rc == MS_OK)
+        rc = ms_smaps_parse(&a);
+    if (rc == MS_OK && read_live(id->pid, id->start_time, &b) != MS_OK) {
+        ms_smaps_free(&b);
+        ms_smaps_init(&b);
+        rc = ms_store_snapshot_baseline(hist_store, id, INT64_MAX, &last);
+        if (rc == MS_OK && last.id == base.id)
+            rc = MS_ERR_NOENT;
+        if (rc == MS_OK)
+            rc = ms_store_snapshot_get(hist_store, last.id, &last, &b.maps.buf);
+        if (rc == MS_OK)
+            rc = ms_smaps_parse(&b);
+    }
+    if (rc == MS_OK)
+        rc = ms_smaps_diff(&a, &b, &e, &n);
+    if (rc != MS_OK) {
+        jw_knull(w, "regions");
+        jw_knull(w, "kinds");
+        goto out;
+    }
+    jw_ki64(w, "baseline_snapshot", base.id);
+    jw_key(w, "regions");
+    jw_arr(w);
+    for (size_t i = 0, shown = 0; i < n && shown < GROWTH_TOP_REGIONS; i++) {
+        int64_t d = (int64_t)e[i].after.v[MS_SF_RSS] - (int64_t)e[i].before.v[MS_SF_RSS];
+        if (d <= 0)
+            continue;
+        shown++;
+        jw_obj(w);
+        jw_khex(w, "start", e[i].start);
+        jw_khex(w, "end", e[i].end);
+        jw_kstrn(w, "path", e[i].path, e[i].path_len);
+        jw_kstr(w, "kind", ms_region_kind_name(e[i].kind));
+        jw_kstr(w, "change", ms_diff_change_name(e[i].change));
+        jw_ki64(w, "rss_delta", d);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    int64_t kinds[MS_KIND__COUNT] = {0};
+    for (size_t i = 0; i < n; i++)
+        kinds[e[i].kind] += (int64_t)e[i].after.v[MS_SF_RSS] - (int64_t)e[i].before.v[MS_SF_RSS];
+    jw_key(w, "kinds");
+    jw_obj(w);
+    for (int k = 0; k < MS_KIND__COUNT; k++)
+        if (kinds[k] > 0)
+            jw_ki64(w, ms_region_kind_name((ms_region_kind)k), kinds[k]);
+    jw_obj_end(w);
+out:
+    free(e);
+    ms_smaps_free(&a);
+    ms_smaps_free(&b);
+}
+
+/* Series of one process as arrays for the fit; false when it has no points. */
+static bool proc_series(const ms_store_procid *id, const ms_hist_query *q, int64_t **t, uint64_t **v, size_t *n)
+{
+    ms_hist_series s;
+    *t = NULL;
+    *v = NULL;
+    *n = 0;
+    if (ms_store_proc_history(hist_store, id, q, &s) != MS_OK || s.n == 0) {
+        free(s.p);
+        return false;
+    }
+    *t = malloc(s.n * sizeof **t);
+    *v = malloc(s.n * sizeof **v);
+    if (*t && *v) {
+        for (size_t i = 0; i < s.n; i++) {
+            (*t)[i] = s.p[i].t_ms;
+            (*v)[i] = s.p[i].v[MS_HF_RSS];
+        }
+        *n = s.n;
+    }
+    free(s.p);
+    return *n > 0;
+}
+
+enum MHD_Result h_growth(http_req *r)
+{
+    static const char *const allowed[] = {"window", NULL};
+    uint64_t window = 30 * 60 * 1000;
+    if (!http_args_check(r, allowed) || !arg_duration(r, "window", GROWTH_MIN_WINDOW_MS, GROWTH_MAX_WINDOW_MS, &window) ||
+        !store_ready(r))
+        return MHD_YES;
+    int64_t now = now_ms(), since = now - (int64_t)window;
+    ms_store_procid *ids;
+    size_t nids;
+    ms_err rc = ms_store_procs_seen(hist_store, since, SEEN_MAX, &ids, &nids);
+    if (rc != MS_OK)
+        return http_reply_ms(r, rc, "listing the processes seen");
+    ms_hist_query q = {.since_ms = since, .until_ms = now + 1, .step_ms = 0, .max_points = HIST_MAX_POINTS};
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj(&w);
+    jw_ku64(&w, "window_ms", window);
+    jw_ki64(&w, "since", since);
+    jw_ki64(&w, "until", now);
+    jw_kstr(&w, "field", "rss");
+    jw_key(&w, "processes");
+    jw_arr(&w);
+    size_t found = 0;
+    for (size_t i = 0; i < nids; i++) {
+        int64_t *t;
+        uint64_t *v;
+        size_t n;
+        if (!proc_series(&ids[i], &q, &t, &v, &n)) {
+            free(t);
+            free(v);
+            continue;
+        }
+        ms_growth g;
+        ms_growth_fit(t, v, n, (int64_t)window, GROWTH_MIN_RISE, &g);
+        if (g.steady) {
+            found++;
+            jw_obj(&w);
+            write_procid(&w, &ids[i]);
+            jw_key(&w, "slope");
+            jw_double(&w, g.slope);
+            jw_key(&w, "r2");
+            jw_double(&w, g.r2);
+            jw_ku64(&w, "points", n);
+            jw_ki64(&w, "first_t", t[0]);
+            jw_ki64(&w, "last_t", t[n - 1]);
+            jw_ku64(&w, "first", g.v_first);
+            jw_ku64(&w, "last", g.v_last);
+            write_grown_regions(&w, &ids[i], since);
+            jw_obj_end(&w);
+        }
+        free(t);
+        free(v);
+    }
+    jw_arr_end(&w);
+    jw_ku64(&w, "count", found);
+    jw_ku64(&w, "examined", nids);
+    jw_obj_end(&w);
+    free(ids);
+    return reply(r, MHD_HTTP_OK, &w, &b);
+}

@@ -1,0 +1,52 @@
+/* sampler.h - memscoped's history sampler: a thread that records every visible process's memory
+ * figures and the system's meminfo into the store once per interval, and takes a snapshot of a
+ * process whose RSS grew a lot.
+ *
+ * PSS and USS need smaps_rollup, which costs far more than status: the sampler spends at most a
+ * budget (a share of one core) on it.  A process whose RSS is what it was at its last rollup keeps
+ * that rollup; the others are read largest first (one passed over ten rounds in a row goes first)
+ * until the round's CPU time reaches the budget; the rest get no PSS/USS this round (stored as
+ * unknown, counted in rollups_skipped). */
+#ifndef MEMSCOPE_SAMPLER_H
+#define MEMSCOPE_SAMPLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "store/store.h"
+
+typedef struct {
+    uint64_t interval_ms;         /* 0: no sampler */
+    unsigned budget_permille;     /* CPU share of one core for a round, in 1/1000 (10 = 1%) */
+    unsigned auto_growth_pct;     /* auto-snapshot when RSS grew more than this since the last; 0 off */
+    const char *procroot;         /* NULL: /proc */
+} ms_sampler_config;
+
+typedef struct {
+    uint64_t rounds;
+    uint64_t write_errors;
+    uint64_t auto_snapshots;
+    int64_t last_t_ms;            /* Unix ms of the last sample set written, 0 if none */
+    /* the last round: */
+    uint64_t procs, rollups_read, rollups_kept, rollups_skipped;
+    uint64_t cpu_us, wall_us;
+} ms_sampler_stats;
+
+/* The auto-snapshot limits: per process at most one per this long, and at most this many in total
+ * per hour. */
+#define MS_SAMPLER_AUTO_MIN_GAP_MS (15 * 60 * 1000)
+#define MS_SAMPLER_AUTO_PER_HOUR 60
+/* A process must also have grown by at least this much for an auto-snapshot. */
+#define MS_SAMPLER_AUTO_MIN_BYTES ((uint64_t)4 << 20)
+
+typedef struct ms_sampler ms_sampler;
+
+/* Starts the thread (the store must outlive it: stop the sampler before freeing the store). */
+ms_err ms_sampler_start(ms_store *store, const ms_sampler_config *cfg, ms_sampler **out);
+/* Stops the thread, waits for the round in progress to end (a sample set is written whole or not
+ * at all), frees it and NULLs *s. */
+void ms_sampler_stop(ms_sampler **s);
+void ms_sampler_stats_get(ms_sampler *s, ms_sampler_stats *out);
+
+#endif

@@ -1,0 +1,154 @@
+// containers.test.mjs - the Containers page in a real browser against a memscoped reading the
+// written cgroup v2 tree tests/fixtures/cgroup-v2-docker (--cgroup-root), so every figure is known;
+// and, where this machine's v1 memory controller is writable, a real OOM kill listed with its
+// victim.  Every number the page shows is compared with the API's answer; any console error, page
+// error or failed request fails the run.
+//
+//   MEMSCOPE_BIN, MEMSCOPE_SUBJECT, CHROMIUM as for dashboard.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const WEB = path.resolve(HERE, '../../web');
+const TREE = path.resolve(HERE, '../fixtures/cgroup-v2-docker');
+const ART = path.join(HERE, 'artifacts');
+const CHROME = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--no-first-run', '--disable-sync', '--disable-quic'];
+const MEMCG = '/sys/fs/cgroup/memory';
+const DOCKER = '/system.slice/docker-3f4e2a1b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f.scope';
+
+let server, base, ctx, page, profile;
+const problems = [];
+let madeCgroup = null;
+
+function waitLine(proc, stream, re, ms = 15000) {
+  return new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input: stream });
+    const t = setTimeout(() => { rl.close(); reject(new Error(`timed out waiting for ${re}`)); }, ms);
+    rl.on('line', (l) => {
+      const m = l.match(re);
+      if (m) { clearTimeout(t); rl.removeAllListeners('line'); resolve(m); }
+    });
+  });
+}
+
+async function api(p) {
+  const r = await fetch(`${base}api/v1${p}`);
+  const j = await r.json();
+  if (!r.ok) throw new Error(`${p}: HTTP ${r.status} ${JSON.stringify(j)}`);
+  return j;
+}
+
+const shot = (name) => page.screenshot({ path: path.join(ART, `${name}.png`), fullPage: true });
+const bytesOf = (sel) => page.$eval(sel, (e) => (e.dataset.bytes === '' ? null : Number(e.dataset.bytes)));
+function noProblems() {
+  const p = problems.splice(0);
+  assert.deepEqual(p, [], `the page reported errors:\n${p.join('\n')}`);
+}
+
+function removeCgroup() {
+  if (!madeCgroup) return;
+  for (let i = 0; i < 50; i++) {
+    try { fs.rmdirSync(madeCgroup); madeCgroup = null; return; } catch (e) { if (e.code !== 'EBUSY') return; }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+}
+
+before(async () => {
+  fs.mkdirSync(ART, { recursive: true });
+  server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--cgroup-root', TREE],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  base = (await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
+  server.stderr.resume();
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'memscope-chromium-'));
+  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROME, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
+  page = ctx.pages()[0] || await ctx.newPage();
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => { if (!/ERR_ABORTED/.test(r.failure()?.errorText || '')) problems.push(`request failed: ${r.url()}`); });
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+});
+
+after(async () => {
+  removeCgroup();
+  if (ctx) await ctx.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await Promise.race([once(server, 'exit'), new Promise((r) => setTimeout(r, 3000))]);
+  }
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+});
+
+test('the tree has every cgroup with the API\'s usage, split and limit; the container is named', async () => {
+  await page.goto(`${base}#/containers`);
+  await page.waitForSelector('#cgtree tbody tr');
+  const list = await api('/cgroups');
+  const paths = await page.$$eval('#cgtree tbody tr', (trs) => trs.map((tr) => tr.dataset.path));
+  assert.deepEqual([...paths].sort(), list.cgroups.map((c) => c.path).sort());
+  // depth first, children under their parent biggest first
+  assert.deepEqual(paths, ['/', '/user.slice', '/user.slice/user-1000.slice', '/user.slice/user-1000.slice/session-3.scope',
+    '/system.slice', DOCKER, '/system.slice/docker.service', '/system.slice/ssh.service', '/init.scope']);
+  const c = list.cgroups.find((x) => x.path === DOCKER);
+  const row = `#cgtree tr[data-path="${DOCKER}"]`;
+  assert.equal(await bytesOf(`${row} td.usage`), c.usage);
+  assert.equal(await bytesOf(`${row} td.limit`), 512 * 1024 * 1024);
+  assert.equal(await bytesOf(`${row} .seg[data-kind=anon]`), c.parts.anon);
+  assert.equal(await bytesOf(`${row} .seg[data-kind=file]`), c.parts.file);
+  assert.equal(await bytesOf(`${row} .seg[data-kind=kernel]`), c.parts.kernel);
+  assert.equal(await bytesOf(`${row} .seg[data-kind=other]`), c.usage - c.parts.anon - c.parts.file - c.parts.kernel);
+  assert.equal(await bytesOf(`${row} .limit`), c.limit);
+  assert.match(await page.$eval(`${row} .tag.ctr`, (e) => e.textContent), /^docker 3f4e2a1b9c8d$/);
+  assert.equal(await page.$eval('[data-nav=containers]', (a) => a.hasAttribute('aria-current')), true);
+  await shot('containers');
+  noProblems();
+});
+
+test('a cgroup\'s page: the attribution and the figures are the API\'s, reached from the tree', async () => {
+  await page.click(`#cgtree tr[data-path="${DOCKER}"] td.cgname a`);
+  await page.waitForSelector('#attribution');
+  const cg = await api(`/cgroups/${encodeURIComponent(DOCKER)}`);
+  const a = cg.attribution;
+  for (const [key, want] of [['anon', a.anon.bytes], ['file', a.file.bytes], ['shmem', a.shmem], ['kernel', a.kernel.bytes],
+    ['sock', a.sock], ['rest', a.rest], ['usage', a.usage]])
+    assert.equal(await bytesOf(`#attribution tr[data-key=${key}]`), want, key);
+  assert.match(await page.$eval('#attribution tr[data-key=rest]', (e) => e.textContent), /add up within 5%/);
+  assert.equal(await bytesOf('.stat[data-key=limit]'), cg.limit);
+  assert.match(await page.$eval('#cgfiles', (e) => e.textContent), /"memory\.pressure"/);
+  await shot('cgroup');
+  noProblems();
+});
+
+test('a real OOM kill is listed with its victim and the kernel\'s figures', async (t) => {
+  let writable = false;
+  try { fs.accessSync(`${MEMCG}/memory.usage_in_bytes`, fs.constants.R_OK); fs.accessSync(MEMCG, fs.constants.W_OK); writable = true; } catch { /* below */ }
+  if (!writable) { t.skip(`skipped, because there is no writable cgroup v1 memory controller at ${MEMCG}`); return; }
+  madeCgroup = `${MEMCG}/memscope-test-${process.pid}-browser`;
+  fs.mkdirSync(madeCgroup);
+  fs.writeFileSync(`${madeCgroup}/memory.limit_in_bytes`, '67108864');
+  if (fs.existsSync(`${madeCgroup}/memory.memsw.limit_in_bytes`)) fs.writeFileSync(`${madeCgroup}/memory.memsw.limit_in_bytes`, '67108864');
+  // 65536 pages = 256 MiB written, in a cgroup limited to 64 MiB: the kernel kills it
+  const victim = spawn('sh', ['-c', `echo $$ > ${madeCgroup}/cgroup.procs && exec "$0" --pages 65536 --write 65536`, process.env.MEMSCOPE_SUBJECT],
+    { stdio: ['pipe', 'ignore', 'inherit'] });
+  const [code, sig] = await once(victim, 'exit');
+  assert.equal(sig, 'SIGKILL', `the subject was OOM-killed (exit ${code})`);
+  await page.goto(`${base}#/containers`);
+  await page.waitForSelector(`#oomtable tr[data-pid="${victim.pid}"]`, { timeout: 5000 });
+  const ev = (await api('/events?type=oom')).events.find((e) => e.victim && e.victim.pid === victim.pid);
+  assert.ok(ev, 'the API has the event');
+  const row = `#oomtable tr[data-pid="${victim.pid}"]`;
+  assert.equal(await bytesOf(`${row} td[data-key=anon_rss]`), ev.victim.anon_rss);
+  assert.equal(await bytesOf(`${row} td[data-key=total_vm]`), ev.victim.total_vm);
+  assert.match(await page.$eval(row, (e) => e.textContent), new RegExp(`memscope-test-${process.pid}-browser`));
+  await shot('containers-oom');
+  removeCgroup();
+  noProblems();
+});

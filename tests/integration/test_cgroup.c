@@ -1,0 +1,550 @@
+/* test_cgroup.c - the cgroup and OOM routes against a real memscoped, on this machine's live v1
+ * memory controller and on the written v2 trees (--cgroup-root).
+ *
+ * Live: the test makes its own cgroups, memscope-test-<pid>-*, under the v1 memory hierarchy
+ * (removed at exit, and stale ones of dead test runs removed at start), runs a subject inside one
+ * and checks every figure against the cgroup's files and the subject's /proc files read here.  A
+ * child that allocates 256 MiB in a cgroup limited to 64 MiB is OOM-killed for real: the event
+ * must name its pid within 2 s, once read from the kernel log and once, with --oom-source
+ * counters, from the cgroup's counter with the victim unknown.  Without a writable v1 memory
+ * controller those parts are skipped, saying so. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "harness.h"
+
+#define MEMCG "/sys/fs/cgroup/memory"
+#define MiB (1LL << 20)
+
+static ms_server srv;
+static char made[4][256];     /* cgroups this test made, removed at exit */
+static int nmade;
+
+static void remove_made(void)
+{
+    for (int i = nmade; i-- > 0;)
+        for (int k = 0; k < 50 && rmdir(made[i]) != 0 && errno == EBUSY; k++)
+            usleep(100 * 1000);    /* a killed task leaves its cgroup a moment after it is reaped */
+}
+
+static void on_signal(int sig)
+{
+    remove_made();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* memscope-test-<pid>-... left by a run that was killed: its pid is gone. */
+static void remove_stale(void)
+{
+    DIR *d = opendir(MEMCG);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        int pid;
+        char path[512];
+        if (sscanf(de->d_name, "memscope-test-%d-", &pid) != 1 || kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof path, MEMCG "/%s", de->d_name);
+        rmdir(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+static bool write_file(const char *dir, const char *name, const char *v)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, v, strlen(v)) == (ssize_t)strlen(v);
+    close(fd);
+    return ok;
+}
+
+static long long read_num(const char *dir, const char *name)
+{
+    char path[512], buf[64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    if (f && fgets(buf, sizeof buf, f))
+        v = atoll(buf);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* A v1 field ("oom_kill") of a "name value" file. */
+static long long read_field(const char *dir, const char *file, const char *key)
+{
+    char path[512], line[256];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    size_t kl = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
+            v = atoll(line + kl + 1);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Makes MEMCG/memscope-test-<pid>-<tag> with a 64 MiB limit (and memory+swap, where accounted). */
+static bool make_cgroup(const char *tag, char *out, size_t cap, char *rel, size_t relcap)
+{
+    snprintf(rel, relcap, "/memscope-test-%d-%s", (int)getpid(), tag);
+    snprintf(out, cap, MEMCG "%s", rel);
+    if (mkdir(out, 0755) != 0)
+        return false;
+    snprintf(made[nmade++], sizeof made[0], "%s", out);
+    if (!write_file(out, "memory.limit_in_bytes", "67108864"))
+        return false;
+    char p[512];
+    snprintf(p, sizeof p, "%s/memory.memsw.limit_in_bytes", out);
+    return access(p, F_OK) != 0 || write_file(out, "memory.memsw.limit_in_bytes", "67108864");
+}
+
+static bool memcg_writable(void)
+{
+    return access(MEMCG "/memory.usage_in_bytes", R_OK) == 0 && access(MEMCG, W_OK) == 0;
+}
+
+/* A subject started inside cgroup dir: the child moves itself in before exec, so everything it
+ * allocates is charged there.  Returns its pid once it has printed its line; *in_fd ends it. */
+static pid_t spawn_in(const char *dir, const char *const *args, int *in_fd)
+{
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        if (!write_file(dir, "cgroup.procs", "0"))
+            _exit(3);
+        const char *bin = getenv("MEMSCOPE_SUBJECT");
+        const char *argv[16] = {bin ? bin : "./memscope-subject"};
+        for (int i = 0; args[i] && i < 14; i++)
+            argv[i + 1] = args[i];
+        execv(argv[0], (char *const *)argv);
+        _exit(4);
+    }
+    close(in[0]);
+    close(out[1]);
+    char c;
+    while (read(out[0], &c, 1) == 1 && c != '\n')
+        ;   /* the subject's JSON line: its memory is in place */
+    close(out[0]);
+    *in_fd = in[1];
+    return pid;
+}
+
+static json_t *find_cgroup(json_t *list, const char *path)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(list, "cgroups"), i, e)
+        if (jstr(e, "path") && strcmp(jstr(e, "path"), path) == 0)
+            return e;
+    return NULL;
+}
+
+/* The value of the /metrics sample whose name and labels start with `series`, or -1. */
+static double metric(const char *text, const char *series)
+{
+    const char *p = text;
+    size_t n = strlen(series);
+    while (p && *p) {
+        if (strncmp(p, series, n) == 0) {
+            const char *sp = strstr(p, "} ");
+            return sp ? strtod(sp + 2, NULL) : -1;
+        }
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return -1;
+}
+
+static void test_live(void)
+{
+    char dir[512], rel[256], enc[512], buf[600];
+    if (!make_cgroup("api", dir, sizeof dir, rel, sizeof rel)) {
+        CHECK_SKIP("cannot make a cgroup with a limit under " MEMCG ": %s", strerror(errno));
+        return;
+    }
+    const char *args[] = {"--pages", "2048", "--write", "2048", NULL};   /* 8 MiB anonymous, written */
+    int in_fd = -1;
+    pid_t pid = spawn_in(dir, args, &in_fd);
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
+
+    long long before = read_num(dir, "memory.usage_in_bytes");
+    json_t *list = http_get_json(&srv, "/api/v1/cgroups");
+    long long after = read_num(dir, "memory.usage_in_bytes");
+    json_t *e = list ? find_cgroup(list, rel) : NULL;
+    CHECK(list && jint(list, "version") == 1);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_EQ_U64(jint(e, "limit"), 64 * MiB);
+        CHECK_EQ_U64(jint(e, "nprocs"), 1);
+        CHECK_STR(jstr(e, "parent"), "/");
+        if (before == after)
+            CHECK_EQ_U64(jint(e, "usage"), before);
+        else
+            CHECK(jint(e, "usage") >= before - MiB && jint(e, "usage") <= after + MiB);
+        CHECK(jint(e, "parts.anon") >= 8 * MiB);
+        CHECK_EQ_U64(jint(e, "oom_kills"), 0);
+    }
+    json_decref(list);
+
+    /* ?processes=1: the subject's rss, as its status says */
+    list = http_get_json(&srv, "/api/v1/cgroups?processes=1");
+    e = list ? find_cgroup(list, rel) : NULL;
+    CHECK(e && jint(e, "processes.count") == 1);
+    CHECK(e && jint(e, "processes.rss") == proc_kb(pid, "status", "VmRSS"));
+    json_decref(list);
+
+    /* the cgroup on its own, path URL-encoded */
+    snprintf(enc, sizeof enc, "/api/v1/cgroups/%%2Fmemscope-test-%d-api", (int)getpid());
+    json_t *one = http_get_json(&srv, "%s", enc);
+    CHECK(one != NULL);
+    if (one) {
+        CHECK_STR(jstr(one, "path"), rel);
+        json_t *files = json_object_get(one, "files");
+        CHECK(json_integer_value(json_object_get(files, "memory.limit_in_bytes")) == 64 * MiB);
+        CHECK(json_integer_value(json_object_get(files, "memory.failcnt")) == read_num(dir, "memory.failcnt"));
+        json_t *st = json_object_get(files, "memory.stat");
+        CHECK(json_integer_value(json_object_get(st, "total_rss")) == read_field(dir, "memory.stat", "total_rss"));
+        CHECK(json_integer_value(json_object_get(json_object_get(files, "memory.oom_control"), "oom_kill")) == 0);
+        json_t *procs = json_object_get(one, "processes");
+        CHECK(json_array_size(procs) == 1);
+        json_t *p0 = json_array_get(procs, 0);
+        CHECK(jint(p0, "pid") == pid);
+        CHECK(jint(p0, "rss") == proc_kb(pid, "status", "VmRSS"));
+        CHECK(jint(p0, "pss_anon") == proc_kb(pid, "smaps_rollup", "Pss_Anon"));
+        /* the subject's 8 MiB are nearly all of the cgroup's anon, and the parts add up */
+        json_t *a = json_object_get(one, "attribution");
+        CHECK(json_is_true(json_object_get(a, "adds_up")));
+        double expl = json_number_value(json_object_get(json_object_get(a, "anon"), "explained_by_pss"));
+        fprintf(stderr, "anon %lld, processes' pss_anon %lld: explained %.3f\n", jint(a, "anon.bytes"),
+                jint(a, "anon.processes_pss_anon"), expl);
+        CHECK(expl > 0.9 && expl <= 1.05);
+        long long parts = jint(a, "anon.bytes") + jint(a, "file.bytes") + jint(a, "shmem") + jint(a, "kernel.bytes");
+        CHECK(parts + jint(a, "rest") == jint(a, "usage"));
+    }
+    json_decref(one);
+
+    /* the process's own page and the list filter */
+    json_t *pj = http_get_json(&srv, "/api/v1/processes/%d", (int)pid);
+    CHECK(pj && jstr(pj, "cgroup") && strcmp(jstr(pj, "cgroup"), rel) == 0);
+    CHECK(pj && json_is_null(json_object_get(pj, "container")));
+    json_decref(pj);
+    json_t *fl = http_get_json(&srv, "/api/v1/processes?cgroup=%s", rel);
+    CHECK(fl && jint(fl, "total") == 1);
+    CHECK(fl && json_array_size(json_object_get(fl, "processes")) == 1 &&
+          json_integer_value(json_object_get(json_array_get(json_object_get(fl, "processes"), 0), "pid")) == pid);
+    json_decref(fl);
+
+    /* /metrics: the subject's series carry its cgroup (memscoped runs with --metrics-top 200) */
+    http_resp r;
+    char series[512];
+    CHECK(http_get(&srv, "/metrics", &r) && r.status == 200);
+    snprintf(series, sizeof series, "memscope_process_rss_bytes{pid=\"%d\",name=\"memscope-subjec\",cgroup=\"%s\","
+             "container=\"\"}", (int)pid, rel);
+    CHECK(r.body && metric(r.body, series) == (double)proc_kb(pid, "status", "VmRSS"));
+    snprintf(series, sizeof series, "memscope_cgroup_limit_bytes{cgroup=\"%s\",", rel);
+    CHECK(r.body && metric(r.body, series) == 64.0 * MiB);
+    http_resp_free(&r);
+
+    /* errors */
+    CHECK(http_get(&srv, "/api/v1/cgroups/%2Fno-such-memscope-cgroup", &r) && r.status == 404 &&
+          strcmp(jstr(r.json, "error.code"), "no_such_cgroup") == 0);
+    http_resp_free(&r);
+    CHECK(http_get(&srv, "/api/v1/cgroups/%2E%2E%2F%2E%2E%2Fetc", &r) && r.status == 400);
+    http_resp_free(&r);
+    snprintf(buf, sizeof buf, "/api/v1/cgroups%s/..%%2F..", rel);
+    CHECK(http_get(&srv, buf, &r) && r.status == 400);
+    http_resp_free(&r);
+    CHECK(http_get(&srv, "/api/v1/processes?cgroup=/a/../b", &r) && r.status == 400);
+    http_resp_free(&r);
+    CHECK(http_get(&srv, "/api/v1/events?type=nope", &r) && r.status == 400);
+    http_resp_free(&r);
+
+    close(in_fd);
+    waitpid(pid, NULL, 0);
+}
+
+/* A podman container (runc, the local debian image the container test builds from) is recognised
+ * with its full id on its process and in the cgroup list. */
+static char podman_name[64];
+static void podman_cleanup(void)
+{
+    char cmd[160];
+    if (!podman_name[0])
+        return;
+    snprintf(cmd, sizeof cmd, "timeout 30 podman rm -f -t 0 %s >/dev/null 2>&1", podman_name);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove container %s\n", podman_name);
+    podman_name[0] = '\0';
+}
+
+static void test_podman(void)
+{
+    const char *image = "docker.io/library/debian:bookworm-slim";
+    char cmd[768];
+    snprintf(podman_name, sizeof podman_name, "memscope-test-%d-podman", (int)getpid());
+    atexit(podman_cleanup);
+    /* runc, and ulimits within the host's hard limits, as docker/ci-container-test.sh runs it */
+    snprintf(cmd, sizeof cmd, "command -v podman >/dev/null && podman image exists %s && "
+             "exec bash -c 'NF=$(ulimit -Hn); NP=$(ulimit -Hu); [ \"$NP\" = unlimited ] && NP=32768; "
+             "[ \"$NP\" -gt 32768 ] && NP=32768; timeout 120 podman run -d --rm --runtime runc "
+             "--ulimit nofile=$NF:$NF --ulimit nproc=$NP:$NP --network none --name %s %s sleep 120 2>/dev/null'",
+             image, podman_name, image);
+    char *id = run_capture(cmd);
+    size_t idl = id ? strcspn(id, "\n") : 0;
+    if (!id || idl != 64) {
+        CHECK_SKIP("no podman container could be started here (podman, runc and the local image %s are needed)", image);
+        free(id);
+        podman_name[0] = '\0';
+        return;
+    }
+    id[idl] = '\0';
+    snprintf(cmd, sizeof cmd, "timeout 30 podman inspect --format '{{.State.Pid}}' %s", podman_name);
+    char *pids = run_capture(cmd);
+    int pid = pids ? atoi(pids) : 0;
+    free(pids);
+    CHECK(pid > 0);
+    json_t *p = pid > 0 ? http_get_json(&srv, "/api/v1/processes/%d", pid) : NULL;
+    CHECK(p && jstr(p, "container.runtime") && strcmp(jstr(p, "container.runtime"), "podman") == 0);
+    CHECK(p && jstr(p, "container.id") && strcmp(jstr(p, "container.id"), id) == 0);
+    const char *cg = p ? jstr(p, "cgroup") : NULL;
+    CHECK(cg && strstr(cg, id) != NULL);
+    /* the list filtered by the short id has exactly the container's processes */
+    char shortid[13];
+    snprintf(shortid, sizeof shortid, "%.12s", id);
+    json_t *l = http_get_json(&srv, "/api/v1/processes?container=%s&fresh=1", shortid);
+    size_t i;
+    json_t *e;
+    bool found = false, only = true;
+    json_array_foreach(json_object_get(l, "processes"), i, e) {
+        found |= jint(e, "pid") == pid;
+        only &= jstr(e, "container.id") && strcmp(jstr(e, "container.id"), id) == 0;
+    }
+    CHECK(l && found && only);
+    json_t *list = cg ? http_get_json(&srv, "/api/v1/cgroups") : NULL;
+    json_t *c = list ? find_cgroup(list, cg) : NULL;
+    CHECK(c && jstr(c, "container.id") && strcmp(jstr(c, "container.id"), id) == 0);
+    json_decref(list);
+    json_decref(l);
+    json_decref(p);
+    free(id);
+    podman_cleanup();
+}
+
+/* A child that moves itself into dir and writes 256 MiB: the kernel kills it at 64 MiB. */
+static pid_t oom_child(const char *dir)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!write_file(dir, "cgroup.procs", "0"))
+            _exit(3);
+        size_t n = (size_t)256 << 20;
+        char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            _exit(4);
+        for (size_t i = 0; i < n; i += 4096)
+            p[i] = 1;
+        _exit(0);             /* not killed: the limit did not hold */
+    }
+    return pid;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* The OOM event naming pid (or, with by_counter, the first one for cgroup rel), polled until
+ * `limit` seconds after death; returns it (a new reference) and how long it took. */
+static json_t *wait_event(const char *rel, pid_t pid, bool by_counter, double dead, double limit, double *took)
+{
+    while (now_s() - dead < limit) {
+        json_t *j = http_get_json(&srv, "/api/v1/events?type=oom&since=0");
+        if (!j)
+            return NULL;
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(j, "events"), i, e) {
+            bool match = by_counter ? jstr(e, "cgroup") && strcmp(jstr(e, "cgroup"), rel) == 0
+                                    : jint(e, "victim.pid") == pid;
+            if (match) {
+                *took = now_s() - dead;
+                json_incref(e);
+                json_decref(j);
+                return e;
+            }
+        }
+        json_decref(j);
+        usleep(50 * 1000);
+    }
+    return NULL;
+}
+
+static void test_oom(bool by_counter)
+{
+    char dir[512], rel[256];
+    if (!make_cgroup(by_counter ? "oomc" : "oom", dir, sizeof dir, rel, sizeof rel)) {
+        CHECK_SKIP("cannot make a cgroup with a limit under " MEMCG ": %s", strerror(errno));
+        return;
+    }
+    pid_t pid = oom_child(dir);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    double dead = now_s();
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    CHECK_EQ_U64(read_field(dir, "memory.oom_control", "oom_kill"), 1);
+    double took = -1;
+    /* wait up to 10 s to tell "late" from "never"; the bound checked is 2 s */
+    json_t *e = wait_event(rel, pid, by_counter, dead, 10, &took);
+    CHECK(e != NULL);
+    fprintf(stderr, "OOM kill of %d (%s) reported %.3f s after the victim died\n", (int)pid,
+            by_counter ? "counter" : "kmsg", took);
+    CHECK(e && took <= 2.0);
+    if (e && !by_counter) {
+        CHECK_STR(jstr(e, "cgroup"), rel);
+        CHECK_STR(jstr(e, "source"), "kmsg");
+        CHECK_STR(jstr(e, "constraint"), "CONSTRAINT_MEMCG");
+        CHECK_STR(jstr(e, "victim.name"), "itest_cgroup");
+        /* the kernel killed it at the 64 MiB limit: most of that was its anonymous memory, and
+         * the figure is the one dmesg prints */
+        CHECK(jint(e, "victim.anon_rss") > 32 * MiB);
+        char key[64];
+        snprintf(key, sizeof key, "Killed process %d (", (int)pid);
+        char *log = run_capture("dmesg");
+        const char *k = log ? strstr(log, key) : NULL;
+        const char *ar = k ? strstr(k, "anon-rss:") : NULL;
+        CHECK(ar != NULL);
+        if (ar)
+            CHECK_EQ_U64(jint(e, "victim.anon_rss"), atoll(ar + 9) * 1024);
+        free(log);
+        CHECK(jint(e, "victim.total_vm") >= 256 * MiB);
+        CHECK(jint(e, "victim.oom_score_adj") == 0);
+    }
+    if (e && by_counter) {
+        CHECK_STR(jstr(e, "source"), "counter");
+        CHECK(json_is_null(json_object_get(e, "victim")));
+        CHECK(jstr(e, "victim_unknown_reason") && strstr(jstr(e, "victim_unknown_reason"), "--oom-source counters"));
+    }
+    json_decref(e);
+    /* the cgroup's counter says so too */
+    json_t *one = http_get_json(&srv, "/api/v1/cgroups/%s", rel + 1);
+    CHECK(one && jint(one, "oom_kills") == 1);
+    json_decref(one);
+}
+
+static void test_v2_metrics(ms_server *s, const char *ctr)
+{
+    http_resp r;
+    char series[512];
+    CHECK(http_get(s, "/metrics", &r) && r.status == 200);
+    const char *t = r.body ? r.body : "";
+    snprintf(series, sizeof series, "memscope_cgroup_usage_bytes{cgroup=\"%s\",container=\"%.64s\","
+             "pod_uid=\"8d1c2b3a-4e5f-4a6b-9c7d-0e1f2a3b4c5d\"}", ctr, strrchr(ctr, '-') + 1);
+    CHECK(metric(t, series) == 533360640.0);     /* the container's memory.current */
+    snprintf(series, sizeof series, "memscope_cgroup_limit_bytes{cgroup=\"%s\",", ctr);
+    CHECK(metric(t, series) == 768.0 * MiB);
+    snprintf(series, sizeof series, "memscope_cgroup_oom_kills_total{cgroup=\"%s\",", ctr);
+    CHECK(metric(t, series) == 1.0);
+    snprintf(series, sizeof series, "memscope_cgroup_memory_bytes{cgroup=\"%s\",container=\"%.64s\","
+             "pod_uid=\"8d1c2b3a-4e5f-4a6b-9c7d-0e1f2a3b4c5d\",kind=\"anon\"}", ctr, strrchr(ctr, '-') + 1);
+    CHECK(metric(t, series) == 296.0 * MiB);
+    snprintf(series, sizeof series, "memscope_cgroup_pressure_seconds_total{cgroup=\"%s\",", ctr);
+    CHECK(metric(t, series) == 9.120444);
+    /* the root cgroup has the most; the container is sixth, and --metrics-cgroups 6 keeps six */
+    CHECK(metric(t, "memscope_cgroup_usage_bytes{cgroup=\"/\",") > 0);
+    size_t k = 0;
+    for (const char *p = strstr(t, "\nmemscope_cgroup_usage_bytes{"); p; p = strstr(p + 1, "\nmemscope_cgroup_usage_bytes{"))
+        k++;
+    CHECK_EQ_U64(k, 6);
+    http_resp_free(&r);
+}
+
+static void test_v2_tree(void)
+{
+    char root[1024];
+    snprintf(root, sizeof root, "%s/cgroup-v2-k8s", MS_FIXTURES_DIR);
+    const char *extra[] = {"--cgroup-root", root, "--oom-source", "off", "--metrics-cgroups", "6", NULL};
+    ms_server s2;
+    CHECK(server_start(&s2, extra));
+    json_t *l = http_get_json(&s2, "/api/v1/cgroups");
+    CHECK(l && jint(l, "version") == 2 && jint(l, "count") == 10);
+    const char *ctr = "/kubepods.slice/kubepods-burstable.slice/"
+                      "kubepods-burstable-pod8d1c2b3a_4e5f_4a6b_9c7d_0e1f2a3b4c5d.slice/"
+                      "cri-containerd-a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90.scope";
+    json_t *e = l ? find_cgroup(l, ctr) : NULL;
+    CHECK(e && strcmp(jstr(e, "container.runtime"), "containerd") == 0);
+    CHECK(e && strcmp(jstr(e, "container.pod_uid"), "8d1c2b3a-4e5f-4a6b-9c7d-0e1f2a3b4c5d") == 0);
+    CHECK(e && jint(e, "limit") == 768 * MiB && jint(e, "oom_kills") == 1 && jint(e, "nprocs") == 2);
+    json_t *root_e = l ? find_cgroup(l, "/") : NULL;
+    CHECK(root_e && json_is_null(json_object_get(root_e, "usage")) && json_is_null(json_object_get(root_e, "limit")));
+    json_decref(l);
+    json_t *one = http_get_json(&s2, "/api/v1/cgroups/%s", ctr + 1);   /* unencoded works too */
+    CHECK(one != NULL);
+    if (one) {
+        json_t *files = json_object_get(one, "files");
+        CHECK(json_is_string(json_object_get(files, "memory.swap.max")));
+        CHECK(json_integer_value(json_object_get(files, "memory.high")) == 700 * MiB);
+        CHECK(json_integer_value(json_object_get(json_object_get(files, "memory.events"), "high")) == 42);
+        json_t *psi = json_object_get(json_object_get(files, "memory.pressure"), "some");
+        CHECK(json_number_value(json_object_get(psi, "avg10")) == 4.2);
+        json_t *a = json_object_get(one, "attribution");
+        CHECK(json_is_true(json_object_get(a, "adds_up")) && jint(a, "rest") == 24576);
+        CHECK(jint(a, "sock") == MiB && jint(a, "shmem") == 8 * MiB);
+    }
+    json_decref(one);
+    test_v2_metrics(&s2, ctr);
+    CHECK(server_stop(&s2) == 0);   /* a clean exit: nothing leaked or crashed under the sanitizers */
+}
+
+int main(void)
+{
+    atexit(remove_made);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    test_v2_tree();
+    if (!memcg_writable()) {
+        CHECK_SKIP("no writable cgroup v1 memory controller at " MEMCG " (needs root)");
+        return check_done();
+    }
+    remove_stale();
+    const char *extra[] = {"--metrics-top", "200", "--metrics-cgroups", "500", NULL};
+    CHECK(server_start(&srv, extra));
+    test_live();
+    test_podman();
+    test_oom(false);
+    CHECK(server_stop(&srv) == 0);
+    const char *counters[] = {"--oom-source", "counters", NULL};
+    CHECK(server_start(&srv, counters));
+    test_oom(true);
+    CHECK(server_stop(&srv) == 0);
+    remove_made();
+    nmade = 0;
+    return check_done();
+}
