@@ -71,7 +71,6 @@ export function mount(root, { pid }, app) {
   let ctl = null;
   let cols = [];
   let list = [];
-  let rowsAll = [];
   const refresh = async () => {
     if (ctl) ctl.abort();
     ctl = new AbortController();
@@ -153,15 +152,15 @@ export function mount(root, { pid }, app) {
   // The rows and columns of what is known now: smaps once it came, the cheap answer before.
   function currentRows() {
     const { cheap, sm } = data;
-    if (sm) return st.group ? sm.groups : sm.regions;
+    // right after the grouping changed, the smaps answer on hand is of the other kind
+    if (sm && data.grouped === st.group) return st.group ? sm.groups : sm.regions;
     if (st.group) return [];
     return cheap.regions;
   }
 
   function drawTable() {
-    const { sm } = data;
-    rowsAll = currentRows();
-    const rows = rowsAll;
+    const sm = data.sm && data.grouped === st.group ? data.sm : null;
+    const rows = currentRows();
     const fieldKeys = [];
     const seen = new Set();
     if (sm) {
@@ -201,9 +200,9 @@ export function mount(root, { pid }, app) {
       list = rows.slice();
     }
     rcount.textContent = `${int(list.length)} of ${int(rows.length)} ${st.group ? 'paths' : 'regions'}` +
-      (data.sm ? '' : ' · reading smaps…');
+      (sm ? '' : ' · reading smaps…');
     table.dataset.count = String(list.length);
-    table.dataset.source = data.sm ? 'smaps' : 'maps';
+    table.dataset.source = sm ? 'smaps' : 'maps';
     const headRow = h('tr', null, cols.map((c) => h('th', {
       scope: 'col', class: c.bytes || c.num ? 'num' : null, css: { width: `${c.w}rem` },
       'aria-sort': st.sort === c.key ? (st.desc ? 'descending' : 'ascending') : 'none',
