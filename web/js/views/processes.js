@@ -9,6 +9,7 @@ import { virtualTable } from '../vtable.js';
 const COLUMNS = [
   { key: 'pid', label: 'PID', num: true },
   { key: 'name', label: 'Name' },
+  { key: 'container', label: 'Container', nosort: true },
   { key: 'uid', label: 'User' },
   { key: 'state', label: 'State' },
   { key: 'threads', label: 'Threads', num: true },
@@ -23,13 +24,15 @@ const STATES = { R: 'running', S: 'sleeping', D: 'disk sleep', Z: 'zombie', T: '
 
 export function mount(root, params, app) {
   const saved = JSON.parse(sessionStorage.getItem('memscope.plist') || '{}');
-  const st = { sort: saved.sort || 'vm_rss', order: saved.order || 'desc', q: saved.q || '', kthreads: !!saved.kthreads };
-  const save = () => sessionStorage.setItem('memscope.plist', JSON.stringify({ sort: st.sort, order: st.order, q: st.q, kthreads: st.kthreads }));
+  const st = { sort: saved.sort || 'vm_rss', order: saved.order || 'desc', q: saved.q || '', kthreads: !!saved.kthreads,
+    container: saved.container || '' };
+  const save = () => sessionStorage.setItem('memscope.plist', JSON.stringify({ sort: st.sort, order: st.order, q: st.q, kthreads: st.kthreads, container: st.container }));
   document.title = 'Processes · memscope';
 
   const totals = h('section', { class: 'machine', 'aria-label': 'This machine' });
   const search = h('input', { type: 'search', id: 'q', placeholder: 'name or command line', value: st.q, autocomplete: 'off' });
   const kth = h('input', { type: 'checkbox', id: 'kthreads', checked: st.kthreads });
+  const ctr = h('input', { type: 'search', id: 'ctr', placeholder: 'container or pod id', value: st.container, autocomplete: 'off', size: 16 });
   const count = h('span', { class: 'muted', id: 'pcount' });
   const table = h('table', { class: 'data procs', id: 'proctable' });
   const more = h('div', { class: 'more' });
@@ -39,6 +42,7 @@ export function mount(root, params, app) {
     totals,
     h('div', { class: 'toolbar' },
       h('label', { for: 'q', text: 'Search' }), search,
+      h('label', { for: 'ctr', text: 'Container' }), ctr,
       h('label', { class: 'check' }, kth, ' show kernel threads'),
       count),
     h('p', { class: 'hint', text: 'Virtual: address space the process has reserved. Resident: the part in RAM now. ' +
@@ -53,12 +57,12 @@ export function mount(root, params, app) {
     if (ctl) ctl.abort();
     ctl = new AbortController();
     const [list, sys] = await Promise.all([
-      api(`/processes${qs({ sort: st.sort, order: st.order, q: st.q })}`, { signal: ctl.signal }),
+      api(`/processes${qs({ sort: st.sort, order: st.order, q: st.q, container: st.container })}`, { signal: ctl.signal }),
       api('/system', { signal: ctl.signal }),
     ]);
     app.system = sys;
     last = list;
-    if (!st.q) all = list;
+    if (!st.q && !st.container) all = list;
     drawTotals(totals, sys);
     drawTable();
   };
@@ -69,7 +73,7 @@ export function mount(root, params, app) {
   const rowsByPid = new Map();   // pid -> { tr, sig }; only rows on the page are kept
   let max = 4096 * 2;
   const head = h('tr', null, COLUMNS.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, dataset: { key: c.key } },
-    h('button', { type: 'button', class: 'sort', text: c.label, onclick: () => {
+    c.nosort ? c.label : h('button', { type: 'button', class: 'sort', text: c.label, onclick: () => {
       if (st.sort === c.key) st.order = st.order === 'asc' ? 'desc' : 'asc';
       else { st.sort = c.key; st.order = DEFAULT_DESC.has(c.key) ? 'desc' : 'asc'; }
       save();
@@ -79,7 +83,7 @@ export function mount(root, params, app) {
       refresh().catch((e) => app.message(root, 'error', app.errorText(e)));
     } }))));
   const vt = virtualTable(table, wrap, (p) => {
-    const sig = `${max}|${p.name}|${p.cmdline}|${p.kernel_thread}|${p.user}|${p.state}|${p.threads}|${p.vm_size}|${p.vm_rss}|${p.vm_swap}|${p.minflt}|${p.majflt}`;
+    const sig = `${max}|${p.name}|${p.cmdline}|${p.cgroup}|${p.kernel_thread}|${p.user}|${p.state}|${p.threads}|${p.vm_size}|${p.vm_rss}|${p.vm_swap}|${p.minflt}|${p.majflt}`;
     let r = rowsByPid.get(p.pid);
     if (!r) {
       r = { tr: h('tr', { dataset: { pid: p.pid } }), sig: null };
@@ -103,7 +107,8 @@ export function mount(root, params, app) {
     for (const p of rows) if (p.vm_size > max) max = p.vm_size;
     const hidden = list.processes.length - rows.length;
     count.textContent = `${int(rows.length)} listed of ${int(list.total)} processes` +
-      (hidden ? ` (${int(hidden)} kernel threads hidden)` : '') + (st.q ? ` matching “${st.q}”` : '');
+      (hidden ? ` (${int(hidden)} kernel threads hidden)` : '') + (st.q ? ` matching “${st.q}”` : '') +
+      (st.container ? ` in container “${st.container}”` : '');
     markSort();
     for (const [pid, r] of rowsByPid) if (!r.tr.isConnected) rowsByPid.delete(pid);
     vt.set(head, rows);
@@ -137,6 +142,19 @@ export function mount(root, params, app) {
     onSearch();
   });
   kth.addEventListener('change', () => { st.kthreads = kth.checked; save(); if (last) drawTable(); });
+  // A container narrows the list on the server (?container= takes an id, its prefix or a pod uid);
+  // choosing one in the table fills the field.
+  const onContainer = debounce(() => {
+    save();
+    refresh().catch((e) => app.message(root, 'error', app.errorText(e)));
+  }, 250);
+  ctr.addEventListener('input', () => { st.container = ctr.value.trim(); onContainer(); });
+  table.addEventListener('click', (ev) => {
+    const b = ev.target.closest('button.ctr');
+    if (!b) return;
+    ctr.value = st.container = b.dataset.id;
+    onContainer();
+  });
 
   return { refresh, destroy() { if (ctl) ctl.abort(); vt.destroy(); } };
 }
@@ -148,6 +166,7 @@ function cells(p, max) {
       h('a', { href: `#/process/${p.pid}`, text: p.name, title: p.cmdline || p.name }),
       p.kernel_thread ? h('span', { class: 'tag', text: 'kernel thread' }) : null,
       p.cmdline ? h('div', { class: 'cmd muted', text: p.cmdline }) : null),
+    containerCell(p),
     h('td', { text: p.user }),
     h('td', { text: p.state, title: STATES[p.state] || p.state }),
     h('td', { class: 'num', text: p.threads }),
@@ -157,6 +176,16 @@ function cells(p, max) {
     h('td', { class: 'num', text: int(p.minflt) }),
     h('td', { class: 'num', text: int(p.majflt) }),
   ];
+}
+
+// The container a process runs in, named by its runtime and short id (the cgroup path on hover).
+function containerCell(p) {
+  const c = p.container;
+  if (!c) return h('td', { class: 'muted', text: '—', title: p.cgroup || 'no cgroup' });
+  const id = c.id || c.pod_uid || '';
+  return h('td', { class: 'ctr', dataset: { container: id } },
+    h('button', { type: 'button', class: 'ctr linkish', dataset: { id }, title: `${p.cgroup || ''}: show only this container's processes`,
+      text: `${c.runtime} ${id.slice(0, 12)}` }));
 }
 
 // log scale from one page to the largest value in view
