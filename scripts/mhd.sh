@@ -14,7 +14,12 @@
 # and records why in $PREFIX/.memscope-fallback: CMake then links the system library and
 # integration.linkage reports itself skipped with that reason instead of failing.
 #
-# Idempotent: a stamp records the version and the configure line.  Once built, the archive is
+# Fixes of our own: the patches in scripts/mhd-patches/ (each says what and why at its top) are
+# applied after Debian's.  One that does not apply to the version picked (a newer one that has the
+# fix already) is left out with a clear message, not an error; $PREFIX/.memscope-patches lists
+# what was applied and what was not.  The system-library fallback carries none of them.
+#
+# Idempotent: a stamp records the version, the configure line and the patches' checksum.  Once built, the archive is
 # asked again for a newer version at most once a day (MEMSCOPE_MHD_REFRESH=1: now); offline, the
 # build at hand is kept.  The system's apt configuration is left alone: the deb-src indexes go to
 # a scratch directory.  Needs dpkg-dev (dpkg-source, dpkg-buildflags), xz-utils and a C compiler,
@@ -33,18 +38,35 @@ CONFIGURE=(--disable-https --without-gnutls --disable-curl --disable-doc --disab
            --disable-shared --enable-static --with-pic)
 STAMP=$PREFIX/.memscope-stamp
 FALLBACK=$PREFIX/.memscope-fallback
+PATCHES=$PREFIX/.memscope-patches
+shopt -s nullglob
+PATCH_FILES=("$REPO"/scripts/mhd-patches/*.patch)
+shopt -u nullglob
+# A changed, added or removed patch changes the stamp, so the next run rebuilds.
+if ((${#PATCH_FILES[@]})); then
+  PATCH_SUM=$(cd "$REPO/scripts/mhd-patches" && sha256sum -- *.patch | sha256sum | cut -c1-16)
+else
+  PATCH_SUM=none
+fi
 
 say() { echo "mhd: $*"; }
 die() { echo "mhd: ERROR: $*" >&2; exit 1; }
 built() { [[ -f $STAMP && -f $PREFIX/lib/libmicrohttpd.a ]]; }
-stamp_for() { echo "libmicrohttpd $1 ${CONFIGURE[*]}"; }
-# The stamp of a build made with today's configure line, of whichever version.
-stamp_current() { built && [[ "$(cat "$STAMP")" == "libmicrohttpd "*" ${CONFIGURE[*]}" ]]; }
+stamp_for() { echo "libmicrohttpd $1 ${CONFIGURE[*]} patches=$PATCH_SUM"; }
+# The stamp of a build made with today's configure line and patches, of whichever version.
+stamp_current() { built && [[ "$(cat "$STAMP")" == "libmicrohttpd "*" ${CONFIGURE[*]} patches=$PATCH_SUM" ]]; }
+# A TLS-less build with today's configure line but older patches (or none): kept when offline.
+stamp_usable() { built && [[ "$(cat "$STAMP")" == "libmicrohttpd "*" ${CONFIGURE[*]}"* ]]; }
 
 # The source cannot be had: the build at hand if there is one, else Debian's libmicrohttpd-dev.
 fallback() {
   if stamp_current; then
     say "WARNING: $1; keeping the TLS-less build at hand ($(cut -d' ' -f2 "$STAMP"))"
+    exit 0
+  fi
+  if stamp_usable; then
+    say "WARNING: $1; keeping the TLS-less build at hand ($(cut -d' ' -f2 "$STAMP")), which was built" \
+        "without today's scripts/mhd-patches: run scripts/mhd.sh again when the archive is reachable"
     exit 0
   fi
   echo "mhd: WARNING: $1." >&2
@@ -73,7 +95,7 @@ elif [[ -z ${MEMSCOPE_MHD_REFRESH:-} ]] && { stamp_current && [[ -n $(find "$STA
   exit 0
 fi
 
-for tool in apt-get apt-cache dpkg-source dpkg-buildflags dpkg xz cc make; do
+for tool in apt-get apt-cache dpkg-source dpkg-buildflags dpkg xz cc make patch sha256sum; do
   command -v "$tool" >/dev/null 2>&1 ||
     die "$tool is missing (run scripts/deps.sh, which installs dpkg-dev, xz-utils and build-essential)"
 done
@@ -150,6 +172,25 @@ dsc=$work/dl/libmicrohttpd_${MHD_VERSION}.dsc
 # -x applies Debian's patch series (debian/patches), as Debian's own build does.
 dpkg-source -x "$dsc" "$work/src" >>"$work/apt.log" 2>&1 || { tail -n 15 "$work/apt.log" >&2; die "dpkg-source -x failed"; }
 
+# Our patches, after Debian's.  Each is tried first (--dry-run), so one that does not fit leaves
+# the tree untouched; it is then left out, and why is said here and recorded in $PATCHES.
+: >"$work/patches"
+for p in "${PATCH_FILES[@]}"; do
+  name=$(basename "$p")
+  if patch -d "$work/src" -p1 --forward --dry-run --quiet <"$p" >/dev/null 2>&1; then
+    patch -d "$work/src" -p1 --forward --quiet <"$p" >>"$work/apt.log" 2>&1 || die "patch $name failed after its dry run"
+    say "applied $name"
+    echo "applied $name" >>"$work/patches"
+  elif patch -d "$work/src" -p1 -R --dry-run --quiet <"$p" >/dev/null 2>&1; then
+    say "NOTE: $name is already in libmicrohttpd $MHD_VERSION; not needed"
+    echo "not needed $name (already in $MHD_VERSION)" >>"$work/patches"
+  else
+    echo "mhd: WARNING: $name does not apply to libmicrohttpd $MHD_VERSION; building without it" \
+         "(what it fixes may be fixed there, or not: see its header and refresh it)" >&2
+    echo "not applied $name (does not apply to $MHD_VERSION)" >>"$work/patches"
+  fi
+done
+
 say "building it without HTTPS (static, -j$(nproc))"
 # The compiler flags of Debian's own build: its debian/rules sets hardening=+all.
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all
@@ -164,5 +205,6 @@ rm -rf "$PREFIX"
 ) >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; die "configure/make of libmicrohttpd failed"; }
 grep -q 'HTTPS support:  *no' "$work/build.log" || die "configure did not turn HTTPS off (see its summary)"
 rm -f "$PREFIX"/lib/*.la
+cp "$work/patches" "$PATCHES"
 echo "$want_stamp" >"$STAMP"
 say "installed into $PREFIX"

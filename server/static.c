@@ -112,23 +112,16 @@ enum MHD_Result h_static(http_req *r)
     snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL + (unsigned long long)st.st_mtim.tv_nsec,
              (unsigned long long)st.st_size);
     const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    struct MHD_Response *resp;
-    unsigned status;
-    if (inm && none_match_hit(inm, etag)) {
+    /* A 304 is the same response as the 200: libmicrohttpd writes the Content-Length of the
+     * response on it (RFC 9110 8.6 allows only the 200's length there, not 0) and sends no body
+     * with a 304, as with HEAD.  Setting the header ourselves would give two, and an unknown
+     * length a chunked 304. */
+    unsigned status = inm && none_match_hit(inm, etag) ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
+    struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);   /* takes fd */
+    if (!resp) {
         close(fd);
-        /* libmicrohttpd 0.9.75 writes "Content-Length: 0" on it and offers no way to leave that
-         * out (a length it did not count is sent chunked, which a 304 must not be).  Clients read
-         * no body after a 304 whatever it says (RFC 9112 6.3). */
-        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-        status = MHD_HTTP_NOT_MODIFIED;
-    } else {
-        resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);   /* takes fd */
-        status = MHD_HTTP_OK;
-        if (!resp)
-            close(fd);
-    }
-    if (!resp)
         return MHD_NO;
+    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type(rel));
     /* Small files without hashed names: always revalidate, answered by a cheap 304. */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
