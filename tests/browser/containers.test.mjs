@@ -152,3 +152,42 @@ test('a real OOM kill is listed with its victim and the kernel\'s figures', asyn
   removeCgroup();
   noProblems();
 });
+
+test('the process list names each process\'s container, and the container field narrows the list to it', async (t) => {
+  let writable = false;
+  try { fs.accessSync(`${MEMCG}/memory.usage_in_bytes`, fs.constants.R_OK); fs.accessSync(MEMCG, fs.constants.W_OK); writable = true; } catch { /* below */ }
+  if (!writable) { t.skip(`skipped, because there is no writable cgroup v1 memory controller at ${MEMCG}`); return; }
+  // A cgroup laid out as Docker's cgroupfs driver names it, with an id of this run's own.
+  const id = `${process.pid.toString(16).padStart(8, '0')}`.repeat(8);
+  const dockerDir = `${MEMCG}/docker`;
+  const madeDocker = !fs.existsSync(dockerDir);
+  const dir = `${dockerDir}/${id}`;
+  fs.mkdirSync(dir, { recursive: true });
+  const subject = spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" --pages 16 --write 16`, process.env.MEMSCOPE_SUBJECT],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    await waitLine(subject, subject.stdout, /^\{/);
+    const listed = await api(`/processes?container=${id.slice(0, 16)}&fresh=1`);
+    assert.deepEqual(listed.processes.map((p) => p.pid), [subject.pid], 'the API narrows to the subject');
+    await page.goto(`${base}#/`);
+    await page.waitForSelector('#proctable tbody tr');
+    await page.fill('#ctr', id.slice(0, 16));
+    const row = `#proctable tr[data-pid="${subject.pid}"]`;
+    await page.waitForSelector(row, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelectorAll('#proctable tbody tr[data-pid]').length === 1);
+    assert.equal(await page.$eval(`${row} td.ctr`, (e) => e.dataset.container), id);
+    assert.equal(await page.$eval(`${row} td.ctr button`, (e) => e.textContent), `docker ${id.slice(0, 12)}`);
+    assert.match(await page.$eval('#pcount', (e) => e.textContent), /in container/);
+    await shot('processes-container');
+    await page.fill('#ctr', '');
+  } finally {
+    subject.kill('SIGKILL');
+    await once(subject, 'exit').catch(() => {});
+    for (let i = 0; i < 50; i++) {
+      try { fs.rmdirSync(dir); break; } catch (e) { if (e.code !== 'EBUSY') break; }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+    if (madeDocker) try { fs.rmdirSync(dockerDir); } catch { /* another user came */ }
+  }
+  noProblems();
+});

@@ -5,7 +5,7 @@
 // would make a 4 KiB [vdso] a hundred-millionth of a 128 TiB address space.  Each region's height grows
 // with log2 of its page count, and each unmapped gap is one thin labelled strip, so tiny and huge
 // regions are both visible and their order is exact.
-import { h } from './dom.js';
+import { h, clear } from './dom.js';
 import { bytes, addrNum, pct, int } from './fmt.js';
 import { KIND_LABEL } from './kinds.js';
 
@@ -40,6 +40,17 @@ function heightOf(size) {
   return Math.round(16 + 3.2 * Math.log2(pages));
 }
 
+// A run of at least FOLD_MIN neighbouring regions of one kind, none over FOLD_SMALL, is drawn as one
+// folded bar that opens on demand: a JVM or a database maps thousands of such regions, and one line
+// each would bury the picture (and the page) under them.  When a process still has more than
+// MAX_ITEMS lines after that, runs of small regions of any kind fold too, and then runs of any size,
+// so the figure stays a few thousand elements however many regions there are.
+const FOLD_MIN = 16;
+const FOLD_SMALL = 1 << 20;
+const MAX_ITEMS = 400;
+// Members of an opened fold drawn at once; the rest are a button away.
+const OPEN_PAGE = 200;
+
 // regions: smaps or maps regions (with fields when from smaps); layout: the process answer's layout.
 export function drawLayout(regions, layout, userTop, { pid, onPick } = {}) {
   const top = addrNum(userTop || '0x7ffffffff000');
@@ -48,32 +59,134 @@ export function drawLayout(regions, layout, userTop, { pid, onPick } = {}) {
   if (layout && layout.visible) {
     L = { startStack: addrNum(layout.start_stack), brk: addrNum(layout.brk), startBrk: addrNum(layout.start_brk), endCode: addrNum(layout.end_code), startCode: addrNum(layout.start_code) };
     // The executable's first mapping (headers, rodata) lies just below start_code: it belongs to the program image.
-    const exe = rs.filter((r) => r._e <= L.startCode && r.inode && rs.some((x) => x.path === r.path && x._s <= L.startCode && L.startCode < x._e));
+    const exePaths = new Set(rs.filter((x) => x.path && x._s <= L.startCode && L.startCode < x._e).map((x) => x.path));
+    const exe = rs.filter((r) => r._e <= L.startCode && r.inode && exePaths.has(r.path));
     L.exeLow = exe.length ? Math.min(...exe.map((r) => r._s)) : L.startCode;
   }
+  const ctx = { pid, onPick, layout, L, top };
   const fig = h('div', { class: 'aspace', role: 'list', 'aria-label': 'Address space, highest address first' });
   const kernelBox = h('div', { class: 'area-head kernel', role: 'listitem' },
     h('strong', { text: AREAS.kernel[0] }), ` from ${userTop} up · `, h('span', { class: 'muted', text: AREAS.kernel[1] }));
   fig.append(kernelBox);
-  let area = 'kernel';
-  let upper = top;   // the lowest address drawn so far in user space
-  for (const r of rs) {
-    const a = areaOf(r, L, top);
-    if (a === 'kernel') {
-      fig.append(row(r, pid, onPick, true));
+  for (const r of rs) r._a = areaOf(r, L, top);
+  let items = rs;
+  items = fold(items, (r) => r.kind !== 'heap' && r._a !== 'kernel' && r.size <= FOLD_SMALL, (r) => `${r._a} ${r.kind}`);
+  if (items.length > MAX_ITEMS) items = fold(items, (r) => r.kind !== 'heap' && r._a !== 'kernel' && r.size <= FOLD_SMALL, (r) => r._a);
+  if (items.length > MAX_ITEMS) items = fold(items, (r) => r.kind !== 'heap' && r._a !== 'kernel', (r) => r._a);
+  fig.dataset.regions = String(rs.length);
+  fig.dataset.lines = String(items.length);
+  drawItems(fig, items, ctx, { area: 'kernel', upper: top });
+  return fig;
+}
+
+// Runs of at least FOLD_MIN items that may fold and share a key become one fold item.
+function fold(items, may, key) {
+  const out = [];
+  let i = 0;
+  while (i < items.length) {
+    const it = items[i];
+    if (!may(it)) {
+      out.push(it);
+      i++;
       continue;
     }
-    if (upper > r._e) fig.append(gap(upper - r._e, upper === top));
-    if (a !== area) {
-      area = a;
-      fig.append(h('div', { class: `area-head ${a}`, role: 'listitem' }, h('strong', { text: AREAS[a][0] }), ' · ', h('span', { class: 'muted', text: AREAS[a][1] })));
-    }
-    if (r.kind === 'heap' && L) fig.append(mark('brk', layout.brk, 'the program break: the heap ends here; small mallocs move it up'));
-    fig.append(row(r, pid, onPick));
-    if (r.kind === 'heap' && L) fig.append(mark('start_brk', layout.start_brk, 'where the heap began'));
-    upper = r._s;
+    const k = key(it);
+    let j = i + 1;
+    while (j < items.length && may(items[j]) && key(items[j]) === k) j++;
+    if (j - i >= FOLD_MIN) out.push(makeFold(items.slice(i, j)));
+    else for (let x = i; x < j; x++) out.push(items[x]);
+    i = j;
   }
-  return fig;
+  return out;
+}
+
+function makeFold(members) {
+  let size = 0, rss = 0, hasRss = true, regions = 0;
+  const kinds = new Set();
+  for (const m of members) {
+    size += m.size;
+    regions += m.fold ? m.regions : 1;
+    if (m.fold) { for (const k of m.kinds) kinds.add(k); } else kinds.add(m.kind);
+    const v = m.fold ? m.rss : m.fields ? m.fields.rss : undefined;
+    if (v === undefined) hasRss = false;
+    else rss += v;
+  }
+  const last = members[members.length - 1];
+  return {
+    fold: true, members, size, regions, kinds, rss: hasRss ? rss : undefined,
+    kind: kinds.size === 1 ? [...kinds][0] : 'mixed', _a: members[0]._a,
+    _s: last._s, _e: members[0]._e, start: last.start, end: members[0].end,
+  };
+}
+
+// Draws items (highest first) into el; at: { area, upper } of what was drawn above them.
+function drawItems(el, items, ctx, at) {
+  const { layout, L, top, pid, onPick } = ctx;
+  for (const r of items) {
+    const a = r._a;
+    if (a === 'kernel') {
+      el.append(row(r, pid, onPick, true));
+      continue;
+    }
+    if (at.upper > r._e) el.append(gap(at.upper - r._e, at.upper === top));
+    if (a !== at.area) {
+      at.area = a;
+      el.append(h('div', { class: `area-head ${a}`, role: 'listitem' }, h('strong', { text: AREAS[a][0] }), ' · ', h('span', { class: 'muted', text: AREAS[a][1] })));
+    }
+    if (r.fold) {
+      el.append(foldEl(r, ctx));
+    } else {
+      if (r.kind === 'heap' && L) el.append(mark('brk', layout.brk, 'the program break: the heap ends here; small mallocs move it up'));
+      el.append(row(r, pid, onPick));
+      if (r.kind === 'heap' && L) el.append(mark('start_brk', layout.start_brk, 'where the heap began'));
+    }
+    at.upper = r._s;
+  }
+}
+
+// A folded run: one bar for all of it; opening it draws its members a page at a time in its place.
+function foldEl(f, ctx) {
+  const kindText = f.kind === 'mixed' ? `${f.kinds.size} kinds` : KIND_LABEL[f.kind] || f.kind;
+  const label = `${int(f.regions)} regions folded, ${f.start}–${f.end}: ${kindText}, ${bytes(f.size)} mapped` +
+    (f.rss !== undefined ? `, ${bytes(f.rss)} resident (${pct(f.rss, f.size)})` : '');
+  const virt = h('span', { class: `virt k-${f.kind}` });
+  const res = h('span', { class: 'resfill' });
+  if (f.rss !== undefined) res.style.width = `${Math.min(100, (100 * f.rss) / f.size)}%`;
+  const btn = h('button', { type: 'button', class: 'foldbtn', 'aria-expanded': 'false', title: label, 'aria-label': `Open: ${label}` },
+    h('span', { class: 'addr', text: f.start }),
+    h('span', { class: 'band' }, virt, res),
+    h('span', { class: 'what' },
+      h('span', { class: 'kind', text: `${int(f.regions)} × ${kindText}` }), ' ',
+      h('span', { class: 'sizes' }, h('span', { class: 'v', text: bytes(f.size) }),
+        f.rss !== undefined ? [' · ', h('span', { class: 'r', text: `${bytes(f.rss)} res` })] : null,
+        h('span', { class: 'muted', text: ' · folded, open' }))));
+  btn.style.height = `${heightOf(f.size) + 6}px`;
+  const box = h('div', { class: ['region', 'fold', `k-${f.kind}`], role: 'listitem', dataset: { start: f.start, end: f.end, regions: f.regions } }, btn);
+  const body = h('div', { class: 'foldbody', role: 'list' });
+  let page = 0;
+  const show = () => {
+    clear(body);
+    const n = f.members.length;
+    const from = page * OPEN_PAGE, to = Math.min(n, from + OPEN_PAGE);
+    const nav = (text, p) => h('button', { type: 'button', class: 'foldnav', text, onclick: () => { page = p; show(); } });
+    if (from > 0) body.append(nav(`↑ the ${int(Math.min(OPEN_PAGE, from))} before`, page - 1));
+    drawItems(body, f.members.slice(from, to), ctx, { area: f._a, upper: from === 0 ? f._e : f.members[from - 1]._s });
+    if (to < n) body.append(nav(`↓ the next ${int(Math.min(OPEN_PAGE, n - to))} of ${int(n - to)} more`, page + 1));
+  };
+  btn.addEventListener('click', () => {
+    const open = btn.getAttribute('aria-expanded') !== 'true';
+    btn.setAttribute('aria-expanded', String(open));
+    box.classList.toggle('open', open);
+    if (open) {
+      page = 0;
+      show();
+      box.append(body);
+    } else {
+      clear(body);
+      body.remove();
+    }
+  });
+  return box;
 }
 
 function gap(size, fromTop) {

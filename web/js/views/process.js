@@ -1,19 +1,43 @@
 // process.js - one process: who it is, its totals (VmSize, VmRSS, PSS, USS, swap), the address-space
 // figure, and the region table with every smaps field, sortable, filterable, grouped by path on request.
-import { api } from '../api.js';
+//
+// A process may have 100,000 regions, so the page paints from the cheap answer first (/maps, with
+// each region's resident bytes where the server offers /maps?rss=1) and fills the smaps figures in
+// when they arrive; the table draws only the rows in view (see vtable.js) and the figure folds runs of
+// small regions (see layout.js).  Sorting and filtering work on the data, never on the DOM.
+import { api, ApiError } from '../api.js';
 import { h, clear, debounce } from '../dom.js';
-import { bytes, int, kb, pct, statusGet } from '../fmt.js';
+import { bytes, int, kb, pct, statusGet, addrNum } from '../fmt.js';
 import { drawLayout } from '../layout.js';
 import { KIND_LABEL } from '../kinds.js';
 import { gone } from '../gone.js';
+import { virtualTable } from '../vtable.js';
 
 // Fields that are not sizes (the kernel prints them without "kB").
 const NOT_BYTES = new Set(['thp_eligible', 'protection_key']);
+// w: the column's width in rem.  The table is laid out with fixed widths (table-layout: fixed), so
+// drawing other rows while scrolling neither measures every cell again nor moves the columns.
 const HEAD = [
-  { key: 'start', label: 'Start', addr: true }, { key: 'end', label: 'End', addr: true },
-  { key: 'size', label: 'Size', bytes: true }, { key: 'perms', label: 'Perms' }, { key: 'kind', label: 'Kind' },
-  { key: 'path', label: 'Path' },
+  { key: 'start', label: 'Start', addr: true, w: 9.5 }, { key: 'end', label: 'End', addr: true, w: 9 },
+  { key: 'size', label: 'Size', bytes: true, w: 7.5 }, { key: 'perms', label: 'Perms', w: 4 }, { key: 'kind', label: 'Kind', w: 5 },
+  { key: 'path', label: 'Path', w: 20 },
 ];
+
+// Whether this memscoped answers /maps?rss=1; learnt from the first answer, kept for the page's life.
+let cheapRss = true;
+
+// The cheap answer: regions with resident bytes (rss=1) or without (plain maps, older servers).
+async function cheapMaps(pid, signal) {
+  if (cheapRss) {
+    try {
+      return await api(`/processes/${pid}/maps?rss=1`, { signal });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field')) throw e;
+      cheapRss = false;
+    }
+  }
+  return api(`/processes/${pid}/maps`, { signal });
+}
 
 export function mount(root, { pid }, app) {
   document.title = `${pid} · memscope`;
@@ -23,13 +47,14 @@ export function mount(root, { pid }, app) {
   const figBox = h('div', { class: 'figbox' });
   const filter = h('input', { type: 'search', id: 'rfilter', placeholder: 'path, kind, perms or address', autocomplete: 'off' });
   const group = h('input', { type: 'checkbox', id: 'group' });
-  const rcount = h('span', { class: 'muted' });
+  const rcount = h('span', { class: 'muted', id: 'rcount' });
   const table = h('table', { class: 'data regions', id: 'regtable' });
+  const wrap = h('div', { class: 'scroll-x tablewrap', id: 'regwrap' }, table);
   root.append(head, cards,
     h('section', { class: 'two' },
       h('div', { class: 'col-fig' },
         h('h2', { text: 'Address space' }),
-        h('p', { class: 'hint', text: 'Highest address first, as in the classic picture. Heights grow with the logarithm of each region\'s size, so small regions stay visible; gaps are squeezed. The bar is the region\'s virtual size; the dark part is what is resident in RAM. Choose a region to see its pages.' }),
+        h('p', { class: 'hint', text: 'Highest address first, as in the classic picture. Heights grow with the logarithm of each region\'s size, so small regions stay visible; gaps are squeezed; long runs of small regions of one kind are folded into one bar that opens on demand. The bar is the region\'s virtual size; the dark part is what is resident in RAM. Choose a region to see its pages.' }),
         legend(),
         figBox)),
     h('h2', { id: 'regions-h', text: 'Regions' }),
@@ -38,23 +63,38 @@ export function mount(root, { pid }, app) {
       h('label', { class: 'check' }, group, ' group by path'),
       rcount,
       h('a', { class: 'button', href: `#/process/${pid}/translate`, text: 'Translate an address…' })),
-    h('div', { class: 'scroll-x tablewrap' }, table));
+    wrap);
+  const vt = virtualTable(table, wrap, renderRow);
 
+  // data: { p, cheap, sm }: the process, the cheap regions, the smaps answer once it came (or null).
   let data = null;
   let ctl = null;
+  let cols = [];
+  let list = [];
   const refresh = async () => {
     if (ctl) ctl.abort();
     ctl = new AbortController();
     const signal = ctl.signal;
+    const grouped = st.group;
     try {
-      const [p, sm] = await Promise.all([
-        api(`/processes/${pid}`, { signal }),
-        api(`/processes/${pid}/smaps${st.group ? '?group=path' : ''}`, { signal }),
-      ]);
-      // the figure always needs the regions themselves
-      const regs = st.group ? await api(`/processes/${pid}/maps`, { signal }) : sm;
-      data = { p, sm, regs };
+      // smaps is asked for at once too, but nothing waits for it before the first paint
+      const smP = api(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal });
+      smP.catch(() => {});
+      const [p, cheap] = await Promise.all([api(`/processes/${pid}`, { signal }), cheapMaps(pid, signal)]);
+      // the first paint (and one after grouping changed) comes from the cheap answer; a refresh of
+      // what is on screen waits for smaps instead of blanking its columns in between
+      let painted = false;
+      if (data === null || data.grouped !== grouped) {
+        data = { p, cheap, sm: null, grouped };
+        draw(true);
+        painted = true;
+      }
+      const sm = await smP;
+      if (signal.aborted) return;
+      data = { p, cheap, sm, grouped };
+      draw(!(painted && cheapHasRss(cheap)));
     } catch (e) {
+      if (e.name === 'AbortError') throw e;
       if (e.processGone) {
         st.exited = true;
         gone(root, pid, app);
@@ -66,11 +106,15 @@ export function mount(root, { pid }, app) {
       }
       throw e;
     }
-    draw();
   };
 
-  function draw() {
-    const { p, sm, regs } = data;
+  function cheapHasRss(cheap) {
+    return !!(cheap && cheap.regions && cheap.regions.length && cheap.regions[0].rss !== undefined);
+  }
+
+  // figure: redraw the address-space figure as well as the table
+  function draw(figure) {
+    const { p, cheap, sm } = data;
     document.title = `${p.name} (${p.pid}) · memscope`;
     clear(head).append(
       h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumbs' }, h('a', { href: '#/', text: 'Processes' }), ' › ', `${p.name} (${p.pid})`),
@@ -78,82 +122,141 @@ export function mount(root, { pid }, app) {
       h('p', { class: 'cmdline', text: p.cmdline || '(no command line: kernel thread or zombie)' }),
       h('p', { class: 'muted' }, `user ${p.user} (uid ${p.uid}) · state ${p.state} · ${p.threads} thread${p.threads === 1 ? '' : 's'} · parent `,
         p.ppid ? h('a', { href: `#/process/${p.ppid}`, text: String(p.ppid) }) : '0'));
-    drawCards(cards, p, sm);
-    clear(figBox);
-    if (p.kernel_thread || !regs.regions || !regs.regions.length) {
-      figBox.append(h('p', { class: 'msg info', text: 'This process has no user address space (a kernel thread or a zombie): nothing to draw.' }));
-    } else {
-      if (!p.layout.visible) figBox.append(h('p', { class: 'msg info', text: `Layout pointers hidden: ${p.layout.hidden_reason || 'not readable'}. Areas are placed by region kind only.` }));
-      figBox.append(drawLayout(regs.regions, p.layout, (app.system && app.system.user_space_top) || null, { pid }));
-    }
+    drawCards(cards, p, cheap.count !== undefined ? cheap.count : cheap.regions.length);
+    if (figure) drawFigure();
     drawTable();
   }
 
-  function drawTable() {
-    const { sm } = data;
-    clear(table);
-    const rows = st.group ? sm.groups : sm.regions;
-    const fieldKeys = [];
-    const seen = new Set();
-    // smaps' own Size line is the Size column already
-    for (const r of rows) for (const k of Object.keys(r.fields)) if (k !== 'size' && !seen.has(k)) { seen.add(k); fieldKeys.push(k); }
-    const cols = st.group
-      ? [{ key: 'path', label: 'Path' }, { key: 'regions', label: 'Regions', num: true }, { key: 'size', label: 'Size', bytes: true }]
-      : HEAD.slice();
-    for (const k of fieldKeys) cols.push({ key: k, label: k, field: true, bytes: !NOT_BYTES.has(k) });
-    if (!st.group) cols.push({ key: 'vm_flags', label: 'VmFlags' });
-    const val = (r, c) => (c.field ? r.fields[c.key] : c.key === 'vm_flags' ? (r.vm_flags || []).join(' ') : r[c.key]);
-    const f = st.filter.toLowerCase();
-    let list = rows.filter((r) => !f || [r.path, r.kind, r.perms, r.start, r.end, KIND_LABEL[r.kind]].some((x) => x && String(x).toLowerCase().includes(f)));
-    const sc = cols.find((c) => c.key === st.sort) || cols[0];
-    const cmp = (a, b) => {
-      let x = val(a, sc), y = val(b, sc);
-      if (sc.addr) { x = BigInt(x); y = BigInt(y); }
-      if (x === undefined || x === null) return 1;
-      if (y === undefined || y === null) return -1;
-      return x < y ? -1 : x > y ? 1 : 0;
-    };
-    list = list.slice().sort((a, b) => (st.desc ? -cmp(a, b) : cmp(a, b)));
-    rcount.textContent = `${int(list.length)} of ${int(rows.length)} ${st.group ? 'paths' : 'regions'}`;
-    table.append(h('caption', { class: 'sr-only', text: 'Regions with every smaps field; sizes in kB as smaps prints them' }),
-      h('thead', null, h('tr', null, cols.map((c) => h('th', {
-        scope: 'col', class: c.bytes || c.num ? 'num' : null,
-        'aria-sort': st.sort === c.key ? (st.desc ? 'descending' : 'ascending') : 'none',
-      }, h('button', { type: 'button', class: 'sort', text: c.label, onclick: () => {
-        if (st.sort === c.key) st.desc = !st.desc;
-        else { st.sort = c.key; st.desc = !!(c.bytes || c.num); }
-        drawTable();
-        table.querySelector(`th[aria-sort]:not([aria-sort="none"]) button`).focus();
-      } }))))));
-    const body = h('tbody');
-    for (const r of list) {
-      const tr = h('tr', { dataset: st.group ? { path: r.path } : { start: r.start } });
-      for (const c of cols) {
-        const v = val(r, c);
-        let td;
-        if (c.key === 'start' && !st.group) td = h('td', { class: 'mono' }, h('a', { href: `#/process/${pid}/region/${r.start}`, text: v, title: 'page map of this region' }));
-        else if (c.key === 'end') td = h('td', { class: 'mono', text: v });
-        else if (c.key === 'path') td = h('td', { class: 'path', text: v || (st.group ? '[anonymous]' : '') }, r.deleted ? h('span', { class: 'tag', text: 'deleted' }) : null);
-        else if (c.key === 'kind') td = h('td', null, h('span', { class: `chip k-${v}`, text: v }));
-        else if (c.bytes && typeof v === 'number') td = h('td', { class: 'num', text: kb(v), dataset: { bytes: v } });
-        else if (c.num || typeof v === 'number') td = h('td', { class: 'num', text: int(v) });
-        else td = h('td', { class: c.key === 'vm_flags' ? 'flags' : null, text: v === undefined ? '' : String(v) });
-        td.dataset.col = c.key;
-        tr.append(td);
-      }
-      body.append(tr);
+  function drawFigure() {
+    const { p, cheap, sm } = data;
+    // the figure's resident parts: the cheap answer's rss where it has them, else smaps' regions
+    const regs = cheapHasRss(cheap) || !sm || data.grouped ? cheap.regions.map(withRss) : sm.regions;
+    const keep = figBox.querySelector('.aspace');
+    const scrollTop = keep ? keep.scrollTop : 0;
+    clear(figBox);
+    if (p.kernel_thread || !regs || !regs.length) {
+      figBox.append(h('p', { class: 'msg info', text: 'This process has no user address space (a kernel thread or a zombie): nothing to draw.' }));
+      return;
     }
-    table.append(body);
+    if (!p.layout.visible) figBox.append(h('p', { class: 'msg info', text: `Layout pointers hidden: ${p.layout.hidden_reason || 'not readable'}. Areas are placed by region kind only.` }));
+    const fig = drawLayout(regs, p.layout, (app.system && app.system.user_space_top) || null, { pid });
+    figBox.append(fig);
+    if (scrollTop) fig.scrollTop = scrollTop;   // setting it at all would force a layout now
   }
 
-  filter.addEventListener('input', debounce(() => { st.filter = filter.value.trim(); if (data) drawTable(); }, 150));
+  // A cheap region as the figure reads it: resident bytes where smaps would have them.
+  function withRss(r) {
+    return r.rss === undefined ? r : { ...r, fields: { rss: r.rss } };
+  }
+
+  // The rows and columns of what is known now: smaps once it came, the cheap answer before.
+  function currentRows() {
+    const { cheap, sm } = data;
+    // right after the grouping changed, the smaps answer on hand is of the other kind
+    if (sm && data.grouped === st.group) return st.group ? sm.groups : sm.regions;
+    if (st.group) return [];
+    return cheap.regions;
+  }
+
+  function drawTable() {
+    const sm = data.sm && data.grouped === st.group ? data.sm : null;
+    const rows = currentRows();
+    const fieldKeys = [];
+    const seen = new Set();
+    if (sm) {
+      // smaps' own Size line is the Size column already; every region has the same fields, but look
+      // a little further than the first in case a kernel prints some only for some regions
+      const look = rows.length > 64 ? rows.slice(0, 32).concat(rows.slice(-32)) : rows;
+      for (const r of look) for (const k of Object.keys(r.fields)) if (k !== 'size' && !seen.has(k)) { seen.add(k); fieldKeys.push(k); }
+    } else if (rows.length && rows[0].rss !== undefined) {
+      fieldKeys.push('rss');
+    }
+    cols = st.group
+      ? [{ key: 'path', label: 'Path', w: 28 }, { key: 'regions', label: 'Regions', num: true, w: 5.5 }, { key: 'size', label: 'Size', bytes: true, w: 7.5 }]
+      : HEAD.slice();
+    for (const k of fieldKeys) cols.push({ key: k, label: k, field: true, bytes: !NOT_BYTES.has(k), w: Math.max(7, 0.5 * k.length + 1.5) });
+    if (!st.group && sm) cols.push({ key: 'vm_flags', label: 'VmFlags', w: 16 });
+    table.style.width = `${cols.reduce((a, c) => a + c.w, 0)}rem`;
+    const f = st.filter.toLowerCase();
+    list = f ? rows.filter((r) => [r.path, r.kind, r.perms, r.start, r.end, KIND_LABEL[r.kind]].some((x) => x && String(x).toLowerCase().includes(f))) : rows;
+    const sc = cols.find((c) => c.key === st.sort) || cols[0];
+    // the answers come in address order: only another order needs a sort
+    if (!(sc.key === 'start' && !st.group && !st.desc)) {
+      // one key per row computed once: addresses as Numbers (exact for page-aligned addresses)
+      const keyed = list.map((r) => {
+        let k = val(r, sc);
+        if (sc.addr) k = addrNum(k);
+        return [k, r];
+      });
+      const dir = st.desc ? -1 : 1;
+      keyed.sort((a, b) => {
+        const x = a[0], y = b[0];
+        if (x === undefined || x === null) return y === undefined || y === null ? 0 : 1;
+        if (y === undefined || y === null) return -1;
+        return x < y ? -dir : x > y ? dir : 0;
+      });
+      list = keyed.map((k) => k[1]);
+    } else if (list === rows) {
+      list = rows.slice();
+    }
+    rcount.textContent = `${int(list.length)} of ${int(rows.length)} ${st.group ? 'paths' : 'regions'}` +
+      (sm ? '' : ' · reading smaps…');
+    table.dataset.count = String(list.length);
+    table.dataset.source = sm ? 'smaps' : 'maps';
+    const headRow = h('tr', null, cols.map((c) => h('th', {
+      scope: 'col', class: c.bytes || c.num ? 'num' : null, css: { width: `${c.w}rem` },
+      'aria-sort': st.sort === c.key ? (st.desc ? 'descending' : 'ascending') : 'none',
+    }, h('button', { type: 'button', class: 'sort', text: c.label, onclick: () => {
+      if (st.sort === c.key) st.desc = !st.desc;
+      else { st.sort = c.key; st.desc = !!(c.bytes || c.num); }
+      drawTable();
+      vt.scrollTo(0);
+      table.querySelector('th[aria-sort]:not([aria-sort="none"]) button').focus();
+    } }))));
+    vt.set(headRow, list,
+      h('caption', { class: 'sr-only', text: 'Regions with every smaps field; sizes in kB as smaps prints them' }));
+  }
+
+  function val(r, c) {
+    if (c.field) return r.fields ? r.fields[c.key] : r[c.key];
+    return c.key === 'vm_flags' ? (r.vm_flags || []).join(' ') : r[c.key];
+  }
+
+  function renderRow(r) {
+    const tr = h('tr', { dataset: st.group ? { path: r.path } : { start: r.start } });
+    for (const c of cols) {
+      const v = val(r, c);
+      let td;
+      if (c.key === 'start' && !st.group) td = h('td', { class: 'mono' }, h('a', { href: `#/process/${pid}/region/${r.start}`, text: v, title: 'page map of this region' }));
+      else if (c.key === 'end') td = h('td', { class: 'mono', text: v });
+      else if (c.key === 'path') {
+        const shown = v || (st.group ? '[anonymous]' : '');
+        td = h('td', { class: 'path' }, h('span', { class: 'clip', text: shown, title: shown || null }), r.deleted ? h('span', { class: 'tag', text: 'deleted' }) : null);
+      } else if (c.key === 'kind') td = h('td', null, h('span', { class: `chip k-${v}`, text: v }));
+      else if (c.bytes && typeof v === 'number') td = h('td', { class: 'num', text: kb(v), dataset: { bytes: v } });
+      else if (c.num || typeof v === 'number') td = h('td', { class: 'num', text: int(v) });
+      else td = h('td', { class: c.key === 'vm_flags' ? 'flags' : null, text: v === undefined ? '' : String(v) });
+      td.dataset.col = c.key;
+      tr.append(td);
+    }
+    return tr;
+  }
+
+  // Another page (or a test) can ask for a region's row: the table scrolls to it.
+  table.addEventListener('reveal', (ev) => {
+    const i = list.findIndex((r) => r.start === ev.detail);
+    if (i >= 0) vt.scrollToIndex(i);
+  });
+
+  filter.addEventListener('input', debounce(() => { st.filter = filter.value.trim(); if (data) { drawTable(); vt.scrollTo(0); } }, 150));
   group.addEventListener('change', () => {
     st.group = group.checked;
     st.sort = st.group ? 'size' : 'start';
     st.desc = st.group;
-    refresh().catch((e) => app.message(root, 'error', app.errorText(e)));
+    if (data) drawTable();
+    refresh().catch((e) => { if (e.name !== 'AbortError') app.message(root, 'error', app.errorText(e)); });
   });
-  return { refresh, destroy() { if (ctl) ctl.abort(); } };
+  return { refresh, destroy() { if (ctl) ctl.abort(); vt.destroy(); } };
 }
 
 function legend() {
@@ -162,7 +265,7 @@ function legend() {
     h('span', { class: 'key resident', text: 'resident part' }));
 }
 
-function drawCards(el, p, sm) {
+function drawCards(el, p, nregions) {
   clear(el);
   const s = p.status || {};
   const vmSize = statusGet(s, 'VmSize'), vmRss = statusGet(s, 'VmRSS'), swap = statusGet(s, 'VmSwap');
@@ -183,6 +286,6 @@ function drawCards(el, p, sm) {
     h('div', { class: 'stat small' },
       h('div', { class: 'label', text: 'Resident by type' }),
       h('div', { class: 'sub', text: `anon ${bytes(statusGet(s, 'RssAnon'))} · file ${bytes(statusGet(s, 'RssFile'))} · shmem ${bytes(statusGet(s, 'RssShmem'))}` }),
-      h('div', { class: 'sub', text: `${int(sm.count)} regions` })));
+      h('div', { class: 'sub', text: `${int(nregions)} regions` })));
   if (!roll && p.rollup_error) el.append(h('p', { class: 'hint', text: `PSS/USS unavailable: ${p.rollup_error}` }));
 }

@@ -1,0 +1,105 @@
+// scale.test.mjs - the dashboard with a process of 10,000 regions, in a real browser against a real
+// memscoped: the process page renders, stays under its bound of DOM nodes (it draws only the table
+// rows in view and folds runs of small regions in the figure), and its table reaches the last region
+// by scrolling.  Same environment as dashboard.test.mjs (MEMSCOPE_BIN, MEMSCOPE_SUBJECT, CHROMIUM).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const WEB = path.resolve(HERE, '../../web');
+const CHROME = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--no-first-run', '--disable-sync', '--disable-quic'];
+const REGIONS = 10000;
+const NODE_BOUND = 20000;
+
+let server, subject, info, base, ctx, page, profile;
+const children = [];
+const problems = [];
+
+function waitLine(proc, stream, re, ms = 30000) {
+  return new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input: stream });
+    const t = setTimeout(() => { rl.close(); reject(new Error(`timed out waiting for ${re}`)); }, ms);
+    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`process exited (${code}) before ${re}`)); });
+    rl.on('line', (l) => {
+      const m = l.match(re);
+      if (m) { clearTimeout(t); rl.removeAllListeners('line'); resolve(m); }
+    });
+  });
+}
+
+before(async () => {
+  for (const v of ['MEMSCOPE_BIN', 'MEMSCOPE_SUBJECT']) if (!process.env[v]) throw new Error(`${v} is not set (see tests/browser/run.sh)`);
+  subject = spawn(process.env.MEMSCOPE_SUBJECT, ['--regions', String(REGIONS), '--pages', '1024', '--write', '16'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(subject);
+  info = JSON.parse((await waitLine(subject, subject.stdout, /^(\{.*\})$/))[1]);
+  server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(server);
+  base = (await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
+  server.stderr.resume();
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'memscope-chromium-'));
+  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROME, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
+  page = ctx.pages()[0] || await ctx.newPage();
+  page.on('console', (msg) => { if (msg.type() === 'error' && !/status of 400/.test(msg.text())) problems.push(`console: ${msg.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // a memscoped without /maps?rss=1 answers it 400 unknown_query_field, and the page falls back to /maps
+  page.on('response', (r) => { if (r.status() >= 400 && !(r.status() === 400 && /\/maps\?rss=1$/.test(r.url()))) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+});
+
+after(async () => {
+  if (ctx) await ctx.close();
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGTERM');
+      await Promise.race([once(c, 'exit'), new Promise((r) => setTimeout(r, 3000))]);
+    }
+  }
+  if (profile) fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+});
+
+const domNodes = () => page.evaluate(() => {
+  const it = document.createNodeIterator(document, NodeFilter.SHOW_ALL);
+  let n = 0;
+  while (it.nextNode()) n++;
+  return n;
+});
+
+test('a 10,000-region process: the page renders, stays under the node bound, and scrolls to its last region', async () => {
+  const maps = await (await fetch(`${base}api/v1/processes/${info.pid}/maps`)).json();
+  assert.ok(maps.count >= REGIONS, `the subject has ${maps.count} regions`);
+  await page.goto(`${base}#/process/${info.pid}`);
+  await page.waitForSelector('#regtable[data-source=smaps] tbody tr[data-start]', { timeout: 120000 });
+  await page.waitForSelector('.aspace .region');
+  assert.equal(await page.$eval('#regtable', (t) => Number(t.dataset.count)), maps.count, 'the table holds every region');
+  assert.equal(await page.$eval('.aspace', (e) => Number(e.dataset.regions)), maps.count, 'the figure is drawn from every region');
+  // the subject's one-page regions are folded, and its own area is still a region of its own
+  assert.ok(await page.$('.aspace .region.fold'), 'runs of small regions are folded');
+  assert.ok(await page.$(`.aspace a.region[data-start="${info.area}"]`), 'the subject\'s area is drawn');
+  let n = await domNodes();
+  assert.ok(n <= NODE_BOUND, `${n} DOM nodes after loading (bound ${NODE_BOUND})`);
+  // scroll the table to its end: the last region's row is drawn, with its smaps figures
+  const last = maps.regions[maps.regions.length - 1];
+  await page.$eval('#regwrap', (e) => { e.scrollTop = e.scrollHeight; });
+  await page.waitForSelector(`#regtable tr[data-start="${last.start}"] td[data-col=rss]`);
+  assert.ok(!(await page.$(`#regtable tr[data-start="${maps.regions[0].start}"]`)), 'the rows scrolled away are not drawn');
+  // and back up with the wheel, row by row, still under the bound
+  await page.hover('#regwrap');
+  for (let i = 0; i < 10; i++) await page.mouse.wheel(0, -2000);
+  n = await domNodes();
+  assert.ok(n <= NODE_BOUND, `${n} DOM nodes after scrolling (bound ${NODE_BOUND})`);
+  // opening a fold draws its members a page at a time, not all of them
+  await page.click('.aspace .region.fold > .foldbtn');
+  await page.waitForSelector('.aspace .region.fold.open .foldbody a.region');
+  n = await domNodes();
+  assert.ok(n <= NODE_BOUND, `${n} DOM nodes with a fold open (bound ${NODE_BOUND})`);
+  assert.deepEqual(problems.splice(0), []);
+});
