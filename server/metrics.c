@@ -318,24 +318,21 @@ static bool read_rollup(int pid, uint64_t *pss, uint64_t *uss, bool *gone)
     return rc == MS_OK;
 }
 
-static ms_err collect_top(unsigned top, top_proc **out, size_t *nout, size_t *nvisible)
+/* The biggest `top` processes of l by RSS (sorts l). */
+static ms_err collect_top(ms_proclist *l, unsigned top, top_proc **out, size_t *nout)
 {
     ms_err rc = MS_OK;
-    ms_proclist l = {0};
     top_proc *t = NULL;
     size_t n = 0;
-    rc = ms_proclist_read(NULL, NULL, &l);
-    if (rc != MS_OK)
-        goto out;
-    ms_proclist_sort(&l, MS_PSORT_VM_RSS, true);
+    ms_proclist_sort(l, MS_PSORT_VM_RSS, true);
     t = calloc(top ? top : 1, sizeof *t);
     if (!t) {
         rc = MS_ERR_NOMEM;
         goto out;
     }
     uint64_t t0 = now_ns();
-    for (size_t i = 0; i < l.n && n < top; i++) {
-        const ms_procinfo *p = &l.p[i];
+    for (size_t i = 0; i < l->n && n < top; i++) {
+        const ms_procinfo *p = &l->p[i];
         if (p->kernel_thread || p->vm_rss == 0)
             continue;
         top_proc *q = &t[n];
@@ -357,13 +354,11 @@ static ms_err collect_top(unsigned top, top_proc **out, size_t *nout, size_t *nv
         }
         n++;
     }
-    *nvisible = l.n;
     *out = t;
     *nout = n;
     t = NULL;
 out:
     free(t);
-    ms_proclist_free(&l);
     return rc;
 }
 
@@ -409,6 +404,144 @@ static void write_top(mw *w, const top_proc *t, size_t n)
             put(w, "\n");
         }
     }
+}
+
+/* ---- name groups: every process, summed by comm ---- */
+
+/* Per-process series come and go as processes change rank, start and exit; trends and alerts need
+ * series that stay.  So every process (kernel threads aside) is also summed into its name group
+ * (stat's comm): rss and swap from the list, pss and uss from the server's PSS cache (core/
+ * psscache.h) within METRICS_PSS_BUDGET_NS of CPU.  A group's pss/uss are exported only when every
+ * member has a figure (read now, or reused because the process has not moved since): a partial sum
+ * would read as a drop.  How many processes' figures were fresh, cached, skipped (budget spent) or
+ * failed is exported beside them, and the number of groups left without pss/uss. */
+
+#define METRICS_PSS_BUDGET_NS (100 * 1000 * 1000ull)
+
+typedef struct {
+    const char *name;
+    uint64_t rss, swap, pss, uss, n;
+    bool pss_complete;
+} name_group;
+
+typedef struct {
+    const ms_procinfo *p;
+    const ms_pss_result *r;
+} ng_member;
+
+static int cmp_member_name(const void *a, const void *b)
+{
+    const ng_member *x = a, *y = b;
+    int c = strcmp(x->p->name, y->p->name);
+    return c ? c : (x->p->pid > y->p->pid) - (x->p->pid < y->p->pid);
+}
+
+/* The groups of l, sorted by name, into *out (the caller frees it; names point into l). */
+static ms_err group_by_name(const ms_proclist *l, const ms_pss_result *pss, name_group **out, size_t *nout)
+{
+    ms_err rc = MS_OK;
+    ng_member *mem = malloc((l->n ? l->n : 1) * sizeof *mem);
+    name_group *g = calloc(l->n ? l->n : 1, sizeof *g);
+    size_t n = 0, m = 0;
+    if (!mem || !g) {
+        rc = MS_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        if (!l->p[i].kernel_thread)
+            mem[m++] = (ng_member){&l->p[i], &pss[i]};
+    qsort(mem, m, sizeof *mem, cmp_member_name);
+    for (size_t k = 0; k < m; k++) {
+        const ms_procinfo *p = mem[k].p;
+        const ms_pss_result *r = mem[k].r;
+        if (n == 0 || strcmp(g[n - 1].name, p->name) != 0)
+            g[n++] = (name_group){.name = p->name, .pss_complete = true};
+        name_group *q = &g[n - 1];
+        q->n++;
+        q->rss += p->vm_rss;
+        q->swap += p->vm_swap;
+        if (r->state == MS_PSS_FRESH || r->state == MS_PSS_CACHED) {
+            q->pss += r->pss;
+            q->uss += r->uss;
+        } else if (r->state != MS_PSS_NONE) {
+            q->pss_complete = false;
+        }
+    }
+    *out = g;
+    *nout = n;
+    g = NULL;
+out:
+    free(mem);
+    free(g);
+    return rc;
+}
+
+static void write_group_family(mw *w, const name_group *g, size_t n, int k)
+{
+    static const struct {
+        const char *name, *help;
+    } f[] = {
+        {"memscope_namegroup_processes", "Processes (kernel threads aside) whose comm is name."},
+        {"memscope_namegroup_rss_bytes", "Sum of VmRSS over the processes whose comm is name."},
+        {"memscope_namegroup_swap_bytes", "Sum of VmSwap over the processes whose comm is name."},
+        {"memscope_namegroup_pss_bytes",
+         "Sum of smaps_rollup Pss over the processes whose comm is name; absent for a scrape that lacks one member's."},
+        {"memscope_namegroup_uss_bytes",
+         "Sum of USS (smaps_rollup Private_*) over the processes whose comm is name; absent like pss."},
+    };
+    family(w, f[k].name, "gauge", f[k].help);
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t v[] = {g[i].n, g[i].rss, g[i].swap, g[i].pss, g[i].uss};
+        if (k >= 3 && !g[i].pss_complete)
+            continue;
+        put(w, f[k].name);
+        put(w, "{name=\"");
+        put_label_value(w, g[i].name, strlen(g[i].name));
+        put(w, "\"} ");
+        put_u64(w, v[k]);
+        put(w, "\n");
+    }
+}
+
+static void write_namegroups(mw *w, const ms_proclist *l)
+{
+    ms_pss_result *pss = NULL;
+    ms_pss_stats st = {0};
+    name_group *g = NULL;
+    size_t n = 0;
+    ms_err rc = routes_pss_compute(l->p, l->n, METRICS_PSS_BUDGET_NS, &pss, &st);
+    if (rc == MS_OK)
+        rc = group_by_name(l, pss, &g, &n);
+    if (rc != MS_OK) {
+        w->rc = rc;
+        goto out;
+    }
+    for (int k = 0; k < 5; k++)
+        write_group_family(w, g, n, k);
+    size_t incomplete = 0;
+    for (size_t i = 0; i < n; i++)
+        incomplete += !g[i].pss_complete;
+    family(w, "memscope_namegroup_pss_incomplete", "gauge",
+           "Name groups exported without pss/uss this scrape because a member's PSS was skipped or unreadable.");
+    sample_u64(w, "memscope_namegroup_pss_incomplete", incomplete);
+    family(w, "memscope_metrics_pss_processes", "gauge",
+           "Processes of this scrape by where their PSS came from: read now (fresh), reused unchanged (cached), "
+           "skipped (CPU budget spent), none (no user memory), failed (unreadable or gone).");
+    const struct {
+        const char *s;
+        size_t v;
+    } states[] = {{"fresh", st.fresh}, {"cached", st.cached}, {"skipped", st.skipped},
+                  {"none", st.none}, {"failed", st.failed}};
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        put(w, "memscope_metrics_pss_processes{state=\"");
+        put(w, states[i].s);
+        put(w, "\"} ");
+        put_u64(w, states[i].v);
+        put(w, "\n");
+    }
+out:
+    free(pss);
+    free(g);
 }
 
 /* ---- cgroups ---- */
@@ -554,18 +687,23 @@ enum MHD_Result h_metrics(http_req *r)
     ms_buf_init(&b, 0);
     mw w = {&b, MS_OK};
     top_proc *top = NULL;
-    size_t ntop = 0, nvisible = 0;
+    size_t ntop = 0;
+    ms_proclist l = {0};
 
     write_http(&w);
     write_counters(&w, r->srv);
     write_self(&w, r->srv);
-    ms_err rc = collect_top(r->srv->metrics_top, &top, &ntop, &nvisible);
+    ms_err rc = ms_proclist_read(NULL, NULL, &l);
     if (rc == MS_OK) {
         family(&w, "memscope_processes", "gauge", "Processes visible to memscoped (kernel threads included).");
-        sample_u64(&w, "memscope_processes", nvisible);
-        write_top(&w, top, ntop);
+        sample_u64(&w, "memscope_processes", l.n);
+        write_namegroups(&w, &l);
+        rc = collect_top(&l, r->srv->metrics_top, &top, &ntop);
     }
+    if (rc == MS_OK)
+        write_top(&w, top, ntop);
     free(top);
+    ms_proclist_free(&l);
     if (rc == MS_OK)
         write_cgroups(&w, r->srv);
     family(&w, "memscope_metrics_scrape_duration_seconds", "gauge", "Time this scrape took to collect.");
