@@ -6,6 +6,7 @@ import { bytes, int, kb, pct, statusGet } from '../fmt.js';
 import { drawLayout } from '../layout.js';
 import { KIND_LABEL } from '../kinds.js';
 import { gone } from '../gone.js';
+import { mountProcessPanels } from '../history.js';
 
 // Fields that are not sizes (the kernel prints them without "kB").
 const NOT_BYTES = new Set(['thp_eligible', 'protection_key']);
@@ -25,6 +26,7 @@ export function mount(root, { pid }, app) {
   const group = h('input', { type: 'checkbox', id: 'group' });
   const rcount = h('span', { class: 'muted' });
   const table = h('table', { class: 'data regions', id: 'regtable' });
+  const panelBox = h('div', { class: 'panels' });
   root.append(head, cards,
     h('section', { class: 'two' },
       h('div', { class: 'col-fig' },
@@ -32,6 +34,7 @@ export function mount(root, { pid }, app) {
         h('p', { class: 'hint', text: 'Highest address first, as in the classic picture. Heights grow with the logarithm of each region\'s size, so small regions stay visible; gaps are squeezed. The bar is the region\'s virtual size; the dark part is what is resident in RAM. Choose a region to see its pages.' }),
         legend(),
         figBox)),
+    panelBox,
     h('h2', { id: 'regions-h', text: 'Regions' }),
     h('div', { class: 'toolbar' },
       h('label', { for: 'rfilter', text: 'Filter' }), filter,
@@ -153,7 +156,8 @@ export function mount(root, { pid }, app) {
     st.desc = st.group;
     refresh().catch((e) => app.message(root, 'error', app.errorText(e)));
   });
-  return { refresh, destroy() { if (ctl) ctl.abort(); } };
+  const panels = mountProcessPanels(panelBox, pid, app);
+  return { async refresh() { await refresh(); if (!st.exited) await panels.refresh(); }, destroy() { if (ctl) ctl.abort(); panels.destroy(); } };
 }
 
 function legend() {
