@@ -22,4 +22,4 @@ if [[ ! -f node_modules/.package-lock.json ]] || ! cmp -s package-lock.json node
 fi
 : "${MEMSCOPE_BIN:?set MEMSCOPE_BIN to the built memscoped}"
 : "${MEMSCOPE_SUBJECT:?set MEMSCOPE_SUBJECT to the built memscope-subject}"
-exec node --test --test-concurrency=1 dashboard.test.mjs containers.test.mjs scale.test.mjs
+exec node --test --test-concurrency=1 dashboard.test.mjs containers.test.mjs scale.test.mjs history.test.mjs

@@ -9,6 +9,7 @@ import * as region from './views/region.js';
 import * as translate from './views/translate.js';
 import * as experiments from './views/experiments.js';
 import * as containers from './views/containers.js';
+import * as growth from './views/growth.js';
 
 // Each route: a pattern over the hash and the view that draws it.  Views export
 // mount(root, params, app) -> { refresh(), destroy() }.
@@ -21,6 +22,7 @@ const ROUTES = [
   [/^#\/experiments\/([\w.-]+)$/, experiments, (m) => ({ id: m[1] })],
   [/^#\/containers$/, containers, () => ({})],
   [/^#\/cgroup\/([^/]+)$/, containers, (m) => ({ path: decodeURIComponent(m[1]) })],
+  [/^#\/growth$/, growth, () => ({})],
 ];
 
 const main = document.getElementById('main');
@@ -116,7 +118,8 @@ async function route() {
     }
   }
   const section = hash.startsWith('#/experiments') ? 'experiments'
-    : /^#\/(containers|cgroup\/)/.test(hash) ? 'containers' : 'processes';
+    : /^#\/(containers|cgroup\/)/.test(hash) ? 'containers'
+    : hash === '#/growth' ? 'growth' : 'processes';
   for (const a of document.querySelectorAll('[data-nav]'))
     a.toggleAttribute('aria-current', a.dataset.nav === section);
   if (!found) {

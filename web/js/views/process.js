@@ -12,6 +12,7 @@ import { drawLayout } from '../layout.js';
 import { KIND_LABEL } from '../kinds.js';
 import { gone } from '../gone.js';
 import { virtualTable } from '../vtable.js';
+import { mountProcessPanels } from '../history.js';
 
 // Fields that are not sizes (the kernel prints them without "kB").
 const NOT_BYTES = new Set(['thp_eligible', 'protection_key']);
@@ -50,6 +51,7 @@ export function mount(root, { pid }, app) {
   const rcount = h('span', { class: 'muted', id: 'rcount' });
   const table = h('table', { class: 'data regions', id: 'regtable' });
   const wrap = h('div', { class: 'scroll-x tablewrap', id: 'regwrap' }, table);
+  const panelBox = h('div', { class: 'panels' });
   root.append(head, cards,
     h('section', { class: 'two' },
       h('div', { class: 'col-fig' },
@@ -57,6 +59,7 @@ export function mount(root, { pid }, app) {
         h('p', { class: 'hint', text: 'Highest address first, as in the classic picture. Heights grow with the logarithm of each region\'s size, so small regions stay visible; gaps are squeezed; long runs of small regions of one kind are folded into one bar that opens on demand. The bar is the region\'s virtual size; the dark part is what is resident in RAM. Choose a region to see its pages.' }),
         legend(),
         figBox)),
+    panelBox,
     h('h2', { id: 'regions-h', text: 'Regions' }),
     h('div', { class: 'toolbar' },
       h('label', { for: 'rfilter', text: 'Filter' }), filter,
@@ -256,7 +259,8 @@ export function mount(root, { pid }, app) {
     if (data) drawTable();
     refresh().catch((e) => { if (e.name !== 'AbortError') app.message(root, 'error', app.errorText(e)); });
   });
-  return { refresh, destroy() { if (ctl) ctl.abort(); vt.destroy(); } };
+  const panels = mountProcessPanels(panelBox, pid, app);
+  return { async refresh() { await refresh(); if (!st.exited) await panels.refresh(); }, destroy() { if (ctl) ctl.abort(); vt.destroy(); panels.destroy(); } };
 }
 
 function legend() {
