@@ -67,6 +67,52 @@ ms_err ms_buf_append(ms_buf *b, const void *p, size_t n)
     return MS_OK;
 }
 
+ms_err ms_read_some(int fd, void *dst, size_t cap, size_t *got)
+{
+    ssize_t n;
+    do
+        n = read(fd, dst, cap);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        *got = 0;
+        return ms_err_from_errno(errno);
+    }
+    *got = (size_t)n;
+    return MS_OK;
+}
+
+ms_err ms_read_full(int fd, void *dst, size_t cap, size_t *len)
+{
+    *len = 0;
+    while (*len < cap) {
+        size_t n;
+        ms_err rc = ms_read_some(fd, (char *)dst + *len, cap - *len, &n);
+        if (rc != MS_OK)
+            return rc;
+        if (n == 0)
+            break;
+        *len += n;
+    }
+    return MS_OK;
+}
+
+ms_err ms_pread_full(int fd, void *dst, size_t cap, off_t off, size_t *len)
+{
+    *len = 0;
+    while (*len < cap) {
+        ssize_t n = pread(fd, (char *)dst + *len, cap - *len, off + (off_t)*len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ms_err_from_errno(errno);
+        }
+        if (n == 0)
+            break;
+        *len += (size_t)n;
+    }
+    return MS_OK;
+}
+
 ms_err ms_read_fd(int fd, ms_buf *b)
 {
     ms_buf_reset(b);
@@ -81,15 +127,13 @@ ms_err ms_read_fd(int fd, ms_buf *b)
                 return rc;
             want = b->cap - b->len - 1;
         }
-        ssize_t n = read(fd, b->data + b->len, want);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return ms_err_from_errno(errno);
-        }
+        size_t n;
+        ms_err rc = ms_read_some(fd, b->data + b->len, want, &n);
+        if (rc != MS_OK)
+            return rc;
         if (n == 0)
             break;
-        b->len += (size_t)n;
+        b->len += n;
         if (b->len >= b->max) {
             /* Full: one more byte means the file is over the cap. */
             char c;

@@ -7,6 +7,7 @@
 #define MEMSCOPE_BUF_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -32,5 +33,14 @@ void ms_buf_reset(ms_buf *b);
 ms_err ms_read_file_at(int dirfd, const char *name, ms_buf *b);
 /* The same from an already open descriptor (read from its current offset to EOF). */
 ms_err ms_read_fd(int fd, ms_buf *b);
+
+/* The two primitives every read of a descriptor in core goes through, so "retry on EINTR" is written
+ * once.  ms_read_some: one read() of up to cap bytes; *got = 0 at EOF.  ms_read_full: reads until
+ * cap bytes are in or EOF; *len says how many (len == cap means there may be more).  ms_pread_full:
+ * the same from offset off.  On failure errno is left as read() set it, for callers that tell
+ * ESRCH (a process without an address space) from other errors. */
+ms_err ms_read_some(int fd, void *dst, size_t cap, size_t *got);
+ms_err ms_read_full(int fd, void *dst, size_t cap, size_t *len);
+ms_err ms_pread_full(int fd, void *dst, size_t cap, off_t off, size_t *len);
 
 #endif
