@@ -33,6 +33,44 @@ void ms_buf_reset(ms_buf *b)
         b->data[0] = '\0';
 }
 
+char *ms_buf_take(ms_buf *b, size_t *len)
+{
+    char *data = b->data;
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return data;
+}
+
+ms_err ms_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first, size_t max)
+{
+    if (need <= *cap)
+        return MS_OK;
+    if (max && need > max)
+        return MS_ERR_TOOBIG;
+    size_t c = *cap ? *cap : (first ? first : 1);
+    while (c < need) {
+        if (c > ((size_t)-1 / elem) / 2)
+            return MS_ERR_NOMEM;
+        c *= 2;
+    }
+    if (max && c > max)
+        c = max;
+    if (c > (size_t)-1 / elem)
+        return MS_ERR_NOMEM;
+    /* The pointer is moved with memcpy: *p is really an object pointer of the caller's type, which
+     * this file must not read or write as a void *. */
+    void *old, *np;
+    memcpy(&old, p, sizeof old);
+    np = realloc(old, c * elem);
+    if (!np)
+        return MS_ERR_NOMEM;
+    memcpy(p, &np, sizeof np);
+    *cap = c;
+    return MS_OK;
+}
+
 ms_err ms_buf_reserve(ms_buf *b, size_t n)
 {
     if (b->max == 0)

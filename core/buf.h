@@ -26,6 +26,15 @@ void ms_buf_free(ms_buf *b);
 ms_err ms_buf_reserve(ms_buf *b, size_t n);
 ms_err ms_buf_append(ms_buf *b, const void *p, size_t n);
 void ms_buf_reset(ms_buf *b);
+/* Hands the buffer's memory (NUL-terminated, or NULL when nothing was ever put in) to the caller,
+ * who frees it, and leaves b empty with its cap kept; *len gets its length when len is non-NULL. */
+char *ms_buf_take(ms_buf *b, size_t *len);
+
+/* Makes room for `need` elements of `elem` bytes in the array *p of *cap elements: nothing when it
+ * has it, else the capacity doubles (from `first`), never past `max` (0: no cap but size_t's).
+ * MS_ERR_TOOBIG when need > max, MS_ERR_NOMEM when out of memory (*p and *cap then as they were).
+ * p is the address of any object pointer, e.g. (void **)&m->regions. */
+ms_err ms_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first, size_t max);
 
 /* Reads the whole file `name` (relative to dirfd; AT_FDCWD works) into b, replacing its content.
  * MS_ERR_NOENT when the file or process is gone, MS_ERR_PERM when the kernel refuses,

@@ -79,14 +79,9 @@ static ms_err runs_add(run_builder *b, uint64_t start, uint64_t end, uint8_t sta
         return MS_OK;
     }
     if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        if (cap > b->max)
-            cap = b->max;
-        ms_pm_run *r = realloc(b->runs, cap * sizeof *r);
-        if (!r)
-            return MS_ERR_NOMEM;
-        b->runs = r;
-        b->cap = cap;
+        ms_err rc = ms_grow((void **)&b->runs, &b->cap, b->n + 1, sizeof *b->runs, 64, b->max);
+        if (rc != MS_OK)
+            return rc;
     }
     b->runs[b->n++] = (ms_pm_run){start, end, state};
     return MS_OK;
