@@ -33,6 +33,44 @@ void ms_buf_reset(ms_buf *b)
         b->data[0] = '\0';
 }
 
+char *ms_buf_take(ms_buf *b, size_t *len)
+{
+    char *data = b->data;
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return data;
+}
+
+ms_err ms_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first, size_t max)
+{
+    if (need <= *cap)
+        return MS_OK;
+    if (max && need > max)
+        return MS_ERR_TOOBIG;
+    size_t c = *cap ? *cap : (first ? first : 1);
+    while (c < need) {
+        if (c > ((size_t)-1 / elem) / 2)
+            return MS_ERR_NOMEM;
+        c *= 2;
+    }
+    if (max && c > max)
+        c = max;
+    if (c > (size_t)-1 / elem)
+        return MS_ERR_NOMEM;
+    /* The pointer is moved with memcpy: *p is really an object pointer of the caller's type, which
+     * this file must not read or write as a void *. */
+    void *old, *np;
+    memcpy(&old, p, sizeof old);
+    np = realloc(old, c * elem);
+    if (!np)
+        return MS_ERR_NOMEM;
+    memcpy(p, &np, sizeof np);
+    *cap = c;
+    return MS_OK;
+}
+
 ms_err ms_buf_reserve(ms_buf *b, size_t n)
 {
     if (b->max == 0)
@@ -67,6 +105,52 @@ ms_err ms_buf_append(ms_buf *b, const void *p, size_t n)
     return MS_OK;
 }
 
+ms_err ms_read_some(int fd, void *dst, size_t cap, size_t *got)
+{
+    ssize_t n;
+    do
+        n = read(fd, dst, cap);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        *got = 0;
+        return ms_err_from_errno(errno);
+    }
+    *got = (size_t)n;
+    return MS_OK;
+}
+
+ms_err ms_read_full(int fd, void *dst, size_t cap, size_t *len)
+{
+    *len = 0;
+    while (*len < cap) {
+        size_t n;
+        ms_err rc = ms_read_some(fd, (char *)dst + *len, cap - *len, &n);
+        if (rc != MS_OK)
+            return rc;
+        if (n == 0)
+            break;
+        *len += n;
+    }
+    return MS_OK;
+}
+
+ms_err ms_pread_full(int fd, void *dst, size_t cap, off_t off, size_t *len)
+{
+    *len = 0;
+    while (*len < cap) {
+        ssize_t n = pread(fd, (char *)dst + *len, cap - *len, off + (off_t)*len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ms_err_from_errno(errno);
+        }
+        if (n == 0)
+            break;
+        *len += (size_t)n;
+    }
+    return MS_OK;
+}
+
 ms_err ms_read_fd(int fd, ms_buf *b)
 {
     ms_buf_reset(b);
@@ -81,15 +165,13 @@ ms_err ms_read_fd(int fd, ms_buf *b)
                 return rc;
             want = b->cap - b->len - 1;
         }
-        ssize_t n = read(fd, b->data + b->len, want);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return ms_err_from_errno(errno);
-        }
+        size_t n;
+        ms_err rc = ms_read_some(fd, b->data + b->len, want, &n);
+        if (rc != MS_OK)
+            return rc;
         if (n == 0)
             break;
-        b->len += (size_t)n;
+        b->len += n;
         if (b->len >= b->max) {
             /* Full: one more byte means the file is over the cap. */
             char c;

@@ -26,19 +26,6 @@
  * from 2^62 bytes up is that figure or a limit no machine can reach. */
 #define CG_V1_NO_LIMIT ((uint64_t)1 << 62)
 
-/* Makes room for element n of arr, doubling its capacity (from 16) when full: the array (maybe
- * moved), or NULL when out of memory, arr then left as it was. */
-static void *grow(void *arr, size_t n, size_t *cap, size_t elem)
-{
-    if (n < *cap)
-        return arr;
-    size_t c = *cap ? *cap * 2 : 16;
-    void *p = realloc(arr, c * elem);
-    if (p)
-        *cap = c;
-    return p;
-}
-
 /* ---- /proc/<pid>/cgroup ---- */
 
 static bool list_has(const char *s, const char *end, const char *word)
@@ -427,10 +414,9 @@ ms_err ms_cg_fields_parse(const char *text, size_t len, ms_cg_fields *out)
             p = le + 1;
             continue;
         }
-        ms_cg_field *nf = grow(out->f, out->n, &out->cap, sizeof *out->f);
-        if (!nf)
-            return MS_ERR_NOMEM;
-        out->f = nf;
+        ms_err rc = ms_grow((void **)&out->f, &out->cap, out->n + 1, sizeof *out->f, 16, 0);
+        if (rc != MS_OK)
+            return rc;
         ms_cg_field *f = &out->f[out->n++];
         memcpy(f->name, p, (size_t)(sp - p));
         f->name[sp - p] = '\0';
@@ -820,10 +806,9 @@ static int cmp_name(const void *a, const void *b)
 
 static ms_err tree_add(ms_cg_tree *t, const char *path, int parent, int depth)
 {
-    ms_cg_node *nn = grow(t->n, t->count, &t->cap, sizeof *t->n);
-    if (!nn)
-        return MS_ERR_NOMEM;
-    t->n = nn;
+    ms_err rc = ms_grow((void **)&t->n, &t->cap, t->count + 1, sizeof *t->n, 16, 0);
+    if (rc != MS_OK)
+        return rc;
     ms_cg_node *n = &t->n[t->count++];
     snprintf(n->path, sizeof n->path, "%s", path);
     n->parent = parent;
@@ -855,12 +840,8 @@ static ms_err subdirs(int dirfd, char ***names, size_t *n)
             (de->d_type != DT_UNKNOWN || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
              !S_ISDIR(st.st_mode)))
             continue;
-        char **nn = grow(*names, *n, &cap, sizeof **names);
-        if (!nn) {
-            rc = MS_ERR_NOMEM;
+        if ((rc = ms_grow((void **)names, &cap, *n + 1, sizeof **names, 16, 0)) != MS_OK)
             break;
-        }
-        *names = nn;
         if (!((*names)[*n] = strdup(de->d_name))) {
             rc = MS_ERR_NOMEM;
             break;

@@ -158,16 +158,10 @@ void ms_xstep_defaults(ms_xstep *st, ms_xop op)
 ms_err ms_xspec_add(ms_xspec *s, ms_xstep **out)
 {
     if (s->nsteps == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 16;
-        if (ncap > MS_XSTEPS_HARD_MAX + 1)
-            ncap = MS_XSTEPS_HARD_MAX + 1;
-        if (s->nsteps >= ncap)
-            return MS_ERR_TOOBIG;
-        ms_xstep *n = realloc(s->steps, ncap * sizeof *n);
-        if (!n)
-            return MS_ERR_NOMEM;
-        s->steps = n;
-        s->cap = ncap;
+        ms_err rc = ms_grow((void **)&s->steps, &s->cap, s->nsteps + 1, sizeof *s->steps, 16,
+                            MS_XSTEPS_HARD_MAX + 1);
+        if (rc != MS_OK)
+            return rc;
     }
     *out = &s->steps[s->nsteps++];
     ms_xstep_defaults(*out, MS_XOP_MALLOC);

@@ -35,20 +35,9 @@ void ms_maps_free(ms_maps *m)
 
 ms_err ms_maps_reserve(ms_maps *m, size_t want)
 {
-    if (want <= m->cap)
+    if (want <= m->cap)    /* per region: the common case stays a compare */
         return MS_OK;
-    size_t cap = m->cap ? m->cap : 64;
-    while (cap < want) {
-        if (cap > ((size_t)-1 / sizeof(ms_region)) / 2)
-            return MS_ERR_NOMEM;
-        cap *= 2;
-    }
-    ms_region *r = realloc(m->regions, cap * sizeof *r);
-    if (!r)
-        return MS_ERR_NOMEM;
-    m->regions = r;
-    m->cap = cap;
-    return MS_OK;
+    return ms_grow((void **)&m->regions, &m->cap, want, sizeof *m->regions, 64, 0);
 }
 
 /* Hex digit value + 1, 0 for any other byte: a table beats a chain of range tests on the ~40 hex

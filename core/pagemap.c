@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "kabi.h"
 #include "proc.h"
 
@@ -78,14 +79,9 @@ static ms_err runs_add(run_builder *b, uint64_t start, uint64_t end, uint8_t sta
         return MS_OK;
     }
     if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        if (cap > b->max)
-            cap = b->max;
-        ms_pm_run *r = realloc(b->runs, cap * sizeof *r);
-        if (!r)
-            return MS_ERR_NOMEM;
-        b->runs = r;
-        b->cap = cap;
+        ms_err rc = ms_grow((void **)&b->runs, &b->cap, b->n + 1, sizeof *b->runs, 64, b->max);
+        if (rc != MS_OK)
+            return rc;
     }
     b->runs[b->n++] = (ms_pm_run){start, end, state};
     return MS_OK;
@@ -116,17 +112,9 @@ static ms_err read_entries(int fd, int dirfd, uint64_t vpn, uint64_t n, uint64_t
 {
     size_t want = (size_t)n * 8, have = 0;
     *got = 0;
-    while (have < want) {
-        ssize_t r = pread(fd, (char *)dst + have, want - have, (off_t)(vpn * 8 + have));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == ESRCH ? ms_pid_no_mm_err(dirfd) : ms_err_from_errno(errno);
-        }
-        if (r == 0)
-            break;
-        have += (size_t)r;
-    }
+    ms_err rc = ms_pread_full(fd, dst, want, (off_t)(vpn * 8), &have);
+    if (rc != MS_OK)
+        return errno == ESRCH ? ms_pid_no_mm_err(dirfd) : rc;
     *got = have / 8;
     /* Short: the end of its address space, or no address space any more.  An exiting process
      * loses its mm before it becomes a zombie whose stat still reads, so being alive is not

@@ -190,16 +190,8 @@ ms_err ms_proclist_read(const char *procroot, const char *q, ms_proclist *out)
         }
         if (!keep)
             continue;
-        if (out->n == out->cap) {
-            size_t ncap = out->cap ? out->cap * 2 : 256;
-            ms_procinfo *np = realloc(out->p, ncap * sizeof *np);
-            if (!np) {
-                rc = MS_ERR_NOMEM;
-                goto out;
-            }
-            out->p = np;
-            out->cap = ncap;
-        }
+        if ((rc = ms_grow((void **)&out->p, &out->cap, out->n + 1, sizeof *out->p, 256, 0)) != MS_OK)
+            goto out;
         out->p[out->n++] = pi;
         pi.cmdline = NULL;   /* now owned by the list */
         pi.cgroup = NULL;

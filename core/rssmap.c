@@ -44,12 +44,9 @@ static ms_err ranges_add(ms_rss_scan *s, const struct page_region *p)
         return MS_OK;
     }
     if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        ms_rss_range *r = realloc(s->r, cap * sizeof *r);
-        if (!r)
-            return MS_ERR_NOMEM;
-        s->r = r;
-        s->cap = cap;
+        ms_err rc = ms_grow((void **)&s->r, &s->cap, s->n + 1, sizeof *s->r, 256, 0);
+        if (rc != MS_OK)
+            return rc;
     }
     s->r[s->n++] = (ms_rss_range){p->start, p->end, huge};
     return MS_OK;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "proc.h"
 
 #define RS_BLOCK_DEFAULT ((size_t)32 << 10)   /* the kernel gives a page per read() anyway */
@@ -173,10 +174,8 @@ static void *ahead_main(void *arg)
         int err = 0;
         bool eof = false;
         while (len < RS_SLOT / 2) {
-            ssize_t n = read(a->fd, a->slot[i] + len, RS_SLOT - len);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
+            size_t n;
+            if (ms_read_some(a->fd, a->slot[i] + len, RS_SLOT - len, &n) != MS_OK) {
                 err = errno;
                 break;
             }
@@ -184,7 +183,7 @@ static void *ahead_main(void *arg)
                 eof = true;
                 break;
             }
-            len += (size_t)n;
+            len += n;
         }
         pthread_mutex_lock(&a->mu);
         if (len) {
@@ -245,17 +244,8 @@ static ms_err read_block(ms_rstream *s, size_t *got)
 {
     struct rs_ahead *a = s->ahead;
     *got = 0;
-    if (!a) {
-        for (;;) {
-            ssize_t n = read(s->fd, s->buf + s->len, s->cap - s->len);
-            if (n >= 0) {
-                *got = (size_t)n;
-                return MS_OK;
-            }
-            if (errno != EINTR)
-                return ms_err_from_errno(errno);
-        }
-    }
+    if (!a)
+        return ms_read_some(s->fd, s->buf + s->len, s->cap - s->len, got);
     pthread_mutex_lock(&a->mu);
     while (!a->count && !a->eof && !a->err)
         pthread_cond_wait(&a->cv, &a->mu);

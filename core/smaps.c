@@ -88,20 +88,9 @@ void ms_smaps_free(ms_smaps *s)
 
 static ms_err fields_reserve(ms_smaps *s, size_t want)
 {
-    if (want <= s->fields_cap)
+    if (want <= s->fields_cap)    /* per field: the common case stays a compare */
         return MS_OK;
-    size_t cap = s->fields_cap ? s->fields_cap : 64;
-    while (cap < want) {
-        if (cap > ((size_t)-1 / sizeof(ms_smaps_field)) / 2)
-            return MS_ERR_NOMEM;
-        cap *= 2;
-    }
-    ms_smaps_field *f = realloc(s->fields, cap * sizeof *f);
-    if (!f)
-        return MS_ERR_NOMEM;
-    s->fields = f;
-    s->fields_cap = cap;
-    return MS_OK;
+    return ms_grow((void **)&s->fields, &s->fields_cap, want, sizeof *s->fields, 64, 0);
 }
 
 static inline uint64_t load64(const char *p)
@@ -574,14 +563,9 @@ ms_err ms_smaps_grouper_add(ms_smaps_grouper *x, const ms_region *r, const ms_sm
                            memcmp(x->g[x->slot[h] - 1].path, r->path, r->path_len) == 0))
         h = (h + 1) & (x->nslots - 1);
     if (!x->slot[h]) {
-        if (x->n == x->cap) {
-            size_t cap = x->cap ? x->cap * 2 : 16;
-            ms_smaps_group *g = realloc(x->g, cap * sizeof *g);
-            if (!g)
-                return MS_ERR_NOMEM;
-            x->g = g;
-            x->cap = cap;
-        }
+        ms_err rc = ms_grow((void **)&x->g, &x->cap, x->n + 1, sizeof *x->g, 16, 0);
+        if (rc != MS_OK)
+            return rc;
         ms_smaps_group *g = &x->g[x->n];
         memset(g, 0, sizeof *g);
         g->path = r->path;

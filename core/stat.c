@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "num.h"
 
 
@@ -139,25 +140,6 @@ out:
     return rc;
 }
 
-/* Reads fd into buf until EOF or until cap bytes are in; *len says how many.  Both files here are
- * small and bounded, so a fixed buffer on the stack does, with no allocation per process. */
-static ms_err read_upto(int fd, char *buf, size_t cap, size_t *len)
-{
-    *len = 0;
-    while (*len < cap) {
-        ssize_t n = read(fd, buf + *len, cap - *len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return ms_err_from_errno(errno);
-        }
-        if (n == 0)
-            break;
-        *len += (size_t)n;
-    }
-    return MS_OK;
-}
-
 ms_err ms_stat_read(int dirfd, ms_stat *out)
 {
     char text[MS_STAT_MAX];
@@ -165,7 +147,7 @@ ms_err ms_stat_read(int dirfd, ms_stat *out)
     int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return ms_err_from_errno(errno);
-    ms_err rc = read_upto(fd, text, sizeof text, &len);
+    ms_err rc = ms_read_full(fd, text, sizeof text, &len);
     close(fd);
     if (rc == MS_OK && len == sizeof text)
         rc = MS_ERR_TOOBIG;
@@ -191,17 +173,15 @@ ms_err ms_cmdline_read(int dirfd, char *out, size_t cap, bool *truncated)
     if (fd < 0)
         return ms_err_from_errno(errno);
     /* The kernel copies cmdline out of the process's memory a page at a time: loop to the end. */
-    if ((rc = read_upto(fd, out, cap - 1, &len)) != MS_OK)
+    if ((rc = ms_read_full(fd, out, cap - 1, &len)) != MS_OK)
         goto out;
     /* Full: it is cut only if something other than the final NUL separators follows. */
     while (len == cap - 1 && !*truncated) {
         char more[64];
-        ssize_t n = read(fd, more, sizeof more);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
+        size_t n;
+        if (ms_read_some(fd, more, sizeof more, &n) != MS_OK || n == 0)
             break;
-        for (ssize_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++)
             if (more[i] != '\0')
                 *truncated = true;
     }

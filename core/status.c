@@ -72,20 +72,8 @@ ms_err ms_kv_parse(const char *text, size_t len, ms_kv **kv, size_t *nkv, size_t
             rc = MS_ERR_PARSE;
             goto out;
         }
-        if (*nkv == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 64;
-            if (ncap > SIZE_MAX / sizeof **kv) {
-                rc = MS_ERR_NOMEM;
-                goto out;
-            }
-            ms_kv *n = realloc(*kv, ncap * sizeof **kv);
-            if (!n) {
-                rc = MS_ERR_NOMEM;
-                goto out;
-            }
-            *kv = n;
-            *cap = ncap;
-        }
+        if (*nkv == *cap && (rc = ms_grow((void **)kv, cap, *nkv + 1, sizeof **kv, 64, 0)) != MS_OK)
+            goto out;
         ms_kv *e = &(*kv)[(*nkv)++];
         e->name = p;
         e->name_len = (uint32_t)(colon - p);

@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "num.h"
 
 /* meminfo is ~1.5 KiB today. */
@@ -67,21 +68,11 @@ static ms_err read_small(const char *path, char *buf, size_t cap, size_t *len)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return ms_err_from_errno(errno);
-    for (;;) {
-        if (n == cap - 1) {
-            rc = MS_ERR_TOOBIG;
-            goto out;
-        }
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = ms_err_from_errno(errno);
-            goto out;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
+    if ((rc = ms_read_full(fd, buf, cap - 1, &n)) != MS_OK)
+        goto out;
+    if (n == cap - 1) {
+        rc = MS_ERR_TOOBIG;
+        goto out;
     }
     buf[n] = '\0';
     *len = n;

@@ -134,8 +134,7 @@ enum MHD_Result http_reply_text(http_req *r, unsigned status, const char *ctype,
             ms_buf_free(b);
             return MHD_NO;
         }
-        b->data = NULL;
-        b->len = b->cap = 0;
+        ms_buf_take(b, NULL);    /* the response owns the memory now */
     } else {
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp)
@@ -247,8 +246,7 @@ enum MHD_Result http_reply_stream(http_req *r, const char *ctype, void *ctx, htt
     struct MHD_Response *resp;
     if (st->done) {
         ms_buf b = st->b;
-        st->b.data = NULL;
-        st->b.len = st->b.cap = 0;
+        ms_buf_take(&st->b, NULL);   /* b owns the memory now */
         stream_free(st);
         return http_reply_text(r, MHD_HTTP_OK, ctype, &b);
     }

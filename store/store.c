@@ -6,6 +6,7 @@
  * 1.7 million raw rows a day.  Reads multiply back. */
 #include "store.h"
 
+#include "core/buf.h"
 #include "core/smaps.h"
 #include "core/stat.h"
 
@@ -652,20 +653,6 @@ ms_err ms_store_find_proc(ms_store *s, int pid, uint64_t start_time, ms_store_pr
     return ret;
 }
 
-/* Grows *arr (of elem bytes) to hold one more than *n; false when out of memory. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return true;
-    size_t nc = *cap ? *cap * 2 : 64;
-    void *p = realloc(*arr, nc * elem);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = nc;
-    return true;
-}
-
 /* Steps st to its end, appending one elem-sized row per result to *arr (row() fills it), then
  * finalizes st.  rc: the result of preparing and binding st.  On failure *arr is freed and emptied.
  * Called with the lock held. */
@@ -680,7 +667,7 @@ static ms_err collect(ms_store *s, int rc, sqlite3_stmt *st, void **arr, size_t 
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW)
             break;
-        if (!grow(arr, &cap, *n, elem)) {
+        if (ms_grow(arr, &cap, *n + 1, elem, 64, 0) != MS_OK) {
             rc = SQLITE_NOMEM;
             break;
         }
