@@ -205,7 +205,9 @@ static void tiers(void)
     CHECK(ms_store_open(dir, &c, &s) == MS_OK && ms_store_available(s));
     int64_t now = now_ms(), t0 = now / 900000 * 900000 - 3 * 900000;
     int k = 0;
+    int64_t t_last = t0;
     for (int64_t t = t0; t < now - 1000; t += 10000, k++) {
+        t_last = t;
         ms_store_proc p = proc(7, 1024 + 4 * (uint64_t)k, k % 2 == 0);
         ms_store_sys sys = {{0}};
         sys.v[MS_SYS_MEM_AVAILABLE] = (uint64_t)(1000 + k) << 10;
@@ -255,9 +257,12 @@ static void tiers(void)
     CHECK(ss.n <= 10 && ss.n >= 5);
     free(ss.p);
     ms_store_free(&s);
-    /* Raw samples past their retention are gone (retention runs once a minute of sample time). */
+    /* Raw samples past their retention are gone.  Retention runs once a minute of sample time, so
+     * the last run was less than a minute before the last sample, and removed every raw sample
+     * raw_ms older than that run: nothing raw is left from before last - 1 min - raw_ms. */
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM samples WHERE tier = 0 AND t < %lld", (long long)(now - 180000));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM samples WHERE tier = 0 AND t < %lld",
+             (long long)(t_last - 60000 - (int64_t)c.raw_ms));
     CHECK_EQ_U64(q1(path, sql), 0);
     CHECK(q1(path, "SELECT count(*) FROM samples WHERE tier = 1") >= 40);
 }
