@@ -762,6 +762,7 @@ const http_route http_routes[] = {
     {"DELETE", "/api/v1/snapshots/{id}", h_snap_delete},
     {"GET", "/api/v1/processes/{pid}/diff", h_diff},
     {"GET", "/api/v1/growth", h_growth},
+    {"GET", "/api/v1/openapi.json", h_openapi},
     {"GET", "/metrics", h_metrics},
     {"GET", "/*", h_static},
 };

@@ -8,6 +8,13 @@
 #include "jw.h"
 
 enum MHD_Result h_static(http_req *r);
+/* static.c: If-None-Match inm matches etag (weak comparison, "*" matches all). */
+bool none_match_hit(const char *inm, const char *etag);
+/* GET /api/v1/openapi.json (routes_openapi.c): the OpenAPI document compiled in from
+ * server/openapi.json. */
+enum MHD_Result h_openapi(http_req *r);
+extern const unsigned char ms_openapi_doc[];
+extern const size_t ms_openapi_doc_len;
 
 /* routes.c: drops the cached process list (at shutdown). */
 void routes_list_cache_clear(void);

@@ -69,7 +69,7 @@ static int open_beneath(int dirfd, const char *rel)
 
 /* If-None-Match holds "*" or an entity tag equal to etag by the weak comparison (RFC 9110 8.8.3.2:
  * a W/ prefix on either side is ignored), which is the one a GET uses. */
-static bool none_match_hit(const char *inm, const char *etag)
+bool none_match_hit(const char *inm, const char *etag)
 {
     size_t el = strlen(etag);
     for (const char *p = inm; *p;) {

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,24 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return add;
 }
 
+/* With MEMSCOPE_DUMP_ANSWERS=DIR, every JSON answer is written to DIR as one file
+ * {"method","path","status","body"} so that tests/openapi/validate.mjs can check it against the
+ * OpenAPI document: a field added or renamed without the document then fails the suite. */
+static void dump_answer(const char *method, const char *path, const http_resp *r)
+{
+    static atomic_uint seq;
+    const char *dir = getenv("MEMSCOPE_DUMP_ANSWERS");
+    if (!dir || !*dir || !r->json || !strstr(r->content_type, "application/json"))
+        return;
+    char fn[4096];
+    snprintf(fn, sizeof fn, "%s/%d-%u.json", dir, (int)getpid(), atomic_fetch_add(&seq, 1));
+    json_t *rec = json_pack("{s:s, s:s, s:I, s:O}", "method", method, "path", path, "status",
+                            (json_int_t)r->status, "body", r->json);
+    if (rec)
+        json_dump_file(rec, fn, JSON_COMPACT);
+    json_decref(rec);
+}
+
 bool http_do(const ms_server *s, const char *method, const char *path, const char *body,
              const char *const *headers, http_resp *out)
 {
@@ -311,6 +330,7 @@ bool http_do(const ms_server *s, const char *method, const char *path, const cha
             snprintf(out->content_type, sizeof out->content_type, "%s", ct);
         if (out->body)
             out->json = json_loadb(out->body, out->len, 0, NULL);
+        dump_answer(method, path, out);
     } else {
         fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
     }
