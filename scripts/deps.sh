@@ -16,8 +16,8 @@ if [[ "${1:-}" == "--test" ]]; then
   want+=(libcurl4-openssl-dev python3-psutil procps clang chromium prometheus curl xz-utils wrk smem glances)
   # groff-base, man-db: memscope.1 rendered (dist.manpage); systemd: systemd-analyze verify of the
   # unit (dist.systemd), which needs no running systemd; podman, runc, debootstrap: the Debian
-  # package installed into a clean Debian 12 container (dist.package).
-  want+=(groff-base man-db systemd podman runc debootstrap)
+  # package installed into a clean Debian 12 container (dist.package); file: CPack's dpkg-shlibdeps step.
+  want+=(groff-base man-db systemd podman runc debootstrap file)
   # What --no-install-recommends leaves out and the tests need: Glances' web server (bottle),
   # clang's sanitizer and libFuzzer runtimes (the fuzz build), and the CA certificates npm needs
   # to fetch the browser tests' packages over https.
