@@ -30,6 +30,8 @@ awk -v cred="$tmp/token" '
     { skip = 0 }
     /credentials_file:/ { sub(/credentials_file: .*/, "credentials_file: " cred) }
     { print }' "$here/../prometheus.yml" > "$tmp/prometheus.yml"
+# The rule files prometheus.yml names, beside it as promtool resolves them.
+mkdir -p "$tmp/prometheus" && cp "$here/../prometheus/"*.yml "$tmp/prometheus/"
 grep -q kubernetes_sd_configs "$here/../prometheus.yml" || { echo "FAIL prometheus.yml: no kubernetes_sd_configs"; rc=1; }
 if promtool check config "$tmp/prometheus.yml" >"$tmp/out" 2>&1; then
     echo "ok   prometheus.yml (promtool check config, kubernetes_sd swapped for a static target)"

@@ -39,6 +39,7 @@ typedef struct {
 } run_out;
 
 /* Runs the shell command made from fmt (the CLI's path is $CLI inside it); stdout captured. */
+__attribute__((format(printf, 2, 3)))
 static bool run(run_out *r, const char *fmt, ...)
 {
     char cmd[2048];
@@ -170,6 +171,7 @@ static void same_as_route(const char *path, const char *args)
     CHECK_SKIP("GET %s changed under every one of 10 comparisons with `memscope %s --json`", path, args);
 }
 
+__attribute__((format(printf, 2, 3)))
 static void expect_code(int want, const char *fmt, ...)
 {
     char cmd[1024];
