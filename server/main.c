@@ -421,6 +421,16 @@ int main(int argc, char **argv)
         }
     }
 
+    /* Block the stop signals before anything can start a thread (the experiment manager, the OOM
+     * watcher, the sampler, the HTTP pool): a thread created earlier keeps SIGTERM unblocked, the
+     * kernel may deliver the signal to it, and its default action ends the process uncleanly. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     /* Under systemd, LoadCredential=token:FILE hands the token over as $CREDENTIALS_DIRECTORY/token
      * (readable by this service alone); --token-file still wins, MEMSCOPE_TOKEN comes after. */
     char cred_file[PATH_MAX];
@@ -476,14 +486,6 @@ int main(int argc, char **argv)
 
     if (!setup_cgroups(&srv, &o))
         return 2;
-
-    /* Block the stop signals before any thread starts, so only sigwait() below receives them. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     if (!history_start(&hist)) {
         fprintf(stderr, "memscoped: cannot set up history\n");

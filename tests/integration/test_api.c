@@ -3,6 +3,7 @@
  * The subject maps N pages, writes K of them and reads J others, so page counts are known exactly;
  * sizes are cross-checked against independent readers: the kernel's smaps_rollup and status read
  * here directly, and psutil (Debian's python3-psutil) for per-region figures. */
+#include <dirent.h>
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <signal.h>
@@ -546,6 +547,49 @@ static void test_exited(void)
     expect_error("GET", p, 404, "no_such_process");
 }
 
+/* A stop signal must reach sigwait() and nothing else: every thread memscoped runs (the pool, the OOM
+ * watcher, the sampler, the experiment waker) blocks SIGINT and SIGTERM, else the kernel may hand
+ * SIGTERM to one that does not and the default action ends the process without a clean stop. */
+static void test_stop_signals_blocked(void)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)srv.pid);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    if (!d)
+        return;
+    const unsigned long long want = (1ULL << (SIGINT - 1)) | (1ULL << (SIGTERM - 1));
+    unsigned threads = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        /* The main thread waits in sigwait(), which unblocks the signals it waits for while it
+         * sleeps (SigBlk shows 0 then): it is the one meant to receive them. */
+        if (de->d_name[0] == '.' || atoi(de->d_name) == (int)srv.pid)
+            continue;
+        char p[sizeof dir + sizeof de->d_name + 16], line[256];
+        snprintf(p, sizeof p, "%s/%s/status", dir, de->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f)
+            continue;   /* a thread that ended meanwhile */
+        unsigned long long blk = 0;
+        bool seen = false;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "SigBlk: %llx", &blk) == 1) {
+                seen = true;
+                break;
+            }
+        fclose(f);
+        CHECK(seen);
+        if ((blk & want) != want)
+            fprintf(stderr, "thread %s of memscoped does not block SIGINT/SIGTERM (SigBlk %llx)\n", de->d_name, blk);
+        CHECK((blk & want) == want);
+        threads++;
+    }
+    closedir(d);
+    printf("stop signals blocked in all %u threads of memscoped beside the main one\n", threads);
+    CHECK(threads >= 1);
+}
+
 int main(void)
 {
     ps = sysconf(_SC_PAGESIZE);
@@ -572,6 +616,7 @@ int main(void)
     test_translate();
     test_bad_input();
     test_exited();
+    test_stop_signals_blocked();
     subject_stop(&subj);
     CHECK_EQ_U64(server_stop(&srv), 0);   /* SIGTERM: a clean stop, exit status 0 */
     char cmd[128];
