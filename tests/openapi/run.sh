@@ -11,11 +11,18 @@ doc="$here/../../server/openapi.json"
 skip() { echo "skipped, because $*"; exit 77; }
 command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs npm)"
 command -v npm >/dev/null 2>&1 || skip "npm is not installed (apt-get install npm)"
-# npm ci only when the lockfile changed since the last install (or nothing is installed).
+# npm ci only when the lockfile changed since the last install (or nothing is installed).  ctest
+# starts `lint` and `answers` side by side: npm ci first deletes node_modules, so one run's install
+# would pull the packages from under the other's.  The lock makes the second wait for the first and
+# then find everything installed.
+exec 9>"$here/.install.lock"
+flock 9
 if [[ ! -f "$here/node_modules/.package-lock.json" ]] || ! cmp -s "$here/package-lock.json" "$here/node_modules/.memscope-lock"; then
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || skip "npm ci failed (no registry access?)"
   cp "$here/package-lock.json" "$here/node_modules/.memscope-lock"
 fi
+flock -u 9
+exec 9>&-
 mode="${1:-}"
 shift || true
 case "$mode" in
