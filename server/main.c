@@ -20,6 +20,7 @@
 #include "core/num.h"
 #include "experiments.h"
 #include "history.h"
+#include "oomhist.h"
 #include "oomwatch.h"
 #include "routes.h"
 #include "http.h"
@@ -491,6 +492,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "memscoped: cannot set up history\n");
         return 1;
     }
+    oomhist_attach(srv.oom, hist.st);
     routes_exp_start();
     snprintf(srv.listen_addr, sizeof srv.listen_addr, "%s", o.addr);
     srv.allow_hosts = o.allow_hosts;
@@ -500,6 +502,7 @@ int main(int argc, char **argv)
     srv.max_conns = clamp_connections(o.max_conns, o.threads, srv.experiments_enabled ? o.xcfg.max_running : 0);
     struct MHD_Daemon *d = http_start(&srv, o.port, o.threads, o.max_per_ip);
     if (!d) {   /* http_start said why */
+        oomhist_detach(srv.oom);
         history_stop(&hist);
         routes_exp_stop();
         ms_xmgr_free(&srv.exp);
@@ -531,6 +534,7 @@ int main(int argc, char **argv)
     routes_exp_stop();
     MHD_stop_daemon(d);
     http_stop();
+    oomhist_detach(srv.oom);
     history_stop(&hist);
     ms_xmgr_free(&srv.exp);
     oomwatch_stop(&srv.oom);

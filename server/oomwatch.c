@@ -14,7 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/num.h"
+#include "core/proc.h"
+#include "core/stat.h"
 #include "log.h"
 
 /* A kmsg record is at most CONSOLE_EXT_LOG_MAX (8 KiB) formatted; a read into less fails. */
@@ -29,10 +32,15 @@ typedef struct {
 } counter_slot;
 
 struct oomwatch {
-    pthread_mutex_t lock;         /* guards ring, head, count, next_seq, lost, sink */
+    /* Held around recording an event and calling the sink, and around changing the sink, so that
+     * once oomwatch_set_sink returns no call to the old sink is still running.  Taken before lock. */
+    pthread_mutex_t sink_lock;
+    pthread_mutex_t lock;         /* guards ring, head, count, next_seq, lost, sink, kmsg_last */
     oom_event ring[OOM_RING_CAP];
     size_t head, count;           /* oldest at head */
     uint64_t next_seq, lost;
+    uint64_t kmsg_last;           /* sequence number of the last kernel-log record read */
+    char boot_id[40];             /* set before the thread starts, read-only after */
     oom_sink_fn sink;
     void *sink_ctx;
 
@@ -61,6 +69,7 @@ void oomwatch_record(oomwatch *w, oom_event *ev)
 {
     oom_sink_fn sink;
     void *ctx;
+    pthread_mutex_lock(&w->sink_lock);
     pthread_mutex_lock(&w->lock);
     ev->seq = ++w->next_seq;
     size_t slot = (w->head + w->count) % OOM_RING_CAP;
@@ -76,6 +85,7 @@ void oomwatch_record(oomwatch *w, oom_event *ev)
     pthread_mutex_unlock(&w->lock);
     if (sink)
         sink(ev, ctx);
+    pthread_mutex_unlock(&w->sink_lock);
 }
 
 size_t oomwatch_copy(oomwatch *w, int64_t since_ms, oom_event *out, size_t max, uint64_t *lost)
@@ -108,10 +118,28 @@ const char *oomwatch_source(const oomwatch *w, const char **why)
 
 void oomwatch_set_sink(oomwatch *w, oom_sink_fn fn, void *ctx)
 {
+    pthread_mutex_lock(&w->sink_lock);
     pthread_mutex_lock(&w->lock);
     w->sink = fn;
     w->sink_ctx = ctx;
     pthread_mutex_unlock(&w->lock);
+    /* the ring changes only under sink_lock, which is held: it can be read without lock */
+    for (size_t i = 0; fn && i < w->count; i++)
+        fn(&w->ring[(w->head + i) % OOM_RING_CAP], ctx);
+    pthread_mutex_unlock(&w->sink_lock);
+}
+
+const char *oomwatch_boot_id(const oomwatch *w)
+{
+    return w->boot_id;
+}
+
+uint64_t oomwatch_kmsg_last(oomwatch *w)
+{
+    pthread_mutex_lock(&w->lock);
+    uint64_t v = w->kmsg_last;
+    pthread_mutex_unlock(&w->lock);
+    return v;
 }
 
 /* ---- the kernel log ---- */
@@ -220,56 +248,139 @@ static bool parse_killed(const char *t, const char *end, const oom_event *pendin
     return true;
 }
 
-bool oomwatch_parse_kmsg(const char *rec, size_t len, oom_event *pending, oom_event *ev, uint64_t *usec)
+/* "pri,seq,usec,flags;": the record's sequence number and time stamp, and where its text starts. */
+static bool kmsg_header(const char *rec, size_t len, uint64_t *seq, uint64_t *usec, const char **text)
 {
-    const char *end = rec + len, *semi = memchr(rec, ';', len);
-    const char *p = rec;
+    const char *semi = memchr(rec, ';', len), *p = rec;
     uint64_t v;
     if (!semi)
         return false;
-    /* "pri,seq,usec,flags;" */
     for (int i = 0; i < 3; i++) {
         if (!ms_num_dec(&p, semi, &v) || (i < 2 && (p >= semi || *p != ',')))
             return false;
+        if (i == 1)
+            *seq = v;
         if (i == 2)
             *usec = v;
         p++;
     }
-    const char *t = semi + 1, *nl = memchr(t, '\n', (size_t)(end - t));
+    *text = semi + 1;
+    return true;
+}
+
+bool oomwatch_parse_kmsg(const char *rec, size_t len, oom_event *pending, oom_event *ev, uint64_t *usec)
+{
+    const char *end = rec + len, *t;
+    uint64_t seq = 0;
+    if (!kmsg_header(rec, len, &seq, usec, &t))
+        return false;
+    const char *nl = memchr(t, '\n', (size_t)(end - t));
     const char *te = nl ? nl : end;
     if (te - t > 9 && memcmp(t, "oom-kill:", 9) == 0) {
         parse_oom_kill(t + 9, te, pending);
         return false;
     }
-    return parse_killed(t, te, pending, ev);
+    if (!parse_killed(t, te, pending, ev))
+        return false;
+    ev->kmsg_seq = seq;
+    return true;
+}
+
+/* The victim's start time, if it can still be read (a zombie's stat can) and is the process the
+ * kernel named: with the pid it tells the victim from a later process given the same pid. */
+static void victim_start_time(oom_event *ev)
+{
+    int fd;
+    ms_stat st;
+    if (ms_pid_open(ev->pid, &fd) != MS_OK)
+        return;
+    if (ms_stat_read(fd, &st) == MS_OK && strcmp(st.comm, ev->name) == 0)
+        ev->start_time = st.starttime;
+    close(fd);
+}
+
+/* One record read from fd into rec: its length, 0 when all is read, -1 on an error (logged) that
+ * ends the read. */
+static ssize_t kmsg_read(int fd, char *rec, size_t cap)
+{
+    for (;;) {
+        ssize_t n = read(fd, rec, cap - 1);
+        if (n < 0 && (errno == EPIPE || errno == EINTR))
+            continue;             /* EPIPE: records were overwritten before we read them: go on */
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n < 0)
+            log_warn("reading /dev/kmsg: %s", strerror(errno));
+        return n;
+    }
+}
+
+/* Parses one record; true with *ev filled (its time in Unix ms, its boot) for a kill. */
+static bool kmsg_event(const oomwatch *w, const char *rec, size_t n, oom_event *pending, oom_event *ev,
+                       uint64_t *seq)
+{
+    uint64_t usec = 0;
+    const char *t;
+    if (!kmsg_header(rec, n, seq, &usec, &t) || !oomwatch_parse_kmsg(rec, n, pending, ev, &usec))
+        return false;
+    /* kmsg stamps are microseconds of the monotonic clock since boot */
+    ev->time_ms = now_ms(CLOCK_REALTIME) - (now_ms(CLOCK_MONOTONIC) - (int64_t)(usec / 1000));
+    memcpy(ev->boot_id, w->boot_id, sizeof ev->boot_id);
+    return true;
+}
+
+ms_err oomwatch_replay(oomwatch *w, uint64_t after, oom_sink_fn fn, void *ctx, uint64_t *last)
+{
+    *last = 0;
+    if (strcmp(w->source, "kmsg") != 0 || !w->boot_id[0])
+        return MS_ERR_UNAVAILABLE;
+    /* a new descriptor starts at the oldest record the kernel still holds */
+    int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return ms_err_from_errno(errno);
+    char *rec = malloc(KMSG_REC_MAX);
+    oom_event pending = {0}, ev;
+    ssize_t n;
+    if (!rec) {
+        close(fd);
+        return MS_ERR_NOMEM;
+    }
+    while ((n = kmsg_read(fd, rec, KMSG_REC_MAX)) > 0) {
+        uint64_t seq = 0;
+        bool kill = kmsg_event(w, rec, (size_t)n, &pending, &ev, &seq);
+        if (seq > *last)
+            *last = seq;
+        if (kill && seq > after)
+            fn(&ev, ctx);
+    }
+    free(rec);
+    close(fd);
+    return n < 0 ? MS_ERR_IO : MS_OK;
 }
 
 static void drain_kmsg(oomwatch *w)
 {
     char rec[KMSG_REC_MAX];
-    for (;;) {
-        ssize_t n = read(w->kmsg_fd, rec, sizeof rec - 1);
-        if (n < 0 && errno == EPIPE)
-            continue;             /* records were overwritten before we read them: go on */
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN) {
-            /* a record this buffer cannot take, or a read error: skip what is there rather than
-             * have poll() report the same record readable forever */
-            log_warn("reading /dev/kmsg: %s; skipping to its end", strerror(errno));
-            lseek(w->kmsg_fd, 0, SEEK_END);
-            return;
-        }
-        if (n <= 0)
-            return;               /* EAGAIN: all read */
+    ssize_t n;
+    while ((n = kmsg_read(w->kmsg_fd, rec, sizeof rec)) > 0) {
         oom_event ev;
-        uint64_t usec = 0;
-        if (!oomwatch_parse_kmsg(rec, (size_t)n, &w->pending, &ev, &usec))
+        uint64_t seq = 0;
+        bool kill = kmsg_event(w, rec, (size_t)n, &w->pending, &ev, &seq);
+        pthread_mutex_lock(&w->lock);
+        if (seq > w->kmsg_last)
+            w->kmsg_last = seq;
+        pthread_mutex_unlock(&w->lock);
+        if (!kill)
             continue;
-        /* kmsg stamps are microseconds of the monotonic clock since boot */
-        ev.time_ms = now_ms(CLOCK_REALTIME) - (now_ms(CLOCK_MONOTONIC) - (int64_t)(usec / 1000));
+        victim_start_time(&ev);
         oomwatch_record(w, &ev);
         log_info("OOM kill: pid %d (%s) in %s", ev.pid, ev.name, ev.global ? "the whole machine" : ev.cgroup);
+    }
+    if (n < 0) {
+        /* a record this buffer cannot take, or a read error: skip what is there rather than have
+         * poll() report the same record readable forever */
+        log_warn("skipping to the end of /dev/kmsg");
+        lseek(w->kmsg_fd, 0, SEEK_END);
     }
 }
 
@@ -371,7 +482,13 @@ static ms_err open_kmsg(oomwatch *w)
         snprintf(w->why, sizeof w->why, "the kernel log (/dev/kmsg) is not readable: %s", strerror(errno));
         return MS_ERR_PERM;
     }
-    /* only kills from now on: the log's past is not "since memscoped started" */
+    ms_buf b;
+    ms_buf_init(&b, 4096);
+    if (ms_read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", &b) == MS_OK && b.len >= 36)
+        copy_str(w->boot_id, sizeof w->boot_id, b.data, 36);
+    ms_buf_free(&b);
+    /* only kills from now on: the log's past is not "since memscoped started" (the store reads
+     * the part it missed while memscoped was down with oomwatch_replay) */
     if (lseek(w->kmsg_fd, 0, SEEK_END) < 0) {
         snprintf(w->why, sizeof w->why, "cannot seek the kernel log: %s", strerror(errno));
         close(w->kmsg_fd);
@@ -387,6 +504,7 @@ ms_err oomwatch_start(const ms_cg_hier *hier, oom_source src, oomwatch **out)
     if (!w)
         return MS_ERR_NOMEM;
     pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->sink_lock, NULL);
     w->kmsg_fd = w->stop_fd = -1;
     w->source = "off";
     if (hier) {
@@ -441,6 +559,7 @@ void oomwatch_stop(oomwatch **wp)
         close(w->kmsg_fd);
     free(w->slots);
     pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->sink_lock);
     free(w);
     *wp = NULL;
 }

@@ -7,7 +7,10 @@
  *
  * Ownership: the ring belongs to the watcher; its entries are plain values (no pointers), written
  * only by the watcher thread and copied out by readers, both under the ring's mutex.  A sink (the
- * history store's hook) is called on the watcher thread with a pointer valid for that call only. */
+ * history store's hook) is called on the watcher thread with a pointer valid for that call only.
+ *
+ * Each kernel-log event carries the boot id and the log record's sequence number, the key that
+ * lets the store keep a record once when the log is read again after a restart (oomwatch_replay). */
 #ifndef MEMSCOPE_OOMWATCH_H
 #define MEMSCOPE_OOMWATCH_H
 
@@ -17,25 +20,12 @@
 
 #include "core/cgroup.h"
 #include "core/error.h"
+#include "store/store.h"
 
 #define OOM_RING_CAP 256
 
-typedef struct {
-    uint64_t seq;                 /* 1, 2, ... in the order seen */
-    int64_t time_ms;              /* when the kernel logged it (or the counter rose), Unix ms */
-    bool global;                  /* the machine ran out, not a cgroup limit */
-    char cgroup[MS_CG_PATH_MAX];  /* the cgroup whose limit was hit ("" when global) */
-    char task_cgroup[MS_CG_PATH_MAX]; /* the victim's own cgroup, when the log names it */
-    char constraint[32];          /* CONSTRAINT_MEMCG, CONSTRAINT_NONE, ... ("" when unknown) */
-    int pid;                      /* 0: victim unknown */
-    char name[64];
-    uint32_t uid;
-    bool figures;                 /* the kernel's line was read: the sizes below are known */
-    uint64_t total_vm, anon_rss, file_rss, shmem_rss, pgtables;   /* bytes */
-    int64_t oom_score_adj;
-    const char *source;           /* "kmsg" or "counter" (static strings) */
-    char note[320];               /* why the victim is unknown, when it is */
-} oom_event;
+/* The event is the store's (the store keeps them across restarts); seq here counts the ring's. */
+typedef ms_oom_event oom_event;
 
 typedef enum { OOM_SOURCE_AUTO, OOM_SOURCE_COUNTERS, OOM_SOURCE_OFF } oom_source;
 
@@ -58,12 +48,24 @@ uint64_t oomwatch_total(oomwatch *w);
 /* Adds an event (the watcher does; exposed for the race test).  Sets seq. */
 void oomwatch_record(oomwatch *w, oom_event *ev);
 
-/* A hook for the history store: called for each new event on the watcher thread. */
+/* A hook for the history store: called for each new event on the watcher thread.  Setting it
+ * first hands it, on the caller's thread, every event the ring holds, while no event can be
+ * recorded, so that none is missed or handed twice between the two.  fn NULL removes it; once
+ * this returns, no call to the old sink is running or will be made. */
 typedef void (*oom_sink_fn)(const oom_event *ev, void *ctx);
 void oomwatch_set_sink(oomwatch *w, oom_sink_fn fn, void *ctx);
 
+/* The boot id the kernel-log events carry ("" when not reading the kernel log). */
+const char *oomwatch_boot_id(const oomwatch *w);
+/* The sequence number of the last kernel-log record the watcher read (0: none yet). */
+uint64_t oomwatch_kmsg_last(oomwatch *w);
+/* Reads the kernel log from its oldest record on its own descriptor, up to the newest, and calls fn
+ * (on the caller's thread) for every kill in a record numbered after `after`.  *last: the number of
+ * the newest record read.  MS_ERR_UNAVAILABLE when the watcher does not read the kernel log. */
+ms_err oomwatch_replay(oomwatch *w, uint64_t after, oom_sink_fn fn, void *ctx, uint64_t *last);
+
 /* Parses one /dev/kmsg record ("pri,seq,usec,flags;text").  A "oom-kill:" line is kept in *pending;
- * a "Killed process" line fills *ev (joined with *pending by pid) and returns true. */
+ * a "Killed process" line fills *ev (joined with *pending by pid, kmsg_seq set) and returns true. */
 bool oomwatch_parse_kmsg(const char *rec, size_t len, oom_event *pending, oom_event *ev, uint64_t *usec);
 
 #endif

@@ -2,7 +2,8 @@
  *
  *   GET /api/v1/cgroups             every memory cgroup, flat, with path and parent
  *   GET /api/v1/cgroups/{path}      one cgroup: every memory file, its processes, where usage goes
- *   GET /api/v1/events?type=oom     OOM kills seen since memscoped started
+ *   GET /api/v1/events?type=oom     OOM kills, kept in the history store (so across restarts), each
+ *                                   joined to its victim's last sample and snapshot
  *
  * The path of one cgroup is the rest of the URL (libmicrohttpd has already decoded %2F), checked
  * by core (no "." or "..") and opened below the hierarchy's root without following links. */
@@ -23,6 +24,7 @@
 #include "encode.h"
 #include "http.h"
 #include "jw.h"
+#include "oomhist.h"
 #include "oomwatch.h"
 #include "routes.h"
 
@@ -30,6 +32,7 @@
 #define CGROUPS_MAX 10000
 #define CGROUP_PROCS_MAX 10000
 #define CGROUP_PREFIX "/api/v1/cgroups/"
+#define EVENTS_MAX 1000
 
 static bool need_hierarchy(http_req *r)
 {
@@ -531,7 +534,92 @@ enum MHD_Result h_cgroup(http_req *r)
 
 /* ---- GET /api/v1/events?type=oom ---- */
 
-static void write_event(jw *w, const oom_event *e)
+static void write_victim(jw *w, const oom_event *e)
+{
+    jw_obj(w);
+    jw_ki64(w, "pid", e->pid);
+    jw_kstr(w, "name", e->name);
+    jw_ku64(w, "uid", e->uid);
+    if (e->start_time) jw_ku64(w, "start_time", e->start_time); else jw_knull(w, "start_time");
+    if (e->figures) {
+        jw_ku64(w, "total_vm", e->total_vm);
+        jw_ku64(w, "anon_rss", e->anon_rss);
+        jw_ku64(w, "file_rss", e->file_rss);
+        jw_ku64(w, "shmem_rss", e->shmem_rss);
+        jw_ku64(w, "pgtables", e->pgtables);
+        jw_ki64(w, "oom_score_adj", e->oom_score_adj);
+    }
+    jw_obj_end(w);
+}
+
+static void write_last_sample(jw *w, const oom_event *e, const ms_oom_victim *v)
+{
+    jw_key(w, "last_sample");
+    jw_obj(w);
+    jw_ki64(w, "t", v->last.t_ms);
+    jw_ki64(w, "before_kill_ms", e->time_ms - v->last.t_ms);
+    jw_kstr(w, "tier", v->tier);
+    for (int f = 0; f < MS_HF__COUNT; f++) {
+        if (!v->last.has_rollup && (f == MS_HF_PSS || f == MS_HF_USS))
+            jw_knull(w, ms_hist_field_name(f));
+        else
+            jw_ku64(w, ms_hist_field_name(f), v->last.v[f]);
+    }
+    jw_obj_end(w);
+}
+
+/* "history" and "snapshot", each null with a reason where the store has none for the victim. */
+static void write_victim_history(jw *w, const oom_event *e, ms_store *st, const char *no_store)
+{
+    ms_oom_victim v;
+    char why[800], path[128];
+    ms_err rc = MS_ERR_UNAVAILABLE;
+    if (st)
+        rc = ms_store_oom_victim(st, e, &v, why, sizeof why);
+    if (rc == MS_OK && !v.sampled)
+        snprintf(why, sizeof why, "pid %d (start time %" PRIu64 ") has no sample before the kill", e->pid,
+                 v.id.start_time);
+    else if (rc != MS_OK && rc != MS_ERR_NOENT)
+        snprintf(why, sizeof why, "%s", st ? ms_strerror(rc) : no_store);
+    jw_key(w, "history");
+    if (rc == MS_OK && v.sampled) {
+        jw_obj(w);
+        jw_kstr(w, "match", v.match);
+        jw_ku64(w, "start_time", v.id.start_time);
+        jw_kstr(w, "name", v.id.name);
+        jw_ki64(w, "first_seen", v.id.first_ms);
+        jw_ki64(w, "last_seen", v.id.last_ms);
+        write_last_sample(w, e, &v);
+        snprintf(path, sizeof path, "/api/v1/processes/%d/history?start_time=%" PRIu64, e->pid, v.id.start_time);
+        jw_kstr(w, "href", path);
+        jw_obj_end(w);
+        jw_knull(w, "history_unknown_reason");
+    } else {
+        jw_null(w);
+        jw_kstr(w, "history_unknown_reason", why);
+    }
+    jw_key(w, "snapshot");
+    if (rc == MS_OK && v.has_snapshot) {
+        jw_obj(w);
+        jw_ki64(w, "id", v.snap.id);
+        jw_ki64(w, "t", v.snap.t_ms);
+        jw_ki64(w, "before_kill_ms", e->time_ms - v.snap.t_ms);
+        jw_kstr(w, "reason", v.snap.reason);
+        jw_ku64(w, "rss", v.snap.rss);
+        snprintf(path, sizeof path, "/api/v1/snapshots/%" PRId64, v.snap.id);
+        jw_kstr(w, "href", path);
+        jw_obj_end(w);
+        jw_knull(w, "snapshot_unknown_reason");
+    } else {
+        jw_null(w);
+        if (rc == MS_OK)
+            snprintf(why, sizeof why, "no snapshot of pid %d (start time %" PRIu64 ") was taken before the kill",
+                     e->pid, v.id.start_time);
+        jw_kstr(w, "snapshot_unknown_reason", why);
+    }
+}
+
+static void write_event(jw *w, const oom_event *e, ms_store *st, const char *no_store)
 {
     jw_obj(w);
     jw_ku64(w, "seq", e->seq);
@@ -541,27 +629,58 @@ static void write_event(jw *w, const oom_event *e)
     if (e->task_cgroup[0]) jw_kstr(w, "task_cgroup", e->task_cgroup); else jw_knull(w, "task_cgroup");
     if (e->constraint[0]) jw_kstr(w, "constraint", e->constraint); else jw_knull(w, "constraint");
     jw_kstr(w, "source", e->source);
+    if (e->boot_id[0]) jw_kstr(w, "boot_id", e->boot_id); else jw_knull(w, "boot_id");
+    if (e->kmsg_seq) jw_ku64(w, "kmsg_seq", e->kmsg_seq); else jw_knull(w, "kmsg_seq");
     jw_key(w, "victim");
     if (e->pid) {
-        jw_obj(w);
-        jw_ki64(w, "pid", e->pid);
-        jw_kstr(w, "name", e->name);
-        jw_ku64(w, "uid", e->uid);
-        if (e->figures) {
-            jw_ku64(w, "total_vm", e->total_vm);
-            jw_ku64(w, "anon_rss", e->anon_rss);
-            jw_ku64(w, "file_rss", e->file_rss);
-            jw_ku64(w, "shmem_rss", e->shmem_rss);
-            jw_ku64(w, "pgtables", e->pgtables);
-            jw_ki64(w, "oom_score_adj", e->oom_score_adj);
-        }
-        jw_obj_end(w);
+        write_victim(w, e);
         jw_knull(w, "victim_unknown_reason");
     } else {
         jw_null(w);
         jw_kstr(w, "victim_unknown_reason", e->note);
     }
+    write_victim_history(w, e, st, no_store);
     jw_obj_end(w);
+}
+
+/* Where the events come from: the store (on disk or in memory), else the watcher's ring. */
+typedef struct {
+    const char *kept_in;         /* "store", "memory", "ring" */
+    char note[700];              /* "" when nothing to say */
+    oom_event *ev;               /* owned: free() */
+    size_t n;
+    bool more;
+    uint64_t lost;
+} event_list;
+
+static ms_err list_events(http_req *r, int64_t since, event_list *l)
+{
+    ms_store *st = oomhist_store();
+    ms_err rc = MS_ERR_UNAVAILABLE;
+    memset(l, 0, sizeof *l);
+    if (st) {
+        rc = ms_store_oom_list(st, since, EVENTS_MAX, &l->ev, &l->n, &l->more);
+        l->kept_in = ms_store_path(st)[0] ? "store" : "memory";
+        if (rc == MS_OK && !ms_store_path(st)[0])
+            snprintf(l->note, sizeof l->note, "kept in memory (--data-dir none): lost when memscoped stops");
+    }
+    if (rc == MS_OK || rc == MS_ERR_NOMEM)
+        return rc;
+    char reason[512];
+    if (st)
+        ms_store_status(st, reason, sizeof reason);
+    else
+        snprintf(reason, sizeof reason, "%s", oomhist_why());
+    if (!reason[0])
+        snprintf(reason, sizeof reason, "%s", ms_strerror(rc));
+    snprintf(l->note, sizeof l->note, "not kept across restarts (%s): only kills since memscoped started, the last %d",
+             reason, OOM_RING_CAP);
+    l->kept_in = "ring";
+    l->ev = malloc(OOM_RING_CAP * sizeof *l->ev);
+    if (!l->ev)
+        return MS_ERR_NOMEM;
+    l->n = r->srv->oom ? oomwatch_copy(r->srv->oom, since, l->ev, OOM_RING_CAP, &l->lost) : 0;
+    return MS_OK;
 }
 
 enum MHD_Result h_events(http_req *r)
@@ -576,13 +695,15 @@ enum MHD_Result h_events(http_req *r)
     if (since_s && !ms_parse_u64(since_s, (uint64_t)INT64_MAX, &since))
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_since",
                                 "since must be a time in Unix milliseconds, got '%.32s'", since_s);
-    oom_event *ev = malloc(OOM_RING_CAP * sizeof *ev);
-    if (!ev)
-        return http_reply_ms(r, MS_ERR_NOMEM, "listing events");
-    uint64_t lost = 0;
-    size_t n = r->srv->oom ? oomwatch_copy(r->srv->oom, (int64_t)since, ev, OOM_RING_CAP, &lost) : 0;
+    event_list l;
+    ms_err rc = list_events(r, (int64_t)since, &l);
+    if (rc != MS_OK) {
+        free(l.ev);
+        return http_reply_ms(r, rc, "listing events");
+    }
     const char *why = NULL;
     const char *src = r->srv->oom ? oomwatch_source(r->srv->oom, &why) : "off";
+    bool ring = !strcmp(l.kept_in, "ring");
     ms_buf b;
     ms_buf_init(&b, 0);
     jw w;
@@ -591,16 +712,20 @@ enum MHD_Result h_events(http_req *r)
     jw_kstr(&w, "type", "oom");
     jw_kstr(&w, "source", src);
     if (why) jw_kstr(&w, "source_note", why); else jw_knull(&w, "source_note");
+    jw_kstr(&w, "kept_in", l.kept_in);
+    jw_kbool(&w, "persistent", !strcmp(l.kept_in, "store"));
+    if (l.note[0]) jw_kstr(&w, "kept_note", l.note); else jw_knull(&w, "kept_note");
     jw_ki64(&w, "since_ms", (int64_t)since);
     jw_ki64(&w, "watching_since_ms", (int64_t)r->srv->started * 1000);
-    jw_ku64(&w, "lost", lost);
-    jw_ku64(&w, "count", n);
+    jw_ku64(&w, "lost", l.lost);
+    jw_kbool(&w, "truncated", l.more);
+    jw_ku64(&w, "count", l.n);
     jw_key(&w, "events");
     jw_arr(&w);
-    for (size_t i = 0; i < n; i++)
-        write_event(&w, &ev[i]);
+    for (size_t i = 0; i < l.n; i++)
+        write_event(&w, &l.ev[i], ring ? NULL : oomhist_store(), l.note);
     jw_arr_end(&w);
     jw_obj_end(&w);
-    free(ev);
+    free(l.ev);
     return reply_writer(r, &w, &b);
 }

@@ -61,6 +61,15 @@ static const char *const migrations[] = {
     " reason TEXT NOT NULL, rss INTEGER NOT NULL, nregions INTEGER NOT NULL, bytes INTEGER NOT NULL,"
     " text BLOB NOT NULL);"
     "CREATE INDEX snapshots_proc ON snapshots(proc, t);",
+    /* 3: OOM kills, and how far each boot's kernel log was read */
+    "CREATE TABLE oom_events(id INTEGER PRIMARY KEY AUTOINCREMENT, t INTEGER NOT NULL, global INTEGER NOT NULL,"
+    " cgroup TEXT NOT NULL, task_cgroup TEXT NOT NULL, oom_constraint TEXT NOT NULL, pid INTEGER NOT NULL,"
+    " start_time INTEGER NOT NULL, name TEXT NOT NULL, uid INTEGER NOT NULL, figures INTEGER NOT NULL,"
+    " total_vm INTEGER NOT NULL, anon_rss INTEGER NOT NULL, file_rss INTEGER NOT NULL, shmem_rss INTEGER NOT NULL,"
+    " pgtables INTEGER NOT NULL, oom_score_adj INTEGER NOT NULL, source TEXT NOT NULL, boot_id TEXT,"
+    " kmsg_seq INTEGER, note TEXT NOT NULL, UNIQUE(boot_id, kmsg_seq));"
+    "CREATE INDEX oom_events_t ON oom_events(t);"
+    "CREATE TABLE kmsg_pos(boot_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -497,9 +506,10 @@ static int retention(ms_store *s, int64_t now)
         "DELETE FROM sys_samples WHERE tier = 1 AND t < %lld;"
         "DELETE FROM sys_samples WHERE tier = 2 AND t < %lld;"
         "DELETE FROM snapshots WHERE t < %lld;"
-        "DELETE FROM procs WHERE last_t < %lld AND id NOT IN (SELECT proc FROM snapshots);",
+        "DELETE FROM procs WHERE last_t < %lld AND id NOT IN (SELECT proc FROM snapshots);"
+        "DELETE FROM oom_events WHERE t < %lld;",
         (long long)raw, (long long)min, (long long)quarter, (long long)raw, (long long)min,
-        (long long)quarter, (long long)quarter, (long long)quarter);
+        (long long)quarter, (long long)quarter, (long long)quarter, (long long)quarter);
     return exec(s, sql);
 }
 
@@ -524,8 +534,10 @@ static int enforce_cap(ms_store *s, int64_t now)
             "DELETE FROM sys_samples WHERE tier IN (0, 1, 2) AND t < %lld;"
             "DELETE FROM snapshots WHERE t < %lld;"
             "DELETE FROM procs WHERE last_t < %lld AND id NOT IN (SELECT proc FROM snapshots);"
-            "UPDATE procs SET first_t = %lld WHERE first_t < %lld;",
-            (long long)cut, (long long)cut, (long long)cut, (long long)cut, (long long)cut, (long long)cut);
+            "UPDATE procs SET first_t = %lld WHERE first_t < %lld;"
+            "DELETE FROM oom_events WHERE t < %lld;",
+            (long long)cut, (long long)cut, (long long)cut, (long long)cut, (long long)cut, (long long)cut,
+            (long long)cut);
         rc = exec(s, sql);
         if (rc == SQLITE_OK)
             rc = used_bytes(s, &used);
@@ -969,4 +981,294 @@ ms_err ms_store_snapshot_take(ms_store *s, int dirfd, int pid, const char *reaso
 out:
     ms_smaps_free(&sm);
     return rc;
+}
+
+/* ---- OOM kills ---- */
+
+#define OOM_COLS "id, t, global, cgroup, task_cgroup, oom_constraint, pid, start_time, name, uid, figures," \
+                 " total_vm, anon_rss, file_rss, shmem_rss, pgtables, oom_score_adj, source, boot_id, kmsg_seq, note"
+
+static void text_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static void oom_row(sqlite3_stmt *st, void *out)
+{
+    ms_oom_event *e = out;
+    memset(e, 0, sizeof *e);
+    e->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    e->time_ms = sqlite3_column_int64(st, 1);
+    e->global = sqlite3_column_int(st, 2) != 0;
+    text_col(st, 3, e->cgroup, sizeof e->cgroup);
+    text_col(st, 4, e->task_cgroup, sizeof e->task_cgroup);
+    text_col(st, 5, e->constraint, sizeof e->constraint);
+    e->pid = sqlite3_column_int(st, 6);
+    e->start_time = (uint64_t)sqlite3_column_int64(st, 7);
+    text_col(st, 8, e->name, sizeof e->name);
+    e->uid = (uint32_t)sqlite3_column_int64(st, 9);
+    e->figures = sqlite3_column_int(st, 10) != 0;
+    e->total_vm = (uint64_t)sqlite3_column_int64(st, 11);
+    e->anon_rss = (uint64_t)sqlite3_column_int64(st, 12);
+    e->file_rss = (uint64_t)sqlite3_column_int64(st, 13);
+    e->shmem_rss = (uint64_t)sqlite3_column_int64(st, 14);
+    e->pgtables = (uint64_t)sqlite3_column_int64(st, 15);
+    e->oom_score_adj = sqlite3_column_int64(st, 16);
+    const unsigned char *src = sqlite3_column_text(st, 17);
+    e->source = src && !strcmp((const char *)src, "kmsg") ? "kmsg" : "counter";   /* static strings */
+    text_col(st, 18, e->boot_id, sizeof e->boot_id);
+    e->kmsg_seq = (uint64_t)sqlite3_column_int64(st, 19);
+    text_col(st, 20, e->note, sizeof e->note);
+}
+
+static void bind_oom(sqlite3_stmt *st, const ms_oom_event *e)
+{
+    sqlite3_bind_int64(st, 1, e->time_ms);
+    sqlite3_bind_int(st, 2, e->global);
+    sqlite3_bind_text(st, 3, e->cgroup, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, e->task_cgroup, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, e->constraint, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, e->pid);
+    sqlite3_bind_int64(st, 7, (int64_t)e->start_time);
+    sqlite3_bind_text(st, 8, e->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, e->uid);
+    sqlite3_bind_int(st, 10, e->figures);
+    sqlite3_bind_int64(st, 11, (int64_t)e->total_vm);
+    sqlite3_bind_int64(st, 12, (int64_t)e->anon_rss);
+    sqlite3_bind_int64(st, 13, (int64_t)e->file_rss);
+    sqlite3_bind_int64(st, 14, (int64_t)e->shmem_rss);
+    sqlite3_bind_int64(st, 15, (int64_t)e->pgtables);
+    sqlite3_bind_int64(st, 16, e->oom_score_adj);
+    sqlite3_bind_text(st, 17, e->source ? e->source : "counter", -1, SQLITE_STATIC);
+    if (e->kmsg_seq && e->boot_id[0]) {
+        sqlite3_bind_text(st, 18, e->boot_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 19, (int64_t)e->kmsg_seq);
+    }   /* else both NULL: a counter's events are never replayed, and NULLs never collide */
+    sqlite3_bind_text(st, 20, e->note, -1, SQLITE_STATIC);
+}
+
+/* Moves the boot's read position forward (never back) and forgets other boots'.  Lock held. */
+static int kmsg_pos_set(ms_store *s, const char *boot_id, uint64_t seq)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "INSERT INTO kmsg_pos VALUES(?1, ?2) ON CONFLICT(boot_id)"
+                                " DO UPDATE SET seq = max(seq, excluded.seq)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, boot_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)seq);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->db);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(s->db, "DELETE FROM kmsg_pos WHERE boot_id <> ?1", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, boot_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->db);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+ms_err ms_store_oom_put(ms_store *s, const ms_oom_event *ev, bool *added)
+{
+    *added = false;
+    ms_err ret = enter(s);
+    if (ret != MS_OK)
+        return ret;
+    sqlite3_stmt *st = NULL;
+    int rc = exec(s, "BEGIN IMMEDIATE");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO oom_events(t, global, cgroup, task_cgroup,"
+            " oom_constraint, pid, start_time, name, uid, figures, total_vm, anon_rss, file_rss, shmem_rss,"
+            " pgtables, oom_score_adj, source, boot_id, kmsg_seq, note)"
+            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        bind_oom(st, ev);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->db);
+    }
+    if (rc == SQLITE_OK)
+        *added = sqlite3_changes(s->db) > 0;
+    if (rc == SQLITE_OK && ev->kmsg_seq && ev->boot_id[0])
+        rc = kmsg_pos_set(s, ev->boot_id, ev->kmsg_seq);
+    if (rc == SQLITE_OK && *added) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "DELETE FROM oom_events WHERE id IN (SELECT id FROM oom_events ORDER BY t, id"
+                 " LIMIT max(0, (SELECT count(*) FROM oom_events) - %d))", MS_STORE_MAX_OOM_EVENTS);
+        rc = exec(s, sql);
+    }
+    if (rc == SQLITE_OK)
+        rc = exec(s, "COMMIT");
+    if (rc != SQLITE_OK) {
+        *added = false;
+        ret = fail(s, rc, "saving an OOM kill");
+        exec(s, "ROLLBACK");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+ms_err ms_store_oom_list(ms_store *s, int64_t since_ms, size_t max, ms_oom_event **out, size_t *n, bool *more)
+{
+    *out = NULL;
+    *n = 0;
+    *more = false;
+    ms_err ret = enter(s);
+    if (ret != MS_OK)
+        return ret;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT " OOM_COLS " FROM oom_events WHERE t >= ?1 ORDER BY t, id LIMIT ?2",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, since_ms);
+        sqlite3_bind_int64(st, 2, (int64_t)max + 1);
+    }
+    ret = collect(s, rc, st, (void **)out, n, sizeof **out, oom_row, "listing OOM kills");
+    if (*n > max) {
+        *n = max;
+        *more = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+ms_err ms_store_kmsg_pos_get(ms_store *s, const char *boot_id, uint64_t *seq)
+{
+    ms_err ret = enter(s);
+    if (ret != MS_OK)
+        return ret;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT seq FROM kmsg_pos WHERE boot_id = ?1", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, boot_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_ROW)
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        ret = rc == SQLITE_DONE ? MS_ERR_NOENT : fail(s, rc, "reading the kernel log position");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+ms_err ms_store_kmsg_pos_set(ms_store *s, const char *boot_id, uint64_t seq)
+{
+    ms_err ret = enter(s);
+    if (ret != MS_OK)
+        return ret;
+    int rc = kmsg_pos_set(s, boot_id, seq);
+    if (rc != SQLITE_OK)
+        ret = fail(s, rc, "saving the kernel log position");
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+/* The victim's row in procs (id returned, 0 if none): by pid and start time when the event has it,
+ * else the process with that pid that was first seen last before the kill.  Lock held. */
+static int64_t oom_find_proc(ms_store *s, const ms_oom_event *ev, ms_oom_victim *out, int *rc)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    out->match = ev->start_time ? "pid_start_time" : "pid_time";
+    *rc = sqlite3_prepare_v2(s->db, ev->start_time
+        ? "SELECT pid, start_time, name, first_t, last_t, id FROM procs WHERE pid = ?1 AND start_time = ?2"
+        : "SELECT pid, start_time, name, first_t, last_t, id FROM procs WHERE pid = ?1 AND first_t <= ?3"
+          " ORDER BY first_t DESC LIMIT 1", -1, &st, NULL);
+    if (*rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, ev->pid);
+        sqlite3_bind_int64(st, 2, (int64_t)ev->start_time);
+        sqlite3_bind_int64(st, 3, ev->time_ms);
+        *rc = sqlite3_step(st);
+    }
+    if (*rc == SQLITE_ROW) {
+        procid_from_row(st, &out->id);
+        id = sqlite3_column_int64(st, 5);
+        *rc = SQLITE_OK;
+    } else if (*rc == SQLITE_DONE) {
+        *rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return id;
+}
+
+/* The last sample of proc at or before t, from the finest tier that has one.  Lock held. */
+static int oom_last_sample(ms_store *s, int64_t proc, int64_t t, ms_oom_victim *out)
+{
+    static const char *const tiers[] = {"raw", "1m", "15m"};
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+        "SELECT t, rss, pss, uss, swap, vm_size, rss_anon, rss_file, rss_shmem, coalesce(rss_min, rss),"
+        " coalesce(rss_max, rss) FROM samples WHERE proc = ?1 AND tier = ?2 AND t <= ?3 ORDER BY t DESC LIMIT 1",
+        -1, &st, NULL);
+    for (int tier = TIER_RAW; rc == SQLITE_OK && tier <= TIER_QUARTER && !out->sampled; tier++) {
+        sqlite3_bind_int64(st, 1, proc);
+        sqlite3_bind_int(st, 2, tier);
+        sqlite3_bind_int64(st, 3, t);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            hist_point_row(st, &out->last);
+            out->sampled = true;
+            out->tier = tiers[tier];
+        }
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int oom_last_snapshot(ms_store *s, int64_t proc, int64_t t, ms_oom_victim *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT " SNAP_COLS " FROM snapshots s JOIN procs p ON p.id = s.proc"
+                                " WHERE s.proc = ?1 AND s.t <= ?2 ORDER BY s.t DESC, s.id DESC LIMIT 1", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, proc);
+        sqlite3_bind_int64(st, 2, t);
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_ROW) {
+        snapinfo_from_row(st, &out->snap);
+        out->has_snapshot = true;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+ms_err ms_store_oom_victim(ms_store *s, const ms_oom_event *ev, ms_oom_victim *out, char *why, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    why[0] = '\0';
+    if (ev->pid <= 0) {
+        snprintf(why, cap, "the victim is unknown");
+        return MS_ERR_NOENT;
+    }
+    ms_err ret = enter(s);
+    if (ret != MS_OK)
+        return ret;
+    int rc;
+    int64_t proc = oom_find_proc(s, ev, out, &rc);
+    if (rc == SQLITE_OK && !proc) {
+        snprintf(why, cap, "pid %d was never sampled%s", ev->pid,
+                 ev->start_time ? " with the victim's start time" : " before the kill");
+        ret = MS_ERR_NOENT;
+    } else if (rc == SQLITE_OK && !ev->start_time && ev->name[0] && out->id.name[0] &&
+               strcmp(out->id.name, ev->name) != 0) {
+        /* the pid was reused: the process sampled under it is not the one the kernel killed */
+        snprintf(why, cap, "pid %d was last sampled as '%.63s', not as the victim '%.63s'", ev->pid,
+                 out->id.name, ev->name);
+        ret = MS_ERR_NOENT;
+    }
+    if (rc == SQLITE_OK && ret == MS_OK)
+        rc = oom_last_sample(s, proc, ev->time_ms, out);
+    if (rc == SQLITE_OK && ret == MS_OK)
+        rc = oom_last_snapshot(s, proc, ev->time_ms, out);
+    if (rc != SQLITE_OK)
+        ret = fail(s, rc, "reading an OOM victim's history");
+    pthread_mutex_unlock(&s->lock);
+    return ret;
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/cgroup.h"
 #include "core/error.h"
 
 /* The application_id of every store file ("MSCP"). */
@@ -175,5 +176,62 @@ ms_err ms_store_snapshot_take(ms_store *s, int dirfd, int pid, const char *reaso
  * MS_ERR_NOENT if it has none. */
 ms_err ms_store_snapshot_baseline(ms_store *s, const ms_store_procid *id, int64_t since_ms,
                                   ms_snapshot_info *info);
+
+/* ---- OOM kills ----
+ *
+ * Every kill memscoped saw, kept beside the samples so that a kill outlives a restart and can be
+ * joined to its victim's last sample and snapshot.  A kill read from the kernel log carries the
+ * boot id and the log record's sequence number: the pair is unique, and a record stored once is
+ * never stored again, however often the kernel log is read back after restarts.  Kept as long as
+ * the 15-minute tier, at most MS_STORE_MAX_OOM_EVENTS (the oldest go first), and dropped with the
+ * oldest data under the size cap. */
+#define MS_STORE_MAX_OOM_EVENTS 10000
+
+typedef struct {
+    uint64_t seq;                 /* the store's id of the event (1, 2, ... in the order stored) */
+    int64_t time_ms;              /* when the kernel logged it (or the counter rose), Unix ms */
+    bool global;                  /* the machine ran out, not a cgroup limit */
+    char cgroup[MS_CG_PATH_MAX];  /* the cgroup whose limit was hit ("" when global) */
+    char task_cgroup[MS_CG_PATH_MAX]; /* the victim's own cgroup, when the log names it */
+    char constraint[32];          /* CONSTRAINT_MEMCG, CONSTRAINT_NONE, ... ("" when unknown) */
+    int pid;                      /* 0: victim unknown */
+    uint64_t start_time;          /* the victim's stat start time, 0 when it was gone before it was read */
+    char name[64];
+    uint32_t uid;
+    bool figures;                 /* the kernel's line was read: the sizes below are known */
+    uint64_t total_vm, anon_rss, file_rss, shmem_rss, pgtables;   /* bytes */
+    int64_t oom_score_adj;
+    const char *source;           /* "kmsg" or "counter" (static strings) */
+    char boot_id[40];             /* the kernel log's boot; "" for a counter's event */
+    uint64_t kmsg_seq;            /* the log record's sequence number (0: none) */
+    char note[320];               /* why the victim is unknown, when it is */
+} ms_oom_event;
+
+/* Stores ev unless a kernel-log record with its boot id and sequence number is stored already
+ * (*added then false).  For a kernel-log event the boot's read position moves on to its record. */
+ms_err ms_store_oom_put(ms_store *s, const ms_oom_event *ev, bool *added);
+/* Events with time_ms >= since_ms, oldest first, at most max; *more: some were left out.
+ * *out owned: free(). */
+ms_err ms_store_oom_list(ms_store *s, int64_t since_ms, size_t max, ms_oom_event **out, size_t *n, bool *more);
+/* The last kernel-log record of boot boot_id read by a memscoped on this store, so that the next
+ * one reads on from there.  MS_ERR_NOENT: none for this boot.  _set only ever moves it forward. */
+ms_err ms_store_kmsg_pos_get(ms_store *s, const char *boot_id, uint64_t *seq);
+ms_err ms_store_kmsg_pos_set(ms_store *s, const char *boot_id, uint64_t seq);
+
+/* The victim's last sampled figures and last snapshot, as far as the history has them. */
+typedef struct {
+    const char *match;            /* "pid_start_time" or "pid_time" (how the process was found) */
+    ms_store_procid id;
+    bool sampled;                 /* the point below is set */
+    ms_hist_point last;           /* the last sample at or before the kill (the finest tier that has one) */
+    const char *tier;             /* its tier: "raw", "1m" or "15m" */
+    bool has_snapshot;
+    ms_snapshot_info snap;        /* the last snapshot at or before the kill */
+} ms_oom_victim;
+
+/* Finds ev's victim in the history: by pid and start time where the event has the start time,
+ * else the process with that pid and name seen last at or before the kill.  MS_ERR_NOENT when no
+ * such process was sampled; `why` then says what the history holds instead. */
+ms_err ms_store_oom_victim(ms_store *s, const ms_oom_event *ev, ms_oom_victim *out, char *why, size_t cap);
 
 #endif

@@ -6,8 +6,11 @@
  * and checks every figure against the cgroup's files and the subject's /proc files read here.  A
  * child that allocates 256 MiB in a cgroup limited to 64 MiB is OOM-killed for real: the event
  * must name its pid within 2 s, once read from the kernel log and once, with --oom-source
- * counters, from the cgroup's counter with the victim unknown.  Without a writable v1 memory
- * controller those parts are skipped, saying so. */
+ * counters, from the cgroup's counter with the victim unknown.  With a store on disk and a short
+ * sample interval, a victim sampled (and snapshotted) before its kill is reported with that last
+ * sample and snapshot, and the event outlives restarts of memscoped, listed once; a kill while
+ * memscoped is down is read back from the kernel log at the next start.  Without a writable v1
+ * memory controller those parts are skipped, saying so. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +31,7 @@
 #define MiB (1LL << 20)
 
 static ms_server srv;
-static char made[4][256];     /* cgroups this test made, removed at exit */
+static char made[8][256];     /* cgroups this test made, removed at exit */
 static int nmade;
 
 static void remove_made(void)
@@ -453,10 +456,217 @@ static void test_oom(bool by_counter)
         CHECK(jstr(e, "victim_unknown_reason") && strstr(jstr(e, "victim_unknown_reason"), "--oom-source counters"));
     }
     json_decref(e);
+    /* the harness's store is in memory (--data-dir none): the answer says the events are not kept */
+    json_t *all = http_get_json(&srv, "/api/v1/events?type=oom");
+    CHECK_STR(jstr(all, "kept_in"), "memory");
+    CHECK(json_is_false(json_object_get(all, "persistent")) && strstr(jstr(all, "kept_note"), "--data-dir none"));
+    json_decref(all);
     /* the cgroup's counter says so too */
     json_t *one = http_get_json(&srv, "/api/v1/cgroups/%s", rel + 1);
     CHECK(one && jint(one, "oom_kills") == 1);
     json_decref(one);
+}
+
+/* A child that moves itself into dir, writes 32 MiB and says so on *ready, then waits for a byte on
+ * *go before writing 256 MiB more: the kernel kills it at the 64 MiB limit. */
+static pid_t oom_child_paused(const char *dir, int *go, int *ready)
+{
+    int g[2], r[2];
+    if (pipe2(g, O_CLOEXEC) || pipe2(r, O_CLOEXEC))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c = 'r';
+        if (!write_file(dir, "cgroup.procs", "0"))
+            _exit(3);
+        size_t first = (size_t)32 << 20, n = (size_t)256 << 20;
+        char *a = mmap(NULL, first, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (a == MAP_FAILED || p == MAP_FAILED)
+            _exit(4);
+        for (size_t i = 0; i < first; i += 4096)
+            a[i] = 1;
+        if (write(r[1], &c, 1) != 1 || read(g[0], &c, 1) != 1)
+            _exit(5);
+        for (size_t i = 0; i < n; i += 4096)
+            p[i] = 1;
+        _exit(0);
+    }
+    close(g[0]);
+    close(r[1]);
+    *go = g[1];
+    *ready = r[0];
+    return pid;
+}
+
+static long long wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The rss of pid's newest history point taken after after_ms, polled up to 10 s; -1 if none. */
+static long long sampled_rss(int pid, long long after_ms)
+{
+    for (int i = 0; i < 200; i++) {
+        json_t *h = http_get_json(&srv, "/api/v1/processes/%d/history?since=%lld", pid, after_ms);
+        json_t *pts = h ? json_object_get(h, "points") : NULL;
+        size_t n = json_array_size(pts);
+        long long rss = n ? jint(json_array_get(pts, n - 1), "rss") : -1;
+        json_decref(h);
+        if (rss > 0)
+            return rss;
+        usleep(50 * 1000);
+    }
+    return -1;
+}
+
+/* How many events name pid, and the (new reference to the) last one. */
+static int events_of(int pid, json_t **last)
+{
+    json_t *j = http_get_json(&srv, "/api/v1/events?type=oom&since=0");
+    size_t i;
+    json_t *e;
+    int n = 0;
+    *last = NULL;
+    json_array_foreach(json_object_get(j, "events"), i, e) {
+        if (jint(e, "victim.pid") != pid)
+            continue;
+        n++;
+        json_decref(*last);
+        *last = json_incref(e);
+    }
+    if (j) {
+        CHECK_STR(jstr(j, "kept_in"), "store");
+        CHECK(json_is_true(json_object_get(j, "persistent")));
+    }
+    json_decref(j);
+    return n;
+}
+
+/* The victim's last sample and snapshot, as the event carries them: the sample is the last point of
+ * the victim's own history (asked for by the start time the event names), and between what the
+ * victim held when idle (rss, read here) and what the kernel says it held when it was killed. */
+static void check_joined(json_t *e, long long rss, long long snap_id, long long t0)
+{
+    CHECK(e && json_is_object(json_object_get(e, "history")));
+    if (!e || !json_is_object(json_object_get(e, "history")))
+        return;
+    CHECK_STR(jstr(e, "history.name"), "itest_cgroup");
+    const char *m = jstr(e, "history.match");
+    CHECK(m && (!strcmp(m, "pid_start_time") || !strcmp(m, "pid_time")));
+    long long got = jint(e, "history.last_sample.rss");
+    long long at_kill = jint(e, "victim.anon_rss") + jint(e, "victim.file_rss") + jint(e, "victim.shmem_rss");
+    fprintf(stderr, "victim's last sample: rss %lld (idle, read here: %lld; the kernel's at the kill: %lld), "
+            "%lld ms before the kill, matched by %s\n", got, rss, at_kill,
+            jint(e, "history.last_sample.before_kill_ms"), m ? m : "?");
+    CHECK(got >= rss - 256 * 1024 && got <= at_kill + MiB);
+    CHECK(jint(e, "history.last_sample.before_kill_ms") >= 0);
+    CHECK_STR(jstr(e, "history.last_sample.tier"), "raw");
+    json_t *h = http_get_json(&srv, "/api/v1/processes/%lld/history?start_time=%lld&since=%lld",
+                              jint(e, "victim.pid"), jint(e, "history.start_time"), t0);
+    /* the series' points start their step's bucket; at this span a bucket holds one sample.  A
+     * sample may follow it: the kernel logs the kill before the victim has finished dying */
+    long long ts = jint(e, "history.last_sample.t"), step = h ? jint(h, "step_ms") : -1;
+    json_t *pt = NULL, *p;
+    size_t i;
+    json_array_foreach(h ? json_object_get(h, "points") : NULL, i, p)
+        if (step > 0 && jint(p, "t") == ts / step * step)
+            pt = p;
+    CHECK(step > 0 && step < 200 && pt && jint(pt, "rss") == got && jint(pt, "uss") == jint(e, "history.last_sample.uss"));
+    json_decref(h);
+    CHECK(jint(e, "snapshot.id") == snap_id);
+    CHECK(jint(e, "snapshot.rss") >= 32 * MiB);
+    CHECK(json_is_null(json_object_get(e, "history_unknown_reason")));
+    CHECK(json_is_null(json_object_get(e, "snapshot_unknown_reason")));
+}
+
+static void start_on(const char *data)
+{
+    const char *a[] = {"--data-dir", data, "--sample-interval", "200ms", "--auto-snapshot-growth", "0", NULL};
+    CHECK(server_start(&srv, a));
+}
+
+static void test_oom_history(void)
+{
+    char dir[512], rel[256], dir2[512], rel2[256], data[] = "/tmp/memscope-oomhist-XXXXXX";
+    if (!make_cgroup("oomh", dir, sizeof dir, rel, sizeof rel) || !make_cgroup("oomd", dir2, sizeof dir2, rel2, sizeof rel2)) {
+        CHECK_SKIP("cannot make a cgroup with a limit under " MEMCG ": %s", strerror(errno));
+        return;
+    }
+    if (access("/dev/kmsg", R_OK) != 0) {
+        CHECK_SKIP("the kernel log (/dev/kmsg) is not readable here: the victim is unknown without it");
+        return;
+    }
+    CHECK(mkdtemp(data) != NULL);
+    start_on(data);
+    int go = -1, ready = -1;
+    char c;
+    pid_t pid = oom_child_paused(dir, &go, &ready);
+    CHECK(pid > 0 && read(ready, &c, 1) == 1);
+    long long t0 = wall_ms();
+    long long sampled = sampled_rss(pid, t0);
+    long long rss = proc_kb(pid, "status", "VmRSS");
+    CHECK(sampled > 0);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/processes/%d/snapshots", (int)pid);
+    http_resp r;
+    CHECK(http_do(&srv, "POST", path, "{}", NULL, &r) && r.status == 201);
+    json_t *snap = r.body ? json_loads(r.body, 0, NULL) : NULL;
+    long long snap_id = jint(snap, "id");
+    json_decref(snap);
+    http_resp_free(&r);
+    /* a sample after the snapshot, so the last sample is not older than it */
+    sampled_rss(pid, wall_ms());
+    CHECK(write(go, "g", 1) == 1);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    double dead = now_s();
+    close(go);
+    close(ready);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    double took = -1;
+    json_t *e = wait_event(rel, pid, false, dead, 10, &took);
+    fprintf(stderr, "OOM kill of %d (sampled) reported %.3f s after the victim died\n", (int)pid, took);
+    CHECK(e && took <= 2.0);
+    check_joined(e, rss, snap_id, t0);
+    long long seq = jint(e, "kmsg_seq");
+    CHECK(seq > 0 && jstr(e, "boot_id") && strlen(jstr(e, "boot_id")) == 36);
+    json_decref(e);
+
+    /* stopped: a kill now is seen by no memscoped; the next one reads it back from the log */
+    CHECK(server_stop(&srv) == 0);
+    pid_t pid2 = oom_child(dir2);
+    CHECK(waitpid(pid2, &status, 0) == pid2 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    for (int round = 0; round < 2; round++) {
+        start_on(data);
+        CHECK(events_of(pid, &e) == 1);
+        CHECK(jint(e, "kmsg_seq") == seq);
+        check_joined(e, rss, snap_id, t0);
+        json_decref(e);
+        CHECK(events_of(pid2, &e) == 1);
+        CHECK_STR(jstr(e, "cgroup"), rel2);
+        CHECK(jint(e, "kmsg_seq") > seq);
+        /* never sampled: the event says so instead of guessing */
+        CHECK(json_is_null(json_object_get(e, "history")) && jstr(e, "history_unknown_reason"));
+        json_decref(e);
+        /* round 0 ends cleanly; round 1 with SIGKILL: the log position saved with each event and
+         * at start is then all there is, and the next start must still list each kill once */
+        if (round == 0)
+            CHECK(server_stop(&srv) == 0);
+    }
+    kill(srv.pid, SIGKILL);
+    server_stop(&srv);
+    start_on(data);
+    CHECK(events_of(pid, &e) == 1);
+    json_decref(e);
+    CHECK(events_of(pid2, &e) == 1);
+    json_decref(e);
+    CHECK(server_stop(&srv) == 0);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", data);
+    CHECK(system(cmd) == 0);
 }
 
 static void test_v2_metrics(ms_server *s, const char *ctr)
@@ -544,6 +754,7 @@ int main(void)
     CHECK(server_start(&srv, counters));
     test_oom(true);
     CHECK(server_stop(&srv) == 0);
+    test_oom_history();
     remove_made();
     nmade = 0;
     return check_done();
