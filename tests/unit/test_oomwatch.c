@@ -1,10 +1,12 @@
 /* test_oomwatch.c - the OOM watcher's kernel log parser on recorded and written records
- * (tests/fixtures/kmsg-oom), and its ring under writers and readers racing. */
+ * (tests/fixtures/kmsg-oom), its ring under writers and readers racing, and a sink set and removed
+ * while writers record: every event reaches it exactly once, and none after it was removed. */
 #include "check.h"
 #include "oomwatch.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -47,6 +49,7 @@ static void test_parse(void)
     CHECK_EQ_U64(ev[0].pgtables, 196ULL * 1024);
     CHECK(ev[0].oom_score_adj == 0 && ev[0].uid == 0);
     CHECK(ev[0].time_ms == 1379162);
+    CHECK_EQ_U64(ev[0].kmsg_seq, 998);
     CHECK_STR(ev[0].source, "kmsg");
 
     CHECK(feed("global.txt", ev, 4) == 1);
@@ -73,6 +76,7 @@ static void test_parse(void)
     oom_event pending = {0}, e;
     uint64_t usec;
     CHECK(oomwatch_parse_kmsg(bare, sizeof bare - 1, &pending, &e, &usec) && e.pid == 77 && !e.figures);
+    CHECK_EQ_U64(e.kmsg_seq, 9);   /* the record's sequence number: with the boot id, its key */
 }
 
 /* ---- the ring, raced ---- */
@@ -157,6 +161,55 @@ static void test_ring_race(void)
     CHECK(w == NULL);
 }
 
+/* ---- the sink, set while writers record ---- */
+
+#define SINK_EVENTS 100       /* per writer; both writers' fit the ring, so none falls out before */
+
+static atomic_int seen[WRITERS * SINK_EVENTS + 2];
+
+static void mark_sink(const oom_event *ev, void *ctx)
+{
+    (void)ctx;
+    if (ev->pid > 0 && ev->pid < (int)(sizeof seen / sizeof seen[0]))
+        atomic_fetch_add(&seen[ev->pid], 1);
+}
+
+static void *sink_writer(void *arg)
+{
+    oomwatch *w = ((void **)arg)[0];
+    int base = (int)(intptr_t)((void **)arg)[1];
+    for (int i = 0; i < SINK_EVENTS; i++) {
+        oom_event ev = {.time_ms = i, .pid = base + i + 1, .source = "kmsg"};
+        oomwatch_record(w, &ev);
+    }
+    return NULL;
+}
+
+static void test_sink_swap(void)
+{
+    oomwatch *w = NULL;
+    CHECK(oomwatch_start(NULL, OOM_SOURCE_OFF, &w) == MS_OK && w);
+    pthread_t wt[WRITERS];
+    void *args[WRITERS][2];
+    for (int i = 0; i < WRITERS; i++) {
+        args[i][0] = w;
+        args[i][1] = (void *)(intptr_t)(i * SINK_EVENTS);
+        pthread_create(&wt[i], NULL, sink_writer, args[i]);
+    }
+    oomwatch_set_sink(w, mark_sink, NULL);        /* while they record: some before, some after */
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(wt[i], NULL);
+    oomwatch_set_sink(w, NULL, NULL);
+    oom_event late = {.pid = WRITERS * SINK_EVENTS + 1, .source = "kmsg"};
+    oomwatch_record(w, &late);
+    int once = 0;
+    for (int p = 1; p <= WRITERS * SINK_EVENTS; p++)
+        once += atomic_load(&seen[p]) == 1;
+    CHECK_EQ_U64(once, WRITERS * SINK_EVENTS);
+    CHECK(atomic_load(&seen[WRITERS * SINK_EVENTS + 1]) == 0);
+    oomwatch_stop(&w);
+}
+
 /* The live watcher starts and stops at once (its thread wakes on the stop descriptor). */
 static void test_start_stop(void)
 {
@@ -174,6 +227,7 @@ int main(int argc, char **argv)
     fixtures = argc > 1 ? argv[1] : "tests/fixtures";
     test_parse();
     test_ring_race();
+    test_sink_swap();
     test_start_stop();
     return check_done();
 }

@@ -2,7 +2,9 @@
  * application_id, the schema version), migration from an older schema, refusal of foreign, corrupt
  * and newer files (left byte for byte as they were), the tiers' averages, minima and maxima and
  * their retention, the size cap, the write time of a 1,000-process sample set, snapshots, threads
- * racing, and the region diff and growth fit on made-up input. */
+ * racing, and the region diff and growth fit on made-up input; OOM kills kept once per kernel-log
+ * record, each boot's log position, their retention, and the join of a kill to its victim's last
+ * sample and snapshot (by pid and start time, or by pid, name and time). */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -103,6 +105,13 @@ static void migration(void)
     free(l);
     ms_store_free(&s);
     CHECK_EQ_U64(q1(path, "PRAGMA user_version"), ms_store_schema_version());
+    /* the step that added OOM kills ran on the old file too */
+    ms_oom_event *ev;
+    bool more;
+    CHECK(ms_store_open(dir, &c, &s) == MS_OK);
+    CHECK(ms_store_oom_list(s, 0, 10, &ev, &n, &more) == MS_OK && n == 0 && !more);
+    free(ev);
+    ms_store_free(&s);
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -532,6 +541,143 @@ static void growth(void)
     CHECK(!g.steady);
 }
 
+/* ---- OOM kills ---- */
+
+static ms_oom_event kmsg_kill(const char *boot, uint64_t seq, int pid, const char *name, int64_t t)
+{
+    ms_oom_event e = {.time_ms = t, .pid = pid, .source = "kmsg", .kmsg_seq = seq, .figures = true,
+                      .anon_rss = 64 << 20};
+    snprintf(e.boot_id, sizeof e.boot_id, "%s", boot);
+    snprintf(e.name, sizeof e.name, "%s", name);
+    snprintf(e.cgroup, sizeof e.cgroup, "/test");
+    return e;
+}
+
+static void oom_kept_once(void)
+{
+    char dir[300];
+    mktmp(dir, sizeof dir, "oom");
+    ms_store_config c;
+    ms_store_config_default(&c);
+    ms_store *s;
+    CHECK(ms_store_open(dir, &c, &s) == MS_OK && ms_store_available(s));
+    int64_t t = now_ms();
+    ms_oom_event a = kmsg_kill("boot-a", 5, 100, "x", t - 2000), cnt = {.time_ms = t - 1000, .source = "counter"};
+    snprintf(cnt.note, sizeof cnt.note, "victim unknown");
+    bool added;
+    CHECK(ms_store_oom_put(s, &a, &added) == MS_OK && added);
+    CHECK(ms_store_oom_put(s, &a, &added) == MS_OK && !added);     /* the same record read back */
+    a.kmsg_seq = 6;
+    CHECK(ms_store_oom_put(s, &a, &added) == MS_OK && added);      /* the next record */
+    CHECK(ms_store_oom_put(s, &cnt, &added) == MS_OK && added);
+    CHECK(ms_store_oom_put(s, &cnt, &added) == MS_OK && added);    /* counters carry no key: two kills */
+    ms_oom_event *ev;
+    size_t n;
+    bool more;
+    CHECK(ms_store_oom_list(s, 0, 10, &ev, &n, &more) == MS_OK && n == 4 && !more);
+    if (n == 4) {
+        CHECK(ev[0].kmsg_seq == 5 && ev[1].kmsg_seq == 6 && ev[2].kmsg_seq == 0);
+        CHECK(ev[0].seq < ev[1].seq && ev[0].time_ms == t - 2000 && ev[0].anon_rss == 64 << 20);
+        CHECK_STR(ev[0].boot_id, "boot-a");
+        CHECK_STR(ev[0].source, "kmsg");
+        CHECK_STR(ev[2].source, "counter");
+        CHECK_STR(ev[2].note, "victim unknown");
+    }
+    free(ev);
+    CHECK(ms_store_oom_list(s, t - 1000, 1, &ev, &n, &more) == MS_OK && n == 1 && more && ev[0].kmsg_seq == 0);
+    free(ev);
+    /* the boot's log position follows the kills stored and only moves forward; another boot's
+     * replaces it */
+    uint64_t pos = 0;
+    CHECK(ms_store_kmsg_pos_get(s, "boot-a", &pos) == MS_OK && pos == 6);
+    CHECK(ms_store_kmsg_pos_set(s, "boot-a", 3) == MS_OK);
+    CHECK(ms_store_kmsg_pos_get(s, "boot-a", &pos) == MS_OK && pos == 6);
+    CHECK(ms_store_kmsg_pos_set(s, "boot-a", 90) == MS_OK);
+    CHECK(ms_store_kmsg_pos_get(s, "boot-a", &pos) == MS_OK && pos == 90);
+    CHECK(ms_store_kmsg_pos_set(s, "boot-b", 1) == MS_OK);
+    CHECK(ms_store_kmsg_pos_get(s, "boot-a", &pos) == MS_ERR_NOENT);
+    ms_store_free(&s);
+    /* kept across a reopen, still once */
+    CHECK(ms_store_open(dir, &c, &s) == MS_OK);
+    a.kmsg_seq = 5;
+    CHECK(ms_store_oom_put(s, &a, &added) == MS_OK && !added);
+    CHECK(ms_store_oom_list(s, 0, 10, &ev, &n, &more) == MS_OK && n == 4);
+    free(ev);
+    ms_store_free(&s);
+}
+
+/* Kills older than the 15-minute tier's retention go with the rest at the next write. */
+static void oom_retention(void)
+{
+    char dir[300];
+    mktmp(dir, sizeof dir, "oomret");
+    ms_store_config c = {.raw_ms = 60000, .minute_ms = 120000, .quarter_ms = 180000, .max_bytes = 256 << 20};
+    ms_store *s;
+    CHECK(ms_store_open(dir, &c, &s) == MS_OK);
+    int64_t t = now_ms();
+    ms_oom_event old = kmsg_kill("b", 1, 7, "x", t - 600000), recent = kmsg_kill("b", 2, 8, "y", t - 1000);
+    bool added;
+    CHECK(ms_store_oom_put(s, &old, &added) == MS_OK && added);
+    CHECK(ms_store_oom_put(s, &recent, &added) == MS_OK && added);
+    ms_store_sys sys = {{0}};
+    ms_store_proc p = proc(1, 100, true);
+    CHECK(ms_store_write(s, t, &sys, &p, 1) == MS_OK);
+    ms_oom_event *ev;
+    size_t n;
+    bool more;
+    CHECK(ms_store_oom_list(s, 0, 10, &ev, &n, &more) == MS_OK && n == 1 && n == 1 && ev[0].pid == 8);
+    free(ev);
+    ms_store_free(&s);
+}
+
+/* The victim's last sample before the kill and its last snapshot, found by pid and start time or
+ * by pid, name and time; a pid sampled as another process is not the victim. */
+static void oom_victim(void)
+{
+    ms_store_config c;
+    ms_store_config_default(&c);
+    ms_store *s;
+    CHECK(ms_store_open(NULL, &c, &s) == MS_OK);
+    int64_t t = now_ms() - 10000;
+    ms_store_sys sys = {{0}};
+    ms_store_proc p = proc(42, 1000, true);          /* start time 1042, name "p42" */
+    CHECK(ms_store_write(s, t, &sys, &p, 1) == MS_OK);
+    p.v[MS_HF_RSS] = 2000 << 10;
+    p.has_rollup = false;
+    CHECK(ms_store_write(s, t + 1000, &sys, &p, 1) == MS_OK);
+    ms_snapshot_info si = {.pid = 42, .start_time = 1042, .t_ms = t + 500, .rss = 1000 << 10, .nregions = 1};
+    snprintf(si.reason, sizeof si.reason, "manual");
+    int64_t sid = 0, late = 0;
+    CHECK(ms_store_snapshot_put(s, &si, "x", 1, &sid) == MS_OK);
+    si.t_ms = t + 5000;                                /* after the kill: not the victim's last */
+    CHECK(ms_store_snapshot_put(s, &si, "y", 1, &late) == MS_OK);
+    p.v[MS_HF_RSS] = 3000 << 10;
+    CHECK(ms_store_write(s, t + 3000, &sys, &p, 1) == MS_OK);   /* after the kill too */
+
+    ms_oom_event e = kmsg_kill("b", 1, 42, "p42", t + 1500);
+    ms_oom_victim v;
+    char why[256];
+    CHECK(ms_store_oom_victim(s, &e, &v, why, sizeof why) == MS_OK);
+    CHECK_STR(v.match, "pid_time");
+    CHECK(v.sampled && v.last.t_ms == t + 1000 && v.last.v[MS_HF_RSS] == 2000 << 10 && !v.last.has_rollup);
+    CHECK_STR(v.tier, "raw");
+    CHECK(v.has_snapshot && v.snap.id == sid && v.snap.t_ms == t + 500);
+    e.start_time = 1042;
+    CHECK(ms_store_oom_victim(s, &e, &v, why, sizeof why) == MS_OK && v.sampled);
+    CHECK_STR(v.match, "pid_start_time");
+    e.start_time = 999;                                /* another process with that pid */
+    CHECK(ms_store_oom_victim(s, &e, &v, why, sizeof why) == MS_ERR_NOENT && strstr(why, "never sampled"));
+    e.start_time = 0;
+    snprintf(e.name, sizeof e.name, "other");          /* the pid was reused */
+    CHECK(ms_store_oom_victim(s, &e, &v, why, sizeof why) == MS_ERR_NOENT && strstr(why, "last sampled as 'p42'"));
+    snprintf(e.name, sizeof e.name, "p42");
+    e.time_ms = t - 1;                                 /* killed before it was first seen */
+    CHECK(ms_store_oom_victim(s, &e, &v, why, sizeof why) == MS_ERR_NOENT && strstr(why, "never sampled"));
+    e.pid = 0;
+    CHECK(ms_store_oom_victim(s, &e, &v, why, sizeof why) == MS_ERR_NOENT && strstr(why, "unknown"));
+    ms_store_free(&s);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -550,6 +696,9 @@ int main(void)
     race();
     diff();
     growth();
+    oom_kept_once();
+    oom_retention();
+    oom_victim();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0)
