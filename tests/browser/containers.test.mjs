@@ -1,10 +1,12 @@
 // containers.test.mjs - the Containers page in a real browser against a memscoped reading the
 // written cgroup v2 tree tests/fixtures/cgroup-v2-docker (--cgroup-root), so every figure is known;
 // and, where this machine's v1 memory controller is writable, a real OOM kill listed with its
-// victim.  Every number the page shows is compared with the API's answer; any console error, page
-// error or failed request fails the run.
+// victim, its last sample before the kill and its last snapshot, and the victim's page those link to.
+// Every number the page shows is compared with the API's answer; any console error, page error or
+// failed request fails the run.
 //
-//   MEMSCOPE_BIN, MEMSCOPE_SUBJECT, CHROMIUM as for dashboard.test.mjs
+//   MEMSCOPE_BIN, MEMSCOPE_SUBJECT, CHROMIUM as for dashboard.test.mjs; MEMSCOPE_HISTORY_SUBJECT
+//   defaults to memscope-history-subject beside MEMSCOPE_SUBJECT.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -24,9 +26,10 @@ const CHROME = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--no-first-run', '--disable-sync', '--disable-quic'];
 const MEMCG = '/sys/fs/cgroup/memory';
+const HSUBJECT = process.env.MEMSCOPE_HISTORY_SUBJECT || path.join(path.dirname(process.env.MEMSCOPE_SUBJECT || ''), 'memscope-history-subject');
 const DOCKER = '/system.slice/docker-3f4e2a1b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f.scope';
 
-let server, base, ctx, page, profile;
+let server, base, ctx, page, profile, dataDir;
 const problems = [];
 let madeCgroup = null;
 
@@ -65,7 +68,10 @@ function removeCgroup() {
 
 before(async () => {
   fs.mkdirSync(ART, { recursive: true });
-  server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--cgroup-root', TREE],
+  // a store of its own on disk, sampled often: an OOM victim is sampled before it dies
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'memscope-browser-store-'));
+  server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--cgroup-root', TREE,
+    '--data-dir', dataDir, '--sample-interval', '200ms', '--auto-snapshot-growth', '0'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   base = (await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
   server.stderr.resume();
@@ -86,6 +92,7 @@ after(async () => {
     await Promise.race([once(server, 'exit'), new Promise((r) => setTimeout(r, 3000))]);
   }
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 test('the tree has every cgroup with the API\'s usage, split and limit; the container is named', async () => {
@@ -149,6 +156,65 @@ test('a real OOM kill is listed with its victim and the kernel\'s figures', asyn
   assert.equal(await bytesOf(`${row} td[data-key=total_vm]`), ev.victim.total_vm);
   assert.match(await page.$eval(row, (e) => e.textContent), new RegExp(`memscope-test-${process.pid}-browser`));
   await shot('containers-oom');
+  removeCgroup();
+  noProblems();
+});
+
+test('an OOM victim links to its last sample before the kill and its last snapshot', async (t) => {
+  let writable = false;
+  try { fs.accessSync(`${MEMCG}/memory.usage_in_bytes`, fs.constants.R_OK); fs.accessSync(MEMCG, fs.constants.W_OK); writable = true; } catch { /* below */ }
+  if (!writable) { t.skip(`skipped, because there is no writable cgroup v1 memory controller at ${MEMCG}`); return; }
+  try { fs.accessSync('/dev/kmsg', fs.constants.R_OK); } catch { t.skip('skipped, because the kernel log (/dev/kmsg) is not readable: victims are not named'); return; }
+  madeCgroup = `${MEMCG}/memscope-test-${process.pid}-browser-hist`;
+  fs.mkdirSync(madeCgroup);
+  fs.writeFileSync(`${madeCgroup}/memory.limit_in_bytes`, '67108864');
+  if (fs.existsSync(`${madeCgroup}/memory.memsw.limit_in_bytes`)) fs.writeFileSync(`${madeCgroup}/memory.memsw.limit_in_bytes`, '67108864');
+  // small at first (sampled, then snapshotted), then 256 MiB at once: the kernel kills it at 64 MiB
+  const victim = spawn('sh', ['-c', `echo $$ > ${madeCgroup}/cgroup.procs && exec "$0" grow 4000 268435456`, HSUBJECT],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  await waitLine(victim, victim.stdout, /^ready/);
+  const exited = once(victim, 'exit');
+  let points = [];
+  for (let i = 0; i < 100 && !points.length; i++) {
+    points = (await api(`/processes/${victim.pid}/history?since=1m`).catch(() => ({ points: [] }))).points;
+    if (!points.length) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(points.length, 'the sampler saw the victim before it grew');
+  const snapRes = await fetch(`${base}api/v1/processes/${victim.pid}/snapshots`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(snapRes.status, 201, 'a snapshot of the victim before it grew');
+  const snap = await snapRes.json();
+  const [code, sig] = await exited;
+  assert.equal(sig, 'SIGKILL', `the subject was OOM-killed (exit ${code})`);
+  await page.goto(`${base}#/growth`);          // the page may be on #/containers already: come to it anew
+  await page.goto(`${base}#/containers`);
+  const row = `#oomtable tr[data-pid="${victim.pid}"]`;
+  await page.waitForSelector(row, { timeout: 5000 });
+  const ev = (await api('/events?type=oom')).events.find((e) => e.victim && e.victim.pid === victim.pid);
+  assert.ok(ev && ev.history && ev.snapshot, `the API joins the event to the history: ${JSON.stringify(ev)}`);
+  assert.equal(ev.snapshot.id, snap.id);
+  assert.equal(await bytesOf(`${row} td[data-key=last_rss]`), ev.history.last_sample.rss);
+  assert.equal(await page.$eval(`${row} td[data-key=snapshot]`, (e) => Number(e.dataset.id)), snap.id);
+  assert.match(await page.$eval('#oomkept', (e) => e.textContent), /Kept in the history store across restarts/);
+  await shot('containers-oom-history');
+  // the last sample links to the victim's page: its figures are the API's, the series is drawn
+  await page.click(`${row} td[data-key=last_rss] a`);
+  await page.waitForSelector('#oomlast');
+  for (const k of ['rss', 'swap', 'vm_size', 'rss_anon'])
+    assert.equal(await bytesOf(`#oomlast tr[data-key=${k}]`), ev.history.last_sample[k], k);
+  await page.waitForSelector('#oomchart .uplot');
+  assert.ok(Number(await page.$eval('#oomchart', (e) => e.dataset.count)) >= 1);
+  assert.equal(await bytesOf('#oomkernel tr[data-key=anon_rss]'), ev.victim.anon_rss);
+  assert.equal(await page.$eval('[data-nav=containers]', (a) => a.hasAttribute('aria-current')), true);
+  // and the snapshot link to its largest regions, the snapshot's own figures
+  await page.goto(`${base}#/containers`);
+  await page.waitForSelector(row);
+  await page.click(`${row} td[data-key=snapshot] a`);
+  await page.waitForSelector('#oomsnapregions tbody tr');
+  const full = await api(`/snapshots/${snap.id}`);
+  const biggest = [...full.regions].sort((a, b) => (b.fields.rss || 0) - (a.fields.rss || 0))[0];
+  assert.equal(await bytesOf('#oomsnapregions tbody tr:first-child td[data-bytes]'), biggest.fields.rss);
+  assert.equal(await page.$eval('#oomsnap p.hint', (e) => Number(e.dataset.id)), snap.id);
+  await shot('oom-victim');
   removeCgroup();
   noProblems();
 });

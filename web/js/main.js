@@ -10,6 +10,7 @@ import * as translate from './views/translate.js';
 import * as experiments from './views/experiments.js';
 import * as containers from './views/containers.js';
 import * as growth from './views/growth.js';
+import * as oomkill from './views/oomkill.js';
 
 // Each route: a pattern over the hash and the view that draws it.  Views export
 // mount(root, params, app) -> { refresh(), destroy() }.
@@ -23,6 +24,7 @@ const ROUTES = [
   [/^#\/containers$/, containers, () => ({})],
   [/^#\/cgroup\/([^/]+)$/, containers, (m) => ({ path: decodeURIComponent(m[1]) })],
   [/^#\/growth$/, growth, () => ({})],
+  [/^#\/oom\/(\d+)(?:\/(snapshot))?$/, oomkill, (m) => ({ seq: +m[1], focus: m[2] || null })],
 ];
 
 const main = document.getElementById('main');
@@ -118,7 +120,7 @@ async function route() {
     }
   }
   const section = hash.startsWith('#/experiments') ? 'experiments'
-    : /^#\/(containers|cgroup\/)/.test(hash) ? 'containers'
+    : /^#\/(containers|cgroup\/|oom\/)/.test(hash) ? 'containers'
     : hash === '#/growth' ? 'growth' : 'processes';
   for (const a of document.querySelectorAll('[data-nav]'))
     a.toggleAttribute('aria-current', a.dataset.nav === section);

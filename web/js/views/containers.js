@@ -1,6 +1,6 @@
 // containers.js - memory cgroups: the tree by usage with each bar split anon / file / kernel / other
-// and the limit marked, the OOM kills seen since memscoped started, and one cgroup's page with its
-// processes and where its usage goes (#/containers, #/cgroup/<encoded path>).
+// and the limit marked, the OOM kills (each with its victim's last sample and snapshot), and one
+// cgroup's page with its processes and where its usage goes (#/containers, #/cgroup/<encoded path>).
 import { api, qs, ApiError } from '../api.js';
 import { h, clear } from '../dom.js';
 import { bytes, int, pct } from '../fmt.js';
@@ -28,7 +28,7 @@ function mountTree(root, app) {
   const ooms = h('div', { id: 'oomlist' });
   root.append(h('h1', { text: 'Containers and cgroups' }), head, legend(h),
     h('div', { class: 'scroll-x' }, tree),
-    h('h2', { text: 'OOM kills since memscoped started' }), ooms);
+    h('h2', { text: 'OOM kills' }), ooms);
   let ctl = null;
   const refresh = async () => {
     if (ctl) ctl.abort();
@@ -98,27 +98,43 @@ function drawTree(head, table, list) {
 
 function drawOoms(box, ev) {
   clear(box);
-  box.append(h('p', { class: 'hint', text: ev.source === 'kmsg' ? 'Read from the kernel log as they happen.'
-    : `Victims are not named: ${ev.source_note || 'the kernel log is not read'}.` }));
+  box.append(h('p', { class: 'hint', id: 'oomkept' }, ev.source === 'kmsg' ? 'Read from the kernel log as they happen. '
+    : `Victims are not named: ${ev.source_note || 'the kernel log is not read'}. `,
+  ev.persistent ? 'Kept in the history store across restarts.' : `Not kept across restarts: ${ev.kept_note}.`));
   if (!ev.events.length) {
     box.append(h('p', { class: 'muted', id: 'nooom', text: 'None so far.' }));
     return;
   }
   const t = h('table', { class: 'data', id: 'oomtable' });
-  t.append(h('thead', null, h('tr', null, ['time', 'cgroup', 'victim', 'anon rss', 'file rss', 'shmem rss', 'total vm'].map((x, i) =>
-    h('th', { scope: 'col', class: i >= 3 ? 'num' : null, text: x })))));
+  t.append(h('thead', null, h('tr', null, ['time', 'cgroup', 'victim', 'anon rss', 'file rss', 'shmem rss', 'total vm', 'last sample', 'snapshot'].map((x, i) =>
+    h('th', { scope: 'col', class: i >= 3 && i < 8 ? 'num' : null, text: x })))));
   const body = h('tbody');
   for (const e of [...ev.events].reverse()) {
     const v = e.victim;
     body.append(h('tr', { dataset: { seq: e.seq, pid: v ? v.pid : '' } },
       h('td', { text: new Date(e.time_ms).toLocaleString('en-GB') }),
       h('td', null, e.cgroup === 'global' ? 'whole machine' : h('a', { href: cgroupHref(e.cgroup), text: e.cgroup })),
-      h('td', null, v ? [h('a', { href: `#/process/${v.pid}`, text: `${v.name} (${v.pid})` })] : h('span', { class: 'muted', text: `unknown: ${e.victim_unknown_reason}` })),
+      h('td', null, v ? [h('a', { href: `#/oom/${e.seq}`, text: `${v.name} (${v.pid})` })] : h('span', { class: 'muted', text: `unknown: ${e.victim_unknown_reason}` })),
       ['anon_rss', 'file_rss', 'shmem_rss', 'total_vm'].map((k) =>
-        h('td', { class: 'num', dataset: { key: k, bytes: v && v[k] !== undefined ? v[k] : '' }, text: v && v[k] !== undefined ? bytes(v[k]) : '—' }))));
+        h('td', { class: 'num', dataset: { key: k, bytes: v && v[k] !== undefined ? v[k] : '' }, text: v && v[k] !== undefined ? bytes(v[k]) : '—' })),
+      lastSampleCell(e), snapshotCell(e)));
   }
   t.append(body);
   box.append(h('div', { class: 'scroll-x' }, t));
+}
+
+// The victim's last sample before the kill (RSS), linking to its history; or why there is none.
+function lastSampleCell(e) {
+  const s = e.history && e.history.last_sample;
+  if (!s) return h('td', { class: 'num muted', dataset: { key: 'last_rss', bytes: '' }, title: e.history_unknown_reason || '', text: '—' });
+  return h('td', { class: 'num', dataset: { key: 'last_rss', bytes: s.rss } },
+    h('a', { href: `#/oom/${e.seq}`, class: 'hist', title: `RSS ${(s.before_kill_ms / 1000).toFixed(1)} s before the kill`, text: bytes(s.rss) }));
+}
+
+function snapshotCell(e) {
+  if (!e.snapshot) return h('td', { class: 'muted', dataset: { key: 'snapshot' }, title: e.snapshot_unknown_reason || '', text: '—' });
+  return h('td', { dataset: { key: 'snapshot', id: e.snapshot.id } },
+    h('a', { href: `#/oom/${e.seq}/snapshot`, class: 'snap', text: `#${e.snapshot.id}` }));
 }
 
 // ---- one cgroup ----
