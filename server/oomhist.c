@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -28,6 +29,8 @@ static void catch_up(oomwatch *w, ms_store *st)
 {
     const char *boot = oomwatch_boot_id(w);
     uint64_t pos = 0, last = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     ms_err rc = ms_store_kmsg_pos_get(st, boot, &pos);
     bool resume = rc == MS_OK;
     /* a store new to this boot starts "from now": its replay only learns where the log ends */
@@ -36,9 +39,14 @@ static void catch_up(oomwatch *w, ms_store *st)
         log_warn("history: cannot read the kernel log back: %s", ms_strerror(rc));
         return;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
     if (resume)
-        log_info("history: read the kernel log back from record %llu to %llu", (unsigned long long)pos,
-                 (unsigned long long)last);
+        log_info("history: read the kernel log back from record %llu to %llu for OOM kills missed (%ld ms)",
+                 (unsigned long long)pos, (unsigned long long)last, ms);
+    else
+        log_info("history: OOM kills kept from kernel log record %llu on (%ld ms to find it)",
+                 (unsigned long long)last, ms);
     if (last && ms_store_kmsg_pos_set(st, boot, last) != MS_OK)
         log_warn("history: cannot save how far the kernel log was read");
 }
