@@ -287,14 +287,18 @@ bool oomwatch_parse_kmsg(const char *rec, size_t len, oom_event *pending, oom_ev
 }
 
 /* The victim's start time, if it can still be read (a zombie's stat can) and is the process the
- * kernel named: with the pid it tells the victim from a later process given the same pid. */
-static void victim_start_time(oom_event *ev)
+ * kernel named: with the pid it tells the victim from a later process given the same pid.  A
+ * process that started after the kill (usec, the log's stamp) is such a later one, even with the
+ * victim's name (a service restarted at once). */
+static void victim_start_time(oom_event *ev, uint64_t usec)
 {
     int fd;
     ms_stat st;
-    if (ms_pid_open(ev->pid, &fd) != MS_OK)
+    long ticks = sysconf(_SC_CLK_TCK);
+    if (ticks <= 0 || ms_pid_open(ev->pid, &fd) != MS_OK)
         return;
-    if (ms_stat_read(fd, &st) == MS_OK && strcmp(st.comm, ev->name) == 0)
+    if (ms_stat_read(fd, &st) == MS_OK && strcmp(st.comm, ev->name) == 0 &&
+        st.starttime <= usec / 1000000 * (uint64_t)ticks + usec % 1000000 * (uint64_t)ticks / 1000000)
         ev->start_time = st.starttime;
     close(fd);
 }
@@ -317,14 +321,14 @@ static ssize_t kmsg_read(int fd, char *rec, size_t cap)
 
 /* Parses one record; true with *ev filled (its time in Unix ms, its boot) for a kill. */
 static bool kmsg_event(const oomwatch *w, const char *rec, size_t n, oom_event *pending, oom_event *ev,
-                       uint64_t *seq)
+                       uint64_t *seq, uint64_t *usec)
 {
-    uint64_t usec = 0;
     const char *t;
-    if (!kmsg_header(rec, n, seq, &usec, &t) || !oomwatch_parse_kmsg(rec, n, pending, ev, &usec))
+    *usec = 0;
+    if (!kmsg_header(rec, n, seq, usec, &t) || !oomwatch_parse_kmsg(rec, n, pending, ev, usec))
         return false;
     /* kmsg stamps are microseconds of the monotonic clock since boot */
-    ev->time_ms = now_ms(CLOCK_REALTIME) - (now_ms(CLOCK_MONOTONIC) - (int64_t)(usec / 1000));
+    ev->time_ms = now_ms(CLOCK_REALTIME) - (now_ms(CLOCK_MONOTONIC) - (int64_t)(*usec / 1000));
     memcpy(ev->boot_id, w->boot_id, sizeof ev->boot_id);
     return true;
 }
@@ -346,8 +350,8 @@ ms_err oomwatch_replay(oomwatch *w, uint64_t after, oom_sink_fn fn, void *ctx, u
         return MS_ERR_NOMEM;
     }
     while ((n = kmsg_read(fd, rec, KMSG_REC_MAX)) > 0) {
-        uint64_t seq = 0;
-        bool kill = kmsg_event(w, rec, (size_t)n, &pending, &ev, &seq);
+        uint64_t seq = 0, usec;
+        bool kill = kmsg_event(w, rec, (size_t)n, &pending, &ev, &seq, &usec);
         if (seq > *last)
             *last = seq;
         if (kill && seq > after)
@@ -364,15 +368,15 @@ static void drain_kmsg(oomwatch *w)
     ssize_t n;
     while ((n = kmsg_read(w->kmsg_fd, rec, sizeof rec)) > 0) {
         oom_event ev;
-        uint64_t seq = 0;
-        bool kill = kmsg_event(w, rec, (size_t)n, &w->pending, &ev, &seq);
+        uint64_t seq = 0, usec;
+        bool kill = kmsg_event(w, rec, (size_t)n, &w->pending, &ev, &seq, &usec);
         pthread_mutex_lock(&w->lock);
         if (seq > w->kmsg_last)
             w->kmsg_last = seq;
         pthread_mutex_unlock(&w->lock);
         if (!kill)
             continue;
-        victim_start_time(&ev);
+        victim_start_time(&ev, usec);
         oomwatch_record(w, &ev);
         log_info("OOM kill: pid %d (%s) in %s", ev.pid, ev.name, ev.global ? "the whole machine" : ev.cgroup);
     }
