@@ -4,7 +4,8 @@
  * Every figure the reader returns is compared with the recorded file, parsed here independently
  * with stdio, for every cgroup of the tree; then the facts the recording made true are asserted:
  * the limits it set, memory the subjects touched being charged, reclaim into swap under
- * memory.high, the OOM kill it caused (counted in the cgroup and its ancestors), and the container
+ * memory.high, the OOM kills it caused (one in a limited container, one machine-wide, each counted
+ * in the victim's cgroup and its ancestors), and the container
  * and pod named by each path the recorded processes were in.  Nothing here depends on the numbers
  * of one recording, so a new recording needs no change to this file. */
 #include "check.h"
@@ -34,6 +35,7 @@
 #define PAUSE POD "/cri-containerd-" PAUSE_ID ".scope"
 #define CFS_POD "/kubepods/burstable/pod" POD2_UID
 #define CFS CFS_POD "/" CFS_ID
+#define SESSION "/user.slice/user-1000.slice/session-1.scope"
 
 static char rec[1024], tree[1100];
 
@@ -213,7 +215,7 @@ static void test_every_cgroup(void)
     CHECK(ms_cg_tree_read(root, 1000, &t) == MS_OK);
     CHECK_EQ_U64(t.count, count_dirs(tree));
     CHECK(!t.truncated);
-    static const char *const made[] = {DOCKER, PODMAN, APP, PAUSE, CFS, "/system.slice/containerd.service",
+    static const char *const made[] = {DOCKER, PODMAN, APP, PAUSE, CFS, SESSION, "/system.slice/containerd.service",
                                        "/kubepods.slice/kubepods-besteffort.slice"};
     for (size_t k = 0; k < sizeof made / sizeof made[0]; k++) {
         bool found = false;
@@ -390,6 +392,34 @@ static void test_oom(void)
     ms_cg_mem_free(&m);
 }
 
+/* The machine-wide OOM the recording caused last: no limit was hit (oom 0), yet the kernel counts
+ * the kill in the victim's cgroup and every ancestor, which is how a counter-watching reader sees
+ * global kills too. */
+static void test_global_oom(void)
+{
+    subject victim = subject_of("global");
+    ms_cg_mem m;
+    uint64_t v;
+    CHECK(!victim.ready);
+    static const char *const up[] = {SESSION, "/user.slice/user-1000.slice", "/user.slice"};
+    for (size_t i = 0; i < sizeof up / sizeof up[0]; i++) {
+        read_cg(up[i], &m);
+        CHECK(ms_cg_oom_kills(&m, &v) && v == 1);
+        CHECK_EQ_U64(event(&m, "oom"), 0);
+        CHECK_EQ_U64(event(&m, "max"), 0);
+        CHECK(!ms_cg_limit(&m, &v));
+        CHECK(m.v[MS_CGV_PEAK].value > 256 * MiB);      /* it had most of the machine's 512 MiB */
+        CHECK(m.v[MS_CGV_USAGE].value < MiB);           /* and its memory is gone */
+        CHECK_EQ_U64(m.nprocs, 0);
+        ms_cg_mem_free(&m);
+    }
+    char want[64];
+    snprintf(want, sizeof want, "Killed process %d (big (x))", victim.pid);
+    char *k = slurp_rec("kmsg-oom-global.txt");
+    CHECK(k && strstr(k, want) && strstr(k, "global_oom,task_memcg=" SESSION ","));
+    free(k);
+}
+
 static void test_cgroupfs(void)
 {
     subject sj = subject_of("cgroupfs");
@@ -426,6 +456,7 @@ static const struct {
     {"/kubepods/burstable", NULL, NULL, NULL},
     {"/system.slice/containerd.service", NULL, NULL, NULL},
     {"/machine.slice", NULL, NULL, NULL},
+    {SESSION, NULL, NULL, NULL},
     {"/", NULL, NULL, NULL},
 };
 
@@ -511,6 +542,7 @@ int main(int argc, char **argv)
     test_docker();
     test_podman();
     test_oom();
+    test_global_oom();
     test_cgroupfs();
     test_containers();
     return check_done();

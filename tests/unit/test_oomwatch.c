@@ -75,8 +75,8 @@ static void test_parse(void)
     CHECK(oomwatch_parse_kmsg(bare, sizeof bare - 1, &pending, &e, &usec) && e.pid == 77 && !e.figures);
 }
 
-/* The kill recorded on a real cgroup v2 kernel (cgroup-v2-recorded, Linux 6.1 in qemu): its v2
- * paths, and the victim and figures as that recording's own files give them. */
+/* The kills recorded on a real cgroup v2 kernel (cgroup-v2-recorded, Linux 6.1 in qemu): their v2
+ * paths, and the victims and figures as that recording's own files give them. */
 static void test_parse_v2_recorded(void)
 {
     static const char app[] = "/kubepods.slice/kubepods-burstable.slice/"
@@ -100,6 +100,17 @@ static void test_parse_v2_recorded(void)
     CHECK_STR(ev[0].cgroup, app);
     CHECK_STR(ev[0].task_cgroup, app);
     CHECK_STR(ev[0].constraint, "CONSTRAINT_MEMCG");
+
+    /* the machine-wide kill of the same recording: uid 1000, oom_score_adj -500, a name with a
+     * space and parentheses (as global.txt, written, has them) */
+    CHECK(feed("../cgroup-v2-recorded/kmsg-oom-global.txt", ev, 2) == 1);
+    CHECK(ev[0].global && ev[0].figures && ev[0].pid > 1);
+    CHECK_STR(ev[0].name, "big (x)");
+    CHECK_STR(ev[0].cgroup, "");
+    CHECK_STR(ev[0].task_cgroup, "/user.slice/user-1000.slice/session-1.scope");
+    CHECK_STR(ev[0].constraint, "CONSTRAINT_NONE");
+    CHECK(ev[0].uid == 1000 && ev[0].oom_score_adj == -500);
+    CHECK(ev[0].anon_rss > 256ULL << 20);
 }
 
 /* ---- the ring, raced ---- */
