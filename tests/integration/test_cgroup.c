@@ -487,13 +487,19 @@ static void test_v2_metrics(ms_server *s, const char *ctr)
     http_resp_free(&r);
 }
 
+/* memscoped with --cgroup-root at the fixture tree rel (root: its path), OOM watching off. */
+static bool start_on_tree(ms_server *s, const char *rel, const char *metrics_cgroups, char *root, size_t cap)
+{
+    snprintf(root, cap, "%s/%s", MS_FIXTURES_DIR, rel);
+    const char *extra[] = {"--cgroup-root", root, "--oom-source", "off", "--metrics-cgroups", metrics_cgroups, NULL};
+    return server_start(s, extra);
+}
+
 static void test_v2_tree(void)
 {
     char root[1024];
-    snprintf(root, sizeof root, "%s/cgroup-v2-k8s", MS_FIXTURES_DIR);
-    const char *extra[] = {"--cgroup-root", root, "--oom-source", "off", "--metrics-cgroups", "6", NULL};
     ms_server s2;
-    CHECK(server_start(&s2, extra));
+    CHECK(start_on_tree(&s2, "cgroup-v2-k8s", "6", root, sizeof root));
     json_t *l = http_get_json(&s2, "/api/v1/cgroups");
     CHECK(l && jint(l, "version") == 2 && jint(l, "count") == 10);
     const char *ctr = "/kubepods.slice/kubepods-burstable.slice/"
@@ -557,10 +563,8 @@ static void test_v2_recorded(void)
          "658cdc5bc9f9a3027c23a37400d3601da55b4580031c038bf884c29618f653e6", "0b6e4d21-7c3a-4f58-9e12-a4b5c6d7e8f9"},
     };
     char root[1024];
-    snprintf(root, sizeof root, "%s/cgroup-v2-recorded/cgroup", MS_FIXTURES_DIR);
-    const char *extra[] = {"--cgroup-root", root, "--oom-source", "off", "--metrics-cgroups", "500", NULL};
     ms_server s2;
-    CHECK(server_start(&s2, extra));
+    CHECK(start_on_tree(&s2, "cgroup-v2-recorded/cgroup", "500", root, sizeof root));
     json_t *l = http_get_json(&s2, "/api/v1/cgroups");
     CHECK(l && jint(l, "version") == 2 && jstr(l, "root") && strcmp(jstr(l, "root"), root) == 0);
     CHECK(l && jint(l, "count") == 19);          /* the root and the 18 cgroups the recording made */

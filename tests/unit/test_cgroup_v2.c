@@ -286,56 +286,65 @@ static bool within_5pct(int64_t rest, uint64_t usage)
     return (uint64_t)(rest < 0 ? -rest : rest) * 20 <= usage;
 }
 
-static void test_docker(void)
-{
-    subject sj = subject_of("docker");
+/* A subject that lived through the recording and the cgroup it was in, read and split; the
+ * split's rest is within 5% of usage (the parts memory.stat names explain what it is charged). */
+typedef struct {
+    subject sj;
     ms_cg_mem m;
     ms_cg_split s;
+} subject_cg;
+
+static void subject_cg_read(const char *role, const char *cg, subject_cg *x)
+{
+    x->sj = subject_of(role);
+    read_cg(cg, &x->m);
+    CHECK(x->sj.ready);
+    CHECK(ms_cg_split_of(&x->m, &x->s) == MS_OK);
+    CHECK(within_5pct(x->s.rest, x->s.usage));
+}
+
+static void test_docker(void)
+{
+    subject_cg d;
     uint64_t v;
-    read_cg(DOCKER, &m);
-    CHECK(sj.ready && sj.anon == 40 * MiB && sj.file == 24 * MiB);
-    CHECK(ms_cg_limit(&m, &v) && v == 256 * MiB);
-    CHECK_EQ_U64(m.v[MS_CGV_HIGH].value, 192 * MiB);
-    CHECK_EQ_U64(m.v[MS_CGV_LOW].value, 16 * MiB);
-    CHECK_EQ_U64(m.v[MS_CGV_MIN].value, 8 * MiB);
-    CHECK(m.v[MS_CGV_SWAP_LIMIT].present && !m.v[MS_CGV_SWAP_LIMIT].is_max);
-    CHECK_EQ_U64(m.v[MS_CGV_SWAP_LIMIT].value, 64 * MiB);
+    subject_cg_read("docker", DOCKER, &d);
+    CHECK(d.sj.anon == 40 * MiB && d.sj.file == 24 * MiB);
+    CHECK(ms_cg_limit(&d.m, &v) && v == 256 * MiB);
+    CHECK_EQ_U64(d.m.v[MS_CGV_HIGH].value, 192 * MiB);
+    CHECK_EQ_U64(d.m.v[MS_CGV_LOW].value, 16 * MiB);
+    CHECK_EQ_U64(d.m.v[MS_CGV_MIN].value, 8 * MiB);
+    CHECK(d.m.v[MS_CGV_SWAP_LIMIT].present && !d.m.v[MS_CGV_SWAP_LIMIT].is_max);
+    CHECK_EQ_U64(d.m.v[MS_CGV_SWAP_LIMIT].value, 64 * MiB);
     /* everything the subject touched and wrote is charged here, nothing swapped (no pressure) */
-    CHECK(m.v[MS_CGV_USAGE].value >= sj.anon + sj.file);
-    CHECK(m.v[MS_CGV_PEAK].value >= m.v[MS_CGV_USAGE].value);
-    CHECK_EQ_U64(m.v[MS_CGV_SWAP_USAGE].value, 0);
-    CHECK(ms_cg_split_of(&m, &s) == MS_OK);
-    CHECK(s.anon >= sj.anon && s.anon < sj.anon + 8 * MiB);
-    CHECK(s.file >= sj.file && s.file < sj.file + 4 * MiB);    /* ext4 page cache, not shmem */
-    CHECK(within_5pct(s.rest, s.usage));
-    CHECK(ms_cg_oom_kills(&m, &v) && v == 0);
-    CHECK_EQ_U64(m.nprocs, 1);
-    ms_cg_mem_free(&m);
+    CHECK(d.m.v[MS_CGV_USAGE].value >= d.sj.anon + d.sj.file);
+    CHECK(d.m.v[MS_CGV_PEAK].value >= d.m.v[MS_CGV_USAGE].value);
+    CHECK_EQ_U64(d.m.v[MS_CGV_SWAP_USAGE].value, 0);
+    CHECK(d.s.anon >= d.sj.anon && d.s.anon < d.sj.anon + 8 * MiB);
+    CHECK(d.s.file >= d.sj.file && d.s.file < d.sj.file + 4 * MiB);    /* ext4 page cache, not shmem */
+    CHECK(ms_cg_oom_kills(&d.m, &v) && v == 0);
+    CHECK_EQ_U64(d.m.nprocs, 1);
+    ms_cg_mem_free(&d.m);
 }
 
 static void test_podman(void)
 {
-    subject sj = subject_of("podman");
-    ms_cg_mem m;
-    ms_cg_split s;
+    subject_cg p;
     uint64_t v;
-    read_cg(PODMAN, &m);
-    CHECK(sj.ready && sj.anon == 48 * MiB);
-    CHECK(!ms_cg_limit(&m, &v) && m.v[MS_CGV_LIMIT].is_max);
-    CHECK_EQ_U64(m.v[MS_CGV_HIGH].value, 24 * MiB);
-    CHECK(m.v[MS_CGV_SWAP_LIMIT].is_max);
+    subject_cg_read("podman", PODMAN, &p);
+    CHECK(p.sj.anon == 48 * MiB);
+    CHECK(!ms_cg_limit(&p.m, &v) && p.m.v[MS_CGV_LIMIT].is_max);
+    CHECK_EQ_U64(p.m.v[MS_CGV_HIGH].value, 24 * MiB);
+    CHECK(p.m.v[MS_CGV_SWAP_LIMIT].is_max);
     /* over memory.high: the kernel counted it, reclaimed the excess into swap, and the subject
      * stalled on it (PSI) */
-    CHECK(event(&m, "high") > 0);
-    CHECK(m.v[MS_CGV_SWAP_USAGE].value > 0);
-    CHECK(ms_cg_split_of(&m, &s) == MS_OK);
-    CHECK(s.anon + m.v[MS_CGV_SWAP_USAGE].value >= sj.anon);
-    CHECK(s.anon < sj.anon);
-    CHECK(m.psi_some.present && m.psi_some.total_us > 0);
-    CHECK(m.psi_full.present && m.psi_full.total_us > 0);
-    CHECK(within_5pct(s.rest, s.usage));
-    CHECK(ms_cg_oom_kills(&m, &v) && v == 0);
-    ms_cg_mem_free(&m);
+    CHECK(event(&p.m, "high") > 0);
+    CHECK(p.m.v[MS_CGV_SWAP_USAGE].value > 0);
+    CHECK(p.s.anon + p.m.v[MS_CGV_SWAP_USAGE].value >= p.sj.anon);
+    CHECK(p.s.anon < p.sj.anon);
+    CHECK(p.m.psi_some.present && p.m.psi_some.total_us > 0);
+    CHECK(p.m.psi_full.present && p.m.psi_full.total_us > 0);
+    CHECK(ms_cg_oom_kills(&p.m, &v) && v == 0);
+    ms_cg_mem_free(&p.m);
 }
 
 static bool kmsg_names(const char *needle)
@@ -422,21 +431,18 @@ static void test_global_oom(void)
 
 static void test_cgroupfs(void)
 {
-    subject sj = subject_of("cgroupfs");
-    ms_cg_mem m;
-    ms_cg_split s;
+    subject_cg c;
     uint64_t v;
-    read_cg(CFS, &m);
-    CHECK(sj.ready && sj.anon == 16 * MiB);
-    CHECK(ms_cg_limit(&m, &v) && v == 64 * MiB);
-    CHECK(ms_cg_split_of(&m, &s) == MS_OK && s.anon >= sj.anon);
-    CHECK(within_5pct(s.rest, s.usage));
-    ms_cg_mem_free(&m);
-    read_cg(CFS_POD, &m);
-    CHECK(ms_cg_limit(&m, &v) && v == 96 * MiB);
-    CHECK(m.v[MS_CGV_USAGE].value >= sj.anon);      /* a parent's usage counts its children's */
-    CHECK_EQ_U64(m.nprocs, 0);
-    ms_cg_mem_free(&m);
+    subject_cg_read("cgroupfs", CFS, &c);
+    CHECK(c.sj.anon == 16 * MiB);
+    CHECK(ms_cg_limit(&c.m, &v) && v == 64 * MiB);
+    CHECK(c.s.anon >= c.sj.anon);
+    ms_cg_mem_free(&c.m);
+    read_cg(CFS_POD, &c.m);
+    CHECK(ms_cg_limit(&c.m, &v) && v == 96 * MiB);
+    CHECK(c.m.v[MS_CGV_USAGE].value >= c.sj.anon);      /* a parent's usage counts its children's */
+    CHECK_EQ_U64(c.m.nprocs, 0);
+    ms_cg_mem_free(&c.m);
 }
 
 /* ---- containers: each recorded process's cgroup, and each recorded path ---- */
