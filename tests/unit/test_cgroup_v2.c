@@ -150,6 +150,26 @@ static int count_dirs(const char *dir)
     return n;
 }
 
+/* memory.events.local, which the OOM watcher counts kills by when it cannot read the kernel log:
+ * parsed as the reader parses memory.events, and each kill in it once, in the victim's cgroup.
+ * Returns that cgroup's oom_kill. */
+static uint64_t check_local_events(const char *cg)
+{
+    char *local = slurp(cg, "memory.events.local");
+    ms_cg_fields fs = {0};
+    uint64_t kills = 0;
+    CHECK(local || strcmp(cg, "/") == 0);     /* every cgroup but the root, since Linux 5.9 */
+    if (local) {
+        CHECK(ms_cg_fields_parse(local, strlen(local), &fs) == MS_OK);
+        check_fields(local, &fs, "/memory.events.local", cg);
+        kills = stat_field(local, "oom_kill");
+        CHECK(kills != UINT64_MAX);
+    }
+    free(fs.f);
+    free(local);
+    return kills == UINT64_MAX ? 0 : kills;
+}
+
 static void check_cgroup(int root, const char *cg)
 {
     int fd = -1;
@@ -225,10 +245,16 @@ static void test_every_cgroup(void)
             fprintf(stderr, "%s: not in the recorded tree\n", made[k]);
         CHECK(found);
     }
+    uint64_t local_kills = 0;
     for (size_t i = 0; i < t.count; i++) {
         CHECK(t.n[i].parent < (int)i);
         check_cgroup(root, t.n[i].path);
+        uint64_t k = check_local_events(t.n[i].path);
+        if (k)
+            CHECK(k == 1 && (strcmp(t.n[i].path, APP) == 0 || strcmp(t.n[i].path, SESSION) == 0));
+        local_kills += k;
     }
+    CHECK_EQ_U64(local_kills, 2);     /* the two kills of the recording, each counted once */
     ms_cg_tree_free(&t);
     ms_cg_hier h;
     CHECK(ms_cg_hier_find(tree, &h) == MS_OK);
