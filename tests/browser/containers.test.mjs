@@ -185,7 +185,9 @@ test('an OOM victim links to its last sample before the kill and its last snapsh
   const snap = await snapRes.json();
   const [code, sig] = await exited;
   assert.equal(sig, 'SIGKILL', `the subject was OOM-killed (exit ${code})`);
-  await page.goto(`${base}#/growth`);          // the page may be on #/containers already: come to it anew
+  // the page may be on #/containers already: come to it anew, from a view that has finished drawing
+  await page.goto(`${base}#/`);
+  await page.waitForSelector('#proctable tbody tr');
   await page.goto(`${base}#/containers`);
   const row = `#oomtable tr[data-pid="${victim.pid}"]`;
   await page.waitForSelector(row, { timeout: 5000 });
