@@ -6,7 +6,6 @@
  * lab is even started.  The only I/O here is reading MemAvailable for the default budget. */
 #include "experiment.h"
 
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "num.h"
+#include "system.h"
 
 static const char *const op_names[MS_XOP__COUNT] = {
     "malloc", "calloc", "realloc", "free", "mmap", "munmap", "touch", "madvise",
@@ -171,35 +170,26 @@ ms_err ms_xspec_add(ms_xspec *s, ms_xstep **out)
 ms_err ms_xlimits_default(ms_xlimits *l, const char *meminfo_path)
 {
     ms_err rc = MS_OK;
-    ms_buf b;
-    ms_buf_init(&b, 1 << 20);
+    ms_meminfo mi;
+    ms_meminfo_init(&mi);
     l->max_bytes = MS_XDEFAULT_MAX_BYTES;
     l->max_steps = MS_XDEFAULT_MAX_STEPS;
     l->max_hold_s = MS_XDEFAULT_MAX_HOLD_S;
 
-    rc = ms_read_file_at(AT_FDCWD, meminfo_path ? meminfo_path : "/proc/meminfo", &b);
+    rc = ms_meminfo_read(meminfo_path, &mi);
     if (rc != MS_OK)
         goto out;
-    static const char key[] = "\nMemAvailable:";
-    const char *p = memmem(b.data, b.len, key, sizeof key - 1);
-    if (!p) {
+    uint64_t avail;           /* bytes: meminfo prints kB */
+    if (!ms_meminfo_get(&mi, "MemAvailable", &avail)) {
         rc = MS_ERR_PARSE;
         goto out;
     }
-    p += sizeof key - 1;
-    const char *end = b.data + b.len;
-    uint64_t kb;
-    ms_skip_blank(&p, end);
-    if (!ms_num_dec(&p, end, &kb) || kb > (UINT64_MAX >> 10)) {
-        rc = MS_ERR_PARSE;
-        goto out;
-    }
-    if (kb * 1024 / 2 < l->max_bytes)
-        l->max_bytes = kb * 1024 / 2;
+    if (avail / 2 < l->max_bytes)
+        l->max_bytes = avail / 2;
     if (l->max_bytes == 0)
         l->max_bytes = 1;   /* a machine with nothing available allows nothing, but 0 means "unset" nowhere */
 out:
-    ms_buf_free(&b);
+    ms_meminfo_free(&mi);
     return rc == MS_OK ? MS_OK : MS_ERR_IO;
 }
 
