@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "features.h"
 #include "kabi.h"
 #include "proc.h"
 
@@ -168,38 +168,23 @@ static bool have_cap_sys_admin(void)
     return (d[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32)) & 1u;
 }
 
-/* The PFN of the shared zero page: read-fault a fresh private anonymous page of our own and look
- * it up in our pagemap.  Only possible when PFNs are visible; checked against KPF_ZERO_PAGE when
- * kpageflags is readable, so a kernel that maps something else there is not trusted. */
+/* The PFN of the shared zero page: the read-faulted page of the self-probe, looked up in our
+ * pagemap.  Only possible when PFNs are visible; checked against KPF_ZERO_PAGE when kpageflags is
+ * readable, so a kernel that maps something else there is not trusted. */
 static bool learn_zero_pfn(uint64_t ps, int kpf_fd, uint64_t *zpfn, bool *pfns_visible)
 {
-    bool ok = false;
+    uint64_t e[2], f;
     *pfns_visible = false;
-    int fd = -1;
-    void *p = mmap(NULL, (size_t)ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    if (!ms_features_probe_own_pages((long)ps, e))
         return false;
-    volatile const unsigned char *c = p;
-    (void)*c;
-    fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        goto out;
-    uint64_t e;
-    if (pread(fd, &e, 8, (off_t)((uintptr_t)p / ps * 8)) != 8)
-        goto out;
-    if (!(e & MS_PM_PRESENT) || (e & MS_PM_PFN_MASK) == 0)
-        goto out;
+    uint64_t pfn = e[1] & MS_PM_PFN_MASK;
+    if (!(e[1] & MS_PM_PRESENT) || pfn == 0)
+        return false;
     *pfns_visible = true;
-    uint64_t f;
-    if (kpf_fd >= 0 && ms_kpage_read(kpf_fd, e & MS_PM_PFN_MASK, &f) && !(f & (1ULL << MS_KPF_ZERO_PAGE)))
-        goto out;
-    *zpfn = e & MS_PM_PFN_MASK;
-    ok = true;
-out:
-    if (fd >= 0)
-        close(fd);
-    munmap(p, (size_t)ps);
-    return ok;
+    if (kpf_fd >= 0 && ms_kpage_read(kpf_fd, pfn, &f) && !(f & (1ULL << MS_KPF_ZERO_PAGE)))
+        return false;
+    *zpfn = pfn;
+    return true;
 }
 
 /* ---- PAGEMAP_SCAN ---------------------------------------------------------------------------- */
