@@ -130,14 +130,16 @@ static bool probe_soft_dirty(void)
 void ms_features_probe(ms_features *out)
 {
     memset(out, 0, sizeof *out);
+    /* the page size itself is a machine fact: ms_sysinfo.page_size */
     long ps = sysconf(_SC_PAGESIZE);
-    out->page_size = ps > 0 ? ps : 4096;
+    if (ps <= 0)
+        ps = 4096;
     uint64_t pfn;
-    probe_own_pages(out->page_size, &pfn, &out->read_fault_zero_page);
+    probe_own_pages(ps, &pfn, &out->read_fault_zero_page);
     out->pfn_readable = pfn != 0;
     out->kpageflags_readable = probe_kpage("/proc/kpageflags", pfn);
     out->kpagecount_readable = probe_kpage("/proc/kpagecount", pfn);
-    out->pagemap_scan = probe_pagemap_scan(out->page_size);
+    out->pagemap_scan = probe_pagemap_scan(ps);
     out->procmap_query = probe_procmap_query();
     out->smaps_rollup = faccessat(AT_FDCWD, "/proc/self/smaps_rollup", R_OK, 0) == 0;
     out->soft_dirty = probe_soft_dirty();

@@ -16,7 +16,6 @@ typedef struct {
     bool read_fault_zero_page;/* a read fault on private anonymous memory maps the shared zero page
                                * (upstream's behaviour); false where the kernel allocates a real,
                                * exclusive page as for a write, or where pagemap cannot be read */
-    long page_size;
 } ms_features;
 
 /* Probes on the calling process itself; never fails: what cannot be probed reads false. */

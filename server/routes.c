@@ -60,7 +60,7 @@ static enum MHD_Result h_health(http_req *r)
     jw_kstr(&w, "status", "ok");
     jw_kstr(&w, "version", MEMSCOPE_VERSION);
     jw_kstr(&w, "kernel", r->srv->sys.kernel_release);
-    jw_ki64(&w, "page_size", f->page_size);
+    jw_ki64(&w, "page_size", r->srv->sys.page_size);
     jw_ki64(&w, "uid", (int64_t)geteuid());
     jw_ki64(&w, "uptime_s", (int64_t)(time(NULL) - r->srv->started));
     jw_key(&w, "can_see");
@@ -583,7 +583,7 @@ static enum MHD_Result h_pagemap(http_req *r)
         return MHD_YES;
     uint64_t start = 0, end = 0, cursor = 0, limit = PAGEMAP_FRAMES_MAX;
     bool frames, want_runs = true;
-    uint64_t ps = (uint64_t)r->srv->features.page_size;
+    uint64_t ps = (uint64_t)r->srv->sys.page_size;
     if (!arg_addr(r, "start", true, &start) || !arg_addr(r, "end", true, &end) ||
         !arg_bool(r, "frames", &frames))
         return MHD_YES;
