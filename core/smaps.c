@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keyname.h"
 #include "num.h"
 #include "proc.h"
 
@@ -442,35 +443,11 @@ const char *ms_smaps_field_name(ms_smaps_field_id id)
 
 const char *ms_smaps_json_name(const char *name, size_t len, char *out, size_t cap)
 {
-    size_t o = 0;
-    if (cap == 0)
-        return out;
     int id = lookup(name, len);
-    if (id != MS_SF_UNKNOWN) {
-        const char *j = known[id].json;
-        for (; j[o] && o + 1 < cap; o++)
-            out[o] = j[o];
-        out[o] = '\0';
-        return out;
-    }
-    for (size_t i = 0; i < len && o + 1 < cap; i++) {
-        char c = name[i];
-        if (c >= 'A' && c <= 'Z') {
-            char prev = i ? name[i - 1] : '\0';
-            if ((prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9')) {
-                if (o + 2 >= cap)
-                    break;                  /* no room for "_x": stop rather than end on '_' */
-                out[o++] = '_';
-            }
-            out[o++] = (char)(c - 'A' + 'a');
-        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') {
-            out[o++] = c;
-        } else {
-            out[o++] = '_';
-        }
-    }
-    out[o] = '\0';
-    return out;
+    if (id == MS_SF_UNKNOWN)
+        return ms_keyname_snake(name, len, out, cap);
+    const char *j = known[id].json;   /* already snake_case: copied as it is, cut to cap */
+    return ms_keyname_snake(j, strlen(j), out, cap);
 }
 
 void ms_smaps_totals_add(ms_smaps_totals *t, const ms_smaps_field *f, size_t n)

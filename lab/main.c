@@ -126,24 +126,9 @@ static uint64_t now_ns(void)
 
 /* --- measurement --- */
 
-static const struct { const char *name; size_t off; } status_fields[] = {
-    { "vm_peak", offsetof(ms_status, vm_peak) }, { "vm_size", offsetof(ms_status, vm_size) },
-    { "vm_lck", offsetof(ms_status, vm_lck) }, { "vm_pin", offsetof(ms_status, vm_pin) },
-    { "vm_hwm", offsetof(ms_status, vm_hwm) }, { "vm_rss", offsetof(ms_status, vm_rss) },
-    { "rss_anon", offsetof(ms_status, rss_anon) }, { "rss_file", offsetof(ms_status, rss_file) },
-    { "rss_shmem", offsetof(ms_status, rss_shmem) }, { "vm_data", offsetof(ms_status, vm_data) },
-    { "vm_stk", offsetof(ms_status, vm_stk) }, { "vm_exe", offsetof(ms_status, vm_exe) },
-    { "vm_lib", offsetof(ms_status, vm_lib) }, { "vm_pte", offsetof(ms_status, vm_pte) },
-    { "vm_swap", offsetof(ms_status, vm_swap) },
-};
-#define NSF (sizeof status_fields / sizeof status_fields[0])
-
-#define SF_VM_SIZE 1                  /* indexes into status_fields */
-#define SF_VM_RSS 5
-
 typedef struct {
     bool ok;
-    uint64_t v[NSF];
+    uint64_t v[MS_STATUS_NVMRSS];   /* the Vm and Rss figures: the head of ms_status_mem_fields */
     uint64_t minflt, majflt;
     uint64_t brk;
 } measure;
@@ -164,8 +149,8 @@ static void take(measure *m)
         (void)ms_status_read(g_procfd, st);   /* warm-up: sizes the buffers */
     }
     m->ok = ms_status_read(g_procfd, st) == MS_OK && st->has_mem;
-    for (size_t i = 0; i < NSF; i++)
-        m->v[i] = m->ok ? *(const uint64_t *)(const void *)((const char *)st + status_fields[i].off) : 0;
+    for (size_t i = 0; i < MS_STATUS_NVMRSS; i++)
+        m->v[i] = m->ok ? ms_status_mem(st, i) : 0;
     getrusage(RUSAGE_SELF, &ru);
     m->minflt = (uint64_t)ru.ru_minflt;
     m->majflt = (uint64_t)ru.ru_majflt;
@@ -175,16 +160,16 @@ static void take(measure *m)
 static json_t *status_json(const measure *m)
 {
     json_t *o = json_object();
-    for (size_t i = 0; i < NSF; i++)
-        json_object_set_new(o, status_fields[i].name, json_integer((json_int_t)m->v[i]));
+    for (size_t i = 0; i < MS_STATUS_NVMRSS; i++)
+        json_object_set_new(o, ms_status_mem_fields[i].name, json_integer((json_int_t)m->v[i]));
     return o;
 }
 
 static json_t *delta_json(const measure *a, const measure *b)
 {
     json_t *o = json_object();
-    for (size_t i = 0; i < NSF; i++)
-        json_object_set_new(o, status_fields[i].name, json_integer((json_int_t)(b->v[i] - a->v[i])));
+    for (size_t i = 0; i < MS_STATUS_NVMRSS; i++)
+        json_object_set_new(o, ms_status_mem_fields[i].name, json_integer((json_int_t)(b->v[i] - a->v[i])));
     return o;
 }
 
@@ -850,7 +835,7 @@ static bool over_budget(long i, const ms_xstep *st, const outcome *oc, const mea
                         const ms_xlimits *lim)
 {
     uint64_t cap = lim->max_bytes + LAB_SLACK;
-    int64_t vm = (int64_t)(b->v[SF_VM_SIZE] - m0->v[SF_VM_SIZE]), rss = (int64_t)(b->v[SF_VM_RSS] - m0->v[SF_VM_RSS]);
+    int64_t vm = (int64_t)(b->v[MS_STATUS_MEM_VM_SIZE] - m0->v[MS_STATUS_MEM_VM_SIZE]), rss = (int64_t)(b->v[MS_STATUS_MEM_VM_RSS] - m0->v[MS_STATUS_MEM_VM_RSS]);
     const char *why = NULL;
     if (b->ok && vm > (int64_t)cap)
         why = "the address space grew past it";
@@ -886,7 +871,7 @@ static int run(const ms_xspec *spec, const ms_xlimits *lim)
                "terabytes of shadow memory and keeps freed blocks resident (quarantine)";
     } else {
         struct rlimit rl;
-        rlimit_as = (int64_t)(m0.v[SF_VM_SIZE] + lim->max_bytes + LAB_SLACK);
+        rlimit_as = (int64_t)(m0.v[MS_STATUS_MEM_VM_SIZE] + lim->max_bytes + LAB_SLACK);
         rl.rlim_cur = rl.rlim_max = (rlim_t)rlimit_as;
         if (setrlimit(RLIMIT_AS, &rl) != 0) {
             note = "setrlimit failed";

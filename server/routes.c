@@ -89,7 +89,7 @@ static void write_kv_list(jw *w, const ms_kv *kv, size_t n, bool snake, bool (*k
         if (keep && !keep(&kv[i]))
             continue;
         if (snake)
-            jw_key(w, ms_smaps_json_name(kv[i].name, kv[i].name_len, name, sizeof name));
+            jw_key(w, ms_status_json_name(kv[i].name, kv[i].name_len, name, sizeof name));
         else
             jw_keyn(w, kv[i].name, kv[i].name_len);
         if (kv[i].is_number)
