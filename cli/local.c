@@ -504,7 +504,7 @@ int cmd_pagemap(const cli_cmd *c, cli_opts *o)
     if ((rc = open_pid(pid, &dirfd)) != CLI_OK)
         return rc;
     ms_pm_summary sum;
-    err = ms_pagemap_summarize(dirfd, start, end, &po, &sum);
+    err = ms_pm_summarize(dirfd, start, end, &po, &sum);
     close(dirfd);
     if (err != MS_OK)
         return cli_fail(err, "reading pagemap of %d", pid);

@@ -391,8 +391,8 @@ out:
 
 /* ---- public ---------------------------------------------------------------------------------- */
 
-ms_err ms_pagemap_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts *o,
-                            ms_pm_summary *out)
+ms_err ms_pm_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts *o,
+                       ms_pm_summary *out)
 {
     static const ms_pm_opts defaults = {MS_PM_AUTO, 0, false};
     ms_err rc = MS_OK;
@@ -466,7 +466,7 @@ void ms_pm_summary_free(ms_pm_summary *s)
     s->nruns = 0;
 }
 
-ms_err ms_pagemap_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *out)
+ms_err ms_pm_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *out)
 {
     ms_err rc = MS_OK;
     int fd = -1, kpf = -1, kpc = -1;

@@ -158,7 +158,7 @@ ms_err ms_translate_with(int dirfd, uint64_t addr, ms_tr_method how, ms_translat
 frame:
     if (rc != MS_OK)
         goto out;
-    rc = ms_pagemap_frames(dirfd, out->page_number * out->page_size, 1, &out->frame);
+    rc = ms_pm_frames(dirfd, out->page_number * out->page_size, 1, &out->frame);
     if (rc != MS_OK)
         goto out;
     if (out->frame.pfn_known) {

@@ -241,7 +241,7 @@ static void describe_block(json_t *line, uint64_t addr, uint64_t size, bool want
     ms_pm_summary pm;
     ms_pm_opts po = { .method = MS_PM_AUTO, .max_runs = 0 };
     memset(&pm, 0, sizeof pm);
-    rc = ms_pagemap_summarize(g_procfd, start, end, &po, &pm);
+    rc = ms_pm_summarize(g_procfd, start, end, &po, &pm);
     if (rc != MS_OK) {
         json_object_set_new(line, "pages_error", json_string(ms_strerror(rc)));
         goto out;

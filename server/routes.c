@@ -638,7 +638,7 @@ static enum MHD_Result h_pagemap(http_req *r)
     ms_pm_frame *fr = NULL;
     size_t nfr = 0;
     enum MHD_Result ret;
-    ms_err rc = ms_pagemap_summarize(dirfd, start, end, &o, &sum);
+    ms_err rc = ms_pm_summarize(dirfd, start, end, &o, &sum);
     if (rc != MS_OK) {
         ret = reply_read_error(r, rc, dirfd, "reading pagemap", pid);
         close(dirfd);
@@ -656,10 +656,10 @@ static enum MHD_Result h_pagemap(http_req *r)
         uint64_t left = (end - cursor) / ps;
         nfr = (size_t)(left < limit ? left : limit);
         fr = calloc(nfr, sizeof *fr);
-        rc = fr ? ms_pagemap_frames(dirfd, cursor, nfr, fr) : MS_ERR_NOMEM;
+        rc = fr ? ms_pm_frames(dirfd, cursor, nfr, fr) : MS_ERR_NOMEM;
         if (rc == MS_OK && want_runs) {
             ms_pm_opts wo = {.method = sum.used, .max_runs = nfr + 1};
-            rc = ms_pagemap_summarize(dirfd, cursor, cursor + nfr * ps, &wo, &win);
+            rc = ms_pm_summarize(dirfd, cursor, cursor + nfr * ps, &wo, &win);
         }
         if (rc != MS_OK) {
             ret = reply_read_error(r, rc, dirfd, "reading frames", pid);

@@ -28,7 +28,7 @@ static double now_ms(void)
 static ms_err summ(int dirfd, uint64_t start, uint64_t end, ms_pm_method m, size_t max_runs, ms_pm_summary *s)
 {
     ms_pm_opts o = {m, max_runs, false};
-    return ms_pagemap_summarize(dirfd, start, end, &o, s);
+    return ms_pm_summarize(dirfd, start, end, &o, s);
 }
 
 /* The state pread gives a page whose state the scan gave as st: where pread cannot tell the zero
@@ -442,13 +442,13 @@ static void test_invalid(void)
         CHECK(summ(dirfd, 0x7fffff000000ULL, 0x800000001000ULL, (ms_pm_method)m, 0, &r) == MS_ERR_RANGE);
     }
     ms_pm_frame fr;
-    CHECK(ms_pagemap_frames(dirfd, 1, 1, &fr) == MS_ERR_INVAL);
-    CHECK(ms_pagemap_frames(dirfd, 0, 0, &fr) == MS_ERR_INVAL);
-    CHECK(ms_pagemap_frames(dirfd, 0x7ffffffff000ULL, 1, &fr) == MS_OK);
+    CHECK(ms_pm_frames(dirfd, 1, 1, &fr) == MS_ERR_INVAL);
+    CHECK(ms_pm_frames(dirfd, 0, 0, &fr) == MS_ERR_INVAL);
+    CHECK(ms_pm_frames(dirfd, 0x7ffffffff000ULL, 1, &fr) == MS_OK);
     CHECK(fr.beyond_top && !fr.present && fr.vaddr == 0x7ffffffff000ULL);
-    CHECK(ms_pagemap_frames(dirfd, 0x7fffffffe000ULL, 1, &fr) == MS_OK);
+    CHECK(ms_pm_frames(dirfd, 0x7fffffffe000ULL, 1, &fr) == MS_OK);
     CHECK(!fr.beyond_top);
-    CHECK(ms_pagemap_frames(dirfd, 0x800000000000ULL, 1, &fr) == MS_ERR_RANGE);
+    CHECK(ms_pm_frames(dirfd, 0x800000000000ULL, 1, &fr) == MS_ERR_RANGE);
     close(dirfd);
     /* no such file: a directory without pagemap */
     CHECK(ms_dir_open("/tmp", &dirfd) == MS_OK);
@@ -476,7 +476,7 @@ static void test_frames(void)
     CHECK(ms_pid_open(s.pid, &dirfd) == MS_OK);
     uint64_t area = subject_addr(&s, "area");
     ms_pm_frame fr[8];
-    CHECK(ms_pagemap_frames(dirfd, area, 8, fr) == MS_OK);
+    CHECK(ms_pm_frames(dirfd, area, 8, fr) == MS_OK);
 
     /* independent reader: the raw entries */
     char path[64];
@@ -535,7 +535,7 @@ static void test_frames(void)
         CHECK(!fr[i].pfn_known && fr[i].pfn_hidden_reason == NULL && !fr[i].kflags_known && fr[i].pfn == 0);
 
     uint64_t sh = subject_addr(&s, "shared");
-    CHECK(ms_pagemap_frames(dirfd, sh, 1, fr) == MS_OK);
+    CHECK(ms_pm_frames(dirfd, sh, 1, fr) == MS_OK);
     CHECK(fr[0].present && fr[0].file_or_shared);
     if (ft.pfn_readable)
         CHECK(fr[0].pfn_known && has_flag(&fr[0], "swapbacked") && !has_flag(&fr[0], "anon"));
@@ -574,7 +574,7 @@ static void test_pfn_hidden(void)
         int dirfd;
         CHECK(ms_dir_open("/proc/self", &dirfd) == MS_OK);
         ms_pm_frame fr[2];
-        CHECK(ms_pagemap_frames(dirfd, (uint64_t)(uintptr_t)p, 2, fr) == MS_OK);
+        CHECK(ms_pm_frames(dirfd, (uint64_t)(uintptr_t)p, 2, fr) == MS_OK);
         for (int i = 0; i < 2; i++) {
             CHECK(fr[i].present && !fr[i].pfn_known && fr[i].pfn == 0 && !fr[i].kflags_known);
             CHECK_STR(fr[i].pfn_hidden_reason, "pfn hidden: needs CAP_SYS_ADMIN");
