@@ -530,7 +530,7 @@ int cmd_pagemap(const cli_cmd *c, cli_opts *o)
             const ms_pm_run *r = &sum.runs[i];
             char a[24], b[24], sz[24], n[24];
             const char *cells[] = {tbl_hex(r->start, a), tbl_hex(r->end, b), tbl_size(r->end - r->start, sz),
-                                   tbl_u64((r->end - r->start) / ps, n), ms_page_state_name((ms_page_state)r->state)};
+                                   tbl_u64((r->end - r->start) / ps, n), ms_pm_state_name((ms_pm_state)r->state)};
             tbl_row(&t, cells);
         }
         rc = put_table(&t);

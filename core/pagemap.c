@@ -36,16 +36,16 @@
 #define MS_PM_HIDDEN_NOCAP "pfn hidden: needs CAP_SYS_ADMIN"
 #define MS_PM_HIDDEN_NS    "pfn hidden: needs CAP_SYS_ADMIN in the initial user namespace"
 
-const char *ms_page_state_name(ms_page_state s)
+const char *ms_pm_state_name(ms_pm_state s)
 {
     switch (s) {
-    case MS_PS_ABSENT: return "absent";
-    case MS_PS_ANON: return "anon";
-    case MS_PS_FILE_OR_SHARED: return "file_or_shared";
-    case MS_PS_ZERO: return "zero";
-    case MS_PS_HUGE: return "huge";
-    case MS_PS_SWAPPED: return "swapped";
-    case MS_PS__COUNT: break;
+    case MS_PM_STATE_ABSENT: return "absent";
+    case MS_PM_STATE_ANON: return "anon";
+    case MS_PM_STATE_FILE_OR_SHARED: return "file_or_shared";
+    case MS_PM_STATE_ZERO: return "zero";
+    case MS_PM_STATE_HUGE: return "huge";
+    case MS_PM_STATE_SWAPPED: return "swapped";
+    case MS_PM_STATE__COUNT: break;
     }
     return "unknown";
 }
@@ -192,16 +192,16 @@ static bool learn_zero_pfn(uint64_t ps, int kpf_fd, uint64_t *zpfn, bool *pfns_v
 static uint8_t state_of_categories(uint64_t c)
 {
     if (c & PAGE_IS_SWAPPED)
-        return MS_PS_SWAPPED;
+        return MS_PM_STATE_SWAPPED;
     if (!(c & PAGE_IS_PRESENT))
-        return MS_PS_ABSENT;
+        return MS_PM_STATE_ABSENT;
     if (c & PAGE_IS_PFNZERO)
-        return MS_PS_ZERO;
+        return MS_PM_STATE_ZERO;
     if (c & PAGE_IS_HUGE)
-        return MS_PS_HUGE;
+        return MS_PM_STATE_HUGE;
     if (c & PAGE_IS_FILE)
-        return MS_PS_FILE_OR_SHARED;
-    return MS_PS_ANON;
+        return MS_PM_STATE_FILE_OR_SHARED;
+    return MS_PM_STATE_ANON;
 }
 
 static ms_err summarize_scan(int fd, uint64_t start, uint64_t end, uint64_t ps, ms_pm_summary *s,
@@ -243,7 +243,7 @@ static ms_err summarize_scan(int fd, uint64_t start, uint64_t end, uint64_t ps, 
                 rc = MS_ERR_PARSE;     /* the kernel broke its own contract */
                 goto out;
             }
-            if ((rc = runs_add(rb, cur, r->start, MS_PS_ABSENT)) != MS_OK)
+            if ((rc = runs_add(rb, cur, r->start, MS_PM_STATE_ABSENT)) != MS_OK)
                 goto out;
             uint64_t pages = (r->end - r->start) / ps, c = r->categories;
             if (c & PAGE_IS_PRESENT) s->present += pages;
@@ -264,7 +264,7 @@ static ms_err summarize_scan(int fd, uint64_t start, uint64_t end, uint64_t ps, 
         if (we > cur) {
             if (we > end)
                 we = end;
-            if ((rc = runs_add(rb, cur, we, MS_PS_ABSENT)) != MS_OK)
+            if ((rc = runs_add(rb, cur, we, MS_PM_STATE_ABSENT)) != MS_OK)
                 goto out;
             cur = we;
         }
@@ -321,7 +321,7 @@ static ms_err summarize_pread(int fd, int dirfd, uint64_t start, uint64_t end, u
 
     uint64_t vfirst = start / ps, vend = end / ps;
     uint64_t run_start = vfirst;
-    uint8_t run_state = MS_PS__COUNT;           /* none yet */
+    uint8_t run_state = MS_PM_STATE__COUNT;           /* none yet */
     /* Batches start on block boundaries so every block is whole in the buffer; the entries read
      * outside [vfirst, vend) only serve the block test. */
     for (uint64_t b = vfirst - vfirst % ppb; b < vend; b += batch) {
@@ -354,19 +354,20 @@ static ms_err summarize_pread(int fd, int dirfd, uint64_t start, uint64_t end, u
                 if ((e & MS_PM_FILE) && !huge_zero) s->file_or_shared++;
                 if (e & MS_PM_SWAP) {
                     s->swapped++;
-                    st = MS_PS_SWAPPED;
+                    st = MS_PM_STATE_SWAPPED;
                 } else if (!(e & MS_PM_PRESENT)) {
-                    st = MS_PS_ABSENT;
+                    st = MS_PM_STATE_ABSENT;
                 } else {
                     s->present++;
                     bool zero = huge_zero || (zero_known && (e & MS_PM_PFN_MASK) == zpfn);
                     if (zero) s->zero_page++;
                     if (huge) s->huge++;
-                    st = zero ? MS_PS_ZERO : huge ? MS_PS_HUGE : (e & MS_PM_FILE) ? MS_PS_FILE_OR_SHARED
-                                                                                  : MS_PS_ANON;
+                    st = zero ? MS_PM_STATE_ZERO : huge ? MS_PM_STATE_HUGE
+                       : (e & MS_PM_FILE) ? MS_PM_STATE_FILE_OR_SHARED : MS_PM_STATE_ANON;
                 }
                 if (st != run_state) {
-                    if (run_state != MS_PS__COUNT && (rc = runs_add(rb, run_start * ps, v * ps, run_state)) != MS_OK)
+                    if (run_state != MS_PM_STATE__COUNT &&
+                        (rc = runs_add(rb, run_start * ps, v * ps, run_state)) != MS_OK)
                         goto out;
                     run_state = st;
                     run_start = v;
@@ -423,7 +424,7 @@ ms_err ms_pm_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts
          * refuses a range past TASK_SIZE): the probe's pread is what answered. */
         out->used = o->method == MS_PM_SCAN ? MS_PM_SCAN : MS_PM_PREAD;
         out->has_zero_page = out->has_exclusive = out->has_huge = true;
-        rc = runs_add(&rb, start, end, MS_PS_ABSENT);
+        rc = runs_add(&rb, start, end, MS_PM_STATE_ABSENT);
         goto done;
     }
     rc = MS_ERR_UNSUPPORTED;
@@ -437,7 +438,7 @@ ms_err ms_pm_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts
     rc = summarize_pread(fd, dirfd, start, top, ps, out, &rb);
 read:
     if (rc == MS_OK)
-        rc = runs_add(&rb, top, end, MS_PS_ABSENT);   /* no-op when top == end */
+        rc = runs_add(&rb, top, end, MS_PM_STATE_ABSENT);   /* no-op when top == end */
 done:
     if (rc != MS_OK)
         goto out;

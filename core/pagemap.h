@@ -28,14 +28,15 @@ typedef enum { MS_PM_AUTO, MS_PM_SCAN, MS_PM_PREAD } ms_pm_method;
 /* The state of one page, for runs.  A page has exactly one; the order of tests is: swapped, not
  * present (absent), zero page, huge (THP), file or shared, else anon (present, private anon). */
 typedef enum {
-    MS_PS_ABSENT, MS_PS_ANON, MS_PS_FILE_OR_SHARED, MS_PS_ZERO, MS_PS_HUGE, MS_PS_SWAPPED,
-    MS_PS__COUNT
-} ms_page_state;
-const char *ms_page_state_name(ms_page_state s);
+    MS_PM_STATE_ABSENT, MS_PM_STATE_ANON, MS_PM_STATE_FILE_OR_SHARED, MS_PM_STATE_ZERO,
+    MS_PM_STATE_HUGE, MS_PM_STATE_SWAPPED,
+    MS_PM_STATE__COUNT
+} ms_pm_state;
+const char *ms_pm_state_name(ms_pm_state s);
 
 typedef struct {
     uint64_t start, end;      /* [start, end), page aligned */
-    uint8_t state;            /* ms_page_state */
+    uint8_t state;            /* ms_pm_state */
 } ms_pm_run;
 
 typedef struct {

@@ -518,7 +518,7 @@ void enc_pagemap(jw *w, const enc_pagemap_doc *d)
             jw_arr(w);
             jw_hex(w, rs->runs[i].start);
             jw_hex(w, rs->runs[i].end);
-            jw_str(w, ms_page_state_name((ms_page_state)rs->runs[i].state));
+            jw_str(w, ms_pm_state_name((ms_pm_state)rs->runs[i].state));
             jw_arr_end(w);
         }
         jw_arr_end(w);
