@@ -133,7 +133,7 @@ int cmd_lab(const cli_cmd *c, cli_opts *o)
         rc = cli_fail(MS_ERR_NOMEM, "writing the spec");
         goto out;
     }
-    ms_xerr xe;
+    ms_exp_err xe;
     memset(&xe, 0, sizeof xe);
     uint64_t id;
     pid_t pid;

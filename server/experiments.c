@@ -55,7 +55,7 @@ typedef struct xp {
     pid_t pid;
     xstate state;
     bool alive;
-    char preset[MS_XNAME_MAX];
+    char preset[MS_EXP_NAME_MAX];
     uint64_t hold_s;
     size_t steps_total, steps_done;
     long after_step;               /* index of the last step that reported, -1 before any */
@@ -80,7 +80,7 @@ typedef struct xp {
     /* handed to the thread */
     char *spec_text;
     size_t spec_len;
-    ms_xlimits limits;
+    ms_exp_limits limits;
     int spawn_err;                 /* errno from posix_spawn, set before `spawned` */
     bool spawned;
     struct ms_xmgr *mgr;
@@ -108,7 +108,7 @@ static uint64_t mono_ms(void)
 void ms_xmgr_config_default(ms_xmgr_config *c)
 {
     memset(c, 0, sizeof *c);
-    ms_xlimits_default(&c->limits, NULL);
+    ms_exp_limits_default(&c->limits, NULL);
     c->max_running = 2;
     c->max_wall_s = 120;
     c->max_kept = 32;
@@ -581,7 +581,7 @@ static void unlist_locked(ms_xmgr *m, xp *x)
 
 /* A start that failed for lack of descriptors or processes is the machine's state, not a bug:
  * MS_ERR_RESOURCE (503, try again), with the reason spelled out. */
-static ms_err spawn_error(int e, ms_xerr *err, const char *what)
+static ms_err spawn_error(int e, ms_exp_err *err, const char *what)
 {
     ms_err rc = e == EMFILE || e == ENFILE || e == EAGAIN ? MS_ERR_RESOURCE : e == ENOMEM ? MS_ERR_NOMEM : MS_ERR_IO;
     const char *why = e == EMFILE ? ": memscoped has no file descriptor left (RLIMIT_NOFILE)"
@@ -592,10 +592,10 @@ static ms_err spawn_error(int e, ms_xerr *err, const char *what)
     return rc;
 }
 
-static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid)
+static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_exp_err *err, uint64_t *id, pid_t *pid)
 {
     ms_err rc = MS_OK;
-    ms_xspec spec;
+    ms_exp_spec spec;
     xp *x = NULL;
     ms_xmgr_config cfg;
     memset(err, 0, sizeof *err);
@@ -610,7 +610,7 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
     if (rc != MS_OK)
         return rc;
     if (!have_lab) {
-        ms_xspec_free(&spec);
+        ms_exp_spec_free(&spec);
         err->code = MS_ERR_UNSUPPORTED;
         snprintf(err->message, sizeof err->message, "memscope-lab was not found (set MEMSCOPE_LAB or the lab path)");
         return MS_ERR_UNSUPPORTED;
@@ -618,7 +618,7 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
     x = calloc(1, sizeof *x);
     if (!x || !(x->spec_text = malloc(len + 1))) {
         free(x);
-        ms_xspec_free(&spec);
+        ms_exp_spec_free(&spec);
         err->code = MS_ERR_NOMEM;
         snprintf(err->message, sizeof err->message, "out of memory");
         return MS_ERR_NOMEM;
@@ -638,7 +638,7 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
     x->steps_total = spec.nsteps;
     snprintf(x->preset, sizeof x->preset, "%s", spec.preset);
     x->started_at = time(NULL);
-    ms_xspec_free(&spec);
+    ms_exp_spec_free(&spec);
 
     pthread_mutex_lock(&m->mu);
     size_t alive = 0, finished = 0;
@@ -991,7 +991,7 @@ json_t *ms_xmgr_limits_json(ms_xmgr *m)
     return o;
 }
 
-ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid)
+ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_exp_err *err, uint64_t *id, pid_t *pid)
 {
     ms_err rc = start_locked_out(m, body, len, err, id, pid);
     if (rc == MS_ERR_LIMIT || rc == MS_ERR_TOOBIG) {

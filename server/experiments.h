@@ -18,7 +18,7 @@
 typedef struct ms_xmgr ms_xmgr;
 
 typedef struct {
-    ms_xlimits limits;        /* per experiment: max_bytes, max_steps, max_hold_s */
+    ms_exp_limits limits;        /* per experiment: max_bytes, max_steps, max_hold_s */
     unsigned max_running;     /* labs alive at once (running or holding); default 2 */
     unsigned max_wall_s;      /* from start to the last step; default 120 (the hold is apart) */
     unsigned max_kept;        /* finished experiments remembered for GET; default 32 */
@@ -26,7 +26,7 @@ typedef struct {
                                * else ../lab/memscope-lab from it (the build tree) */
 } ms_xmgr_config;
 
-/* Defaults: limits from ms_xlimits_default (min(2 GiB, MemAvailable/2), 256 steps, 600 s hold),
+/* Defaults: limits from ms_exp_limits_default (min(2 GiB, MemAvailable/2), 256 steps, 600 s hold),
  * 2 at once, 120 s, 32 kept. */
 void ms_xmgr_config_default(ms_xmgr_config *c);
 
@@ -42,7 +42,7 @@ void ms_xmgr_set_config(ms_xmgr *m, const ms_xmgr_config *c);
  * Refused before anything runs: MS_ERR_INVAL (malformed; err names step and field), MS_ERR_TOOBIG
  * (over a per-experiment limit), MS_ERR_LIMIT (too many at once), MS_ERR_UNSUPPORTED (no lab
  * executable).  On success *id and *pid (the lab, also its process group) are set. */
-ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid);
+ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_exp_err *err, uint64_t *id, pid_t *pid);
 
 /* {"id","pid","alive","state","reason","preset","hold_s","steps_total","steps_done","after_step",
  *  "signal","fault_addr","exit_code","stderr","started_at","elapsed_ms","lines":[every line]}.

@@ -180,7 +180,7 @@ enum MHD_Result h_exp_start(http_req *r)
     if (r->body.len == 0)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
                                 "send a JSON body: {\"preset\":\"seed-1gib\"} or {\"steps\":[...],\"hold_s\":N}");
-    ms_xerr err;
+    ms_exp_err err;
     memset(&err, 0, sizeof err);
     err.step = -1;
     uint64_t id = 0;

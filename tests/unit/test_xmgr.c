@@ -65,7 +65,7 @@ int main(void)
     ms_xmgr *m = NULL;
     CHECK_EQ_U64(ms_xmgr_new(&cfg, &m), MS_OK);
     CHECK(ms_xmgr_lab_path(m)[0] != 0);
-    ms_xerr e;
+    ms_exp_err e;
     uint64_t id1 = 0, id2 = 0, id3 = 0;
     pid_t p1 = 0, p2 = 0, p3 = 0;
 
