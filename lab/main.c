@@ -188,17 +188,19 @@ static json_t *region_json(const ms_smaps *sm, const ms_region *r)
     json_object_set_new(o, "perms", json_string(r->perms));
     json_object_set_new(o, "path", json_stringn(r->path ? r->path : "", r->path ? r->path_len : 0));
     json_object_set_new(o, "kind", json_string(ms_region_kind_name(r->kind)));
+    size_t nf;
+    const ms_smaps_field *fs = ms_smaps_fields_of(sm, r, &nf);
     for (size_t k = 0; k < sizeof region_fields / sizeof region_fields[0]; k++) {
-        for (uint32_t f = r->field_first; f < r->field_first + r->field_count && f < sm->nfields; f++) {
-            if (sm->fields[f].id == (int16_t)region_fields[k] && sm->fields[f].is_number) {
-                json_object_set_new(o, ms_smaps_field_name(region_fields[k]),
-                                    json_integer((json_int_t)sm->fields[f].value));
+        for (size_t f = 0; f < nf; f++) {
+            if (fs[f].id == (int16_t)region_fields[k] && fs[f].is_number) {
+                json_object_set_new(o, ms_smaps_field_name(region_fields[k]), json_integer((json_int_t)fs[f].value));
                 break;
             }
         }
     }
-    if (r->vmflags)
-        json_object_set_new(o, "vmflags", json_stringn(r->vmflags, r->vmflags_len));
+    const ms_smaps_extra *x = ms_smaps_extra_of(sm, r);
+    if (x->vmflags)
+        json_object_set_new(o, "vmflags", json_stringn(x->vmflags, x->vmflags_len));
     return o;
 }
 
