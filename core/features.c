@@ -21,17 +21,16 @@
 bool ms_features_probe_own_pages(long ps, uint64_t e[2])
 {
     bool ok = false;
-    int fd = -1;
     unsigned char *p = mmap(NULL, 2 * (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return false;
     *(volatile unsigned char *)p = 1;
     (void)*(volatile const unsigned char *)(p + ps);
-    fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0)
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
         ok = pread(fd, e, 2 * sizeof *e, (off_t)((uintptr_t)p / (uintptr_t)ps * 8)) == (ssize_t)(2 * sizeof *e);
-    if (fd >= 0)
         close(fd);
+    }
     munmap(p, 2 * (size_t)ps);
     return ok;
 }
