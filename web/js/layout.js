@@ -54,7 +54,12 @@ const OPEN_PAGE = 200;
 // regions: smaps or maps regions (with fields when from smaps); layout: the process answer's layout.
 export function drawLayout(regions, layout, userTop, { pid, onPick } = {}) {
   const top = addrNum(userTop || '0x7ffffffff000');
-  const rs = regions.map((r) => ({ ...r, _s: addrNum(r.start), _e: addrNum(r.end) })).sort((a, b) => b._s - a._s);
+  const rs = regions.map((r) => ({ ...r, _s: addrNum(r.start), _e: addrNum(r.end) }));
+  // the answers come in address order: highest first is then a reversal, not a sort
+  let ascending = true;
+  for (let i = 1; ascending && i < rs.length; i++) ascending = rs[i - 1]._s <= rs[i]._s;
+  if (ascending) rs.reverse();
+  else rs.sort((a, b) => b._s - a._s);
   let L = null;
   if (layout && layout.visible) {
     L = { startStack: addrNum(layout.start_stack), brk: addrNum(layout.brk), startBrk: addrNum(layout.start_brk), endCode: addrNum(layout.end_code), startCode: addrNum(layout.start_code) };

@@ -5,7 +5,7 @@
 // each region's resident bytes where the server offers /maps?rss=1) and fills the smaps figures in
 // when they arrive; the table draws only the rows in view (see vtable.js) and the figure folds runs of
 // small regions (see layout.js).  Sorting and filtering work on the data, never on the DOM.
-import { api, ApiError } from '../api.js';
+import { api, apiLarge, forgetKeys, ApiError } from '../api.js';
 import { h, clear, debounce } from '../dom.js';
 import { bytes, int, kb, pct, statusGet, addrNum } from '../fmt.js';
 import { drawLayout } from '../layout.js';
@@ -26,18 +26,21 @@ const HEAD = [
 
 // Whether this memscoped answers /maps?rss=1; learnt from the first answer, kept for the page's life.
 let cheapRss = true;
+// Each mounted page names its questions to the parsing worker apart (see apiLarge).
+let mounts = 0;
 
 // The cheap answer: regions with resident bytes (rss=1) or without (plain maps, older servers).
-async function cheapMaps(pid, signal) {
+// key: the page's prefix for apiLarge, so an unchanged answer comes back as the same object.
+async function cheapMaps(pid, signal, key) {
   if (cheapRss) {
     try {
-      return await api(`/processes/${pid}/maps?rss=1`, { signal });
+      return await apiLarge(`/processes/${pid}/maps?rss=1`, { signal, key: `${key}maps` });
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field')) throw e;
       cheapRss = false;
     }
   }
-  return api(`/processes/${pid}/maps`, { signal });
+  return apiLarge(`/processes/${pid}/maps`, { signal, key: `${key}maps` });
 }
 
 export function mount(root, { pid }, app) {
@@ -68,6 +71,7 @@ export function mount(root, { pid }, app) {
       h('a', { class: 'button', href: `#/process/${pid}/translate`, text: 'Translate an address…' })),
     wrap);
   const vt = virtualTable(table, wrap, renderRow);
+  const key = `process${++mounts}:`;
 
   // data: { p, cheap, sm }: the process, the cheap regions, the smaps answer once it came (or null).
   let data = null;
@@ -80,22 +84,26 @@ export function mount(root, { pid }, app) {
     const signal = ctl.signal;
     const grouped = st.group;
     try {
-      // smaps is asked for at once too, but nothing waits for it before the first paint
-      const smP = api(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal });
+      // smaps is asked for at once too, but nothing waits for it before the first paint; both large
+      // answers are parsed by the worker, and one that did not change since the last refresh comes
+      // back as the same object, so nothing is drawn again for it
+      const smP = apiLarge(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal, key: `${key}smaps${grouped ? 'g' : ''}` });
       smP.catch(() => {});
-      const [p, cheap] = await Promise.all([api(`/processes/${pid}`, { signal }), cheapMaps(pid, signal)]);
+      const [p, cheap] = await Promise.all([api(`/processes/${pid}`, { signal }), cheapMaps(pid, signal, key)]);
       // the first paint (and one after grouping changed) comes from the cheap answer; a refresh of
       // what is on screen waits for smaps instead of blanking its columns in between
       let painted = false;
+      const prev = data;
       if (data === null || data.grouped !== grouped) {
         data = { p, cheap, sm: null, grouped };
-        draw(true);
+        draw(true, true);
         painted = true;
       }
       const sm = await smP;
       if (signal.aborted) return;
       data = { p, cheap, sm, grouped };
-      draw(!(painted && cheapHasRss(cheap)));
+      const figure = painted ? !cheapHasRss(cheap) : cheap !== prev.cheap || (!cheapHasRss(cheap) && sm !== prev.sm);
+      draw(figure, painted || sm !== prev.sm || cheap !== prev.cheap);
     } catch (e) {
       if (e.name === 'AbortError') throw e;
       if (e.processGone) {
@@ -115,8 +123,8 @@ export function mount(root, { pid }, app) {
     return !!(cheap && cheap.regions && cheap.regions.length && cheap.regions[0].rss !== undefined);
   }
 
-  // figure: redraw the address-space figure as well as the table
-  function draw(figure) {
+  // figure, tbl: redraw the address-space figure, the table
+  function draw(figure, tbl) {
     const { p, cheap, sm } = data;
     document.title = `${p.name} (${p.pid}) · memscope`;
     clear(head).append(
@@ -127,7 +135,7 @@ export function mount(root, { pid }, app) {
         p.ppid ? h('a', { href: `#/process/${p.ppid}`, text: String(p.ppid) }) : '0'));
     drawCards(cards, p, cheap.count !== undefined ? cheap.count : cheap.regions.length);
     if (figure) drawFigure();
-    drawTable();
+    if (tbl) drawTable();
   }
 
   function drawFigure() {
@@ -260,7 +268,7 @@ export function mount(root, { pid }, app) {
     refresh().catch((e) => { if (e.name !== 'AbortError') app.message(root, 'error', app.errorText(e)); });
   });
   const panels = mountProcessPanels(panelBox, pid, app);
-  return { async refresh() { await refresh(); if (!st.exited) await panels.refresh(); }, destroy() { if (ctl) ctl.abort(); vt.destroy(); panels.destroy(); } };
+  return { async refresh() { await refresh(); if (!st.exited) await panels.refresh(); }, destroy() { if (ctl) ctl.abort(); vt.destroy(); panels.destroy(); forgetKeys(key); } };
 }
 
 function legend() {
