@@ -148,6 +148,39 @@ test('the working-set panel lists what /wss measured', async () => {
   noProblems();
 });
 
+test('the working set colours each region of the figure and the table by the share of it referenced', async () => {
+  await page.selectOption('#wssms', '200');
+  const resp = page.waitForResponse((r) => r.url().includes(`/processes/${pid}/wss`));
+  await page.click('#wssbtn');
+  const w = await (await resp).json();
+  await page.waitForSelector('#wsslegend');
+  await page.waitForSelector('#regtable td[data-col=wss_ref]');
+  const fig = await page.$$eval('.aspace a.region', (els) => els.map((e) => ({ start: e.dataset.start, share: e.dataset.wssShare, ref: e.dataset.wssReferenced, bg: e.querySelector('.resfill').style.background })));
+  let coloured = 0;
+  for (const r of w.regions) {
+    const f = fig.find((x) => x.start === r.start);
+    if (!f) continue;
+    if (r.rss > 0) {
+      assert.equal(f.share, (r.referenced / r.rss).toFixed(4), `${r.start}: the figure's share is referenced/rss of the answer`);
+      assert.equal(Number(f.ref), r.referenced, `${r.start}: referenced bytes`);
+      assert.notEqual(f.bg, '', `${r.start}: its resident part is coloured`);
+      coloured++;
+    } else {
+      assert.equal(f.share, undefined, `${r.start}: nothing resident, nothing coloured`);
+    }
+  }
+  assert.ok(coloured >= 3, `${coloured} regions of the figure coloured by their working set`);
+  // the heap the subject keeps growing was referenced; the table has the same figure in its column
+  const top = w.regions.filter((r) => r.rss > 0).sort((a, b) => b.referenced - a.referenced)[0];
+  assert.ok(top.referenced > 0, 'something was referenced in the interval');
+  await page.$eval('#regtable', (t, s) => t.dispatchEvent(new CustomEvent('reveal', { detail: s })), top.start);
+  const cell = await page.waitForSelector(`#regtable tr[data-start="${top.start}"] td[data-col=wss_ref]`);
+  assert.equal(Number(await cell.getAttribute('data-bytes')), top.referenced);
+  await page.$eval('.aspace', (e) => e.scrollIntoView());
+  await shot('history-wss-figure');
+  noProblems();
+});
+
 test('the Growth page lists the leaking subject at its rate, and the system chart draws', async () => {
   const wait = 20000 - (Date.now() - started);   // the fit needs points over half the 30 s window
   if (wait > 0) await sleep(wait);

@@ -8,7 +8,7 @@
 import { api, apiLarge, forgetKeys, ApiError } from '../api.js';
 import { h, clear, debounce } from '../dom.js';
 import { bytes, int, kb, pct, statusGet, addrNum } from '../fmt.js';
-import { drawLayout } from '../layout.js';
+import { drawLayout, heat } from '../layout.js';
 import { KIND_LABEL } from '../kinds.js';
 import { gone } from '../gone.js';
 import { virtualTable } from '../vtable.js';
@@ -45,7 +45,8 @@ async function cheapMaps(pid, signal, key) {
 
 export function mount(root, { pid }, app) {
   document.title = `${pid} · memscope`;
-  const st = { sort: 'start', desc: false, filter: '', group: false, exited: false };
+  // wss: the last working set measured, start -> { referenced, rss }, or null
+  const st = { sort: 'start', desc: false, filter: '', group: false, exited: false, wss: null };
   const head = h('div', { class: 'phead' }, h('h1', { text: `Process ${pid}` }));
   const cards = h('section', { class: 'stats', 'aria-label': 'Totals' });
   const figBox = h('div', { class: 'figbox' });
@@ -150,7 +151,12 @@ export function mount(root, { pid }, app) {
       return;
     }
     if (!p.layout.visible) figBox.append(h('p', { class: 'msg info', text: `Layout pointers hidden: ${p.layout.hidden_reason || 'not readable'}. Areas are placed by region kind only.` }));
-    const fig = drawLayout(regs, p.layout, (app.system && app.system.user_space_top) || null, { pid });
+    const fig = drawLayout(regs, p.layout, (app.system && app.system.user_space_top) || null, { pid, wss: st.wss });
+    if (st.wss) {
+      const key = (share, text) => { const k = h('span', { class: 'key' }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), text); k.firstChild.style.background = heat(share); return k; };
+      figBox.append(h('div', { class: 'legend', id: 'wsslegend' }, 'Working set: each resident part coloured by the share of it referenced in the interval · ',
+        key(0, ' none'), key(0.5, ' half'), key(1, ' all')));
+    }
     figBox.append(fig);
     if (scrollTop) fig.scrollTop = scrollTop;   // setting it at all would force a layout now
   }
@@ -186,6 +192,7 @@ export function mount(root, { pid }, app) {
       ? [{ key: 'path', label: 'Path', w: 28 }, { key: 'regions', label: 'Regions', num: true, w: 5.5 }, { key: 'size', label: 'Size', bytes: true, w: 7.5 }]
       : HEAD.slice();
     for (const k of fieldKeys) cols.push({ key: k, label: k, field: true, bytes: !NOT_BYTES.has(k), w: Math.max(7, 0.5 * k.length + 1.5) });
+    if (!st.group && st.wss) cols.splice(HEAD.length, 0, { key: 'wss_ref', label: 'Referenced', bytes: true, w: 8.5 });
     if (!st.group && sm) cols.push({ key: 'vm_flags', label: 'VmFlags', w: 16 });
     table.style.width = `${cols.reduce((a, c) => a + c.w, 0)}rem`;
     const f = st.filter.toLowerCase();
@@ -230,6 +237,7 @@ export function mount(root, { pid }, app) {
 
   function val(r, c) {
     if (c.field) return r.fields ? r.fields[c.key] : r[c.key];
+    if (c.key === 'wss_ref') { const w = st.wss.get(r.start); return w ? w.referenced : undefined; }
     return c.key === 'vm_flags' ? (r.vm_flags || []).join(' ') : r[c.key];
   }
 
@@ -244,6 +252,7 @@ export function mount(root, { pid }, app) {
         const shown = v || (st.group ? '[anonymous]' : '');
         td = h('td', { class: 'path' }, h('span', { class: 'clip', text: shown, title: shown || null }), r.deleted ? h('span', { class: 'tag', text: 'deleted' }) : null);
       } else if (c.key === 'kind') td = h('td', null, h('span', { class: `chip k-${v}`, text: v }));
+      else if (c.key === 'wss_ref') td = wssCell(st.wss.get(r.start));
       else if (c.bytes && typeof v === 'number') td = h('td', { class: 'num', text: kb(v), dataset: { bytes: v } });
       else if (c.num || typeof v === 'number') td = h('td', { class: 'num', text: int(v) });
       else td = h('td', { class: c.key === 'vm_flags' ? 'flags' : null, text: v === undefined ? '' : String(v) });
@@ -267,8 +276,23 @@ export function mount(root, { pid }, app) {
     if (data) drawTable();
     refresh().catch((e) => { if (e.name !== 'AbortError') app.message(root, 'error', app.errorText(e)); });
   });
-  const panels = mountProcessPanels(panelBox, pid, app);
+  // a working set measured in the panel colours the figure and adds its column to the table
+  const panels = mountProcessPanels(panelBox, pid, app, (w) => {
+    st.wss = new Map((w.regions || []).map((r) => [r.start, { referenced: r.referenced, rss: r.rss }]));
+    if (!data) return;
+    drawFigure();
+    drawTable();
+  });
   return { async refresh() { await refresh(); if (!st.exited) await panels.refresh(); }, destroy() { if (ctl) ctl.abort(); vt.destroy(); panels.destroy(); forgetKeys(key); } };
+}
+
+// A region's referenced bytes in the working-set interval, on the colour of its share of the resident.
+function wssCell(w) {
+  if (!w) return h('td', { class: 'num muted', text: '—', title: 'not in the working-set answer' });
+  const td = h('td', { class: 'num wss', text: kb(w.referenced), dataset: { bytes: w.referenced },
+    title: w.rss ? `${pct(w.referenced, w.rss)} of its ${kb(w.rss)} resident referenced in the interval` : 'nothing resident' });
+  if (w.rss) td.style.background = heat(w.referenced / w.rss, true);
+  return td;
 }
 
 function legend() {
