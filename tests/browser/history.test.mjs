@@ -132,11 +132,16 @@ test('two snapshots taken from the page open a diff led by the heap the subject 
   noProblems();
 });
 
-test('the working-set panel lists what /wss measured', async () => {
+// Measures the working set from the panel (200 ms): the API's answer the page received.
+async function measureWss() {
   await page.selectOption('#wssms', '200');
   const resp = page.waitForResponse((r) => r.url().includes(`/processes/${pid}/wss`));
   await page.click('#wssbtn');
-  const w = await (await resp).json();
+  return (await resp).json();
+}
+
+test('the working-set panel lists what /wss measured', async () => {
+  const w = await measureWss();
   await page.waitForSelector('#wsstable tbody tr');
   const rows = await page.$$eval('#wsstable tbody tr', (trs) => trs.map((tr) => ({ start: tr.dataset.start, referenced: Number(tr.dataset.referenced) })));
   const want = w.regions.filter((r) => r.rss > 0);
@@ -149,10 +154,9 @@ test('the working-set panel lists what /wss measured', async () => {
 });
 
 test('the working set colours each region of the figure and the table by the share of it referenced', async () => {
-  await page.selectOption('#wssms', '200');
-  const resp = page.waitForResponse((r) => r.url().includes(`/processes/${pid}/wss`));
-  await page.click('#wssbtn');
-  const w = await (await resp).json();
+  const w = await measureWss();
+  // the figure shows this answer, not the one before
+  await page.waitForSelector(`.aspace[data-wss-interval="${w.measured_interval_ms}"]`);
   await page.waitForSelector('#wsslegend');
   await page.waitForSelector('#regtable td[data-col=wss_ref]');
   const fig = await page.$$eval('.aspace a.region', (els) => els.map((e) => ({ start: e.dataset.start, share: e.dataset.wssShare, ref: e.dataset.wssReferenced, bg: e.querySelector('.resfill').style.background })));

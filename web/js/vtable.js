@@ -19,8 +19,14 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
   let drawn = [];        // the <tr> of rows first..last-1, in order
   let raf = 0;
   let headH = -1;        // the header's height, measured once per header
+  // Where the scroller is and how tall it is, as its scroll events and a ResizeObserver last said:
+  // reading scrollTop or clientHeight after the DOM changed would force a layout of the whole page
+  // in the middle of drawing (several per load of a large process).  null: not known yet.
+  let top = null, viewH = null;
   const thead = h('thead');
   const tbody = h('tbody');
+  const ro = typeof ResizeObserver === 'function' ? new ResizeObserver((es) => { viewH = es[es.length - 1].contentRect.height || null; }) : null;
+  if (ro) ro.observe(scroller);
 
   function headHeight() {
     if (headH < 0) headH = thead.offsetHeight || 0;
@@ -30,8 +36,9 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
   // The rows [a, b) that cover the view now.
   function wanted() {
     const hh = rowH || 24;
-    const y = Math.max(0, scroller.scrollTop - headHeight());
-    const view = scroller.clientHeight || window.innerHeight;
+    if (top === null) top = scroller.scrollTop;
+    const y = Math.max(0, top - (headH < 0 ? 0 : headH));
+    const view = viewH || scroller.clientHeight || window.innerHeight;
     return [Math.max(0, Math.floor(y / hh)), Math.min(list.length, Math.ceil((y + view) / hh) + 1)];
   }
 
@@ -76,6 +83,7 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
     update(Math.max(0, va - margin), Math.min(list.length, vb + margin), !force);
     if (!rowH && last > first) {
       rowH = tbody.firstChild.getBoundingClientRect().height || 24;
+      headHeight();
       paint(true);   // the guess of the height was a guess: draw again with the real one
       return;
     }
@@ -86,6 +94,7 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
   }
 
   function onScroll() {
+    top = scroller.scrollTop;
     if (raf) return;
     raf = requestAnimationFrame(() => {
       raf = 0;
@@ -113,18 +122,21 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
     },
     scrollTo(y) {
       scroller.scrollTop = y;
+      top = Math.max(0, y);   // a clamped value comes back with the scroll event
       paint(false);
     },
     // Brings row i into view (a third of the way down) and draws it now, not on the next frame.
     scrollToIndex(i) {
       const hh = rowH || 24;
       scroller.scrollTop = Math.max(0, headHeight() + i * hh - scroller.clientHeight / 3);
+      top = scroller.scrollTop;
       paint(false);
     },
     get rendered() {
       return [first, last];
     },
     destroy() {
+      if (ro) ro.disconnect();
       scroller.removeEventListener('scroll', onScroll);
       if (raf) cancelAnimationFrame(raf);
     },

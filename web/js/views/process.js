@@ -157,6 +157,7 @@ export function mount(root, { pid }, app) {
       figBox.append(h('div', { class: 'legend', id: 'wsslegend' }, 'Working set: each resident part coloured by the share of it referenced in the interval · ',
         key(0, ' none'), key(0.5, ' half'), key(1, ' all')));
     }
+    if (st.wss) fig.dataset.wssInterval = String(st.wssInterval);   // which measurement it shows
     figBox.append(fig);
     if (scrollTop) fig.scrollTop = scrollTop;   // setting it at all would force a layout now
   }
@@ -279,6 +280,7 @@ export function mount(root, { pid }, app) {
   // a working set measured in the panel colours the figure and adds its column to the table
   const panels = mountProcessPanels(panelBox, pid, app, (w) => {
     st.wss = new Map((w.regions || []).map((r) => [r.start, { referenced: r.referenced, rss: r.rss }]));
+    st.wssInterval = w.measured_interval_ms;
     if (!data) return;
     drawFigure();
     drawTable();
