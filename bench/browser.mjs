@@ -6,6 +6,8 @@
 //
 //   MEMSCOPE_BIN, MEMSCOPE_SUBJECT   the built memscoped and memscope-subject (required)
 //   CHROMIUM                         the browser (default /usr/bin/chromium)
+//   MEMSCOPE_WEB                     the dashboard served (default web/): another version's, to
+//                                    compare two under the same load
 //   BENCH_ONLY                       comma-separated scenarios: r1000,r10000,r100000,list,pagemap
 //   BENCH_REPEAT                     runs of each scenario (default 3): the table shows the median of
 //                                    each figure and its best; every run is in the JSON ("*_runs")
@@ -25,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(HERE, '../tests/browser/package.json'));
 const { chromium } = require('playwright-core');
-const WEB = path.resolve(HERE, '../web');
+const WEB = process.env.MEMSCOPE_WEB || path.resolve(HERE, '../web');
 const BIN = process.env.MEMSCOPE_BIN;
 const SUBJECT = process.env.MEMSCOPE_SUBJECT;
 const CHROME = process.env.CHROMIUM || '/usr/bin/chromium';

@@ -153,9 +153,9 @@ export function mount(root, { pid }, app) {
     if (!p.layout.visible) figBox.append(h('p', { class: 'msg info', text: `Layout pointers hidden: ${p.layout.hidden_reason || 'not readable'}. Areas are placed by region kind only.` }));
     const fig = drawLayout(regs, p.layout, (app.system && app.system.user_space_top) || null, { pid, wss: st.wss });
     if (st.wss) {
-      const key = (share, text) => { const k = h('span', { class: 'key' }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), text); k.firstChild.style.background = heat(share); return k; };
+      const sample = (share, text) => { const k = h('span', { class: 'key' }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), text); k.firstChild.style.background = heat(share); return k; };
       figBox.append(h('div', { class: 'legend', id: 'wsslegend' }, 'Working set: each resident part coloured by the share of it referenced in the interval · ',
-        key(0, ' none'), key(0.5, ' half'), key(1, ' all')));
+        sample(0, ' none'), sample(0.5, ' half'), sample(1, ' all')));
     }
     if (st.wss) fig.dataset.wssInterval = String(st.wssInterval);   // which measurement it shows
     figBox.append(fig);
