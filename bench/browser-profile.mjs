@@ -47,7 +47,7 @@ function summary(profile, top = 25) {
 }
 
 async function main() {
-  const server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--data-dir', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
   kids.push(server);
   const base = (await line(server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
   server.stderr.resume();

@@ -293,7 +293,7 @@ async function pagemapPage(ctx, base) {
 
 async function main() {
   if (!BIN || !SUBJECT) throw new Error('set MEMSCOPE_BIN and MEMSCOPE_SUBJECT (bench/browser.sh does)');
-  const server = spawn(BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info', '--data-dir', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(server);
   const m = await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/);
   server.stderr.resume();

@@ -42,7 +42,7 @@ before(async () => {
   subject = spawn(process.env.MEMSCOPE_SUBJECT, ['--regions', String(REGIONS), '--pages', '1024', '--write', '16'], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(subject);
   info = JSON.parse((await waitLine(subject, subject.stdout, /^(\{.*\})$/))[1]);
-  server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info', '--data-dir', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(server);
   base = (await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
   server.stderr.resume();
