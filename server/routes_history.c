@@ -85,6 +85,8 @@ void routes_history_health(jw *w)
         jw_ku64(w, "list_cpu_us", st.list_cpu_us);
         jw_ku64(w, "rollup_cpu_us", st.rollup_cpu_us);
         jw_ku64(w, "rollup_budget_us", st.rollup_budget_us);
+        jw_ku64(w, "write_cpu_us", st.write_cpu_us);
+        jw_ku64(w, "snapshot_cpu_us", st.snapshot_cpu_us);
         jw_ku64(w, "cpu_total_us", st.cpu_total_us);
         jw_ku64(w, "list_cpu_total_us", st.list_cpu_total_us);
         jw_ku64(w, "wall_us", st.wall_us);

@@ -10,7 +10,8 @@
  * waiting first, then the largest change of RSS).  The listing cannot starve them: every round
  * reads at least MS_SAMPLER_MIN_ROLLUPS rollups, past the budget if need be, so every process gets
  * a fresh rollup within MS_PSS_STARVED_CALLS + ceil(processes / MS_SAMPLER_MIN_ROLLUPS) rounds of
- * moving.  The rest get no PSS/USS this round (stored as unknown, counted in rollups_skipped). */
+ * moving.  The rest get no PSS/USS this round (stored as unknown, counted in rollups_skipped).
+ * Auto-snapshots are the one thing outside the budget: their count is limited instead (below). */
 #ifndef MEMSCOPE_SAMPLER_H
 #define MEMSCOPE_SAMPLER_H
 
@@ -41,6 +42,8 @@ typedef struct {
     uint64_t cpu_us, wall_us;
     uint64_t list_cpu_us;         /* the listing's part of cpu_us */
     uint64_t rollup_cpu_us, rollup_budget_us;   /* the rollups' part, and what the budget left them */
+    uint64_t write_cpu_us;        /* the write's part */
+    uint64_t snapshot_cpu_us;     /* the auto-snapshots' part (outside the budget: see below) */
 } ms_sampler_stats;
 
 /* Rollups every round reads, whatever the budget says. */
