@@ -14,22 +14,10 @@
 set -euo pipefail
 build=${1:?usage: bench/cheap.sh BUILD_DIR [BEFORE_MEMSCOPED]}
 before=${2:-}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
 echo "load_average_start $(cut -d' ' -f1-3 /proc/loadavg)"
 
-mkfifo "$tmp/hold"
-exec 3<>"$tmp/hold"
-for _ in $(seq 1000); do
-  "$build/tests/memscope-history-subject" flat <&3 >/dev/null &
-  pids+=($!)
-done
+hold_still "$build" 1000
 sleep 5
 echo "processes_visible $(ls /proc | grep -c '^[0-9]')"
 
@@ -88,13 +76,10 @@ tid = named[0] if named else busiest
 print(f"{label}_sampler_thread {th1[tid][0]} (busiest: {th1[busiest][0]})")
 print(f"{label}_sampler_share_taskstat {d[tid] / tck * 100 / wall:.3f} % of one core ({d[tid]} ticks over {wall:.1f} s)")
 print(f"{label}_rollups_skipped_per_round {sum(r['rollups_skipped'] for r in rows) / max(len(rows), 1):.1f} over {len(rows)} rounds")
-print(f"{label}_rollups_skipped_per_round {sum(r['rollups_skipped'] for r in rows) / max(len(rows), 1):.1f} over {len(rows)} rounds")
 print(f"{label}_memscoped_share_taskstat {(p1 - p0) / tck * 100 / wall:.3f} % of one core (whole process)")
 if "cpu_total_us" in h1:
     print(f"{label}_sampler_share_clock {(h1['cpu_total_us'] - h0['cpu_total_us']) / 1e6 * 100 / wall:.3f} % of one core")
     print(f"{label}_sampler_list_share_clock {(h1['list_cpu_total_us'] - h0['list_cpu_total_us']) / 1e6 * 100 / wall:.3f} % of one core")
-    snaps = sum(r.get("snapshot_cpu_us", 0) for r in rows)
-    print(f"{label}_sampler_share_clock_without_auto_snapshots {((h1['cpu_total_us'] - h0['cpu_total_us']) - snaps) / 1e6 * 100 / wall:.3f} % of one core (auto-snapshots: {snaps / 1e3:.1f} ms CPU over the minute)")
     snaps = sum(r.get("snapshot_cpu_us", 0) for r in rows)
     print(f"{label}_sampler_share_clock_without_auto_snapshots {((h1['cpu_total_us'] - h0['cpu_total_us']) - snaps) / 1e6 * 100 / wall:.3f} % of one core (auto-snapshots: {snaps / 1e3:.1f} ms CPU over the minute)")
 for r in rows:

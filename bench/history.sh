@@ -8,14 +8,7 @@
 # it starts it stops.
 set -euo pipefail
 build=${1:?usage: bench/history.sh BUILD_DIR}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
 
 [[ -n ${2:-} ]] || "$build/bench/history_bench" "$tmp"
 
@@ -40,7 +33,8 @@ pid = json.loads(open(subj).readline())["pid"]
 port = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", open(logf).read()).group(1)
 base = f"http://127.0.0.1:{port}/api/v1"
 def snap():
-    req = urllib.request.Request(f"{base}/processes/{pid}/snapshots", data=b"", method="POST")
+    req = urllib.request.Request(f"{base}/processes/{pid}/snapshots", data=b"", method="POST",
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as r:
         return json.load(r)["id"]
 a, b = snap(), snap()
@@ -75,13 +69,7 @@ PY
 [[ ${2:-} == --sampler-only ]] || diff_cost
 [[ ${2:-} != --diff-only ]] || exit 0
 
-# 1,000 processes that hold still (their stdin is a pipe that stays open until the end).
-mkfifo "$tmp/hold"
-exec 3<>"$tmp/hold"
-for _ in $(seq 1000); do
-  "$build/tests/memscope-history-subject" flat <&3 >/dev/null &
-  pids+=($!)
-done
+hold_still "$build" 1000
 
 ticks=$(getconf CLK_TCK)
 cpu_over() {   # cpu_over INTERVAL: memscoped's CPU seconds over 60 s, after one round
