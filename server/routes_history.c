@@ -78,7 +78,17 @@ void routes_history_health(jw *w)
         jw_ku64(w, "rollups_read", st.rollups_read);
         jw_ku64(w, "rollups_kept", st.rollups_kept);
         jw_ku64(w, "rollups_skipped", st.rollups_skipped);
+        jw_ku64(w, "rollups_failed", st.rollups_failed);
+        jw_ku64(w, "rollups_max_waited", st.rollups_max_waited);
+        jw_ku64(w, "rollups_skipped_total", st.rollups_skipped_total);
         jw_ku64(w, "cpu_us", st.cpu_us);
+        jw_ku64(w, "list_cpu_us", st.list_cpu_us);
+        jw_ku64(w, "rollup_cpu_us", st.rollup_cpu_us);
+        jw_ku64(w, "rollup_budget_us", st.rollup_budget_us);
+        jw_ku64(w, "write_cpu_us", st.write_cpu_us);
+        jw_ku64(w, "snapshot_cpu_us", st.snapshot_cpu_us);
+        jw_ku64(w, "cpu_total_us", st.cpu_total_us);
+        jw_ku64(w, "list_cpu_total_us", st.list_cpu_total_us);
         jw_ku64(w, "wall_us", st.wall_us);
         jw_ku64(w, "write_errors", st.write_errors);
         jw_ku64(w, "auto_snapshots", st.auto_snapshots);
