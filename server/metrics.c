@@ -4,8 +4,9 @@
  * What a scrape costs, and so what is exported:
  *   - the process list is status + stat + cmdline per process (what GET /processes reads), never
  *     smaps: a few hundred microseconds per thousand processes;
- *   - per-process gauges only for the top N by RSS (--metrics-top, 1..200, default 20), which keeps
- *     both the work and the label cardinality bounded whatever the machine runs;
+ *   - per-process gauges only for the top N by RSS (--metrics-top, 0..200, default 20) and the
+ *     processes a --metrics-match pins, which keeps both the work and the label cardinality bounded
+ *     whatever the machine runs; past --metrics-max-series, the rest are summed into name="other";
  *   - PSS and USS need smaps_rollup, whose cost grows with the process's number of mappings (the
  *     kernel walks every VMA under the mmap lock).  So they are read for those top N only, and only
  *     until the scrape has spent METRICS_ROLLUP_BUDGET on them: past that, the remaining processes
@@ -402,12 +403,12 @@ static void write_top(mw *w, const top_proc *t, size_t n, const top_proc *other)
     static const struct {
         const char *name, *help;
     } g[G__COUNT] = {
-        [G_RSS] = {"memscope_process_rss_bytes", "Resident set size (VmRSS) of a top process by RSS."},
-        [G_PSS] = {"memscope_process_pss_bytes", "Proportional set size (smaps_rollup Pss) of a top process by RSS."},
+        [G_RSS] = {"memscope_process_rss_bytes", "Resident set size (VmRSS) of an exported process (top by RSS, or pinned), or summed over those the series cap folded (name=\"other\")."},
+        [G_PSS] = {"memscope_process_pss_bytes", "Proportional set size (smaps_rollup Pss) of an exported process (top by RSS, or pinned)."},
         [G_USS] = {"memscope_process_uss_bytes",
-                   "Unique set size (smaps_rollup Private_Clean + Private_Dirty + Private_Hugetlb) of a top process by RSS."},
-        [G_SWAP] = {"memscope_process_swap_bytes", "Swapped-out memory (VmSwap) of a top process by RSS."},
-        [G_VIRTUAL] = {"memscope_process_virtual_bytes", "Virtual memory size (VmSize) of a top process by RSS."},
+                   "Unique set size (smaps_rollup Private_Clean + Private_Dirty + Private_Hugetlb) of an exported process (top by RSS, or pinned)."},
+        [G_SWAP] = {"memscope_process_swap_bytes", "Swapped-out memory (VmSwap) of an exported process (top by RSS, or pinned), or summed over those the series cap folded (name=\"other\")."},
+        [G_VIRTUAL] = {"memscope_process_virtual_bytes", "Virtual memory size (VmSize) of an exported process (top by RSS, or pinned), or summed over those the series cap folded (name=\"other\")."},
     };
     for (int k = 0; k < G__COUNT; k++) {
         family(w, g[k].name, "gauge", g[k].help);
