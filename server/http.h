@@ -21,7 +21,7 @@
 #define HTTP_MAX_ARGS 16
 #define HTTP_MAX_PARAMS 4
 
-struct ms_xmgr;
+struct experiments_mgr;
 
 /* Everything the handlers share, set up once in main() and read-only afterwards (counters are
  * atomics; the experiment manager locks itself). */
@@ -35,7 +35,7 @@ typedef struct {
     size_t max_body;            /* request body cap */
     bool experiments_enabled;
     const char *experiments_off_reason;
-    struct ms_xmgr *exp;       /* NULL when experiments are off */
+    struct experiments_mgr *exp;       /* NULL when experiments are off */
     unsigned metrics_top;       /* processes exported per scrape on /metrics */
     unsigned list_cache_ms;     /* /processes may answer from a list this old (0: always re-read) */
     bool allow_clear_refs;      /* /wss may write clear_refs (--allow-clear-refs) */

@@ -44,7 +44,7 @@ typedef struct {
     int experiments;            /* -1: default (on for loopback, off beyond) */
     unsigned list_cache_ms;
     unsigned metrics_top;
-    ms_xmgr_config xcfg;
+    experiments_config xcfg;
     const char *cgroup_root;    /* NULL: from /proc/self/mountinfo */
     oom_source oom;
     unsigned metrics_cgroups;
@@ -352,7 +352,7 @@ int main(int argc, char **argv)
     mallopt(M_ARENA_MAX, 1);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
-    ms_xmgr_config_default(&o.xcfg);
+    experiments_config_default(&o.xcfg);
     static history_opts hist;
     history_opts_default(&hist);
 
@@ -518,11 +518,11 @@ int main(int argc, char **argv)
     srv.experiments_off_reason = o.experiments == 0 ? "experiments are disabled (--experiments off)"
                                                     : "experiments are off when listening beyond loopback; start with --experiments on to allow them";
     if (srv.experiments_enabled) {
-        if (ms_xmgr_new(&o.xcfg, &srv.exp) != MS_OK) {
+        if (experiments_new(&o.xcfg, &srv.exp) != MS_OK) {
             fprintf(stderr, "memscoped: cannot set up experiments\n");
             return 1;
         }
-        if (!ms_xmgr_lab_path(srv.exp)[0])
+        if (!experiments_lab_path(srv.exp)[0])
             log_warn("no memscope-lab executable found (give --lab PATH): experiments will fail with 501");
     }
     ms_features_probe(&srv.features);
@@ -557,7 +557,7 @@ int main(int argc, char **argv)
     if (!d) {   /* http_start said why */
         history_stop(&hist);
         routes_exp_stop();
-        ms_xmgr_free(&srv.exp);
+        experiments_free(&srv.exp);
         oomwatch_stop(&srv.oom);
         return 1;
     }
@@ -587,7 +587,7 @@ int main(int argc, char **argv)
     MHD_stop_daemon(d);
     http_stop();
     history_stop(&hist);
-    ms_xmgr_free(&srv.exp);
+    experiments_free(&srv.exp);
     oomwatch_stop(&srv.oom);
     if (srv.cg_root_fd >= 0)
         close(srv.cg_root_fd);

@@ -205,7 +205,7 @@ static void write_counters(mw *w, server_ctx *srv)
 {
     uint64_t running, refused;
     if (srv->exp) {
-        ms_xmgr_counts(srv->exp, &running, &refused);
+        experiments_counts(srv->exp, &running, &refused);
         family(w, "memscope_experiments_running", "gauge", "Experiments (memscope-lab processes) alive now.");
         sample_u64(w, "memscope_experiments_running", running);
         family(w, "memscope_experiments_refused_total", "counter",

@@ -1,5 +1,5 @@
 /* metrics.h - counters other server modules feed into GET /metrics.  The handler itself (h_metrics)
- * is in routes.h; experiments report through ms_xmgr_counts. */
+ * is in routes.h; experiments report through experiments_counts. */
 #ifndef MEMSCOPE_METRICS_H
 #define MEMSCOPE_METRICS_H
 

@@ -60,7 +60,7 @@ static enum MHD_Result h_health(http_req *r)
     jw_kstr(&w, "status", "ok");
     jw_kstr(&w, "version", MEMSCOPE_VERSION);
     jw_kstr(&w, "kernel", r->srv->sys.kernel_release);
-    jw_ki64(&w, "page_size", f->page_size);
+    jw_ki64(&w, "page_size", r->srv->sys.page_size);
     jw_ki64(&w, "uid", (int64_t)geteuid());
     jw_ki64(&w, "uptime_s", (int64_t)(time(NULL) - r->srv->started));
     jw_key(&w, "can_see");
@@ -89,7 +89,7 @@ static void write_kv_list(jw *w, const ms_kv *kv, size_t n, bool snake, bool (*k
         if (keep && !keep(&kv[i]))
             continue;
         if (snake)
-            jw_key(w, ms_smaps_json_name(kv[i].name, kv[i].name_len, name, sizeof name));
+            jw_key(w, ms_status_json_name(kv[i].name, kv[i].name_len, name, sizeof name));
         else
             jw_keyn(w, kv[i].name, kv[i].name_len);
         if (kv[i].is_number)
@@ -583,7 +583,7 @@ static enum MHD_Result h_pagemap(http_req *r)
         return MHD_YES;
     uint64_t start = 0, end = 0, cursor = 0, limit = PAGEMAP_FRAMES_MAX;
     bool frames, want_runs = true;
-    uint64_t ps = (uint64_t)r->srv->features.page_size;
+    uint64_t ps = (uint64_t)r->srv->sys.page_size;
     if (!arg_addr(r, "start", true, &start) || !arg_addr(r, "end", true, &end) ||
         !arg_bool(r, "frames", &frames))
         return MHD_YES;
@@ -638,7 +638,7 @@ static enum MHD_Result h_pagemap(http_req *r)
     ms_pm_frame *fr = NULL;
     size_t nfr = 0;
     enum MHD_Result ret;
-    ms_err rc = ms_pagemap_summarize(dirfd, start, end, &o, &sum);
+    ms_err rc = ms_pm_summarize(dirfd, start, end, &o, &sum);
     if (rc != MS_OK) {
         ret = reply_read_error(r, rc, dirfd, "reading pagemap", pid);
         close(dirfd);
@@ -656,10 +656,10 @@ static enum MHD_Result h_pagemap(http_req *r)
         uint64_t left = (end - cursor) / ps;
         nfr = (size_t)(left < limit ? left : limit);
         fr = calloc(nfr, sizeof *fr);
-        rc = fr ? ms_pagemap_frames(dirfd, cursor, nfr, fr) : MS_ERR_NOMEM;
+        rc = fr ? ms_pm_frames(dirfd, cursor, nfr, fr) : MS_ERR_NOMEM;
         if (rc == MS_OK && want_runs) {
             ms_pm_opts wo = {.method = sum.used, .max_runs = nfr + 1};
-            rc = ms_pagemap_summarize(dirfd, cursor, cursor + nfr * ps, &wo, &win);
+            rc = ms_pm_summarize(dirfd, cursor, cursor + nfr * ps, &wo, &win);
         }
         if (rc != MS_OK) {
             ret = reply_read_error(r, rc, dirfd, "reading frames", pid);

@@ -329,8 +329,10 @@ static void write_wss(jw *w, int pid, uint64_t interval_ms, const ms_smaps *s, c
     for (size_t i = 0; i < s->maps.nregions; i++) {
         const ms_region *g = &s->maps.regions[i];
         ms_region_rss v;
-        ms_region_rss_from_smaps(s->fields + g->field_first, g->field_count, &v);
-        uint64_t r = ms_wss_referenced(s->fields + g->field_first, g->field_count);
+        size_t nf;
+        const ms_smaps_field *f = ms_smaps_fields_of(s, g, &nf);
+        ms_region_rss_from_smaps(f, nf, &v);
+        uint64_t r = ms_wss_referenced(f, nf);
         rss += v.rss;
         ref += r;
         jw_obj(w);

@@ -427,8 +427,10 @@ static void write_region_fields(jw *w, const ms_smaps *sm, const ms_region *g)
     char name[96];
     jw_key(w, "fields");
     jw_obj(w);
-    for (uint32_t k = 0; k < g->field_count; k++) {
-        const ms_smaps_field *f = &sm->fields[g->field_first + k];
+    size_t nf;
+    const ms_smaps_field *fs = ms_smaps_fields_of(sm, g, &nf);
+    for (size_t k = 0; k < nf; k++) {
+        const ms_smaps_field *f = &fs[k];
         jw_key(w, ms_smaps_json_name(f->name, f->name_len, name, sizeof name));
         if (f->is_number)
             jw_u64(w, f->value);
@@ -436,7 +438,8 @@ static void write_region_fields(jw *w, const ms_smaps *sm, const ms_region *g)
             jw_strn(w, f->raw, f->raw_len);
     }
     jw_obj_end(w);
-    jw_kstrn(w, "vm_flags", g->vmflags ? g->vmflags : "", g->vmflags ? g->vmflags_len : 0);
+    const ms_smaps_extra *x = ms_smaps_extra_of(sm, g);
+    jw_kstrn(w, "vm_flags", x->vmflags ? x->vmflags : "", x->vmflags ? x->vmflags_len : 0);
 }
 
 static void write_totals_obj(jw *w, const char *key, const ms_smaps_totals *t)

@@ -1,5 +1,6 @@
 /* test_cgroup.c - the cgroup and OOM routes against a real memscoped, on this machine's live v1
- * memory controller and on the written v2 trees (--cgroup-root).
+ * memory controller, on the written v2 trees and on one recorded from a real v2 kernel
+ * (--cgroup-root).
  *
  * Live: the test makes its own cgroups, memscope-test-<pid>-*, under the v1 memory hierarchy
  * (removed at exit, and stale ones of dead test runs removed at start), runs a subject inside one
@@ -486,13 +487,19 @@ static void test_v2_metrics(ms_server *s, const char *ctr)
     http_resp_free(&r);
 }
 
+/* memscoped with --cgroup-root at the fixture tree rel (root: its path), OOM watching off. */
+static bool start_on_tree(ms_server *s, const char *rel, const char *metrics_cgroups, char *root, size_t cap)
+{
+    snprintf(root, cap, "%s/%s", MS_FIXTURES_DIR, rel);
+    const char *extra[] = {"--cgroup-root", root, "--oom-source", "off", "--metrics-cgroups", metrics_cgroups, NULL};
+    return server_start(s, extra);
+}
+
 static void test_v2_tree(void)
 {
     char root[1024];
-    snprintf(root, sizeof root, "%s/cgroup-v2-k8s", MS_FIXTURES_DIR);
-    const char *extra[] = {"--cgroup-root", root, "--oom-source", "off", "--metrics-cgroups", "6", NULL};
     ms_server s2;
-    CHECK(server_start(&s2, extra));
+    CHECK(start_on_tree(&s2, "cgroup-v2-k8s", "6", root, sizeof root));
     json_t *l = http_get_json(&s2, "/api/v1/cgroups");
     CHECK(l && jint(l, "version") == 2 && jint(l, "count") == 10);
     const char *ctr = "/kubepods.slice/kubepods-burstable.slice/"
@@ -523,12 +530,117 @@ static void test_v2_tree(void)
     CHECK(server_stop(&s2) == 0);   /* a clean exit: nothing leaked or crashed under the sanitizers */
 }
 
+/* A "max"-or-number file of the recorded tree as the API gives it: -1 for "max" (null). */
+static long long rec_limit(const char *dir, const char *name)
+{
+    char path[1600], buf[32] = "";
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (f && !fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    if (f)
+        fclose(f);
+    return strncmp(buf, "max", 3) == 0 ? -1 : atoll(buf);
+}
+
+/* The tree recorded from a real kernel (fixtures/cgroup-v2-recorded): each container's figures as
+ * its recorded files hold them, the OOM kill the recording caused, and the container each path
+ * names. */
+static void test_v2_recorded(void)
+{
+    static const struct {
+        const char *path, *runtime, *id, *pod;
+    } ctrs[] = {
+        {"/system.slice/docker-6b0b425ee3d7bbda57c03ac7d3ce1840a42b40b9c73bd0c43b147a65d942cc75.scope", "docker",
+         "6b0b425ee3d7bbda57c03ac7d3ce1840a42b40b9c73bd0c43b147a65d942cc75", NULL},
+        {"/machine.slice/libpod-9be51614bb1e026b372a839271aa71755766b3579403c323ed26a49908205c72.scope", "podman",
+         "9be51614bb1e026b372a839271aa71755766b3579403c323ed26a49908205c72", NULL},
+        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod5f0c7a2e_91d3_4b8e_a6f1_3c2d9e8b7a40.slice/"
+         "cri-containerd-e90c93f89b3cce2c6c3bb80ce3c9579c49f0ad253f4769cbcd0845e6312b969e.scope", "containerd",
+         "e90c93f89b3cce2c6c3bb80ce3c9579c49f0ad253f4769cbcd0845e6312b969e", "5f0c7a2e-91d3-4b8e-a6f1-3c2d9e8b7a40"},
+        {"/kubepods/burstable/pod0b6e4d21-7c3a-4f58-9e12-a4b5c6d7e8f9/"
+         "658cdc5bc9f9a3027c23a37400d3601da55b4580031c038bf884c29618f653e6", "cri",
+         "658cdc5bc9f9a3027c23a37400d3601da55b4580031c038bf884c29618f653e6", "0b6e4d21-7c3a-4f58-9e12-a4b5c6d7e8f9"},
+    };
+    char root[1024];
+    ms_server s2;
+    CHECK(start_on_tree(&s2, "cgroup-v2-recorded/cgroup", "500", root, sizeof root));
+    json_t *l = http_get_json(&s2, "/api/v1/cgroups");
+    CHECK(l && jint(l, "version") == 2 && jstr(l, "root") && strcmp(jstr(l, "root"), root) == 0);
+    CHECK(l && jint(l, "count") == 19);          /* the root and the 18 cgroups the recording made */
+    http_resp r;
+    CHECK(http_get(&s2, "/metrics", &r) && r.status == 200);
+    for (size_t i = 0; i < sizeof ctrs / sizeof ctrs[0]; i++) {
+        char dir[1400], series[512];
+        snprintf(dir, sizeof dir, "%s%s", root, ctrs[i].path);
+        json_t *e = l ? find_cgroup(l, ctrs[i].path) : NULL;
+        CHECK(e != NULL);
+        if (!e)
+            continue;
+        CHECK_STR(jstr(e, "container.runtime"), ctrs[i].runtime);
+        CHECK_STR(jstr(e, "container.id"), ctrs[i].id);
+        if (ctrs[i].pod)
+            CHECK_STR(jstr(e, "container.pod_uid"), ctrs[i].pod);
+        else
+            CHECK(json_is_null(json_object_get(json_object_get(e, "container"), "pod_uid")));
+        CHECK(jint(e, "usage") == read_num(dir, "memory.current") && jint(e, "usage") > 0);
+        CHECK(jint(e, "peak") == read_num(dir, "memory.peak"));
+        CHECK(jint(e, "limit") == rec_limit(dir, "memory.max"));
+        CHECK(jint(e, "oom_kills") == read_field(dir, "memory.events", "oom_kill"));
+        CHECK(jint(e, "parts.anon") == read_field(dir, "memory.stat", "anon"));
+        snprintf(series, sizeof series, "memscope_cgroup_usage_bytes{cgroup=\"%s\",container=\"%s\",", ctrs[i].path,
+                 ctrs[i].id);
+        CHECK(metric(r.body ? r.body : "", series) == (double)read_num(dir, "memory.current"));
+    }
+    /* the OOM kill of the recording, in the list and as a counter */
+    json_t *app = l ? find_cgroup(l, ctrs[2].path) : NULL;
+    CHECK(app && jint(app, "oom_kills") == 1 && jint(app, "limit") == 32 * MiB && jint(app, "nprocs") == 1);
+    char series[512];
+    snprintf(series, sizeof series, "memscope_cgroup_oom_kills_total{cgroup=\"%s\",", ctrs[2].path);
+    CHECK(metric(r.body ? r.body : "", series) == 1.0);
+    http_resp_free(&r);
+    json_decref(l);
+    /* one cgroup: its files under the kernel's names, and usage split without a rest */
+    char dir[1400];
+    snprintf(dir, sizeof dir, "%s%s", root, ctrs[0].path);
+    json_t *one = http_get_json(&s2, "/api/v1/cgroups/%s", ctrs[0].path + 1);
+    CHECK(one != NULL);
+    if (one) {
+        json_t *files = json_object_get(one, "files");
+        CHECK(json_integer_value(json_object_get(files, "memory.max")) == 256 * MiB);
+        CHECK(json_integer_value(json_object_get(files, "memory.swap.max")) == 64 * MiB);
+        CHECK(json_integer_value(json_object_get(files, "memory.min")) == read_num(dir, "memory.min"));
+        json_t *st = json_object_get(files, "memory.stat");
+        CHECK(json_integer_value(json_object_get(st, "file")) == read_field(dir, "memory.stat", "file"));
+        CHECK(json_integer_value(json_object_get(st, "pgfault")) == read_field(dir, "memory.stat", "pgfault"));
+        json_t *a = json_object_get(one, "attribution");
+        CHECK(json_is_true(json_object_get(a, "adds_up")));
+        CHECK(jint(a, "usage") == read_num(dir, "memory.current"));
+    }
+    json_decref(one);
+    /* podman: over memory.high, reclaimed into swap */
+    snprintf(dir, sizeof dir, "%s%s", root, ctrs[1].path);
+    one = http_get_json(&s2, "/api/v1/cgroups/%s", ctrs[1].path + 1);
+    CHECK(one != NULL);
+    if (one) {
+        json_t *files = json_object_get(one, "files");
+        CHECK(json_is_string(json_object_get(files, "memory.max")));
+        CHECK(json_integer_value(json_object_get(files, "memory.high")) == 24 * MiB);
+        CHECK(json_integer_value(json_object_get(files, "memory.swap.current")) == read_num(dir, "memory.swap.current"));
+        long long high = json_integer_value(json_object_get(json_object_get(files, "memory.events"), "high"));
+        CHECK(high > 0 && high == read_field(dir, "memory.events", "high"));
+    }
+    json_decref(one);
+    CHECK(server_stop(&s2) == 0);
+}
+
 int main(void)
 {
     atexit(remove_made);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     test_v2_tree();
+    test_v2_recorded();
     if (!memcg_writable()) {
         CHECK_SKIP("no writable cgroup v1 memory controller at " MEMCG " (needs root)");
         return check_done();

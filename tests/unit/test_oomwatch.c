@@ -75,6 +75,44 @@ static void test_parse(void)
     CHECK(oomwatch_parse_kmsg(bare, sizeof bare - 1, &pending, &e, &usec) && e.pid == 77 && !e.figures);
 }
 
+/* The kills recorded on a real cgroup v2 kernel (cgroup-v2-recorded, Linux 6.1 in qemu): their v2
+ * paths, and the victims and figures as that recording's own files give them. */
+static void test_parse_v2_recorded(void)
+{
+    static const char app[] = "/kubepods.slice/kubepods-burstable.slice/"
+                              "kubepods-burstable-pod5f0c7a2e_91d3_4b8e_a6f1_3c2d9e8b7a40.slice/"
+                              "cri-containerd-e90c93f89b3cce2c6c3bb80ce3c9579c49f0ad253f4769cbcd0845e6312b969e.scope";
+    char path[512], text[8192] = "";
+    oom_event ev[2];
+    CHECK(feed("../cgroup-v2-recorded/kmsg-oom.txt", ev, 2) == 1);
+    snprintf(path, sizeof path, "%s/cgroup-v2-recorded/kmsg-oom.txt", fixtures);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f)
+        fclose(f);
+    const char *pid = strstr(text, "Killed process "), *anon = strstr(text, "anon-rss:");
+    CHECK(pid && anon);
+    CHECK(pid && ev[0].pid == atoi(pid + 15) && ev[0].pid > 1);
+    CHECK(anon && ev[0].anon_rss == strtoull(anon + 9, NULL, 10) * 1024);
+    CHECK(!ev[0].global && ev[0].figures);
+    CHECK_STR(ev[0].name, "hog");
+    CHECK_STR(ev[0].cgroup, app);
+    CHECK_STR(ev[0].task_cgroup, app);
+    CHECK_STR(ev[0].constraint, "CONSTRAINT_MEMCG");
+
+    /* the machine-wide kill of the same recording: uid 1000, oom_score_adj -500, a name with a
+     * space and parentheses (as global.txt, written, has them) */
+    CHECK(feed("../cgroup-v2-recorded/kmsg-oom-global.txt", ev, 2) == 1);
+    CHECK(ev[0].global && ev[0].figures && ev[0].pid > 1);
+    CHECK_STR(ev[0].name, "big (x)");
+    CHECK_STR(ev[0].cgroup, "");
+    CHECK_STR(ev[0].task_cgroup, "/user.slice/user-1000.slice/session-1.scope");
+    CHECK_STR(ev[0].constraint, "CONSTRAINT_NONE");
+    CHECK(ev[0].uid == 1000 && ev[0].oom_score_adj == -500);
+    CHECK(ev[0].anon_rss > 256ULL << 20);
+}
+
 /* ---- the ring, raced ---- */
 
 #define WRITERS 2
@@ -173,6 +211,7 @@ int main(int argc, char **argv)
 {
     fixtures = argc > 1 ? argv[1] : "tests/fixtures";
     test_parse();
+    test_parse_v2_recorded();
     test_ring_race();
     test_start_stop();
     return check_done();
