@@ -54,6 +54,8 @@ typedef struct {
     const char *cg_why;         /* why there is none, when !cg_ok */
     struct oomwatch *oom;       /* the OOM kill watcher (oomwatch.h) */
     unsigned metrics_cgroups;   /* cgroups exported per scrape on /metrics */
+    const struct metrics_select *metrics_sel;   /* --metrics-group, --metrics-match (metrics_select.h) */
+    unsigned metrics_max_series;   /* per-process and name group series per scrape, the rest folded */
 } server_ctx;
 
 typedef struct {
