@@ -20,6 +20,7 @@
 #include "core/num.h"
 #include "experiments.h"
 #include "history.h"
+#include "listcache.h"
 #include "oomwatch.h"
 #include "routes.h"
 #include "http.h"
@@ -536,7 +537,7 @@ int main(int argc, char **argv)
     oomwatch_stop(&srv.oom);
     if (srv.cg_root_fd >= 0)
         close(srv.cg_root_fd);
-    routes_list_cache_clear();
+    listcache_clear();
     routes_fast_clear();
     if (srv.web_fd >= 0)
         close(srv.web_fd);

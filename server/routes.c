@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -26,6 +25,7 @@
 #include "http.h"
 #include "encode.h"
 #include "jw.h"
+#include "listcache.h"
 #include "routes.h"
 #include "routes_history.h"
 
@@ -153,93 +153,6 @@ static enum MHD_Result h_system(http_req *r)
 
 static bool arg_bool(http_req *r, const char *k, bool *out);
 
-/* The process list, read at most once per list_cache_ms and shared by the requests in between:
- * reading every process's status and stat is the whole cost of /processes, and a dashboard or a
- * scraper asking several times a second needs figures at most that old, not a re-read each time.
- * A snapshot is reference-counted so a request can sort its copy while a newer one replaces it. */
-struct list_snapshot {
-    ms_proclist list;
-    struct timespec at;
-    unsigned refs;            /* requests using it, plus one while it is the current snapshot */
-};
-
-static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct list_snapshot *list_current;
-
-static uint64_t ms_since(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)(now.tv_sec - t->tv_sec) * 1000 + (uint64_t)((now.tv_nsec - t->tv_nsec) / 1000000);
-}
-
-static void list_snapshot_put(struct list_snapshot *s)
-{
-    if (!s)
-        return;
-    pthread_mutex_lock(&list_lock);
-    bool last = --s->refs == 0;
-    pthread_mutex_unlock(&list_lock);
-    if (last) {
-        ms_proclist_free(&s->list);
-        free(s);
-    }
-}
-
-static ms_err list_snapshot_get(unsigned max_age_ms, bool fresh, struct list_snapshot **out, uint64_t *age_ms)
-{
-    pthread_mutex_lock(&list_lock);
-    struct list_snapshot *cur = list_current;
-    if (cur && !fresh && ms_since(&cur->at) < max_age_ms) {
-        cur->refs++;
-        *age_ms = ms_since(&cur->at);
-        pthread_mutex_unlock(&list_lock);
-        *out = cur;
-        return MS_OK;
-    }
-    pthread_mutex_unlock(&list_lock);
-    /* Read outside the lock: two requests may both read; the later one wins, both are right. */
-    struct list_snapshot *s = calloc(1, sizeof *s);
-    if (!s)
-        return MS_ERR_NOMEM;
-    ms_err rc = ms_proclist_read(NULL, NULL, &s->list);
-    if (rc != MS_OK) {
-        free(s);
-        return rc;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &s->at);
-    s->refs = 2;              /* this request, and the cache */
-    pthread_mutex_lock(&list_lock);
-    struct list_snapshot *old = list_current;
-    list_current = s;
-    pthread_mutex_unlock(&list_lock);
-    list_snapshot_put(old);
-    *out = s;
-    *age_ms = 0;
-    return MS_OK;
-}
-
-/* Drops the cached snapshot (at shutdown, so nothing is left for the leak checker). */
-void routes_list_cache_clear(void)
-{
-    pthread_mutex_lock(&list_lock);
-    struct list_snapshot *old = list_current;
-    list_current = NULL;
-    pthread_mutex_unlock(&list_lock);
-    list_snapshot_put(old);
-}
-
-/* A shallow copy to sort: the cmdline strings stay the snapshot's. */
-static ms_err list_copy(const ms_proclist *from, ms_proclist *to)
-{
-    to->n = to->cap = from->n;
-    to->p = malloc((from->n ? from->n : 1) * sizeof *to->p);
-    if (!to->p)
-        return MS_ERR_NOMEM;
-    memcpy(to->p, from->p, from->n * sizeof *to->p);
-    return MS_OK;
-}
-
 static enum MHD_Result h_processes(http_req *r)
 {
     static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", "fields", "pss_budget_ms", "cgroup", "container", NULL};
@@ -274,23 +187,23 @@ static enum MHD_Result h_processes(http_req *r)
     if (!arg_bool(r, "fresh", &fresh) || !routes_pss_args(r, &want_pss, &pss_budget_ns))
         return MHD_YES;
     ms_proclist l;
-    struct list_snapshot *snap = NULL;
+    listcache_snap *snap = NULL;
     uint64_t age_ms = 0;
     ms_err rc;
     if (q && *q) {
         rc = ms_proclist_read(NULL, q, &l);   /* a search reads afresh: it is cheap, filtered as read */
     } else {
-        rc = list_snapshot_get(r->srv->list_cache_ms, fresh, &snap, &age_ms);
+        rc = listcache_get(r->srv->list_cache_ms, fresh, &snap, &age_ms);
         if (rc == MS_OK)
-            rc = list_copy(&snap->list, &l);  /* sorted per request; the snapshot stays as read */
+            rc = listcache_copy(snap, &l);  /* sorted per request; the snapshot stays as read */
     }
     if (rc != MS_OK) {
-        list_snapshot_put(snap);
+        listcache_put(snap);
         return http_reply_ms(r, rc, "listing /proc");
     }
     if (!routes_cgroup_filter(r, &l, q && *q)) {
         if (q && *q) ms_proclist_free(&l); else free(l.p);
-        list_snapshot_put(snap);
+        listcache_put(snap);
         return MHD_YES;
     }
     ms_proclist_sort(&l, key, desc);
@@ -314,7 +227,7 @@ static enum MHD_Result h_processes(http_req *r)
         ms_proclist_free(&l);
     } else {
         free(l.p);                /* the copy shares its cmdlines with the snapshot: let go of */
-        list_snapshot_put(snap);  /* that only now, a newer snapshot may have replaced it */
+        listcache_put(snap);  /* that only now, a newer snapshot may have replaced it */
     }
     return reply_writer(r, &w, &b);
 }

@@ -16,8 +16,6 @@ enum MHD_Result h_openapi(http_req *r);
 extern const unsigned char ms_openapi_doc[];
 extern const size_t ms_openapi_doc_len;
 
-/* routes.c: drops the cached process list (at shutdown). */
-void routes_list_cache_clear(void);
 /* GET /metrics (metrics.c): Prometheus text format. */
 enum MHD_Result h_metrics(http_req *r);
 
