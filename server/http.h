@@ -29,6 +29,7 @@ typedef struct http_req {
     const char *method;
     const char *url;
     const char *route;          /* the route pattern matched, for metrics labels */
+    bool reads_process;         /* the route's flag, once routed */
     const char *params[HTTP_MAX_PARAMS];   /* {pid}, {id} captures, in order */
     int nparams;
     http_arg args[HTTP_MAX_ARGS];
@@ -49,6 +50,9 @@ typedef struct {
     const char *method;
     const char *pattern;        /* "/api/v1/processes/{pid}/maps"; a trailing star segment matches any tail */
     http_handler handler;
+    /* The route reads a process's /proc files: a core error it answers with (http_reply_ms) is
+     * counted in /metrics' process read errors. */
+    bool reads_process;
 } http_route;
 extern const http_route http_routes[];
 extern const size_t http_nroutes;
@@ -96,18 +100,18 @@ const char *http_arg_get(const http_req *r, const char *k);
 bool http_args_check(http_req *r, const char *const *allowed);
 /* Parses a pid path parameter; replies 400 and returns false if it is not a positive decimal. */
 bool http_param_pid(http_req *r, int idx, int *pid);
-
-/* Request counters for /metrics. */
-typedef struct {
-    const char *route;
-    unsigned status;
-    uint64_t count;
-} http_stat;
-/* Copies up to n (route, status, count) rows; returns the number of rows. */
-size_t http_stats_snapshot(http_stat *out, size_t n);
-/* Latency histogram: cumulative bucket counts for http_latency_bounds (seconds), sum and count. */
-extern const double http_latency_bounds[];
-extern const size_t http_nlatency_bounds;
-void http_latency_snapshot(uint64_t *buckets, double *sum, uint64_t *count);
+/* Typed query fields.  Each leaves *out as it was when the field is absent (http_arg_bool sets
+ * false, http_arg_time dflt) and returns true; on a bad value it replies 400 naming the field and
+ * returns false. */
+/* A hex address ("0x7f0000000000"); required: absence is a 400 too. */
+bool http_arg_addr(http_req *r, const char *k, bool required, uint64_t *out);
+/* A flag: 1/true or 0/false. */
+bool http_arg_bool(http_req *r, const char *k, bool *out);
+/* A time: Unix milliseconds, or a duration ago ("30m") counted back from now. */
+bool http_arg_time(http_req *r, const char *k, int64_t now, int64_t dflt, int64_t *out);
+/* A duration ("10s", "1m", "2h") in milliseconds, from lo to hi. */
+bool http_arg_duration(http_req *r, const char *k, uint64_t lo, uint64_t hi, uint64_t *out);
+/* A whole number up to max. */
+bool http_arg_u64(http_req *r, const char *k, uint64_t max, uint64_t *out);
 
 #endif

@@ -26,6 +26,7 @@
 #include "encode.h"
 #include "jw.h"
 #include "listcache.h"
+#include "metrics.h"
 #include "routes.h"
 #include "routes_history.h"
 
@@ -151,8 +152,6 @@ static enum MHD_Result h_system(http_req *r)
 
 /* ---- processes ---- */
 
-static bool arg_bool(http_req *r, const char *k, bool *out);
-
 static enum MHD_Result h_processes(http_req *r)
 {
     static const char *const allowed[] = {"sort", "order", "limit", "q", "fresh", "fields", "pss_budget_ms", "cgroup", "container", NULL};
@@ -184,7 +183,7 @@ static enum MHD_Result h_processes(http_req *r)
 
     bool fresh = false, want_pss;
     uint64_t pss_budget_ns;
-    if (!arg_bool(r, "fresh", &fresh) || !routes_pss_args(r, &want_pss, &pss_budget_ns))
+    if (!http_arg_bool(r, "fresh", &fresh) || !routes_pss_args(r, &want_pss, &pss_budget_ns))
         return MHD_YES;
     ms_proclist l;
     listcache_snap *snap = NULL;
@@ -401,7 +400,7 @@ static enum MHD_Result h_maps(http_req *r)
     static const char *const allowed[] = {"rss", "method", NULL};
     int pid, dirfd;
     bool rss;
-    if (!http_args_check(r, allowed) || !arg_bool(r, "rss", &rss))
+    if (!http_args_check(r, allowed) || !http_arg_bool(r, "rss", &rss))
         return MHD_YES;
     if (rss || http_arg_get(r, "method"))
         return h_maps_rss(r);
@@ -448,36 +447,6 @@ static enum MHD_Result h_smaps(http_req *r)
 
 /* ---- pagemap and translate ---- */
 
-static bool arg_addr(http_req *r, const char *k, bool required, uint64_t *out)
-{
-    const char *s = http_arg_get(r, k);
-    if (!s) {
-        if (required)
-            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "missing_field", "query field '%s' is required (an address like 0x7f0000000000)", k);
-        return !required;
-    }
-    if (!ms_parse_addr(s, out)) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_address", "%s must be a hex address like 0x7f0000000000, got '%.40s'", k, s);
-        return false;
-    }
-    return true;
-}
-
-static bool arg_bool(http_req *r, const char *k, bool *out)
-{
-    const char *s = http_arg_get(r, k);
-    *out = false;
-    if (!s)
-        return true;
-    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
-        *out = true;
-    else if (strcmp(s, "0") != 0 && strcmp(s, "false") != 0) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_flag", "%s must be 0 or 1, got '%.16s'", k, s);
-        return false;
-    }
-    return true;
-}
-
 /* A core error from reading dirfd's process; no address space is a 409 that says which kind of
  * process has none. */
 static enum MHD_Result reply_read_error(http_req *r, ms_err rc, int dirfd, const char *what, int pid)
@@ -497,12 +466,12 @@ static enum MHD_Result h_pagemap(http_req *r)
     uint64_t start = 0, end = 0, cursor = 0, limit = PAGEMAP_FRAMES_MAX;
     bool frames, want_runs = true;
     uint64_t ps = (uint64_t)r->srv->features.page_size;
-    if (!arg_addr(r, "start", true, &start) || !arg_addr(r, "end", true, &end) ||
-        !arg_bool(r, "frames", &frames))
+    if (!http_arg_addr(r, "start", true, &start) || !http_arg_addr(r, "end", true, &end) ||
+        !http_arg_bool(r, "frames", &frames))
         return MHD_YES;
     const char *runs_s = http_arg_get(r, "runs");
     if (runs_s) {
-        if (!arg_bool(r, "runs", &want_runs))
+        if (!http_arg_bool(r, "runs", &want_runs))
             return MHD_YES;
     }
     const char *limit_s = http_arg_get(r, "limit");
@@ -533,7 +502,7 @@ static enum MHD_Result h_pagemap(http_req *r)
                                 PAGEMAP_PREAD_MAX_BYTES >> 30);
     if (frames) {
         const char *cur = http_arg_get(r, "cursor");
-        if (cur && !arg_addr(r, "cursor", false, &cursor))
+        if (cur && !http_arg_addr(r, "cursor", false, &cursor))
             return MHD_YES;
         if (!cur)
             cursor = start;
@@ -603,7 +572,7 @@ static enum MHD_Result h_translate(http_req *r)
 {
     static const char *const allowed[] = {"addr", NULL};
     uint64_t addr;
-    if (!http_args_check(r, allowed) || !arg_addr(r, "addr", true, &addr))
+    if (!http_args_check(r, allowed) || !http_arg_addr(r, "addr", true, &addr))
         return MHD_YES;
     if (addr >= r->srv->sys.user_space_top)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "out_of_range",
@@ -636,47 +605,43 @@ static enum MHD_Result h_translate(http_req *r)
     return reply_writer(r, &w, &b);
 }
 
-/* Helpers shared with the handlers of routes_fast.c. */
+/* Shared with the handlers of routes_fast.c. */
 bool routes_open_pid(http_req *r, int *pid, int *dirfd)
 {
     return open_pid(r, pid, dirfd);
 }
 
-bool routes_arg_bool(http_req *r, const char *k, bool *out)
-{
-    return arg_bool(r, k, out);
-}
-
+/* method, pattern, handler, and whether the route reads a process's /proc files (http.h). */
 const http_route http_routes[] = {
-    {"GET", "/api/v1/health", h_health},
-    {"GET", "/api/v1/system", h_system},
-    {"GET", "/api/v1/processes", h_processes},
-    {"GET", "/api/v1/processes/{pid}", h_process},
-    {"GET", "/api/v1/processes/{pid}/maps", h_maps},
-    {"GET", "/api/v1/processes/{pid}/smaps", h_smaps},
-    {"GET", "/api/v1/processes/{pid}/pagemap", h_pagemap},
-    {"GET", "/api/v1/processes/{pid}/translate", h_translate},
-    {"GET", "/api/v1/processes/{pid}/wss", h_wss},
-    {"GET", "/api/v1/cgroups", h_cgroups},
-    {"GET", "/api/v1/cgroups/*", h_cgroup},
-    {"GET", "/api/v1/events", h_events},
-    {"GET", "/api/v1/experiments/presets", h_exp_presets},
-    {"GET", "/api/v1/experiments", h_exp_list},
-    {"POST", "/api/v1/experiments", h_exp_start},
-    {"GET", "/api/v1/experiments/{id}", h_exp_get},
-    {"DELETE", "/api/v1/experiments/{id}", h_exp_delete},
-    {"GET", "/api/v1/experiments/{id}/events", h_exp_events},
-    {"GET", "/api/v1/processes/{pid}/history", h_hist_process},
-    {"GET", "/api/v1/system/history", h_hist_system},
-    {"GET", "/api/v1/history/processes", h_hist_processes},
-    {"POST", "/api/v1/processes/{pid}/snapshots", h_snap_create},
-    {"GET", "/api/v1/snapshots", h_snap_list},
-    {"GET", "/api/v1/snapshots/{id}", h_snap_get},
-    {"DELETE", "/api/v1/snapshots/{id}", h_snap_delete},
-    {"GET", "/api/v1/processes/{pid}/diff", h_diff},
-    {"GET", "/api/v1/growth", h_growth},
-    {"GET", "/api/v1/openapi.json", h_openapi},
-    {"GET", "/metrics", h_metrics},
-    {"GET", "/*", h_static},
+    {"GET", "/api/v1/health", h_health, false},
+    {"GET", "/api/v1/system", h_system, false},
+    {"GET", "/api/v1/processes", h_processes, false},
+    {"GET", "/api/v1/processes/{pid}", h_process, true},
+    {"GET", "/api/v1/processes/{pid}/maps", h_maps, true},
+    {"GET", "/api/v1/processes/{pid}/smaps", h_smaps, true},
+    {"GET", "/api/v1/processes/{pid}/pagemap", h_pagemap, true},
+    {"GET", "/api/v1/processes/{pid}/translate", h_translate, true},
+    {"GET", "/api/v1/processes/{pid}/wss", h_wss, true},
+    {"GET", "/api/v1/cgroups", h_cgroups, false},
+    {"GET", "/api/v1/cgroups/*", h_cgroup, false},
+    {"GET", "/api/v1/events", h_events, false},
+    {"GET", "/api/v1/experiments/presets", h_exp_presets, false},
+    {"GET", "/api/v1/experiments", h_exp_list, false},
+    {"POST", "/api/v1/experiments", h_exp_start, false},
+    {"GET", "/api/v1/experiments/{id}", h_exp_get, false},
+    {"DELETE", "/api/v1/experiments/{id}", h_exp_delete, false},
+    {"GET", "/api/v1/experiments/{id}/events", h_exp_events, false},
+    {"GET", "/api/v1/processes/{pid}/history", h_hist_process, true},
+    {"GET", "/api/v1/system/history", h_hist_system, false},
+    {"GET", "/api/v1/history/processes", h_hist_processes, false},
+    {"POST", "/api/v1/processes/{pid}/snapshots", h_snap_create, true},
+    {"GET", "/api/v1/snapshots", h_snap_list, false},
+    {"GET", "/api/v1/snapshots/{id}", h_snap_get, false},
+    {"DELETE", "/api/v1/snapshots/{id}", h_snap_delete, false},
+    {"GET", "/api/v1/processes/{pid}/diff", h_diff, true},
+    {"GET", "/api/v1/growth", h_growth, false},
+    {"GET", "/api/v1/openapi.json", h_openapi, false},
+    {"GET", "/metrics", h_metrics, false},
+    {"GET", "/*", h_static, false},
 };
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

@@ -16,8 +16,6 @@ enum MHD_Result h_openapi(http_req *r);
 extern const unsigned char ms_openapi_doc[];
 extern const size_t ms_openapi_doc_len;
 
-/* GET /metrics (metrics.c): Prometheus text format. */
-enum MHD_Result h_metrics(http_req *r);
 
 /* routes_exp.c */
 enum MHD_Result h_exp_start(http_req *r);
@@ -30,10 +28,8 @@ enum MHD_Result h_exp_events(http_req *r);
 void routes_exp_start(void);
 void routes_exp_stop(void);
 
-/* routes.c, for the handlers of routes_fast.c: opening /proc/<pid> (replies on failure) and a 0/1
- * query flag (replies 400 on a bad one). */
+/* routes.c, for the handlers of routes_fast.c: opening /proc/<pid> (replies on failure). */
 bool routes_open_pid(http_req *r, int *pid, int *dirfd);
-bool routes_arg_bool(http_req *r, const char *k, bool *out);
 
 /* routes_fast.c: /maps?rss=1 (called by h_maps), /processes?fields=pss,uss, /wss */
 enum MHD_Result h_maps_rss(http_req *r);

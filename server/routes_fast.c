@@ -151,7 +151,7 @@ static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
 enum MHD_Result h_maps_rss(http_req *r)
 {
     bool rss;
-    if (!routes_arg_bool(r, "rss", &rss))
+    if (!http_arg_bool(r, "rss", &rss))
         return MHD_YES;
     const char *method = http_arg_get(r, "method");
     if (!rss)

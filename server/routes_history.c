@@ -110,61 +110,15 @@ static bool store_ready(http_req *r)
     return false;
 }
 
-/* A time argument: Unix ms, or a duration ago ("30m").  Absent: dflt. */
-static bool arg_time(http_req *r, const char *k, int64_t now, int64_t dflt, int64_t *out)
-{
-    const char *s = http_arg_get(r, k);
-    uint64_t v;
-    *out = dflt;
-    if (!s)
-        return true;
-    if (ms_parse_u64(s, INT64_MAX, &v)) {
-        *out = (int64_t)v;
-        return true;
-    }
-    if (ms_parse_duration_ms(s, &v) && v <= (uint64_t)now) {
-        *out = now - (int64_t)v;
-        return true;
-    }
-    http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_time",
-                     "%s must be Unix milliseconds or a duration ago like 30m, got '%.32s'", k, s);
-    return false;
-}
-
-static bool arg_duration(http_req *r, const char *k, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    const char *s = http_arg_get(r, k);
-    if (!s)
-        return true;
-    if (!ms_parse_duration_ms(s, out) || *out < lo || *out > hi) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_duration",
-                         "%s must be a duration from %" PRIu64 " ms to %" PRIu64 " ms like 10s, 1m or 2h, got '%.32s'",
-                         k, lo, hi, s);
-        return false;
-    }
-    return true;
-}
-
-static bool arg_u64(http_req *r, const char *k, uint64_t max, uint64_t *out)
-{
-    const char *s = http_arg_get(r, k);
-    if (s && !ms_parse_u64(s, max, out)) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_number", "%s must be a whole number up to %" PRIu64 ", got '%.32s'",
-                         k, max, s);
-        return false;
-    }
-    return true;
-}
-
 /* since, until and step of a history query; replies 400 and returns false on a bad one. */
 static bool hist_query(http_req *r, ms_hist_query *q)
 {
     int64_t now = now_ms();
     uint64_t step = 0;
     memset(q, 0, sizeof *q);
-    if (!arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &q->since_ms) ||
-        !arg_time(r, "until", now, now + 1, &q->until_ms) ||
-        !arg_duration(r, "step", 0, 365ULL * 86400 * 1000, &step))
+    if (!http_arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &q->since_ms) ||
+        !http_arg_time(r, "until", now, now + 1, &q->until_ms) ||
+        !http_arg_duration(r, "step", 0, 365ULL * 86400 * 1000, &step))
         return false;
     if (q->since_ms >= q->until_ms) {
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_range", "since must be before until");
@@ -208,7 +162,7 @@ static void procid_item(jw *w, const void *id)
 static bool find_proc(http_req *r, int *pid, ms_store_procid *id)
 {
     uint64_t start_time = 0;
-    if (!http_param_pid(r, 0, pid) || !arg_u64(r, "start_time", INT64_MAX, &start_time))
+    if (!http_param_pid(r, 0, pid) || !http_arg_u64(r, "start_time", INT64_MAX, &start_time))
         return false;
     if (!store_ready(r))
         return false;
@@ -306,8 +260,8 @@ enum MHD_Result h_hist_processes(http_req *r)
     static const char *const allowed[] = {"since", "limit", NULL};
     int64_t now = now_ms(), since;
     uint64_t limit = SEEN_MAX;
-    if (!http_args_check(r, allowed) || !arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &since) ||
-        !arg_u64(r, "limit", SEEN_MAX, &limit) || !store_ready(r))
+    if (!http_args_check(r, allowed) || !http_arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &since) ||
+        !http_arg_u64(r, "limit", SEEN_MAX, &limit) || !store_ready(r))
         return MHD_YES;
     ms_store_procid *ids;
     size_t n;
@@ -792,7 +746,7 @@ enum MHD_Result h_growth(http_req *r)
 {
     static const char *const allowed[] = {"window", NULL};
     uint64_t window = 30 * 60 * 1000;
-    if (!http_args_check(r, allowed) || !arg_duration(r, "window", GROWTH_MIN_WINDOW_MS, GROWTH_MAX_WINDOW_MS, &window) ||
+    if (!http_args_check(r, allowed) || !http_arg_duration(r, "window", GROWTH_MIN_WINDOW_MS, GROWTH_MAX_WINDOW_MS, &window) ||
         !store_ready(r))
         return MHD_YES;
     int64_t now = now_ms(), since = now - (int64_t)window;
