@@ -97,6 +97,16 @@ enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b)
     return http_reply_text(r, status, "application/json", b);
 }
 
+enum MHD_Result http_reply_jw(http_req *r, unsigned status, jw *w, ms_buf *b)
+{
+    ms_err rc = jw_finish(w);
+    if (rc != MS_OK) {
+        ms_buf_free(b);
+        return http_reply_ms(r, rc, "encoding the answer");
+    }
+    return http_reply_json(r, status, b);
+}
+
 /* The answer is made 16 KiB at a time (copied into MHD's chunk buffer until that is full): enough
  * that the per-call costs vanish, and with the core's stream buffer some 90 KiB per answer in
  * flight, all reused warm from malloc's heap. */

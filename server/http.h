@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "jw.h"
 #include "server.h"
 
 #define HTTP_MAX_ARGS 16
@@ -70,6 +71,9 @@ unsigned http_status_of(ms_err e);
 /* Replies.  http_reply_json takes b's memory (b is reset). */
 enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b);
 enum MHD_Result http_reply_text(http_req *r, unsigned status, const char *ctype, ms_buf *b);
+/* Finishes the JSON w wrote into b and replies with it (taking b's memory), or, when the writer
+ * failed, with that error. */
+enum MHD_Result http_reply_jw(http_req *r, unsigned status, jw *w, ms_buf *b);
 enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The one shape of every error body: {"error":{"code","message"}}, plus "step" and "field" when

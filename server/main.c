@@ -22,7 +22,8 @@
 #include "history.h"
 #include "listcache.h"
 #include "oomwatch.h"
-#include "routes.h"
+#include "routes_exp.h"
+#include "routes_fast.h"
 #include "http.h"
 #include "log.h"
 

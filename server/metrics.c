@@ -34,7 +34,7 @@
 #include "jw.h"
 #include "metrics.h"
 #include "oomwatch.h"
-#include "routes.h"
+#include "routes_fast.h"
 
 #define METRICS_ROLLUP_BUDGET_NS (250 * 1000 * 1000ull)
 #define METRICS_MAX_ROUTES 256

@@ -28,22 +28,17 @@
 #include "listcache.h"
 #include "metrics.h"
 #include "routes.h"
+#include "routes_cgroup.h"
+#include "routes_exp.h"
+#include "routes_fast.h"
 #include "routes_history.h"
+#include "routes_openapi.h"
+#include "static.h"
 
 /* Caps that keep one answer bounded; each is stated in the error that enforces it (the pagemap
  * ones are in encode.h, shared with the command line). */
 #define PROCESSES_MAX_LIMIT 100000
 #define QUERY_MAX_LEN 256
-
-enum MHD_Result reply_writer(http_req *r, jw *w, ms_buf *b)
-{
-    ms_err rc = jw_finish(w);
-    if (rc != MS_OK) {
-        ms_buf_free(b);
-        return http_reply_ms(r, rc, "encoding the answer");
-    }
-    return http_reply_json(r, MHD_HTTP_OK, b);
-}
 
 /* ---- health and system ---- */
 
@@ -80,7 +75,7 @@ static enum MHD_Result h_health(http_req *r)
     jw_kbool(&w, "auth", r->srv->token != NULL);
     routes_history_health(&w);
     jw_obj_end(&w);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 static void write_kv_list(jw *w, const ms_kv *kv, size_t n, bool snake, bool (*keep)(const ms_kv *))
@@ -147,7 +142,7 @@ static enum MHD_Result h_system(http_req *r)
     jw_obj_end(&w);
     jw_obj_end(&w);
     ms_meminfo_free(&mi);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- processes ---- */
@@ -228,7 +223,7 @@ static enum MHD_Result h_processes(http_req *r)
         free(l.p);                /* the copy shares its cmdlines with the snapshot: let go of */
         listcache_put(snap);  /* that only now, a newer snapshot may have replaced it */
     }
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* Opens /proc/<pid> for a handler; replies and returns false on failure. */
@@ -374,7 +369,7 @@ static enum MHD_Result h_process(http_req *r)
                                                        : ms_strerror(roll_rc));
     }
     jw_obj_end(&w);
-    ret = reply_writer(r, &w, &b);
+    ret = http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 out:
     ms_smaps_free(&roll);
     ms_status_free(&st);
@@ -442,7 +437,7 @@ static enum MHD_Result h_smaps(http_req *r)
     jw_init(&w, &b);
     enc_smaps_grouped(&w, pid, count, &t, &mm, groups, ng);
     ms_smaps_grouper_free(&g);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- pagemap and translate ---- */
@@ -564,7 +559,7 @@ static enum MHD_Result h_pagemap(http_req *r)
     free(fr);
     ms_pm_summary_free(&sum);
     ms_pm_summary_free(&win);
-    ret = reply_writer(r, &w, &b);
+    ret = http_reply_jw(r, MHD_HTTP_OK, &w, &b);
     return ret;
 }
 
@@ -602,7 +597,7 @@ static enum MHD_Result h_translate(http_req *r)
     jw_init(&w, &b);
     enc_translation(&w, pid, addr, t);
     free(t);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* Shared with the handlers of routes_fast.c. */

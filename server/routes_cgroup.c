@@ -24,7 +24,7 @@
 #include "http.h"
 #include "jw.h"
 #include "oomwatch.h"
-#include "routes.h"
+#include "routes_cgroup.h"
 
 /* Caps that keep one answer bounded. */
 #define CGROUPS_MAX 10000
@@ -313,7 +313,7 @@ enum MHD_Result h_cgroups(http_req *r)
     jw_obj_end(&w);
     free(sm);
     ms_cg_tree_free(&t);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- GET /api/v1/cgroups/{path} ---- */
@@ -526,7 +526,7 @@ enum MHD_Result h_cgroup(http_req *r)
     jw_obj_end(&w);
     close(fd);
     ms_cg_mem_free(&m);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- GET /api/v1/events?type=oom ---- */
@@ -602,5 +602,5 @@ enum MHD_Result h_events(http_req *r)
     jw_arr_end(&w);
     jw_obj_end(&w);
     free(ev);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }

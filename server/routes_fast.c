@@ -24,6 +24,7 @@
 #include "http.h"
 #include "jw.h"
 #include "routes.h"
+#include "routes_fast.h"
 
 #define RSS_SOURCE_SCAN "pagemap_scan"
 #define RSS_SOURCE_SMAPS "smaps"
@@ -390,12 +391,7 @@ static enum MHD_Result wss_measure(http_req *r, int pid, int dirfd, uint64_t int
     jw_init(&w, &b);
     write_wss(&w, pid, interval_ms, &s, &c);
     ms_smaps_free(&s);
-    rc = jw_finish(&w);
-    if (rc != MS_OK) {
-        ms_buf_free(&b);
-        return http_reply_ms(r, rc, "encoding the answer");
-    }
-    return http_reply_json(r, MHD_HTTP_OK, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 enum MHD_Result h_wss(http_req *r)

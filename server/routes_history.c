@@ -87,16 +87,6 @@ void routes_history_health(jw *w)
     jw_obj_end(w);
 }
 
-static enum MHD_Result reply(http_req *r, unsigned status, jw *w, ms_buf *b)
-{
-    ms_err rc = jw_finish(w);
-    if (rc != MS_OK) {
-        ms_buf_free(b);
-        return http_reply_ms(r, rc, "encoding the answer");
-    }
-    return http_reply_json(r, status, b);
-}
-
 /* 503 with the store's reason when it cannot be used; true when it can. */
 static bool store_ready(http_req *r)
 {
@@ -223,7 +213,7 @@ enum MHD_Result h_hist_process(http_req *r)
     jw_arr_end(&w);
     jw_obj_end(&w);
     free(s.p);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 enum MHD_Result h_hist_system(http_req *r)
@@ -252,7 +242,7 @@ enum MHD_Result h_hist_system(http_req *r)
     jw_arr_end(&w);
     jw_obj_end(&w);
     free(s.p);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 enum MHD_Result h_hist_processes(http_req *r)
@@ -277,7 +267,7 @@ enum MHD_Result h_hist_processes(http_req *r)
     write_list(&w, "processes", ids, n, sizeof *ids, procid_item);
     jw_obj_end(&w);
     free(ids);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- snapshots ---- */
@@ -320,7 +310,7 @@ enum MHD_Result h_snap_create(http_req *r)
     jw_obj(&w);
     write_snapinfo(&w, &info);
     jw_obj_end(&w);
-    return reply(r, MHD_HTTP_CREATED, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_CREATED, &w, &b);
 }
 
 enum MHD_Result h_snap_list(http_req *r)
@@ -347,7 +337,7 @@ enum MHD_Result h_snap_list(http_req *r)
     write_list(&w, "snapshots", s, n, sizeof *s, snapinfo_item);
     jw_obj_end(&w);
     free(s);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 static bool param_id(http_req *r, int idx, const char *what, int64_t *id)
@@ -436,7 +426,7 @@ enum MHD_Result h_snap_get(http_req *r)
     jw_ku64(&w, "uss", ms_smaps_uss(&t));
     jw_obj_end(&w);
     ms_smaps_free(&sm);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 enum MHD_Result h_snap_delete(http_req *r)
@@ -457,7 +447,7 @@ enum MHD_Result h_snap_delete(http_req *r)
     jw_obj(&w);
     jw_ki64(&w, "deleted", id);
     jw_obj_end(&w);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- diff ---- */
@@ -642,7 +632,7 @@ enum MHD_Result h_diff(http_req *r)
         ret = http_reply_ms(r, rc, "grouping the diff");
         goto out;
     }
-    ret = reply(r, MHD_HTTP_OK, &w, &buf);
+    ret = http_reply_jw(r, MHD_HTTP_OK, &w, &buf);
 out:
     free(e);
     ms_smaps_free(&a);
@@ -803,5 +793,5 @@ enum MHD_Result h_growth(http_req *r)
     jw_ku64(&w, "examined", nids);
     jw_obj_end(&w);
     free(ids);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
