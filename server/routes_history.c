@@ -165,16 +165,38 @@ static bool find_proc(http_req *r, int *pid, ms_store_procid *id)
     return rc == MS_OK;
 }
 
-/* since, until, the step and tier used, the count, and opens the "points" array. */
-static void write_series_head(jw *w, const ms_hist_query *q, int64_t step_ms, const char *tier, size_t n)
+/* since, until, the step and tier used, the count, and the "points", each an object written by
+ * point(). */
+static void write_series(jw *w, const ms_hist_query *q, int64_t step_ms, const char *tier, const void *points,
+                         size_t n, size_t elem, void (*point)(jw *, const void *))
 {
     jw_ki64(w, "since", q->since_ms);
     jw_ki64(w, "until", q->until_ms);
     jw_ki64(w, "step_ms", step_ms);
     jw_kstr(w, "tier", tier);
-    jw_ku64(w, "count", n);
-    jw_key(w, "points");
-    jw_arr(w);
+    write_list(w, "points", points, n, elem, point);
+}
+
+static void proc_point(jw *w, const void *x)
+{
+    const ms_hist_point *p = x;
+    jw_ki64(w, "t", p->t_ms);
+    for (int f = 0; f < MS_HF__COUNT; f++) {
+        if (!p->has_rollup && (f == MS_HF_PSS || f == MS_HF_USS))
+            jw_knull(w, ms_hist_field_name((ms_hist_field)f));   /* not read: unknown, not 0 */
+        else
+            jw_ku64(w, ms_hist_field_name((ms_hist_field)f), p->v[f]);
+    }
+    jw_ku64(w, "rss_min", p->rss_min);
+    jw_ku64(w, "rss_max", p->rss_max);
+}
+
+static void sys_point(jw *w, const void *x)
+{
+    const ms_sys_point *p = x;
+    jw_ki64(w, "t", p->t_ms);
+    for (int f = 0; f < MS_SYS__COUNT; f++)
+        jw_ku64(w, ms_sys_field_name((ms_sys_field)f), p->v[f]);
 }
 
 enum MHD_Result h_hist_process(http_req *r)
@@ -195,22 +217,7 @@ enum MHD_Result h_hist_process(http_req *r)
     jw_init(&w, &b);
     jw_obj(&w);
     write_procid(&w, &id);
-    write_series_head(&w, &q, s.step_ms, s.tier, s.n);
-    for (size_t i = 0; i < s.n; i++) {
-        const ms_hist_point *p = &s.p[i];
-        jw_obj(&w);
-        jw_ki64(&w, "t", p->t_ms);
-        for (int f = 0; f < MS_HF__COUNT; f++) {
-            if (!p->has_rollup && (f == MS_HF_PSS || f == MS_HF_USS))
-                jw_knull(&w, ms_hist_field_name((ms_hist_field)f));   /* not read: unknown, not 0 */
-            else
-                jw_ku64(&w, ms_hist_field_name((ms_hist_field)f), p->v[f]);
-        }
-        jw_ku64(&w, "rss_min", p->rss_min);
-        jw_ku64(&w, "rss_max", p->rss_max);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
+    write_series(&w, &q, s.step_ms, s.tier, s.p, s.n, sizeof *s.p, proc_point);
     jw_obj_end(&w);
     free(s.p);
     return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
@@ -231,15 +238,7 @@ enum MHD_Result h_hist_system(http_req *r)
     jw w;
     jw_init(&w, &b);
     jw_obj(&w);
-    write_series_head(&w, &q, s.step_ms, s.tier, s.n);
-    for (size_t i = 0; i < s.n; i++) {
-        jw_obj(&w);
-        jw_ki64(&w, "t", s.p[i].t_ms);
-        for (int f = 0; f < MS_SYS__COUNT; f++)
-            jw_ku64(&w, ms_sys_field_name((ms_sys_field)f), s.p[i].v[f]);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
+    write_series(&w, &q, s.step_ms, s.tier, s.p, s.n, sizeof *s.p, sys_point);
     jw_obj_end(&w);
     free(s.p);
     return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
@@ -559,6 +558,50 @@ static ms_err write_groups(jw *w, const ms_diff_entry *e, size_t n, bool by_kind
     return MS_OK;
 }
 
+/* A diff answer: its two ends (to 0: the live process), the totals of each, and every entry. */
+typedef struct {
+    int pid;
+    int64_t from, from_t, to, to_t;
+    const ms_smaps *a, *b;
+    const ms_diff_entry *e;
+    size_t n;
+    const char *group;        /* "path", "kind" or NULL: no groups */
+} diff_doc;
+
+/* Fails only when grouping cannot allocate. */
+static ms_err write_diff(jw *w, const diff_doc *d)
+{
+    ms_err rc = MS_OK;
+    jw_obj(w);
+    jw_ki64(w, "pid", d->pid);
+    jw_ki64(w, "from", d->from);
+    jw_ki64(w, "from_t", d->from_t);
+    if (d->to)
+        jw_ki64(w, "to", d->to);
+    else
+        jw_knull(w, "to");
+    jw_ki64(w, "to_t", d->to_t);
+    ms_smaps_totals ta, tb;
+    ms_smaps_totals_of(d->a, 0, d->a->maps.nregions, &ta);
+    ms_smaps_totals_of(d->b, 0, d->b->maps.nregions, &tb);
+    jw_key(w, "totals");
+    jw_obj(w);
+    write_totals_obj(w, "before", &ta);
+    write_totals_obj(w, "after", &tb);
+    write_delta(w, &ta, &tb);
+    jw_obj_end(w);
+    jw_ku64(w, "count", d->n);
+    if (d->group)
+        rc = write_groups(w, d->e, d->n, strcmp(d->group, "kind") == 0);
+    jw_key(w, "regions");
+    jw_arr(w);
+    for (size_t i = 0; i < d->n; i++)
+        write_entry(w, &d->e[i]);
+    jw_arr_end(w);
+    jw_obj_end(w);
+    return rc;
+}
+
 enum MHD_Result h_diff(http_req *r)
 {
     static const char *const allowed[] = {"from", "to", "group", NULL};
@@ -600,33 +643,8 @@ enum MHD_Result h_diff(http_req *r)
     ms_buf_init(&buf, 0);
     jw w;
     jw_init(&w, &buf);
-    jw_obj(&w);
-    jw_ki64(&w, "pid", pid);
-    jw_ki64(&w, "from", from);
-    jw_ki64(&w, "from_t", ia.t_ms);
-    if (to)
-        jw_ki64(&w, "to", to);
-    else
-        jw_knull(&w, "to");
-    jw_ki64(&w, "to_t", to_t);
-    ms_smaps_totals ta, tb;
-    ms_smaps_totals_of(&a, 0, a.maps.nregions, &ta);
-    ms_smaps_totals_of(&b, 0, b.maps.nregions, &tb);
-    jw_key(&w, "totals");
-    jw_obj(&w);
-    write_totals_obj(&w, "before", &ta);
-    write_totals_obj(&w, "after", &tb);
-    write_delta(&w, &ta, &tb);
-    jw_obj_end(&w);
-    jw_ku64(&w, "count", n);
-    if (group)
-        rc = write_groups(&w, e, n, strcmp(group, "kind") == 0);
-    jw_key(&w, "regions");
-    jw_arr(&w);
-    for (size_t i = 0; i < n; i++)
-        write_entry(&w, &e[i]);
-    jw_arr_end(&w);
-    jw_obj_end(&w);
+    diff_doc d = {pid, from, ia.t_ms, to, to_t, &a, &b, e, n, group};
+    rc = write_diff(&w, &d);
     if (rc != MS_OK) {
         ms_buf_free(&buf);
         ret = http_reply_ms(r, rc, "grouping the diff");
@@ -732,6 +750,36 @@ static bool proc_series(const ms_store_procid *id, const ms_hist_query *q, int64
     return *n > 0;
 }
 
+/* Writes id's entry if its RSS grew steadily over the window; false when it did not. */
+static bool write_growth(jw *w, const ms_store_procid *id, const ms_hist_query *q, uint64_t window)
+{
+    int64_t *t;
+    uint64_t *v;
+    size_t n;
+    ms_growth g;
+    memset(&g, 0, sizeof g);
+    if (proc_series(id, q, &t, &v, &n))
+        ms_growth_fit(t, v, n, (int64_t)window, GROWTH_MIN_RISE, &g);
+    if (g.steady) {
+        jw_obj(w);
+        write_procid(w, id);
+        jw_key(w, "slope");
+        jw_double(w, g.slope);
+        jw_key(w, "r2");
+        jw_double(w, g.r2);
+        jw_ku64(w, "points", n);
+        jw_ki64(w, "first_t", t[0]);
+        jw_ki64(w, "last_t", t[n - 1]);
+        jw_ku64(w, "first", g.v_first);
+        jw_ku64(w, "last", g.v_last);
+        write_grown_regions(w, id, q->since_ms);
+        jw_obj_end(w);
+    }
+    free(t);
+    free(v);
+    return g.steady;
+}
+
 enum MHD_Result h_growth(http_req *r)
 {
     static const char *const allowed[] = {"window", NULL};
@@ -758,36 +806,8 @@ enum MHD_Result h_growth(http_req *r)
     jw_key(&w, "processes");
     jw_arr(&w);
     size_t found = 0;
-    for (size_t i = 0; i < nids; i++) {
-        int64_t *t;
-        uint64_t *v;
-        size_t n;
-        if (!proc_series(&ids[i], &q, &t, &v, &n)) {
-            free(t);
-            free(v);
-            continue;
-        }
-        ms_growth g;
-        ms_growth_fit(t, v, n, (int64_t)window, GROWTH_MIN_RISE, &g);
-        if (g.steady) {
-            found++;
-            jw_obj(&w);
-            write_procid(&w, &ids[i]);
-            jw_key(&w, "slope");
-            jw_double(&w, g.slope);
-            jw_key(&w, "r2");
-            jw_double(&w, g.r2);
-            jw_ku64(&w, "points", n);
-            jw_ki64(&w, "first_t", t[0]);
-            jw_ki64(&w, "last_t", t[n - 1]);
-            jw_ku64(&w, "first", g.v_first);
-            jw_ku64(&w, "last", g.v_last);
-            write_grown_regions(&w, &ids[i], since);
-            jw_obj_end(&w);
-        }
-        free(t);
-        free(v);
-    }
+    for (size_t i = 0; i < nids; i++)
+        found += write_growth(&w, &ids[i], &q, window);
     jw_arr_end(&w);
     jw_ku64(&w, "count", found);
     jw_ku64(&w, "examined", nids);
