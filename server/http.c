@@ -10,7 +10,6 @@
 #include <inttypes.h>
 #include <malloc.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
