@@ -1,4 +1,5 @@
-/* routes.c - the REST API v1: one short handler per route, and the route table.
+/* routes.c - the REST API v1's core routes (health, system, the process list, a process, its maps,
+ * smaps, pagemap and address translation), one short handler each, and the table of every route.
  *
  * Each handler: check the query fields it takes, parse path and query, call core, write JSON with
  * the streaming writer, reply.  Errors from core go through http_reply_ms, which maps them to a
