@@ -70,6 +70,14 @@ grep -q '^ExecStart=/usr/bin/memscoped ' <(dpkg-deb --fsys-tarfile "$deb" | tar 
     bad "the packaged unit does not start /usr/bin/memscoped"
 
 # ---- 2. a clean Debian 12, made once ----
+# Inside a container without the privileges to nest one (no CAP_SYS_ADMIN, no mount namespace, or
+# podman's storage unusable over the container's own overlay), the package was built and checked
+# above, but it cannot be installed anywhere clean: say so before a debootstrap that would be wasted.
+skip_install() { [ $fail = 0 ] || die "the package's own checks failed (above)"; skip "$@"; }
+capeff=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
+(( (0x$capeff >> 21) & 1 )) || skip_install "installing it needs a container, and this process lacks CAP_SYS_ADMIN (a container's default capabilities); the package itself was built and checked above"
+unshare --mount --fork true 2>/dev/null || skip_install "installing it needs a container, and no mount namespace can be made here (unshare --mount failed); the package itself was built and checked above"
+podman images >/dev/null 2>&1 || skip_install "installing it needs a container, and podman's storage does not work here: $(podman images 2>&1 | tail -n 1)"
 if ! podman image exists "$IMAGE"; then
     if [ ! -x "$ROOT/bin/sh" ]; then
         mirror=$(apt-get indextargets --format '$(REPO_URI)' | grep -v security | grep -i debian | head -n 1)
