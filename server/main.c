@@ -20,8 +20,10 @@
 #include "core/num.h"
 #include "experiments.h"
 #include "history.h"
+#include "listcache.h"
 #include "oomwatch.h"
-#include "routes.h"
+#include "routes_exp.h"
+#include "routes_fast.h"
 #include "http.h"
 #include "log.h"
 #include "metrics_select.h"
@@ -591,7 +593,7 @@ int main(int argc, char **argv)
     oomwatch_stop(&srv.oom);
     if (srv.cg_root_fd >= 0)
         close(srv.cg_root_fd);
-    routes_list_cache_clear();
+    listcache_clear();
     routes_fast_clear();
     if (srv.web_fd >= 0)
         close(srv.web_fd);

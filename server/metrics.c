@@ -17,6 +17,7 @@
  * Every family is written whole (HELP, TYPE, its samples) before the next, as the format requires. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +33,12 @@
 #include "core/smaps.h"
 #include "core/status.h"
 #include "experiments.h"
+#include "http.h"
 #include "jw.h"
 #include "metrics.h"
 #include "metrics_select.h"
 #include "oomwatch.h"
-#include "routes.h"
+#include "routes_fast.h"
 
 #define METRICS_ROLLUP_BUDGET_NS (250 * 1000 * 1000ull)
 #define METRICS_MAX_ROUTES 256
@@ -59,6 +61,68 @@ void metrics_count_read_error(ms_err e)
             atomic_fetch_add_explicit(&read_errors[e], 1, memory_order_relaxed);
             return;
         }
+}
+
+/* Requests answered, by route pattern and status, and their latencies.  Guarded by stats_lock. */
+typedef struct {
+    const char *route;
+    unsigned status;
+    uint64_t count;
+} request_stat;
+
+#define REQUEST_STATS_MAX 256
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static request_stat stats[REQUEST_STATS_MAX];
+static size_t nstats;
+
+/* The latency histogram's bucket bounds (seconds). */
+static const double latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+static const size_t nlatency_bounds = sizeof latency_bounds / sizeof latency_bounds[0];
+static uint64_t lat_buckets[sizeof latency_bounds / sizeof latency_bounds[0]];
+static double lat_sum;
+static uint64_t lat_count;
+
+void metrics_count_request(const char *route, unsigned status, double seconds)
+{
+    pthread_mutex_lock(&stats_lock);
+    size_t i;
+    for (i = 0; i < nstats; i++)
+        if (stats[i].status == status && stats[i].route == route)
+            break;
+    if (i == nstats && nstats < REQUEST_STATS_MAX) {
+        stats[i].route = route;
+        stats[i].status = status;
+        stats[i].count = 0;
+        nstats++;
+    }
+    if (i < nstats)
+        stats[i].count++;
+    for (size_t b = 0; b < nlatency_bounds; b++)
+        if (seconds <= latency_bounds[b])
+            lat_buckets[b]++;
+    lat_sum += seconds;
+    lat_count++;
+    pthread_mutex_unlock(&stats_lock);
+}
+
+/* Copies up to n (route, status, count) rows; returns the number of rows. */
+static size_t requests_snapshot(request_stat *out, size_t n)
+{
+    pthread_mutex_lock(&stats_lock);
+    size_t k = nstats < n ? nstats : n;
+    memcpy(out, stats, k * sizeof *out);
+    pthread_mutex_unlock(&stats_lock);
+    return k;
+}
+
+/* Cumulative bucket counts for latency_bounds, their sum and count. */
+static void latency_snapshot(uint64_t *buckets, double *sum, uint64_t *count)
+{
+    pthread_mutex_lock(&stats_lock);
+    memcpy(buckets, lat_buckets, sizeof lat_buckets);
+    *sum = lat_sum;
+    *count = lat_count;
+    pthread_mutex_unlock(&stats_lock);
 }
 
 /* ---- the text writer: append, remember the first failure ---- */
@@ -155,12 +219,12 @@ static uint64_t now_ns(void)
 
 static void write_http(mw *w)
 {
-    http_stat *st = calloc(METRICS_MAX_ROUTES, sizeof *st);
+    request_stat *st = calloc(METRICS_MAX_ROUTES, sizeof *st);
     if (!st) {
         w->rc = MS_ERR_NOMEM;
         return;
     }
-    size_t n = http_stats_snapshot(st, METRICS_MAX_ROUTES);
+    size_t n = requests_snapshot(st, METRICS_MAX_ROUTES);
     family(w, "memscope_http_requests_total", "counter",
            "HTTP requests answered, by route pattern and status code.");
     for (size_t i = 0; i < n; i++) {
@@ -176,16 +240,16 @@ static void write_http(mw *w)
 
     uint64_t buckets[16], count;
     double sum;
-    if (http_nlatency_bounds > sizeof buckets / sizeof buckets[0]) {
+    if (nlatency_bounds > sizeof buckets / sizeof buckets[0]) {
         w->rc = MS_ERR_TOOBIG;
         return;
     }
-    http_latency_snapshot(buckets, &sum, &count);
+    latency_snapshot(buckets, &sum, &count);
     family(w, "memscope_http_request_duration_seconds", "histogram",
            "Time from a request's arrival to its reply being queued.");
-    for (size_t i = 0; i < http_nlatency_bounds; i++) {
+    for (size_t i = 0; i < nlatency_bounds; i++) {
         char le[32];
-        snprintf(le, sizeof le, "%g", http_latency_bounds[i]);
+        snprintf(le, sizeof le, "%g", latency_bounds[i]);
         put(w, "memscope_http_request_duration_seconds_bucket{le=\"");
         put(w, le);
         put(w, "\"} ");

@@ -20,7 +20,7 @@
 #include "experiments.h"
 #include "http.h"
 #include "jw.h"
-#include "routes.h"
+#include "routes_exp.h"
 
 #define MAX_STREAMS 64
 #define HEARTBEAT_MS 2000
@@ -208,11 +208,7 @@ enum MHD_Result h_exp_start(http_req *r)
     snprintf(loc, sizeof loc, "/api/v1/experiments/%llu", (unsigned long long)id);
     jw_kstr(&w, "url", loc);
     jw_obj_end(&w);
-    if (jw_finish(&w) != MS_OK) {
-        ms_buf_free(&b);
-        return MHD_NO;
-    }
-    return http_reply_json(r, MHD_HTTP_CREATED, &b);
+    return http_reply_jw(r, MHD_HTTP_CREATED, &w, &b);
 }
 
 enum MHD_Result h_exp_list(http_req *r)

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "jw.h"
 #include "routes.h"
+#include "routes_fast.h"
 
 #define RSS_SOURCE_SCAN "pagemap_scan"
 #define RSS_SOURCE_SMAPS "smaps"
@@ -151,7 +152,7 @@ static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
 enum MHD_Result h_maps_rss(http_req *r)
 {
     bool rss;
-    if (!routes_arg_bool(r, "rss", &rss))
+    if (!http_arg_bool(r, "rss", &rss))
         return MHD_YES;
     const char *method = http_arg_get(r, "method");
     if (!rss)
@@ -392,12 +393,7 @@ static enum MHD_Result wss_measure(http_req *r, int pid, int dirfd, uint64_t int
     jw_init(&w, &b);
     write_wss(&w, pid, interval_ms, &s, &c);
     ms_smaps_free(&s);
-    rc = jw_finish(&w);
-    if (rc != MS_OK) {
-        ms_buf_free(&b);
-        return http_reply_ms(r, rc, "encoding the answer");
-    }
-    return http_reply_json(r, MHD_HTTP_OK, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 enum MHD_Result h_wss(http_req *r)
