@@ -113,16 +113,16 @@ static void print_lines(const char *text, size_t len, bool json)
 
 int cmd_lab(const cli_cmd *c, cli_opts *o)
 {
-    ms_xmgr_config cfg;
-    ms_xmgr_config_default(&cfg);
+    experiments_config cfg;
+    experiments_config_default(&cfg);
     cfg.lab_path = o->lab;
-    ms_xmgr *m = NULL;
+    experiments_mgr *m = NULL;
     char *body = NULL;
     int rc = CLI_OK;
-    ms_err err = ms_xmgr_new(&cfg, &m);
+    ms_err err = experiments_new(&cfg, &m);
     if (err != MS_OK)
         return cli_fail(err, "starting the experiment manager");
-    if (!ms_xmgr_lab_path(m)[0]) {
+    if (!experiments_lab_path(m)[0]) {
         rc = cli_fail(MS_ERR_UNSUPPORTED, "no memscope-lab executable found (give --lab PATH or set MEMSCOPE_LAB)");
         goto out;
     }
@@ -133,11 +133,11 @@ int cmd_lab(const cli_cmd *c, cli_opts *o)
         rc = cli_fail(MS_ERR_NOMEM, "writing the spec");
         goto out;
     }
-    ms_xerr xe;
+    ms_exp_err xe;
     memset(&xe, 0, sizeof xe);
     uint64_t id;
     pid_t pid;
-    err = ms_xmgr_start(m, body, strlen(body), &xe, &id, &pid);
+    err = experiments_start(m, body, strlen(body), &xe, &id, &pid);
     if (err != MS_OK) {
         if (err == MS_ERR_INVAL || err == MS_ERR_TOOBIG)
             rc = cli_usage(c, "%s", xe.message[0] ? xe.message : ms_strerror(err));
@@ -153,11 +153,11 @@ int cmd_lab(const cli_cmd *c, cli_opts *o)
     for (;;) {
         if (interrupted && !killed) {
             bool removed;
-            ms_xmgr_delete(m, id, &removed);   /* SIGTERM, then SIGKILL, to the lab's group */
+            experiments_delete(m, id, &removed);   /* SIGTERM, then SIGKILL, to the lab's group */
             killed = true;
         }
-        ms_xchunk ch;
-        err = ms_xmgr_follow(m, id, from, 200, &ch);
+        experiments_chunk ch;
+        err = experiments_follow(m, id, from, 200, &ch);
         if (err != MS_OK) {
             rc = cli_fail(err, "following the experiment");
             goto out;
@@ -170,7 +170,7 @@ int cmd_lab(const cli_cmd *c, cli_opts *o)
             break;
     }
     json_t *x = NULL;
-    if (ms_xmgr_get(m, id, &x) == MS_OK) {
+    if (experiments_get(m, id, &x) == MS_OK) {
         const char *state = json_string_value(json_object_get(x, "state"));
         /* An experiment that ends in a deliberate fault (the segfault preset) has done its job. */
         if (killed || !state || (strcmp(state, "done") != 0 && strcmp(state, "holding") != 0 &&
@@ -180,6 +180,6 @@ int cmd_lab(const cli_cmd *c, cli_opts *o)
     }
 out:
     free(body);
-    ms_xmgr_free(&m);
+    experiments_free(&m);
     return rc;
 }

@@ -205,10 +205,11 @@ int cmd_ps(const cli_cmd *c, cli_opts *o)
 /* The whole /maps or /smaps document, written as it is read, as the route streams it. */
 static int regions_json(int pid, int dirfd, bool smaps)
 {
-    ms_features f;
-    ms_features_probe(&f);
+    ms_sysinfo si;
+    ms_err rc = ms_sysinfo_read(&si);
     enc_regions *x;
-    ms_err rc = enc_regions_open(dirfd, pid, smaps, (uint64_t)f.page_size, &x);
+    if (rc == MS_OK)
+        rc = enc_regions_open(dirfd, pid, smaps, (uint64_t)si.page_size, &x);
     if (rc != MS_OK)
         return cli_fail(rc, "reading %s of %d", smaps ? "smaps" : "maps", pid);
     ms_buf b;
@@ -249,10 +250,11 @@ static const acct_cells *acct_of(const ms_smaps_totals *t, acct_cells *c)
  * (pmap -x's columns: full false). */
 static int regions_table(int pid, int dirfd, bool smaps, bool full)
 {
-    ms_features f;
-    ms_features_probe(&f);
+    ms_sysinfo si;
     ms_rstream *rs;
-    ms_err rc = ms_rstream_open(dirfd, smaps ? "smaps" : "maps", (uint64_t)f.page_size, 0, &rs);
+    ms_err rc = ms_sysinfo_read(&si);
+    if (rc == MS_OK)
+        rc = ms_rstream_open(dirfd, smaps ? "smaps" : "maps", (uint64_t)si.page_size, 0, &rs);
     if (rc != MS_OK) {
         close(dirfd);
         return cli_fail(rc, "reading %s of %d", smaps ? "smaps" : "maps", pid);
@@ -407,12 +409,13 @@ int cmd_smaps(const cli_cmd *c, cli_opts *o)
     if (!o->group)
         return o->json ? regions_json(pid, dirfd, true) : regions_table(pid, dirfd, true, true);
     /* Summed per path while the file streams by, as the route does. */
-    ms_features f;
-    ms_features_probe(&f);
+    ms_sysinfo si;
     ms_smaps_grouper *g = NULL;
     size_t count, ng;
     ms_smaps_totals t;
-    ms_err err = ms_rstream_group_by_path(dirfd, (uint64_t)f.page_size, &g, &count, &t);
+    ms_err err = ms_sysinfo_read(&si);
+    if (err == MS_OK)
+        err = ms_rstream_group_by_path(dirfd, (uint64_t)si.page_size, &g, &count, &t);
     if (err != MS_OK) {
         close(dirfd);
         return cli_fail(err, "reading smaps of %d", pid);
@@ -480,7 +483,7 @@ int cmd_pagemap(const cli_cmd *c, cli_opts *o)
     ms_err err = ms_sysinfo_read(&si);
     if (err != MS_OK)
         return cli_fail(err, "reading system settings");
-    uint64_t ps = (uint64_t)f.page_size;
+    uint64_t ps = (uint64_t)si.page_size;
     if (start >= end)
         return cli_usage(c, "START must be below END");
     if (start % ps || end % ps)
@@ -501,7 +504,7 @@ int cmd_pagemap(const cli_cmd *c, cli_opts *o)
     if ((rc = open_pid(pid, &dirfd)) != CLI_OK)
         return rc;
     ms_pm_summary sum;
-    err = ms_pagemap_summarize(dirfd, start, end, &po, &sum);
+    err = ms_pm_summarize(dirfd, start, end, &po, &sum);
     close(dirfd);
     if (err != MS_OK)
         return cli_fail(err, "reading pagemap of %d", pid);
@@ -527,7 +530,7 @@ int cmd_pagemap(const cli_cmd *c, cli_opts *o)
             const ms_pm_run *r = &sum.runs[i];
             char a[24], b[24], sz[24], n[24];
             const char *cells[] = {tbl_hex(r->start, a), tbl_hex(r->end, b), tbl_size(r->end - r->start, sz),
-                                   tbl_u64((r->end - r->start) / ps, n), ms_page_state_name((ms_page_state)r->state)};
+                                   tbl_u64((r->end - r->start) / ps, n), ms_pm_state_name((ms_pm_state)r->state)};
             tbl_row(&t, cells);
         }
         rc = put_table(&t);

@@ -18,32 +18,38 @@
 #include "kpage.h"
 #include "pagemap.h"
 
-/* Faults in two fresh private anonymous pages of ours, the first by writing it and the second by
- * only reading it, then reads both pagemap entries.  The written page's PFN is there only for a
- * CAP_SYS_ADMIN opener (*pfn: 0 when hidden or on failure).  The read page tells whether this kernel
- * maps the shared zero page on a read fault (upstream does; some builds allocate a real page, as for
- * a write): the zero page has no struct page behind its entry, so pagemap shows it present but
- * never exclusive, which a fresh page mapped once always is.  That bit needs no privilege. */
-static void probe_own_pages(long ps, uint64_t *pfn, bool *read_zero_page)
+bool ms_features_probe_own_pages(long ps, uint64_t e[2])
 {
-    int fd = -1;
-    *pfn = 0;
-    *read_zero_page = false;
+    bool ok = false;
     unsigned char *p = mmap(NULL, 2 * (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
-        return;
+        return false;
     *(volatile unsigned char *)p = 1;
     (void)*(volatile const unsigned char *)(p + ps);
-    fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    uint64_t e[2];
-    if (fd >= 0 && pread(fd, e, sizeof e, (off_t)((uintptr_t)p / (uintptr_t)ps * 8)) == (ssize_t)sizeof e) {
-        if (e[0] & MS_PM_PRESENT)
-            *pfn = e[0] & MS_PM_PFN_MASK;
-        *read_zero_page = (e[1] & MS_PM_PRESENT) && !(e[1] & (MS_PM_MMAP_EXCLUSIVE | MS_PM_FILE));
-    }
-    if (fd >= 0)
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ok = pread(fd, e, 2 * sizeof *e, (off_t)((uintptr_t)p / (uintptr_t)ps * 8)) == (ssize_t)(2 * sizeof *e);
         close(fd);
+    }
     munmap(p, 2 * (size_t)ps);
+    return ok;
+}
+
+/* The written page's PFN is there only for a CAP_SYS_ADMIN opener (*pfn: 0 when hidden or on
+ * failure).  The read page tells whether this kernel maps the shared zero page on a read fault
+ * (upstream does; some builds allocate a real page, as for a write): the zero page has no struct
+ * page behind its entry, so pagemap shows it present but never exclusive, which a fresh page mapped
+ * once always is.  That bit needs no privilege. */
+static void probe_own_pages(long ps, uint64_t *pfn, bool *read_zero_page)
+{
+    uint64_t e[2];
+    *pfn = 0;
+    *read_zero_page = false;
+    if (!ms_features_probe_own_pages(ps, e))
+        return;
+    if (e[0] & MS_PM_PRESENT)
+        *pfn = e[0] & MS_PM_PFN_MASK;
+    *read_zero_page = (e[1] & MS_PM_PRESENT) && !(e[1] & (MS_PM_MMAP_EXCLUSIVE | MS_PM_FILE));
 }
 
 static bool probe_kpage(const char *path, uint64_t pfn)
@@ -123,14 +129,16 @@ static bool probe_soft_dirty(void)
 void ms_features_probe(ms_features *out)
 {
     memset(out, 0, sizeof *out);
+    /* the page size itself is a machine fact: ms_sysinfo.page_size */
     long ps = sysconf(_SC_PAGESIZE);
-    out->page_size = ps > 0 ? ps : 4096;
+    if (ps <= 0)
+        ps = 4096;
     uint64_t pfn;
-    probe_own_pages(out->page_size, &pfn, &out->read_fault_zero_page);
+    probe_own_pages(ps, &pfn, &out->read_fault_zero_page);
     out->pfn_readable = pfn != 0;
     out->kpageflags_readable = probe_kpage("/proc/kpageflags", pfn);
     out->kpagecount_readable = probe_kpage("/proc/kpagecount", pfn);
-    out->pagemap_scan = probe_pagemap_scan(out->page_size);
+    out->pagemap_scan = probe_pagemap_scan(ps);
     out->procmap_query = probe_procmap_query();
     out->smaps_rollup = faccessat(AT_FDCWD, "/proc/self/smaps_rollup", R_OK, 0) == 0;
     out->soft_dirty = probe_soft_dirty();

@@ -3,6 +3,7 @@
 #define MEMSCOPE_FEATURES_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct {
     bool pfn_readable;        /* pagemap shows PFNs (CAP_SYS_ADMIN) */
@@ -15,10 +16,15 @@ typedef struct {
     bool read_fault_zero_page;/* a read fault on private anonymous memory maps the shared zero page
                                * (upstream's behaviour); false where the kernel allocates a real,
                                * exclusive page as for a write, or where pagemap cannot be read */
-    long page_size;
 } ms_features;
 
 /* Probes on the calling process itself; never fails: what cannot be probed reads false. */
 void ms_features_probe(ms_features *out);
+
+/* The one "map a page and read its pagemap entry" self-probe (the features above, and pagemap's
+ * search for the zero page's PFN): maps two fresh private anonymous pages of ours, faults in the
+ * first by writing it and the second by only reading it, and reads both pagemap entries into e[0]
+ * and e[1].  false when a step fails (e then holds nothing). */
+bool ms_features_probe_own_pages(long page_size, uint64_t e[2]);
 
 #endif

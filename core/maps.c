@@ -123,9 +123,6 @@ ms_err ms_maps_parse_line(const char **pp, const char *end, ms_region *r)
     if (p < end)
         p++;                                            /* the '\n' */
     r->kind = MS_KIND_OTHER;
-    r->field_first = r->field_count = 0;
-    r->vmflags = NULL;
-    r->vmflags_len = 0;
     r->kernel_page_size = 0;
     *pp = p;
     return MS_OK;
@@ -166,14 +163,17 @@ bool ms_maps_torn(const ms_region *r, size_t n)
     return false;
 }
 
-size_t ms_maps_drop_torn(ms_region *r, size_t n)
+size_t ms_maps_drop_torn(ms_region *r, size_t n, void *also, size_t also_size)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (r[i].start >= r[i].end || (k && r[i].start < r[k - 1].end))
             continue;
-        if (k != i)
+        if (k != i) {
             r[k] = r[i];
+            if (also)
+                memcpy((char *)also + k * also_size, (const char *)also + i * also_size, also_size);
+        }
         k++;
     }
     return k;
@@ -200,7 +200,7 @@ ms_err ms_maps_read(int dirfd, ms_maps *m)
         if (rc != MS_OK || !ms_maps_torn(m->regions, m->nregions))
             goto out;
         if (attempt == MS_MAPS_TORN_RETRIES) {
-            m->nregions = ms_maps_drop_torn(m->regions, m->nregions);
+            m->nregions = ms_maps_drop_torn(m->regions, m->nregions, NULL, 0);
             goto out;
         }
     }

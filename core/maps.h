@@ -43,17 +43,13 @@ typedef struct {
     const char *path;         /* exactly as the kernel printed it, into the parse buffer; may be "" */
     size_t path_len;          /* not NUL-terminated: always use path_len */
     ms_region_kind kind;
-    /* smaps only (see smaps.h): this region's fields are fields[field_first .. +field_count) */
-    uint32_t field_first, field_count;
-    const char *vmflags;      /* the VmFlags value, e.g. "rd wr mr mw me ac", or NULL */
-    size_t vmflags_len;
-    /* smaps only: KernelPageSize in bytes, 0 when unknown (maps).  Lets the classifier tell hugetlb
-     * regions (added by the maps/smaps helper, not in the lead's first header). */
+    /* KernelPageSize in bytes, from smaps or PROCMAP_QUERY; 0 when unknown (maps).  Lets the
+     * classifier tell hugetlb regions.  What else smaps says of a region is in ms_smaps_extra. */
     uint64_t kernel_page_size;
 } ms_region;
 
 typedef struct {
-    ms_buf buf;               /* owns the file text that path/vmflags point into */
+    ms_buf buf;               /* owns the file text that paths point into */
     ms_region *regions;
     size_t nregions;
     size_t cap;
@@ -76,13 +72,14 @@ ms_err ms_maps_read(int dirfd, ms_maps *m);
  * last address it printed, so a region that changed meanwhile can overlap the one before it.
  * ms_maps_torn() tells (a region not strictly after its predecessor, or empty); the readers re-read
  * up to MS_MAPS_TORN_RETRIES times and then keep the consistent part with ms_maps_drop_torn(),
- * which removes every region that starts before the previous one ends and returns the new count. */
+ * which removes every region that starts before the previous one ends and returns the new count.
+ * also, when not NULL, is an array beside r (n elements of also_size bytes, smaps' extras) that
+ * loses the same elements. */
 #define MS_MAPS_TORN_RETRIES 8
 bool ms_maps_torn(const ms_region *r, size_t n);
-size_t ms_maps_drop_torn(ms_region *r, size_t n);
+size_t ms_maps_drop_torn(ms_region *r, size_t n, void *also, size_t also_size);
 
-/* Shared with the smaps parser (added by the maps/smaps helper):
- * parses one region line ("start-end perms offset dev inode [path]") at *p, leaving *p just past its
+/* Shared with the smaps parser: parses one region line ("start-end perms offset dev inode [path]") at *p, leaving *p just past its
  * '\n' (or at end for an unterminated last line).  Sets every field of *r; kind is left for
  * ms_maps_classify.  MS_ERR_PARSE if the line stops before the inode or has junk in a field. */
 ms_err ms_maps_parse_line(const char **p, const char *end, ms_region *r);

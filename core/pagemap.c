@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "features.h"
 #include "kabi.h"
 #include "proc.h"
 
@@ -36,16 +36,16 @@
 #define MS_PM_HIDDEN_NOCAP "pfn hidden: needs CAP_SYS_ADMIN"
 #define MS_PM_HIDDEN_NS    "pfn hidden: needs CAP_SYS_ADMIN in the initial user namespace"
 
-const char *ms_page_state_name(ms_page_state s)
+const char *ms_pm_state_name(ms_pm_state s)
 {
     switch (s) {
-    case MS_PS_ABSENT: return "absent";
-    case MS_PS_ANON: return "anon";
-    case MS_PS_FILE_OR_SHARED: return "file_or_shared";
-    case MS_PS_ZERO: return "zero";
-    case MS_PS_HUGE: return "huge";
-    case MS_PS_SWAPPED: return "swapped";
-    case MS_PS__COUNT: break;
+    case MS_PM_STATE_ABSENT: return "absent";
+    case MS_PM_STATE_ANON: return "anon";
+    case MS_PM_STATE_FILE_OR_SHARED: return "file_or_shared";
+    case MS_PM_STATE_ZERO: return "zero";
+    case MS_PM_STATE_HUGE: return "huge";
+    case MS_PM_STATE_SWAPPED: return "swapped";
+    case MS_PM_STATE__COUNT: break;
     }
     return "unknown";
 }
@@ -168,38 +168,23 @@ static bool have_cap_sys_admin(void)
     return (d[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32)) & 1u;
 }
 
-/* The PFN of the shared zero page: read-fault a fresh private anonymous page of our own and look
- * it up in our pagemap.  Only possible when PFNs are visible; checked against KPF_ZERO_PAGE when
- * kpageflags is readable, so a kernel that maps something else there is not trusted. */
+/* The PFN of the shared zero page: the read-faulted page of the self-probe, looked up in our
+ * pagemap.  Only possible when PFNs are visible; checked against KPF_ZERO_PAGE when kpageflags is
+ * readable, so a kernel that maps something else there is not trusted. */
 static bool learn_zero_pfn(uint64_t ps, int kpf_fd, uint64_t *zpfn, bool *pfns_visible)
 {
-    bool ok = false;
+    uint64_t e[2], f;
     *pfns_visible = false;
-    int fd = -1;
-    void *p = mmap(NULL, (size_t)ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    if (!ms_features_probe_own_pages((long)ps, e))
         return false;
-    volatile const unsigned char *c = p;
-    (void)*c;
-    fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        goto out;
-    uint64_t e;
-    if (pread(fd, &e, 8, (off_t)((uintptr_t)p / ps * 8)) != 8)
-        goto out;
-    if (!(e & MS_PM_PRESENT) || (e & MS_PM_PFN_MASK) == 0)
-        goto out;
+    uint64_t pfn = e[1] & MS_PM_PFN_MASK;
+    if (!(e[1] & MS_PM_PRESENT) || pfn == 0)
+        return false;
     *pfns_visible = true;
-    uint64_t f;
-    if (kpf_fd >= 0 && ms_kpage_read(kpf_fd, e & MS_PM_PFN_MASK, &f) && !(f & (1ULL << MS_KPF_ZERO_PAGE)))
-        goto out;
-    *zpfn = e & MS_PM_PFN_MASK;
-    ok = true;
-out:
-    if (fd >= 0)
-        close(fd);
-    munmap(p, (size_t)ps);
-    return ok;
+    if (kpf_fd >= 0 && ms_kpage_read(kpf_fd, pfn, &f) && !(f & (1ULL << MS_KPF_ZERO_PAGE)))
+        return false;
+    *zpfn = pfn;
+    return true;
 }
 
 /* ---- PAGEMAP_SCAN ---------------------------------------------------------------------------- */
@@ -207,16 +192,16 @@ out:
 static uint8_t state_of_categories(uint64_t c)
 {
     if (c & PAGE_IS_SWAPPED)
-        return MS_PS_SWAPPED;
+        return MS_PM_STATE_SWAPPED;
     if (!(c & PAGE_IS_PRESENT))
-        return MS_PS_ABSENT;
+        return MS_PM_STATE_ABSENT;
     if (c & PAGE_IS_PFNZERO)
-        return MS_PS_ZERO;
+        return MS_PM_STATE_ZERO;
     if (c & PAGE_IS_HUGE)
-        return MS_PS_HUGE;
+        return MS_PM_STATE_HUGE;
     if (c & PAGE_IS_FILE)
-        return MS_PS_FILE_OR_SHARED;
-    return MS_PS_ANON;
+        return MS_PM_STATE_FILE_OR_SHARED;
+    return MS_PM_STATE_ANON;
 }
 
 static ms_err summarize_scan(int fd, uint64_t start, uint64_t end, uint64_t ps, ms_pm_summary *s,
@@ -258,7 +243,7 @@ static ms_err summarize_scan(int fd, uint64_t start, uint64_t end, uint64_t ps, 
                 rc = MS_ERR_PARSE;     /* the kernel broke its own contract */
                 goto out;
             }
-            if ((rc = runs_add(rb, cur, r->start, MS_PS_ABSENT)) != MS_OK)
+            if ((rc = runs_add(rb, cur, r->start, MS_PM_STATE_ABSENT)) != MS_OK)
                 goto out;
             uint64_t pages = (r->end - r->start) / ps, c = r->categories;
             if (c & PAGE_IS_PRESENT) s->present += pages;
@@ -279,7 +264,7 @@ static ms_err summarize_scan(int fd, uint64_t start, uint64_t end, uint64_t ps, 
         if (we > cur) {
             if (we > end)
                 we = end;
-            if ((rc = runs_add(rb, cur, we, MS_PS_ABSENT)) != MS_OK)
+            if ((rc = runs_add(rb, cur, we, MS_PM_STATE_ABSENT)) != MS_OK)
                 goto out;
             cur = we;
         }
@@ -336,7 +321,7 @@ static ms_err summarize_pread(int fd, int dirfd, uint64_t start, uint64_t end, u
 
     uint64_t vfirst = start / ps, vend = end / ps;
     uint64_t run_start = vfirst;
-    uint8_t run_state = MS_PS__COUNT;           /* none yet */
+    uint8_t run_state = MS_PM_STATE__COUNT;           /* none yet */
     /* Batches start on block boundaries so every block is whole in the buffer; the entries read
      * outside [vfirst, vend) only serve the block test. */
     for (uint64_t b = vfirst - vfirst % ppb; b < vend; b += batch) {
@@ -369,19 +354,20 @@ static ms_err summarize_pread(int fd, int dirfd, uint64_t start, uint64_t end, u
                 if ((e & MS_PM_FILE) && !huge_zero) s->file_or_shared++;
                 if (e & MS_PM_SWAP) {
                     s->swapped++;
-                    st = MS_PS_SWAPPED;
+                    st = MS_PM_STATE_SWAPPED;
                 } else if (!(e & MS_PM_PRESENT)) {
-                    st = MS_PS_ABSENT;
+                    st = MS_PM_STATE_ABSENT;
                 } else {
                     s->present++;
                     bool zero = huge_zero || (zero_known && (e & MS_PM_PFN_MASK) == zpfn);
                     if (zero) s->zero_page++;
                     if (huge) s->huge++;
-                    st = zero ? MS_PS_ZERO : huge ? MS_PS_HUGE : (e & MS_PM_FILE) ? MS_PS_FILE_OR_SHARED
-                                                                                  : MS_PS_ANON;
+                    st = zero ? MS_PM_STATE_ZERO : huge ? MS_PM_STATE_HUGE
+                       : (e & MS_PM_FILE) ? MS_PM_STATE_FILE_OR_SHARED : MS_PM_STATE_ANON;
                 }
                 if (st != run_state) {
-                    if (run_state != MS_PS__COUNT && (rc = runs_add(rb, run_start * ps, v * ps, run_state)) != MS_OK)
+                    if (run_state != MS_PM_STATE__COUNT &&
+                        (rc = runs_add(rb, run_start * ps, v * ps, run_state)) != MS_OK)
                         goto out;
                     run_state = st;
                     run_start = v;
@@ -406,8 +392,8 @@ out:
 
 /* ---- public ---------------------------------------------------------------------------------- */
 
-ms_err ms_pagemap_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts *o,
-                            ms_pm_summary *out)
+ms_err ms_pm_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts *o,
+                       ms_pm_summary *out)
 {
     static const ms_pm_opts defaults = {MS_PM_AUTO, 0, false};
     ms_err rc = MS_OK;
@@ -438,7 +424,7 @@ ms_err ms_pagemap_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm
          * refuses a range past TASK_SIZE): the probe's pread is what answered. */
         out->used = o->method == MS_PM_SCAN ? MS_PM_SCAN : MS_PM_PREAD;
         out->has_zero_page = out->has_exclusive = out->has_huge = true;
-        rc = runs_add(&rb, start, end, MS_PS_ABSENT);
+        rc = runs_add(&rb, start, end, MS_PM_STATE_ABSENT);
         goto done;
     }
     rc = MS_ERR_UNSUPPORTED;
@@ -452,7 +438,7 @@ ms_err ms_pagemap_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm
     rc = summarize_pread(fd, dirfd, start, top, ps, out, &rb);
 read:
     if (rc == MS_OK)
-        rc = runs_add(&rb, top, end, MS_PS_ABSENT);   /* no-op when top == end */
+        rc = runs_add(&rb, top, end, MS_PM_STATE_ABSENT);   /* no-op when top == end */
 done:
     if (rc != MS_OK)
         goto out;
@@ -481,7 +467,7 @@ void ms_pm_summary_free(ms_pm_summary *s)
     s->nruns = 0;
 }
 
-ms_err ms_pagemap_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *out)
+ms_err ms_pm_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *out)
 {
     ms_err rc = MS_OK;
     int fd = -1, kpf = -1, kpc = -1;

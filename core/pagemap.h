@@ -28,14 +28,15 @@ typedef enum { MS_PM_AUTO, MS_PM_SCAN, MS_PM_PREAD } ms_pm_method;
 /* The state of one page, for runs.  A page has exactly one; the order of tests is: swapped, not
  * present (absent), zero page, huge (THP), file or shared, else anon (present, private anon). */
 typedef enum {
-    MS_PS_ABSENT, MS_PS_ANON, MS_PS_FILE_OR_SHARED, MS_PS_ZERO, MS_PS_HUGE, MS_PS_SWAPPED,
-    MS_PS__COUNT
-} ms_page_state;
-const char *ms_page_state_name(ms_page_state s);
+    MS_PM_STATE_ABSENT, MS_PM_STATE_ANON, MS_PM_STATE_FILE_OR_SHARED, MS_PM_STATE_ZERO,
+    MS_PM_STATE_HUGE, MS_PM_STATE_SWAPPED,
+    MS_PM_STATE__COUNT
+} ms_pm_state;
+const char *ms_pm_state_name(ms_pm_state s);
 
 typedef struct {
     uint64_t start, end;      /* [start, end), page aligned */
-    uint8_t state;            /* ms_page_state */
+    uint8_t state;            /* ms_pm_state */
 } ms_pm_run;
 
 typedef struct {
@@ -65,8 +66,8 @@ typedef struct {
  * between are counted absent.  end past that power of two is MS_ERR_RANGE.  MS_ERR_PERM when
  * pagemap cannot be opened, MS_ERR_UNSUPPORTED when MS_PM_SCAN is asked for and the kernel lacks
  * it, MS_ERR_NOMM for a kernel thread or a zombie.  On error *out holds nothing to free. */
-ms_err ms_pagemap_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts *o,
-                            ms_pm_summary *out);
+ms_err ms_pm_summarize(int dirfd, uint64_t start, uint64_t end, const ms_pm_opts *o,
+                       ms_pm_summary *out);
 void ms_pm_summary_free(ms_pm_summary *s);
 
 /* One page's entry decoded, with its frame when the kernel lets us see it. */
@@ -87,8 +88,8 @@ typedef struct {
 
 /* Decodes npages entries from start (page aligned) into out[0..npages).  Pages past the process's
  * TASK_SIZE but below the user address space's bound come back not present, beyond_top set (see
- * ms_pagemap_summarize); past that bound is MS_ERR_RANGE, a kernel thread or zombie MS_ERR_NOMM. */
-ms_err ms_pagemap_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *out);
+ * ms_pm_summarize); past that bound is MS_ERR_RANGE, a kernel thread or zombie MS_ERR_NOMM. */
+ms_err ms_pm_frames(int dirfd, uint64_t start, size_t npages, ms_pm_frame *out);
 
 
 #endif

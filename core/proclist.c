@@ -1,4 +1,5 @@
-/* proclist.c - the process list: one entry per /proc/<pid> from status, stat and cmdline only.
+/* proclist.c - the process list: one entry per /proc/<pid> from status, stat and cmdline only
+ * (and cgroup, for the container); the cheap mode from status and stat alone.
  *
  * It must stay cheap with thousands of processes, so a walk reuses one buffer (and one kv array)
  * for every file of every process and allocates only each kept process's cmdline string.  smaps is
@@ -32,9 +33,10 @@ static ms_err cgroup_fill(int dirfd, ms_status *scratch, ms_procinfo *out)
 }
 
 /* Fills *out from the files under dirfd, reading each into scratch->buf in turn.  *keep is false
- * when q is given and matches neither the name nor the cmdline (nothing is then allocated). */
-static ms_err procinfo_fill(int dirfd, int pid, const char *q, ms_status *scratch, ms_procinfo *out,
-                            bool *keep)
+ * when q is given and matches neither the name nor the cmdline (nothing is then allocated).  The
+ * cheap mode stops after stat: status and stat hold every figure, cmdline and cgroup only names. */
+static ms_err procinfo_fill(int dirfd, int pid, const char *q, bool cheap, ms_status *scratch,
+                            ms_procinfo *out, bool *keep)
 {
     ms_err rc;
     ms_stat st;
@@ -68,6 +70,10 @@ static ms_err procinfo_fill(int dirfd, int pid, const char *q, ms_status *scratc
     out->minflt = st.minflt;
     out->majflt = st.majflt;
     out->starttime = st.starttime;
+    if (cheap) {
+        *keep = true;
+        goto out;
+    }
 
     ms_buf_reset(&scratch->buf);
     rc = ms_buf_reserve(&scratch->buf, MS_CMDLINE_MAX + 1);
@@ -93,14 +99,24 @@ out:
     return rc;
 }
 
-ms_err ms_procinfo_read(int dirfd, int pid, ms_procinfo *out)
+static ms_err procinfo_read(int dirfd, int pid, bool cheap, ms_procinfo *out)
 {
     ms_status scratch;
     bool keep;
     ms_status_init(&scratch);
-    ms_err rc = procinfo_fill(dirfd, pid, NULL, &scratch, out, &keep);
+    ms_err rc = procinfo_fill(dirfd, pid, NULL, cheap, &scratch, out, &keep);
     ms_status_free(&scratch);
     return rc;
+}
+
+ms_err ms_procinfo_read(int dirfd, int pid, ms_procinfo *out)
+{
+    return procinfo_read(dirfd, pid, false, out);
+}
+
+ms_err ms_procinfo_read_cheap(int dirfd, int pid, ms_procinfo *out)
+{
+    return procinfo_read(dirfd, pid, true, out);
 }
 
 void ms_procinfo_free(ms_procinfo *p)
@@ -137,7 +153,7 @@ static bool pid_name(const char *s, int *pid)
     return true;
 }
 
-ms_err ms_proclist_read(const char *procroot, const char *q, ms_proclist *out)
+static ms_err proclist_walk(const char *procroot, const char *q, bool cheap, ms_proclist *out)
 {
     ms_err rc = MS_OK;
     ms_status scratch;
@@ -172,7 +188,7 @@ ms_err ms_proclist_read(const char *procroot, const char *q, ms_proclist *out)
         ms_err one = fd < 0 ? ms_err_from_errno(errno) : MS_OK;
         bool keep = false;
         if (one == MS_OK) {
-            one = procinfo_fill(fd, pid, q, &scratch, &pi, &keep);
+            one = procinfo_fill(fd, pid, q, cheap, &scratch, &pi, &keep);
             close(fd);
         }
         if (one == MS_ERR_NOMEM) {
@@ -204,6 +220,16 @@ out:
     if (rc != MS_OK)
         ms_proclist_free(out);
     return rc;
+}
+
+ms_err ms_proclist_read(const char *procroot, const char *q, ms_proclist *out)
+{
+    return proclist_walk(procroot, q, false, out);
+}
+
+ms_err ms_proclist_read_cheap(const char *procroot, ms_proclist *out)
+{
+    return proclist_walk(procroot, NULL, true, out);
 }
 
 typedef struct {

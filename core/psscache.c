@@ -17,6 +17,8 @@
 typedef struct {
     int pid;
     uint64_t starttime;
+    bool has_figures;                    /* false: seen and due, never read yet */
+    unsigned waited;                     /* calls in a row it was due and not read */
     uint64_t vm_rss, minflt, majflt;     /* the process when its rollup was read */
     uint64_t pss, uss;
     uint64_t read_ns;                    /* CLOCK_MONOTONIC at the read */
@@ -27,9 +29,10 @@ typedef struct {
 #define PSS_FORGET_NS ((uint64_t)300 * 1000000000u)
 
 struct ms_psscache {
-    pthread_mutex_t lock;     /* guards e and n, held by a call from start to end */
+    pthread_mutex_t lock;     /* guards everything below, held by a call from start to end */
     pss_entry *e;             /* owned; sorted by pid */
     size_t n;
+    unsigned min_reads;       /* reads every call makes, budget or not */
 };
 
 const char *ms_pss_state_name(ms_pss_state s)
@@ -90,19 +93,34 @@ static int entry_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* A process to read, in the order they are read: never read first, then the oldest figures. */
+/* A process to read.  The order: those due for MS_PSS_STARVED_CALLS calls or more first, longest
+ * waiting first (a queue: one that arrives later has waited less, so it goes behind); then the
+ * largest change of RSS since the last read (never read: all of its RSS). */
 typedef struct {
     size_t idx;
-    uint64_t read_ns;         /* 0: never read */
-    long slot;                /* its entry in the new array, or -1 */
+    size_t slot;              /* its entry in the new array */
+    unsigned waited;
+    uint64_t change;
 } pss_todo;
 
 static int todo_cmp(const void *a, const void *b)
 {
     const pss_todo *x = a, *y = b;
-    if (x->read_ns != y->read_ns)
-        return x->read_ns < y->read_ns ? -1 : 1;
+    bool sx = x->waited >= MS_PSS_STARVED_CALLS, sy = y->waited >= MS_PSS_STARVED_CALLS;
+    if (sx != sy)
+        return sx ? -1 : 1;
+    if (sx && x->waited != y->waited)
+        return x->waited > y->waited ? -1 : 1;
+    if (x->change != y->change)
+        return x->change > y->change ? -1 : 1;
     return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+void ms_psscache_set_min_reads(ms_psscache *c, unsigned n)
+{
+    pthread_mutex_lock(&c->lock);
+    c->min_reads = n;
+    pthread_mutex_unlock(&c->lock);
 }
 
 /* One rollup read into *e (its key taken from p); the result's state says how it went. */
@@ -126,8 +144,8 @@ static void read_one(const ms_procinfo *p, ms_smaps *s, pss_entry *e, ms_pss_res
     ms_smaps_totals t;
     ms_smaps_totals_of(s, 0, 1, &t);
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
-    *e = (pss_entry){p->pid, p->starttime, p->vm_rss, p->minflt, p->majflt, t.v[MS_SF_PSS], ms_smaps_uss(&t),
-                     now, now};
+    *e = (pss_entry){p->pid, p->starttime, true, 0, p->vm_rss, p->minflt, p->majflt, t.v[MS_SF_PSS],
+                     ms_smaps_uss(&t), now, now};
     r->state = MS_PSS_FRESH;
     r->pss = e->pss;
     r->uss = e->uss;
@@ -166,35 +184,38 @@ ms_err ms_psscache_update(ms_psscache *c, const ms_procinfo *p, size_t n, uint64
         const pss_entry *old = find(c->e, c->n, p[i].pid);
         if (old && old->starttime != p[i].starttime)
             old = NULL;                      /* the pid now names another process */
-        if (old && old->vm_rss == p[i].vm_rss && old->minflt == p[i].minflt && old->majflt == p[i].majflt) {
+        if (old && old->has_figures && old->vm_rss == p[i].vm_rss && old->minflt == p[i].minflt &&
+            old->majflt == p[i].majflt) {
             ne[nn] = *old;
             ne[nn++].seen_ns = now;
             res[i] = (ms_pss_result){MS_PSS_CACHED, old->pss, old->uss, (now - old->read_ns) / 1000000, MS_OK};
             continue;
         }
-        /* An old entry is kept until it is replaced: a process skipped now keeps its place in
-         * the queue (oldest first) for the next call. */
-        todo[nt++] = (pss_todo){i, old ? old->read_ns : 0, old ? (long)nn : -1};
-        if (old) {
-            ne[nn] = *old;
-            ne[nn++].seen_ns = now;
-        }
+        /* Due.  Its entry stays (or is made, figureless) until a read replaces it, so one skipped
+         * now keeps its count of calls waited for the next call. */
+        ne[nn] = old ? *old : (pss_entry){.pid = p[i].pid, .starttime = p[i].starttime};
+        ne[nn].seen_ns = now;
+        uint64_t from = old && old->has_figures ? old->vm_rss : 0;
+        todo[nt++] = (pss_todo){i, nn, ne[nn].waited, p[i].vm_rss > from ? p[i].vm_rss - from : from - p[i].vm_rss};
+        nn++;
     }
     qsort(todo, nt, sizeof *todo, todo_cmp);
     for (size_t k = 0; k < nt; k++) {
         ms_pss_result *r = &res[todo[k].idx];
-        if (clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0 >= budget_ns) {
+        pss_entry *slot = &ne[todo[k].slot];
+        if (k >= c->min_reads && clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0 >= budget_ns) {
             r->state = MS_PSS_SKIPPED;
+            slot->waited++;
+            if (slot->waited > st->max_waited)
+                st->max_waited = slot->waited;
             continue;
         }
         pss_entry e;
         read_one(&p[todo[k].idx], &s, &e, r);
-        if (r->state == MS_PSS_FRESH) {
-            if (todo[k].slot >= 0)
-                ne[todo[k].slot] = e;
-            else
-                ne[nn++] = e;
-        }
+        if (r->state == MS_PSS_FRESH)
+            *slot = e;
+        else
+            slot->waited = 0;                /* refused or gone: tried, not starved */
     }
     /* Entries of processes this call did not ask about (another request's list, a search) stay
      * until no call has asked about them for PSS_FORGET_NS. */

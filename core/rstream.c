@@ -44,6 +44,11 @@ struct rs_ahead {
     int err;                /* errno of a failed read, 0 if none */
 };
 
+typedef struct {
+    size_t text;
+    ms_smaps_extra x;
+} rs_side;
+
 struct ms_rstream {
     int fd, dirfd;
     bool smaps;
@@ -59,16 +64,19 @@ struct ms_rstream {
 
     /* win[0, hist): handed out, kept for the classifier to look back at (their text may be gone:
      * only header fields are read from them); win[hist, nwin): complete, not yet handed out;
-     * win[nwin]: the region being parsed when `open`.  text[i] is where win[i]'s header line
-     * starts in buf (valid for i >= hist). */
+     * win[nwin]: the region being parsed when `open`.  side[i] holds what else belongs to win[i]:
+     * where its header line starts in buf (valid for i >= hist) and, for smaps, its fields and
+     * VmFlags. */
     ms_region *win;
-    size_t *text;
+    rs_side *side;
     size_t wcap, hist, nwin;
     bool open;
 
-    ms_smaps_field *fields; /* fields of win[hist..nwin] from field_first; older ones are dead */
+    ms_smaps_field *fields; /* fields of win[hist..nwin] from their side's field_first; older ones
+                             * are dead */
     size_t nf, fcap;
 
+    ms_smaps_extra last;    /* of the region handed out last */
     uint64_t last_end;      /* end of the last region kept: the next must start at or after it */
     bool have_last;
     size_t handed, dropped;
@@ -81,7 +89,7 @@ static ms_err grow_window(ms_rstream *s)
     if (from) {
         size_t n = s->nwin - from + (s->open ? 1 : 0);
         memmove(s->win, s->win + from, n * sizeof *s->win);
-        memmove(s->text, s->text + from, n * sizeof *s->text);
+        memmove(s->side, s->side + from, n * sizeof *s->side);
         s->hist -= from;
         s->nwin -= from;
         if (s->nwin + 1 < s->wcap)
@@ -92,10 +100,10 @@ static ms_err grow_window(ms_rstream *s)
     if (!w)
         return MS_ERR_NOMEM;
     s->win = w;
-    size_t *t = realloc(s->text, cap * sizeof *t);
+    rs_side *t = realloc(s->side, cap * sizeof *t);
     if (!t)
         return MS_ERR_NOMEM;
-    s->text = t;
+    s->side = t;
     s->wcap = cap;
     return MS_OK;
 }
@@ -104,7 +112,7 @@ static ms_err grow_window(ms_rstream *s)
 static size_t first_live_field(const ms_rstream *s)
 {
     if (s->hist < s->nwin || s->open)
-        return s->win[s->hist].field_first;
+        return s->side[s->hist].x.field_first;
     return s->nf;
 }
 
@@ -115,7 +123,7 @@ static ms_err grow_fields(ms_rstream *s)
         memmove(s->fields, s->fields + from, (s->nf - from) * sizeof *s->fields);
         s->nf -= from;
         for (size_t i = s->hist; i < s->nwin + (s->open ? 1 : 0); i++)
-            s->win[i].field_first -= (uint32_t)from;
+            s->side[i].x.field_first -= (uint32_t)from;
         if (s->nf < s->fcap)
             return MS_OK;
     }
@@ -142,10 +150,9 @@ static void move_text(ms_rstream *s, size_t keep, char *to)
     const char *old = s->buf + keep;
     size_t live = s->len - keep;
     for (size_t i = s->hist; i < s->nwin + (s->open ? 1 : 0); i++) {
-        ms_region *x = &s->win[i];
-        x->path = rebase(x->path, old, to);
-        x->vmflags = rebase(x->vmflags, old, to);
-        s->text[i] -= keep;
+        s->win[i].path = rebase(s->win[i].path, old, to);
+        s->side[i].x.vmflags = rebase(s->side[i].x.vmflags, old, to);
+        s->side[i].text -= keep;
     }
     for (size_t i = first_live_field(s); i < s->nf; i++) {
         s->fields[i].name = rebase(s->fields[i].name, old, to);
@@ -271,7 +278,7 @@ static ms_err refill(ms_rstream *s)
 {
     if (!s->ahead && s->bytes_read >= RS_AHEAD_AFTER)
         ahead_start(s);
-    size_t keep = s->hist < s->nwin ? s->text[s->hist] : s->open ? s->text[s->nwin] : s->pos;
+    size_t keep = s->hist < s->nwin ? s->side[s->hist].text : s->open ? s->side[s->nwin].text : s->pos;
     size_t live = s->len - keep;
     /* The kernel gives a seq_file about a page per read(): compacting before every read would move
      * the pending regions' text some 20 times over, so only when the room left gets short. */
@@ -316,10 +323,11 @@ static ms_err refill(ms_rstream *s)
 static void close_region(ms_rstream *s)
 {
     ms_region *x = &s->win[s->nwin];
-    x->field_count = (uint32_t)(s->nf - x->field_first);
+    ms_smaps_extra *sx = &s->side[s->nwin].x;
+    sx->field_count = (uint32_t)(s->nf - sx->field_first);
     s->open = false;
     if (x->start >= x->end || (s->have_last && x->start < s->last_end)) {
-        s->nf = x->field_first;
+        s->nf = sx->field_first;
         s->dropped++;
         return;
     }
@@ -346,8 +354,8 @@ static ms_err parse_some(ms_rstream *s)
                 return rc;
             if (s->nf > UINT32_MAX)
                 return MS_ERR_TOOBIG;
-            x->field_first = (uint32_t)s->nf;
-            s->text[s->nwin] = s->pos;
+            s->side[s->nwin].text = s->pos;
+            s->side[s->nwin].x = (ms_smaps_extra){.field_first = (uint32_t)s->nf};
             s->open = true;
             s->pos = (size_t)(p - s->buf);
             if (closed)
@@ -358,15 +366,15 @@ static ms_err parse_some(ms_rstream *s)
             return MS_ERR_PARSE;      /* a field before any region */
         if (s->nf == s->fcap && (rc = grow_fields(s)) != MS_OK)
             return rc;
-        ms_region *x = &s->win[s->nwin];
+        ms_smaps_extra *sx = &s->side[s->nwin].x;
         /* The key guess: the field at the same position in the previous region, while that one's
          * text is still here (it is, unless everything before was handed out at the end). */
-        size_t k = s->nf - x->field_first;
+        size_t k = s->nf - sx->field_first;
         const ms_smaps_field *guess = NULL;
-        if (s->nwin > s->hist && k < s->win[s->nwin - 1].field_count)
-            guess = &s->fields[s->win[s->nwin - 1].field_first + k];
+        if (s->nwin > s->hist && k < s->side[s->nwin - 1].x.field_count)
+            guess = &s->fields[s->side[s->nwin - 1].x.field_first + k];
         bool stored;
-        if ((rc = ms_smaps_parse_field(&p, end, guess, &s->fields[s->nf], x, &stored)) != MS_OK)
+        if ((rc = ms_smaps_parse_field(&p, end, guess, &s->fields[s->nf], &s->win[s->nwin], sx, &stored)) != MS_OK)
             return rc;
         if (stored)
             s->nf++;
@@ -388,6 +396,7 @@ ms_err ms_rstream_next(ms_rstream *s, const ms_region **r, const ms_smaps_field 
         *f = NULL;
     if (nf)
         *nf = 0;
+    s->last = (ms_smaps_extra){0};
     for (;;) {
         size_t pending = s->nwin - s->hist;
         if (pending && (pending > RS_REACH || s->done)) {
@@ -395,9 +404,10 @@ ms_err ms_rstream_next(ms_rstream *s, const ms_region **r, const ms_smaps_field 
             ms_maps_classify_one(s->win, s->nwin, s->hist, s->base_page);
             ms_region_check_deleted(s->dirfd, x);
             *r = x;
+            s->last = s->side[s->hist].x;
             if (s->smaps && f && nf) {
-                *f = s->fields + x->field_first;
-                *nf = x->field_count;
+                *f = s->fields + s->last.field_first;
+                *nf = s->last.field_count;
             }
             s->hist++;
             s->handed++;
@@ -409,6 +419,12 @@ ms_err ms_rstream_next(ms_rstream *s, const ms_region **r, const ms_smaps_field 
         if (rc != MS_OK)
             return rc;
     }
+}
+
+const char *ms_rstream_vmflags(const ms_rstream *s, size_t *len)
+{
+    *len = s->last.vmflags ? s->last.vmflags_len : 0;
+    return s->last.vmflags;
 }
 
 ms_err ms_rstream_open(int dirfd, const char *name, uint64_t base_page, size_t block,
@@ -431,9 +447,9 @@ ms_err ms_rstream_open(int dirfd, const char *name, uint64_t base_page, size_t b
     s->fcap = s->smaps ? 512 : 1;       /* the regions in reach hold ~400: rarely regrown */
     s->buf = malloc(s->cap);
     s->win = malloc(s->wcap * sizeof *s->win);
-    s->text = malloc(s->wcap * sizeof *s->text);
+    s->side = malloc(s->wcap * sizeof *s->side);
     s->fields = malloc(s->fcap * sizeof *s->fields);
-    if (!s->buf || !s->win || !s->text || !s->fields) {
+    if (!s->buf || !s->win || !s->side || !s->fields) {
         rc = MS_ERR_NOMEM;
         goto out;
     }
@@ -477,7 +493,7 @@ void ms_rstream_close(ms_rstream *s)
         close(s->fd);
     free(s->buf);
     free(s->win);
-    free(s->text);
+    free(s->side);
     free(s->fields);
     free(s);
 }

@@ -39,6 +39,9 @@ ms_err ms_rstream_open(int dirfd, const char *name, uint64_t base_page, size_t b
  * MS_ERR_NOENT when the process exited while being read (the kernel ends the file early), and
  * MS_ERR_PARSE, MS_ERR_TOOBIG, MS_ERR_IO as the whole-file readers give them. */
 ms_err ms_rstream_next(ms_rstream *s, const ms_region **r, const ms_smaps_field **f, size_t *nf);
+/* The VmFlags of the region handed out last (*len bytes), valid as long as it is; NULL when the
+ * kernel printed none for it, and always for maps. */
+const char *ms_rstream_vmflags(const ms_rstream *s, size_t *len);
 
 /* Regions handed out so far, and torn ones dropped. */
 size_t ms_rstream_count(const ms_rstream *s);

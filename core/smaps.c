@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keyname.h"
 #include "num.h"
 #include "proc.h"
 
@@ -74,6 +75,8 @@ static int lookup(const char *name, size_t len)
 void ms_smaps_init(ms_smaps *s)
 {
     ms_maps_init(&s->maps);
+    s->extra = NULL;
+    s->extra_cap = 0;
     s->fields = NULL;
     s->nfields = s->fields_cap = 0;
 }
@@ -81,9 +84,41 @@ void ms_smaps_init(ms_smaps *s)
 void ms_smaps_free(ms_smaps *s)
 {
     ms_maps_free(&s->maps);
+    free(s->extra);
+    s->extra = NULL;
+    s->extra_cap = 0;
     free(s->fields);
     s->fields = NULL;
     s->nfields = s->fields_cap = 0;
+}
+
+/* Room for `want` regions, and their extras beside them (the same capacity). */
+static ms_err regions_reserve(ms_smaps *s, size_t want)
+{
+    ms_maps *m = &s->maps;
+    if (want <= m->cap && want <= s->extra_cap)
+        return MS_OK;
+    ms_err rc = ms_maps_reserve(m, want);
+    if (rc != MS_OK)
+        return rc;
+    ms_smaps_extra *x = realloc(s->extra, m->cap * sizeof *x);
+    if (!x)
+        return MS_ERR_NOMEM;
+    s->extra = x;
+    s->extra_cap = m->cap;
+    return MS_OK;
+}
+
+const ms_smaps_extra *ms_smaps_extra_of(const ms_smaps *s, const ms_region *r)
+{
+    return &s->extra[r - s->maps.regions];
+}
+
+const ms_smaps_field *ms_smaps_fields_of(const ms_smaps *s, const ms_region *r, size_t *n)
+{
+    const ms_smaps_extra *x = ms_smaps_extra_of(s, r);
+    *n = x->field_count;
+    return s->fields + x->field_first;
 }
 
 static ms_err fields_reserve(ms_smaps *s, size_t want)
@@ -248,7 +283,7 @@ static ms_err parse_value(const char **pp, const char *colon, const char *end, m
 }
 
 ms_err ms_smaps_parse_field(const char **pp, const char *end, const ms_smaps_field *guess,
-                            ms_smaps_field *f, ms_region *r, bool *stored)
+                            ms_smaps_field *f, ms_region *r, ms_smaps_extra *x, bool *stored)
 {
     const char *p = *pp, *colon;
     *stored = false;
@@ -285,8 +320,8 @@ ms_err ms_smaps_parse_field(const char **pp, const char *end, const ms_smaps_fie
                 e = end;
             while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
                 e--;
-            r->vmflags = v;
-            r->vmflags_len = (size_t)(e - v);
+            x->vmflags = v;
+            x->vmflags_len = (size_t)(e - v);
             return MS_OK;
         }
         f->id = (int16_t)lookup(p, (size_t)(colon - p));
@@ -331,18 +366,19 @@ ms_err ms_smaps_parse(ms_smaps *s)
         goto out;
     /* A region record is ~700 bytes (a 70-byte header and ~24 lines of 28 bytes): size both arrays
      * for the whole file at once rather than regrowing them a dozen times. */
-    if ((rc = ms_maps_reserve(m, m->buf.len / 512 + 1)) != MS_OK ||
+    if ((rc = regions_reserve(s, m->buf.len / 512 + 1)) != MS_OK ||
         (rc = fields_reserve(s, m->buf.len / 26 + 1)) != MS_OK)
         goto out;
 
     while (p < end) {
         if (ms_smaps_is_region_line(p, end)) {
             if (m->nregions) {
-                m->regions[cur].field_count = (uint32_t)(s->nfields - m->regions[cur].field_first);
-                prev_first = m->regions[cur].field_first;
-                prev_count = m->regions[cur].field_count;
+                s->extra[cur].field_count = (uint32_t)(s->nfields - s->extra[cur].field_first);
+                prev_first = s->extra[cur].field_first;
+                prev_count = s->extra[cur].field_count;
             }
-            if (m->nregions == m->cap && (rc = ms_maps_reserve(m, m->nregions + 1)) != MS_OK)
+            if ((m->nregions == m->cap || m->nregions == s->extra_cap) &&
+                (rc = regions_reserve(s, m->nregions + 1)) != MS_OK)
                 goto out;
             cur = m->nregions;
             if ((rc = ms_maps_parse_line(&p, end, &m->regions[cur])) != MS_OK)
@@ -351,7 +387,7 @@ ms_err ms_smaps_parse(ms_smaps *s)
                 rc = MS_ERR_TOOBIG;
                 goto out;
             }
-            m->regions[cur].field_first = (uint32_t)s->nfields;
+            s->extra[cur] = (ms_smaps_extra){.field_first = (uint32_t)s->nfields};
             m->nregions++;
             k = 0;
             continue;
@@ -365,7 +401,7 @@ ms_err ms_smaps_parse(ms_smaps *s)
         ms_smaps_field *f = &s->fields[s->nfields];
         const ms_smaps_field *guess = k < prev_count ? &s->fields[prev_first + k] : NULL;
         bool stored;
-        if ((rc = ms_smaps_parse_field(&p, end, guess, f, &m->regions[cur], &stored)) != MS_OK)
+        if ((rc = ms_smaps_parse_field(&p, end, guess, f, &m->regions[cur], &s->extra[cur], &stored)) != MS_OK)
             goto out;
         if (!stored)
             continue;
@@ -373,7 +409,7 @@ ms_err ms_smaps_parse(ms_smaps *s)
         k++;
     }
     if (m->nregions)
-        m->regions[cur].field_count = (uint32_t)(s->nfields - m->regions[cur].field_first);
+        s->extra[cur].field_count = (uint32_t)(s->nfields - s->extra[cur].field_first);
     ms_maps_classify(m->regions, m->nregions);
 out:
     if (rc != MS_OK) {
@@ -411,7 +447,8 @@ static ms_err read_and_parse(int dirfd, const char *name, ms_smaps *s, bool roll
         if (rc != MS_OK || !ms_maps_torn(s->maps.regions, s->maps.nregions))
             goto out;
         if (attempt == MS_MAPS_TORN_RETRIES) {
-            s->maps.nregions = ms_maps_drop_torn(s->maps.regions, s->maps.nregions);
+            s->maps.nregions = ms_maps_drop_torn(s->maps.regions, s->maps.nregions, s->extra,
+                                                 sizeof *s->extra);
             goto out;
         }
     }
@@ -442,35 +479,11 @@ const char *ms_smaps_field_name(ms_smaps_field_id id)
 
 const char *ms_smaps_json_name(const char *name, size_t len, char *out, size_t cap)
 {
-    size_t o = 0;
-    if (cap == 0)
-        return out;
     int id = lookup(name, len);
-    if (id != MS_SF_UNKNOWN) {
-        const char *j = known[id].json;
-        for (; j[o] && o + 1 < cap; o++)
-            out[o] = j[o];
-        out[o] = '\0';
-        return out;
-    }
-    for (size_t i = 0; i < len && o + 1 < cap; i++) {
-        char c = name[i];
-        if (c >= 'A' && c <= 'Z') {
-            char prev = i ? name[i - 1] : '\0';
-            if ((prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9')) {
-                if (o + 2 >= cap)
-                    break;                  /* no room for "_x": stop rather than end on '_' */
-                out[o++] = '_';
-            }
-            out[o++] = (char)(c - 'A' + 'a');
-        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') {
-            out[o++] = c;
-        } else {
-            out[o++] = '_';
-        }
-    }
-    out[o] = '\0';
-    return out;
+    if (id == MS_SF_UNKNOWN)
+        return ms_keyname_snake(name, len, out, cap);
+    const char *j = known[id].json;   /* already snake_case: copied as it is, cut to cap */
+    return ms_keyname_snake(j, strlen(j), out, cap);
 }
 
 void ms_smaps_totals_add(ms_smaps_totals *t, const ms_smaps_field *f, size_t n)
@@ -486,7 +499,9 @@ void ms_smaps_totals_add(ms_smaps_totals *t, const ms_smaps_field *f, size_t n)
 
 static void totals_add(const ms_smaps *s, const ms_region *r, ms_smaps_totals *t)
 {
-    ms_smaps_totals_add(t, s->fields + r->field_first, r->field_count);
+    size_t n;
+    const ms_smaps_field *f = ms_smaps_fields_of(s, r, &n);
+    ms_smaps_totals_add(t, f, n);
 }
 
 void ms_smaps_totals_of(const ms_smaps *s, size_t first_region, size_t nregions, ms_smaps_totals *t)
@@ -620,8 +635,9 @@ ms_err ms_smaps_group_by_path(const ms_smaps *s, ms_smaps_group **out, size_t *n
     if ((rc = ms_smaps_grouper_new(false, &x)) != MS_OK)
         goto out;
     for (size_t i = 0; i < m->nregions; i++) {
-        const ms_region *r = &m->regions[i];
-        if ((rc = ms_smaps_grouper_add(x, r, s->fields + r->field_first, r->field_count)) != MS_OK)
+        size_t nf;
+        const ms_smaps_field *f = ms_smaps_fields_of(s, &m->regions[i], &nf);
+        if ((rc = ms_smaps_grouper_add(x, &m->regions[i], f, nf)) != MS_OK)
             goto out;
     }
     /* the paths point into s: hand the array over as it is */

@@ -2,7 +2,7 @@
  *
  * Every "Key: value [kB]" line is kept in the order the kernel printed it, known or not, so a field
  * a future kernel adds passes through instead of being dropped.  Values in kB are stored in bytes.
- * One exception: the VmFlags line is not a field; it is kept on the region (ms_region.vmflags). */
+ * One exception: the VmFlags line is not a field; it is kept beside the region (ms_smaps_extra). */
 #ifndef MEMSCOPE_SMAPS_H
 #define MEMSCOPE_SMAPS_H
 
@@ -37,8 +37,18 @@ typedef struct {
     uint32_t raw_len;
 } ms_smaps_field;
 
+/* What smaps says of a region beyond its maps line, kept beside it so that readers of maps carry
+ * none of it: its fields, a slice of the reader's array, and its VmFlags. */
 typedef struct {
-    ms_maps maps;             /* regions; each region's fields are a slice of `fields` */
+    uint32_t field_first, field_count;   /* fields[field_first .. +field_count) */
+    const char *vmflags;      /* the VmFlags value, e.g. "rd wr mr mw me ac", or NULL */
+    size_t vmflags_len;
+} ms_smaps_extra;
+
+typedef struct {
+    ms_maps maps;             /* regions; maps.buf also holds the fields' and VmFlags' text */
+    ms_smaps_extra *extra;    /* extra[i] belongs to maps.regions[i] */
+    size_t extra_cap;         /* >= maps.nregions */
     ms_smaps_field *fields;
     size_t nfields, fields_cap;
 } ms_smaps;
@@ -50,13 +60,17 @@ ms_err ms_smaps_parse(ms_smaps *s);
 ms_err ms_smaps_read(int dirfd, ms_smaps *s);
 /* smaps_rollup: the same shape, one pseudo-region.  MS_ERR_UNSUPPORTED if the kernel lacks it. */
 ms_err ms_smaps_rollup_read(int dirfd, ms_smaps *s);
+/* What s says of r beyond maps (r one of s->maps.regions), and r's fields (*n of them). */
+const ms_smaps_extra *ms_smaps_extra_of(const ms_smaps *s, const ms_region *r);
+const ms_smaps_field *ms_smaps_fields_of(const ms_smaps *s, const ms_region *r, size_t *n);
 
 /* Shared with the streaming reader (rstream.c): parses the field line at *pp, which belongs to
  * region r, into f, leaving *pp past the line.  guess is the field at the same position in the
  * previous region (or NULL): the kernel prints the same keys in the same order, so it is usually
- * right and saves the key lookup.  VmFlags is not a field: it is set on r and *stored is false. */
+ * right and saves the key lookup.  KernelPageSize is also set on r.  VmFlags is not a field: it
+ * is set on x and *stored is false. */
 ms_err ms_smaps_parse_field(const char **pp, const char *end, const ms_smaps_field *guess,
-                            ms_smaps_field *f, ms_region *r, bool *stored);
+                            ms_smaps_field *f, ms_region *r, ms_smaps_extra *x, bool *stored);
 /* Whether the line at p (p < end) starts a region ("hex-hex ") rather than a field ("Key:"). */
 bool ms_smaps_is_region_line(const char *p, const char *end);
 

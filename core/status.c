@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyname.h"
 #include "num.h"
 
 /* status is ~1.5 KiB; Mems_allowed on a large NUMA machine makes it longer, never near this. */
@@ -138,16 +139,29 @@ static void copy_name(char *dst, size_t cap, const char *src, size_t n)
     dst[n] = '\0';
 }
 
-static const struct { const char *key; size_t off; } mem_fields[] = {
-    {"VmPeak", offsetof(ms_status, vm_peak)},     {"VmSize", offsetof(ms_status, vm_size)},
-    {"VmLck", offsetof(ms_status, vm_lck)},       {"VmPin", offsetof(ms_status, vm_pin)},
-    {"VmHWM", offsetof(ms_status, vm_hwm)},       {"VmRSS", offsetof(ms_status, vm_rss)},
-    {"RssAnon", offsetof(ms_status, rss_anon)},   {"RssFile", offsetof(ms_status, rss_file)},
-    {"RssShmem", offsetof(ms_status, rss_shmem)}, {"VmData", offsetof(ms_status, vm_data)},
-    {"VmStk", offsetof(ms_status, vm_stk)},       {"VmExe", offsetof(ms_status, vm_exe)},
-    {"VmLib", offsetof(ms_status, vm_lib)},       {"VmPTE", offsetof(ms_status, vm_pte)},
-    {"VmSwap", offsetof(ms_status, vm_swap)},     {"HugetlbPages", offsetof(ms_status, hugetlb_pages)},
+#define MEM(key, field) {key, #field, offsetof(ms_status, field)}
+const ms_status_mem_field ms_status_mem_fields[MS_STATUS_NMEM] = {
+    MEM("VmPeak", vm_peak),     MEM("VmSize", vm_size),     MEM("VmLck", vm_lck),
+    MEM("VmPin", vm_pin),       MEM("VmHWM", vm_hwm),       MEM("VmRSS", vm_rss),
+    MEM("RssAnon", rss_anon),   MEM("RssFile", rss_file),   MEM("RssShmem", rss_shmem),
+    MEM("VmData", vm_data),     MEM("VmStk", vm_stk),       MEM("VmExe", vm_exe),
+    MEM("VmLib", vm_lib),       MEM("VmPTE", vm_pte),       MEM("VmSwap", vm_swap),
+    MEM("HugetlbPages", hugetlb_pages),
 };
+#undef MEM
+
+uint64_t ms_status_mem(const ms_status *s, size_t i)
+{
+    return *(const uint64_t *)(const void *)((const char *)s + ms_status_mem_fields[i].off);
+}
+
+const char *ms_status_json_name(const char *key, size_t len, char *out, size_t cap)
+{
+    for (size_t i = 0; i < MS_STATUS_NMEM; i++)
+        if (strlen(ms_status_mem_fields[i].key) == len && memcmp(ms_status_mem_fields[i].key, key, len) == 0)
+            return ms_keyname_snake(ms_status_mem_fields[i].name, strlen(ms_status_mem_fields[i].name), out, cap);
+    return ms_keyname_snake(key, len, out, cap);
+}
 
 /* Uid: real, effective, saved, filesystem. */
 static ms_err parse_uid(const ms_kv *e, ms_status *s)
@@ -173,8 +187,8 @@ ms_err ms_status_parse(ms_status *s)
     s->uid_real = s->uid_effective = 0;
     s->threads = 0;
     s->has_mem = false;
-    for (size_t i = 0; i < sizeof mem_fields / sizeof mem_fields[0]; i++)
-        *(uint64_t *)(void *)((char *)s + mem_fields[i].off) = 0;
+    for (size_t i = 0; i < MS_STATUS_NMEM; i++)
+        *(uint64_t *)(void *)((char *)s + ms_status_mem_fields[i].off) = 0;
 
     rc = ms_kv_parse(s->buf.data ? s->buf.data : "", s->buf.len, &s->kv, &s->nkv, &s->kv_cap);
     if (rc != MS_OK)
@@ -183,15 +197,15 @@ ms_err ms_status_parse(ms_status *s)
     for (size_t i = 0; i < s->nkv; i++) {
         const ms_kv *e = &s->kv[i];
         if (e->name_len >= 2 && (e->name[0] == 'V' || e->name[0] == 'R' || e->name[0] == 'H')) {
-            for (size_t j = 0; j < sizeof mem_fields / sizeof mem_fields[0]; j++) {
-                if (!key_is(e, mem_fields[j].key))
+            for (size_t j = 0; j < MS_STATUS_NMEM; j++) {
+                if (!key_is(e, ms_status_mem_fields[j].key))
                     continue;
                 if (!e->is_bytes) {
                     rc = MS_ERR_PARSE;
                     goto out;
                 }
-                *(uint64_t *)(void *)((char *)s + mem_fields[j].off) = e->value;
-                if (j == 1)
+                *(uint64_t *)(void *)((char *)s + ms_status_mem_fields[j].off) = e->value;
+                if (j == MS_STATUS_MEM_VM_SIZE)
                     s->has_mem = true;
                 break;
             }

@@ -43,6 +43,26 @@ typedef struct {
  * MS_ERR_PARSE for a line without ':'. */
 ms_err ms_kv_parse(const char *text, size_t len, ms_kv **kv, size_t *nkv, size_t *cap);
 
+/* The memory figures of status, one table for every reader of them: the kernel's key, the API's
+ * name, and where ms_status keeps the value.  In the order status prints them: the Vm and Rss lines
+ * first (MS_STATUS_NVMRSS of them), HugetlbPages, which is neither, last. */
+typedef struct {
+    const char *key;          /* "VmRSS" */
+    const char *name;         /* "vm_rss" */
+    size_t off;               /* offsetof(ms_status, vm_rss) */
+} ms_status_mem_field;
+#define MS_STATUS_NMEM 16
+#define MS_STATUS_NVMRSS 15
+#define MS_STATUS_MEM_VM_SIZE 1   /* indexes of the two figures the lab's budget watches */
+#define MS_STATUS_MEM_VM_RSS 5
+extern const ms_status_mem_field ms_status_mem_fields[MS_STATUS_NMEM];
+/* The value of ms_status_mem_fields[i] in s. */
+uint64_t ms_status_mem(const ms_status *s, size_t i);
+/* The API's name of a status key: the table's name for a memory figure, else keyname.h's
+ * snake_case ("FDSize" -> "fdsize", "voluntary_ctxt_switches" as it is).  Writes at most cap-1
+ * bytes + NUL to out and returns out. */
+const char *ms_status_json_name(const char *key, size_t len, char *out, size_t cap);
+
 void ms_status_init(ms_status *s);
 void ms_status_free(ms_status *s);
 ms_err ms_status_parse(ms_status *s);               /* text already in s->buf */

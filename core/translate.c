@@ -119,8 +119,6 @@ static ms_err region_by_maps(int dirfd, uint64_t addr, ms_translation *out)
     out->path_buf[len] = '\0';
     out->region.path = out->path_buf;
     out->region.path_len = len;
-    out->region.vmflags = NULL;           /* pointed into m's buffer, freed below */
-    out->region.vmflags_len = 0;
     out->in_region = true;
 out:
     ms_maps_free(&m);
@@ -158,7 +156,7 @@ ms_err ms_translate_with(int dirfd, uint64_t addr, ms_tr_method how, ms_translat
 frame:
     if (rc != MS_OK)
         goto out;
-    rc = ms_pagemap_frames(dirfd, out->page_number * out->page_size, 1, &out->frame);
+    rc = ms_pm_frames(dirfd, out->page_number * out->page_size, 1, &out->frame);
     if (rc != MS_OK)
         goto out;
     if (out->frame.pfn_known) {

@@ -73,7 +73,7 @@ static volatile sig_atomic_t g_step = -1;
 
 typedef enum { BLK_MALLOC, BLK_MMAP, BLK_SBRK } blk_kind;
 typedef struct {
-    char name[MS_XNAME_MAX];
+    char name[MS_EXP_NAME_MAX];
     uint64_t addr, size;
     blk_kind kind;
     bool live;
@@ -126,24 +126,9 @@ static uint64_t now_ns(void)
 
 /* --- measurement --- */
 
-static const struct { const char *name; size_t off; } status_fields[] = {
-    { "vm_peak", offsetof(ms_status, vm_peak) }, { "vm_size", offsetof(ms_status, vm_size) },
-    { "vm_lck", offsetof(ms_status, vm_lck) }, { "vm_pin", offsetof(ms_status, vm_pin) },
-    { "vm_hwm", offsetof(ms_status, vm_hwm) }, { "vm_rss", offsetof(ms_status, vm_rss) },
-    { "rss_anon", offsetof(ms_status, rss_anon) }, { "rss_file", offsetof(ms_status, rss_file) },
-    { "rss_shmem", offsetof(ms_status, rss_shmem) }, { "vm_data", offsetof(ms_status, vm_data) },
-    { "vm_stk", offsetof(ms_status, vm_stk) }, { "vm_exe", offsetof(ms_status, vm_exe) },
-    { "vm_lib", offsetof(ms_status, vm_lib) }, { "vm_pte", offsetof(ms_status, vm_pte) },
-    { "vm_swap", offsetof(ms_status, vm_swap) },
-};
-#define NSF (sizeof status_fields / sizeof status_fields[0])
-
-#define SF_VM_SIZE 1                  /* indexes into status_fields */
-#define SF_VM_RSS 5
-
 typedef struct {
     bool ok;
-    uint64_t v[NSF];
+    uint64_t v[MS_STATUS_NVMRSS];   /* the Vm and Rss figures: the head of ms_status_mem_fields */
     uint64_t minflt, majflt;
     uint64_t brk;
 } measure;
@@ -164,8 +149,8 @@ static void take(measure *m)
         (void)ms_status_read(g_procfd, st);   /* warm-up: sizes the buffers */
     }
     m->ok = ms_status_read(g_procfd, st) == MS_OK && st->has_mem;
-    for (size_t i = 0; i < NSF; i++)
-        m->v[i] = m->ok ? *(const uint64_t *)(const void *)((const char *)st + status_fields[i].off) : 0;
+    for (size_t i = 0; i < MS_STATUS_NVMRSS; i++)
+        m->v[i] = m->ok ? ms_status_mem(st, i) : 0;
     getrusage(RUSAGE_SELF, &ru);
     m->minflt = (uint64_t)ru.ru_minflt;
     m->majflt = (uint64_t)ru.ru_majflt;
@@ -175,16 +160,16 @@ static void take(measure *m)
 static json_t *status_json(const measure *m)
 {
     json_t *o = json_object();
-    for (size_t i = 0; i < NSF; i++)
-        json_object_set_new(o, status_fields[i].name, json_integer((json_int_t)m->v[i]));
+    for (size_t i = 0; i < MS_STATUS_NVMRSS; i++)
+        json_object_set_new(o, ms_status_mem_fields[i].name, json_integer((json_int_t)m->v[i]));
     return o;
 }
 
 static json_t *delta_json(const measure *a, const measure *b)
 {
     json_t *o = json_object();
-    for (size_t i = 0; i < NSF; i++)
-        json_object_set_new(o, status_fields[i].name, json_integer((json_int_t)(b->v[i] - a->v[i])));
+    for (size_t i = 0; i < MS_STATUS_NVMRSS; i++)
+        json_object_set_new(o, ms_status_mem_fields[i].name, json_integer((json_int_t)(b->v[i] - a->v[i])));
     return o;
 }
 
@@ -203,17 +188,19 @@ static json_t *region_json(const ms_smaps *sm, const ms_region *r)
     json_object_set_new(o, "perms", json_string(r->perms));
     json_object_set_new(o, "path", json_stringn(r->path ? r->path : "", r->path ? r->path_len : 0));
     json_object_set_new(o, "kind", json_string(ms_region_kind_name(r->kind)));
+    size_t nf;
+    const ms_smaps_field *fs = ms_smaps_fields_of(sm, r, &nf);
     for (size_t k = 0; k < sizeof region_fields / sizeof region_fields[0]; k++) {
-        for (uint32_t f = r->field_first; f < r->field_first + r->field_count && f < sm->nfields; f++) {
-            if (sm->fields[f].id == (int16_t)region_fields[k] && sm->fields[f].is_number) {
-                json_object_set_new(o, ms_smaps_field_name(region_fields[k]),
-                                    json_integer((json_int_t)sm->fields[f].value));
+        for (size_t f = 0; f < nf; f++) {
+            if (fs[f].id == (int16_t)region_fields[k] && fs[f].is_number) {
+                json_object_set_new(o, ms_smaps_field_name(region_fields[k]), json_integer((json_int_t)fs[f].value));
                 break;
             }
         }
     }
-    if (r->vmflags)
-        json_object_set_new(o, "vmflags", json_stringn(r->vmflags, r->vmflags_len));
+    const ms_smaps_extra *x = ms_smaps_extra_of(sm, r);
+    if (x->vmflags)
+        json_object_set_new(o, "vmflags", json_stringn(x->vmflags, x->vmflags_len));
     return o;
 }
 
@@ -256,7 +243,7 @@ static void describe_block(json_t *line, uint64_t addr, uint64_t size, bool want
     ms_pm_summary pm;
     ms_pm_opts po = { .method = MS_PM_AUTO, .max_runs = 0 };
     memset(&pm, 0, sizeof pm);
-    rc = ms_pagemap_summarize(g_procfd, start, end, &po, &pm);
+    rc = ms_pm_summarize(g_procfd, start, end, &po, &pm);
     if (rc != MS_OK) {
         json_object_set_new(line, "pages_error", json_string(ms_strerror(rc)));
         goto out;
@@ -299,14 +286,14 @@ static void bind_block(const char *name, uint64_t addr, uint64_t size, blk_kind 
 }
 
 /* The byte range [*start, *start + *len) a step's part selects in block b. */
-static void part_range(const ms_xstep *st, const block *b, uint64_t *start, uint64_t *len)
+static void part_range(const ms_exp_step *st, const block *b, uint64_t *start, uint64_t *len)
 {
     uint64_t off = st->offset < b->size ? st->offset : b->size, room = b->size - off;
     switch (st->part) {
-    case MS_XPART_ALL: *len = room; break;
-    case MS_XPART_FRACTION: *len = (uint64_t)((double)room * st->fraction); break;
-    case MS_XPART_PAGES: *len = st->pages * g_page < room ? st->pages * g_page : room; break;
-    case MS_XPART_LENGTH: *len = st->length < room ? st->length : room; break;
+    case MS_EXP_PART_ALL: *len = room; break;
+    case MS_EXP_PART_FRACTION: *len = (uint64_t)((double)room * st->fraction); break;
+    case MS_EXP_PART_PAGES: *len = st->pages * g_page < room ? st->pages * g_page : room; break;
+    case MS_EXP_PART_LENGTH: *len = st->length < room ? st->length : room; break;
     }
     *start = b->addr + off;
 }
@@ -326,14 +313,14 @@ static void progress(long step, uint64_t done, uint64_t total, uint64_t t0)
 
 /* One byte in each of the ceil(len/page) pages from start, so n touches are n distinct pages and
  * every byte touched lies inside the block. */
-static uint64_t do_touch(long step, uint64_t start, uint64_t len, ms_xtouch_mode mode, ms_xorder order,
+static uint64_t do_touch(long step, uint64_t start, uint64_t len, ms_exp_touch_mode mode, ms_exp_order order,
                          uint64_t stride, uint64_t seed)
 {
     uint64_t n = (len + g_page - 1) / g_page, done = 0, t0 = now_ns(), last = t0;
     volatile unsigned char *base = (volatile unsigned char *)(uintptr_t)start;
     unsigned sink = 0;
     uint64_t m = 1, x = 0, lcg_c = seed * 2 + 1;
-    if (order == MS_XORDER_RANDOM) {
+    if (order == MS_EXP_ORDER_RANDOM) {
         while (m < n)
             m <<= 1;
         x = seed & (m - 1);
@@ -341,9 +328,9 @@ static uint64_t do_touch(long step, uint64_t start, uint64_t len, ms_xtouch_mode
     uint64_t r = 0, k = 0;
     for (uint64_t visited = 0; done < n && !g_term; visited++) {
         uint64_t idx;
-        if (order == MS_XORDER_SEQUENTIAL) {
+        if (order == MS_EXP_ORDER_SEQUENTIAL) {
             idx = done;
-        } else if (order == MS_XORDER_STRIDED) {
+        } else if (order == MS_EXP_ORDER_STRIDED) {
             if (k >= n) {
                 r++;
                 k = r;
@@ -357,7 +344,7 @@ static uint64_t do_touch(long step, uint64_t start, uint64_t len, ms_xtouch_mode
                 continue;
             idx = x;
         }
-        if (mode == MS_XTOUCH_WRITE)
+        if (mode == MS_EXP_TOUCH_WRITE)
             base[idx * g_page] = (unsigned char)(idx | 1);
         else
             sink += base[idx * g_page];
@@ -472,25 +459,25 @@ static void install_signals(void)
 
 /* --- steps --- */
 
-static int madv_of(ms_xadvice a)
+static int madv_of(ms_exp_advice a)
 {
     switch (a) {
-    case MS_XADV_DONTNEED: return MADV_DONTNEED;
-    case MS_XADV_FREE: return MADV_FREE;
-    case MS_XADV_PAGEOUT: return MADV_PAGEOUT;
-    case MS_XADV_COLD: return MADV_COLD;
-    case MS_XADV_WILLNEED: return MADV_WILLNEED;
-    case MS_XADV_HUGEPAGE: return MADV_HUGEPAGE;
-    case MS_XADV_NOHUGEPAGE: return MADV_NOHUGEPAGE;
+    case MS_EXP_ADV_DONTNEED: return MADV_DONTNEED;
+    case MS_EXP_ADV_FREE: return MADV_FREE;
+    case MS_EXP_ADV_PAGEOUT: return MADV_PAGEOUT;
+    case MS_EXP_ADV_COLD: return MADV_COLD;
+    case MS_EXP_ADV_WILLNEED: return MADV_WILLNEED;
+    case MS_EXP_ADV_HUGEPAGE: return MADV_HUGEPAGE;
+    case MS_EXP_ADV_NOHUGEPAGE: return MADV_NOHUGEPAGE;
     default: return -1;
     }
 }
 
 /* Advice that throws data away must not reach past the block into a neighbour's bytes (heap
  * blocks share pages with malloc's own headers): only whole pages inside the block get it. */
-static bool destructive(ms_xadvice a)
+static bool destructive(ms_exp_advice a)
 {
-    return a == MS_XADV_DONTNEED || a == MS_XADV_FREE;
+    return a == MS_EXP_ADV_DONTNEED || a == MS_EXP_ADV_FREE;
 }
 
 typedef struct {
@@ -528,7 +515,7 @@ static void run_fork_child(long i, uint64_t start, uint64_t len, int ready_w, in
     measure a, b;
     take(&a);
     uint64_t t0 = now_ns();
-    uint64_t n = do_touch(i, start, len, MS_XTOUCH_WRITE, MS_XORDER_SEQUENTIAL, 1, 0);
+    uint64_t n = do_touch(i, start, len, MS_EXP_TOUCH_WRITE, MS_EXP_ORDER_SEQUENTIAL, 1, 0);
     uint64_t t1 = now_ns();
     take(&b);
     json_t *line = json_object();
@@ -553,7 +540,7 @@ static void run_fork_child(long i, uint64_t start, uint64_t len, int ready_w, in
     _exit(0);
 }
 
-static void run_step(long i, const ms_xstep *st, outcome *oc)
+static void run_step(long i, const ms_exp_step *st, outcome *oc)
 {
     block *b = st->ptr[0] ? find_block(st->ptr) : NULL;
     uint64_t start = 0, len = 0;
@@ -572,12 +559,12 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
     }
     errno = 0;
     switch (st->op) {
-    case MS_XOP_MALLOC: case MS_XOP_CALLOC: case MS_XOP_REALLOC: {
+    case MS_EXP_OP_MALLOC: case MS_EXP_OP_CALLOC: case MS_EXP_OP_REALLOC: {
         void *p;
-        uint64_t sz = st->op == MS_XOP_CALLOC ? st->size * st->count : st->size;
-        if (st->op == MS_XOP_MALLOC)
+        uint64_t sz = st->op == MS_EXP_OP_CALLOC ? st->size * st->count : st->size;
+        if (st->op == MS_EXP_OP_MALLOC)
             p = malloc(st->size);
-        else if (st->op == MS_XOP_CALLOC)
+        else if (st->op == MS_EXP_OP_CALLOC)
             p = calloc(st->count, st->size);
         else
             p = realloc((void *)(uintptr_t)b->addr, st->size);
@@ -596,7 +583,7 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
         oc->has_block = oc->placement = true;
         return;
     }
-    case MS_XOP_FREE:
+    case MS_EXP_OP_FREE:
         if (b->kind != BLK_MALLOC) {
             oc->why = "free() is for malloc'd blocks; use munmap for a mapping";
             return;
@@ -605,24 +592,24 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
         b->live = false;
         oc->placement = true;
         return;
-    case MS_XOP_MMAP: {
+    case MS_EXP_OP_MMAP: {
         int prot = PROT_READ | PROT_WRITE;
         int flags = (st->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
         void *p;
-        if (st->huge == MS_XADV_HUGEPAGE)
+        if (st->huge == MS_EXP_ADV_HUGEPAGE)
             p = mmap_aligned(st->size, prot, flags);
         else
-            p = mmap(NULL, st->size, prot, flags | (st->populate && st->huge == MS_XADV_NONE ? MAP_POPULATE : 0), -1, 0);
+            p = mmap(NULL, st->size, prot, flags | (st->populate && st->huge == MS_EXP_ADV_NONE ? MAP_POPULATE : 0), -1, 0);
         if (p == MAP_FAILED) {
             oc->err = errno;
             return;
         }
-        if (st->huge != MS_XADV_NONE && madvise(p, pceil(st->size), madv_of(st->huge)) != 0) {
+        if (st->huge != MS_EXP_ADV_NONE && madvise(p, pceil(st->size), madv_of(st->huge)) != 0) {
             oc->err = errno;
             munmap(p, st->size);
             return;
         }
-        if (st->populate && st->huge != MS_XADV_NONE && madvise(p, pceil(st->size), MADV_POPULATE_WRITE) != 0) {
+        if (st->populate && st->huge != MS_EXP_ADV_NONE && madvise(p, pceil(st->size), MADV_POPULATE_WRITE) != 0) {
             oc->err = errno;
             munmap(p, st->size);
             return;
@@ -634,7 +621,7 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
         oc->has_block = oc->placement = true;
         return;
     }
-    case MS_XOP_MUNMAP:
+    case MS_EXP_OP_MUNMAP:
         if (b->kind != BLK_MMAP) {
             oc->why = "munmap is for blocks made by mmap; use free for malloc'd ones";
             return;
@@ -646,7 +633,7 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
         b->live = false;
         oc->placement = true;
         return;
-    case MS_XOP_TOUCH: {
+    case MS_EXP_OP_TOUCH: {
         uint64_t n = do_touch(i, start, len, st->mode, st->order, st->stride, st->seed);
         json_object_set_new(oc->extra, "touched_pages", json_integer((json_int_t)n));
         json_object_set_new(oc->extra, "range", json_pack("{s:o,s:I}", "start", hexj(start), "length", (json_int_t)len));
@@ -654,9 +641,9 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
             oc->why = "stopped by SIGTERM";
         return;
     }
-    case MS_XOP_MADVISE: case MS_XOP_MLOCK: case MS_XOP_MUNLOCK: {
+    case MS_EXP_OP_MADVISE: case MS_EXP_OP_MLOCK: case MS_EXP_OP_MUNLOCK: {
         uint64_t a = pfloor(start), e = pceil(start + len);
-        if (st->op == MS_XOP_MADVISE && destructive(st->advice)) {
+        if (st->op == MS_EXP_OP_MADVISE && destructive(st->advice)) {
             a = pceil(start);
             e = pfloor(start + len);
         }
@@ -664,20 +651,20 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
                                                           (json_int_t)(e > a ? e - a : 0)));
         if (e <= a)
             return;      /* no whole page inside: nothing to do, and that is not an error */
-        int r = st->op == MS_XOP_MADVISE ? madvise((void *)(uintptr_t)a, e - a, madv_of(st->advice)) :
-                st->op == MS_XOP_MLOCK ? mlock((void *)(uintptr_t)a, e - a) : munlock((void *)(uintptr_t)a, e - a);
+        int r = st->op == MS_EXP_OP_MADVISE ? madvise((void *)(uintptr_t)a, e - a, madv_of(st->advice)) :
+                st->op == MS_EXP_OP_MLOCK ? mlock((void *)(uintptr_t)a, e - a) : munlock((void *)(uintptr_t)a, e - a);
         if (r != 0)
             oc->err = errno;
         return;
     }
-    case MS_XOP_MALLOPT:
-        if (mallopt(st->param == MS_XMALLOPT_MMAP_THRESHOLD ? M_MMAP_THRESHOLD : M_TRIM_THRESHOLD, (int)st->value) != 1)
+    case MS_EXP_OP_MALLOPT:
+        if (mallopt(st->param == MS_EXP_MALLOPT_MMAP_THRESHOLD ? M_MMAP_THRESHOLD : M_TRIM_THRESHOLD, (int)st->value) != 1)
             oc->why = "mallopt refused the value";
         return;
-    case MS_XOP_MALLOC_TRIM:
+    case MS_EXP_OP_MALLOC_TRIM:
         json_object_set_new(oc->extra, "released", json_boolean(malloc_trim(st->pad) == 1));
         return;
-    case MS_XOP_SBRK: {
+    case MS_EXP_OP_SBRK: {
         void *old = sbrk((intptr_t)st->increment);
         if (old == (void *)-1) {
             oc->err = errno;
@@ -690,7 +677,7 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
         oc->has_block = oc->placement = st->increment > 0;
         return;
     }
-    case MS_XOP_FORK: {
+    case MS_EXP_OP_FORK: {
         int ready[2], go[2];
         if (pipe2(ready, O_CLOEXEC) != 0) {
             oc->err = errno;
@@ -729,7 +716,7 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
         json_object_set_new(oc->extra, "range", json_pack("{s:o,s:I}", "start", hexj(start), "length", (json_int_t)len));
         return;
     }
-    case MS_XOP_ACCESS_UNMAPPED: {
+    case MS_EXP_OP_ACCESS_UNMAPPED: {
         ms_maps mp;
         ms_maps_init(&mp);
         ms_err rc = ms_maps_read(g_procfd, &mp);
@@ -776,13 +763,13 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
         oc->why = "the access did not fault";
         return;
     }
-    case MS_XOP_SLEEP: {
+    case MS_EXP_OP_SLEEP: {
         struct timespec ts = { (time_t)(st->ms / 1000), (long)(st->ms % 1000) * 1000000L };
         while (!g_term && nanosleep(&ts, &ts) != 0 && errno == EINTR)
             ;
         return;
     }
-    case MS_XOP__COUNT:
+    case MS_EXP_OP__COUNT:
         break;
     }
     oc->why = "unknown op";
@@ -790,7 +777,7 @@ static void run_step(long i, const ms_xstep *st, outcome *oc)
 
 /* --- the run --- */
 
-static json_t *start_line(const ms_xspec *spec, const ms_xlimits *lim, uint64_t peak, int64_t rlimit_as,
+static json_t *start_line(const ms_exp_spec *spec, const ms_exp_limits *lim, uint64_t peak, int64_t rlimit_as,
                           const char *rlimit_note, const measure *m)
 {
     json_t *o = json_object(), *steps = json_array();
@@ -830,27 +817,27 @@ static json_t *start_line(const ms_xspec *spec, const ms_xlimits *lim, uint64_t 
     return o;
 }
 
-static bool allocates(ms_xop op)
+static bool allocates(ms_exp_op op)
 {
-    return op == MS_XOP_MALLOC || op == MS_XOP_CALLOC || op == MS_XOP_REALLOC || op == MS_XOP_MMAP ||
-           op == MS_XOP_SBRK || op == MS_XOP_FORK;
+    return op == MS_EXP_OP_MALLOC || op == MS_EXP_OP_CALLOC || op == MS_EXP_OP_REALLOC || op == MS_EXP_OP_MMAP ||
+           op == MS_EXP_OP_SBRK || op == MS_EXP_OP_FORK;
 }
 
-static uint64_t requested(const ms_xstep *st)
+static uint64_t requested(const ms_exp_step *st)
 {
-    if (st->op == MS_XOP_SBRK)
+    if (st->op == MS_EXP_OP_SBRK)
         return st->increment > 0 ? (uint64_t)st->increment : 0;
-    return st->op == MS_XOP_CALLOC ? st->size * st->count : st->size;
+    return st->op == MS_EXP_OP_CALLOC ? st->size * st->count : st->size;
 }
 
 /* After step i: over the budget if VmSize or VmRSS grew by more than budget + slack since the first
  * step, or if the step's allocation was refused by the address-space limit (the budget's own
  * limit).  Then says so, once, as the last line: the lab stops instead of holding more. */
-static bool over_budget(long i, const ms_xstep *st, const outcome *oc, const measure *m0, const measure *b,
-                        const ms_xlimits *lim)
+static bool over_budget(long i, const ms_exp_step *st, const outcome *oc, const measure *m0, const measure *b,
+                        const ms_exp_limits *lim)
 {
     uint64_t cap = lim->max_bytes + LAB_SLACK;
-    int64_t vm = (int64_t)(b->v[SF_VM_SIZE] - m0->v[SF_VM_SIZE]), rss = (int64_t)(b->v[SF_VM_RSS] - m0->v[SF_VM_RSS]);
+    int64_t vm = (int64_t)(b->v[MS_STATUS_MEM_VM_SIZE] - m0->v[MS_STATUS_MEM_VM_SIZE]), rss = (int64_t)(b->v[MS_STATUS_MEM_VM_RSS] - m0->v[MS_STATUS_MEM_VM_RSS]);
     const char *why = NULL;
     if (b->ok && vm > (int64_t)cap)
         why = "the address space grew past it";
@@ -870,13 +857,13 @@ static bool over_budget(long i, const ms_xstep *st, const outcome *oc, const mea
     return true;
 }
 
-static int run(const ms_xspec *spec, const ms_xlimits *lim)
+static int run(const ms_exp_spec *spec, const ms_exp_limits *lim)
 {
     uint64_t peak = 0;
     int64_t rlimit_as = -1;
     const char *note = NULL;
     measure m0;
-    ms_xspec_peak_bytes(spec, &peak);
+    ms_exp_spec_peak_bytes(spec, &peak);
     g_blocks = calloc(spec->nsteps * 2 + 1, sizeof *g_blocks);
     if (!g_blocks)
         return 3;
@@ -886,7 +873,7 @@ static int run(const ms_xspec *spec, const ms_xlimits *lim)
                "terabytes of shadow memory and keeps freed blocks resident (quarantine)";
     } else {
         struct rlimit rl;
-        rlimit_as = (int64_t)(m0.v[SF_VM_SIZE] + lim->max_bytes + LAB_SLACK);
+        rlimit_as = (int64_t)(m0.v[MS_STATUS_MEM_VM_SIZE] + lim->max_bytes + LAB_SLACK);
         rl.rlim_cur = rl.rlim_max = (rlim_t)rlimit_as;
         if (setrlimit(RLIMIT_AS, &rl) != 0) {
             note = "setrlimit failed";
@@ -897,7 +884,7 @@ static int run(const ms_xspec *spec, const ms_xlimits *lim)
 
     size_t done = 0;
     for (size_t k = 0; k < spec->nsteps && !g_term; k++) {
-        const ms_xstep *st = &spec->steps[k];
+        const ms_exp_step *st = &spec->steps[k];
         long i = (long)k;
         outcome oc;
         measure a, b;
@@ -911,7 +898,7 @@ static int run(const ms_xspec *spec, const ms_xlimits *lim)
         json_t *line = json_object();
         json_object_set_new(line, "type", json_string("step"));
         json_object_set_new(line, "step", json_integer(i));
-        json_object_set_new(line, "op", json_string(ms_xop_name(st->op)));
+        json_object_set_new(line, "op", json_string(ms_exp_op_name(st->op)));
         json_object_set_new(line, "args", ms_spec_step_json(st));
         bool ok = !oc.err && !oc.why;
         json_object_set_new(line, "ok", json_boolean(ok));
@@ -1018,7 +1005,7 @@ static void usage(FILE *f)
 "after step N: ...\"} is the last line and the lab exits 4 (not enforced in an AddressSanitizer build).\n", f);
 }
 
-static int refuse_spec(const ms_xerr *e)
+static int refuse_spec(const ms_exp_err *e)
 {
     emit(json_pack("{s:s,s:s,s:I,s:s,s:s}", "type", "error", "code", ms_errcode(e->code), "step", (json_int_t)e->step,
                    "field", e->field, "message", e->message));
@@ -1040,8 +1027,8 @@ int main(int argc, char **argv)
     int spec_fd = -1, c;
     bool hold_set = false;
     uint64_t hold = 0, v;
-    ms_xlimits lim;
-    ms_xlimits_default(&lim, NULL);
+    ms_exp_limits lim;
+    ms_exp_limits_default(&lim, NULL);
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1056,7 +1043,7 @@ int main(int argc, char **argv)
             hold_set = true;
             break;
         case 'b': if (!ms_parse_size(optarg, &lim.max_bytes)) { usage(stderr); return 2; } break;
-        case 'n': if (!ms_parse_u64(optarg, MS_XSTEPS_HARD_MAX, &lim.max_steps)) { usage(stderr); return 2; } break;
+        case 'n': if (!ms_parse_u64(optarg, MS_EXP_STEPS_HARD_MAX, &lim.max_steps)) { usage(stderr); return 2; } break;
         case 'm': if (!ms_parse_u64(optarg, UINT32_MAX, &lim.max_hold_s)) { usage(stderr); return 2; } break;
         case 'l': {
             json_t *a = ms_presets_json();
@@ -1090,8 +1077,8 @@ int main(int argc, char **argv)
         return 3;
     }
 
-    ms_xspec spec;
-    ms_xerr err;
+    ms_exp_spec spec;
+    ms_exp_err err;
     ms_err rc;
     memset(&err, 0, sizeof err);
     if (preset) {
@@ -1126,13 +1113,13 @@ int main(int argc, char **argv)
             snprintf(err.field, sizeof err.field, "hold_s");
             snprintf(err.message, sizeof err.message, "hold %llu s is over the limit of %llu s",
                      (unsigned long long)hold, (unsigned long long)lim.max_hold_s);
-            ms_xspec_free(&spec);
+            ms_exp_spec_free(&spec);
             return refuse_spec(&err);
         }
         spec.hold_s = hold;
     }
     int ret = run(&spec, &lim);
-    ms_xspec_free(&spec);
+    ms_exp_spec_free(&spec);
     close(g_procfd);
     return ret;
 }

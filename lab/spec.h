@@ -14,11 +14,11 @@
 
 /* Parses a spec object {"steps":[...], "hold_s":N} or {"preset":"NAME", "hold_s":N}, then
  * validates it against l.  On refusal fills *err (step -1 for the spec as a whole). */
-ms_err ms_spec_parse_text(const char *text, size_t len, const ms_xlimits *l, ms_xspec *out, ms_xerr *err);
-ms_err ms_spec_parse_json(const json_t *root, const ms_xlimits *l, ms_xspec *out, ms_xerr *err);
+ms_err ms_spec_parse_text(const char *text, size_t len, const ms_exp_limits *l, ms_exp_spec *out, ms_exp_err *err);
+ms_err ms_spec_parse_json(const json_t *root, const ms_exp_limits *l, ms_exp_spec *out, ms_exp_err *err);
 
 /* The spec as normalised JSON (sizes in bytes, defaults spelled out): what the lab echoes. */
-json_t *ms_spec_step_json(const ms_xstep *st);
+json_t *ms_spec_step_json(const ms_exp_step *st);
 
 typedef struct {
     const char *name;

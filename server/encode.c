@@ -377,7 +377,9 @@ ms_err enc_regions_fill(void *ctx, ms_buf *b, size_t want, bool *done)
             jw_obj(w);
             enc_fields(w, f, nf);
             jw_obj_end(w);
-            enc_vmflags(w, g->vmflags, g->vmflags ? g->vmflags_len : 0);
+            size_t vl;
+            const char *vf = ms_rstream_vmflags(x->rs, &vl);
+            enc_vmflags(w, vf, vl);
         }
         jw_obj_end(w);
     }
@@ -518,7 +520,7 @@ void enc_pagemap(jw *w, const enc_pagemap_doc *d)
             jw_arr(w);
             jw_hex(w, rs->runs[i].start);
             jw_hex(w, rs->runs[i].end);
-            jw_str(w, ms_page_state_name((ms_page_state)rs->runs[i].state));
+            jw_str(w, ms_pm_state_name((ms_pm_state)rs->runs[i].state));
             jw_arr_end(w);
         }
         jw_arr_end(w);

@@ -6,8 +6,8 @@
  * PR_SET_PDEATHSIG fires when the *thread* that created the child exits, so a lab spawned from a
  * short-lived HTTP worker would die with it.  Every experiment's state lives under one mutex; one
  * condition variable wakes followers on every new line.  The lab's stdin is a pipe we hold open:
- * closing it ends a hold early.  Who frees an experiment is told beside struct xp: the last of its
- * references, never whoever happens to find it finished. */
+ * closing it ends a hold early.  Who frees an experiment is told beside struct experiment: the last
+ * of its references, never whoever happens to find it finished. */
 #include "experiments.h"
 
 #include <errno.h>
@@ -33,29 +33,29 @@ extern char **environ;
 #define TERM_GRACE_MS 1000
 #define HOLD_GRACE_MS 5000
 
-typedef enum { XS_STARTING, XS_RUNNING, XS_HOLDING, XS_DONE, XS_FAILED, XS_KILLED } xstate;
+typedef enum { EXP_STARTING, EXP_RUNNING, EXP_HOLDING, EXP_DONE, EXP_FAILED, EXP_KILLED } experiment_state;
 static const char *const state_names[] = { "starting", "running", "holding", "done", "failed", "killed" };
 
 typedef struct {
     char *text;          /* one line, without '\n' */
     size_t len;
     bool json;           /* it parsed as JSON when it came (else it was cut short: "garbled") */
-} xline;
+} experiment_line;
 
-/* Ownership: an experiment is freed by whoever drops its last reference (xp_unref_locked, under
- * m->mu).  The references: the manager's list while it is listed (dropped by DELETE of a finished
+/* Ownership: an experiment is freed by whoever drops its last reference (experiment_unref_locked,
+ * under m->mu).  The references: the manager's list while it is listed (dropped by DELETE of a finished
  * one, by eviction, by shutdown); its thread, until the thread's last act; and every caller that
  * uses it across a wait on m->cv (the start that waits for the spawn, a DELETE that waits for the
  * lab to end).  A caller that holds m->mu from lookup to last use (GET, list, follow) needs none.
- * The thread is detached: nobody joins it, and ms_xmgr_free waits for m->threads to reach 0. */
-typedef struct xp {
+ * The thread is detached: nobody joins it, and experiments_free waits for m->threads to reach 0. */
+typedef struct experiment {
     unsigned refs;                 /* under m->mu */
-    bool listed;                   /* in m->xs */
+    bool listed;                   /* in m->list */
     uint64_t id;
     pid_t pid;
-    xstate state;
+    experiment_state state;
     bool alive;
-    char preset[MS_XNAME_MAX];
+    char preset[MS_EXP_NAME_MAX];
     uint64_t hold_s;
     size_t steps_total, steps_done;
     long after_step;               /* index of the last step that reported, -1 before any */
@@ -68,7 +68,7 @@ typedef struct xp {
     time_t started_at;
     uint64_t t_start, t_hold, t_end;   /* monotonic ms */
     unsigned max_wall_s;
-    xline *lines;
+    experiment_line *lines;
     size_t nlines, cap, bytes;
     bool truncated;
     /* owned by the thread, read under the lock */
@@ -80,19 +80,19 @@ typedef struct xp {
     /* handed to the thread */
     char *spec_text;
     size_t spec_len;
-    ms_xlimits limits;
+    ms_exp_limits limits;
     int spawn_err;                 /* errno from posix_spawn, set before `spawned` */
     bool spawned;
-    struct ms_xmgr *mgr;
-} xp;
+    struct experiments_mgr *mgr;
+} experiment;
 
-struct ms_xmgr {
+struct experiments_mgr {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    ms_xmgr_config cfg;
+    experiments_config cfg;
     char lab_path[PATH_MAX];
-    xp **xs;
-    size_t nxs, cap;
+    experiment **list;
+    size_t nlist, cap;
     uint64_t next_id;
     uint64_t refused;         /* starts refused for a limit, for /metrics */
     unsigned threads;         /* experiment threads not yet returned (each holds a reference) */
@@ -105,10 +105,10 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void ms_xmgr_config_default(ms_xmgr_config *c)
+void experiments_config_default(experiments_config *c)
 {
     memset(c, 0, sizeof *c);
-    ms_xlimits_default(&c->limits, NULL);
+    ms_exp_limits_default(&c->limits, NULL);
     c->max_running = 2;
     c->max_wall_s = 120;
     c->max_kept = 32;
@@ -119,7 +119,7 @@ static bool executable(const char *p)
     return p && *p && access(p, X_OK) == 0;
 }
 
-static void find_lab(ms_xmgr *m)
+static void find_lab(experiments_mgr *m)
 {
     char exe[PATH_MAX], cand[PATH_MAX + 32];
     m->lab_path[0] = 0;
@@ -150,9 +150,9 @@ static void find_lab(ms_xmgr *m)
     m->lab_path[0] = 0;
 }
 
-ms_err ms_xmgr_new(const ms_xmgr_config *c, ms_xmgr **out)
+ms_err experiments_new(const experiments_config *c, experiments_mgr **out)
 {
-    ms_xmgr *m = calloc(1, sizeof *m);
+    experiments_mgr *m = calloc(1, sizeof *m);
     if (!m)
         return MS_ERR_NOMEM;
     pthread_mutex_init(&m->mu, NULL);
@@ -164,19 +164,19 @@ ms_err ms_xmgr_new(const ms_xmgr_config *c, ms_xmgr **out)
     if (c)
         m->cfg = *c;
     else
-        ms_xmgr_config_default(&m->cfg);
+        experiments_config_default(&m->cfg);
     m->next_id = 1;
     find_lab(m);
     *out = m;
     return MS_OK;
 }
 
-const char *ms_xmgr_lab_path(const ms_xmgr *m)
+const char *experiments_lab_path(const experiments_mgr *m)
 {
     return m->lab_path;
 }
 
-void ms_xmgr_set_config(ms_xmgr *m, const ms_xmgr_config *c)
+void experiments_set_config(experiments_mgr *m, const experiments_config *c)
 {
     pthread_mutex_lock(&m->mu);
     const char *old = m->cfg.lab_path;
@@ -186,7 +186,7 @@ void ms_xmgr_set_config(ms_xmgr *m, const ms_xmgr_config *c)
     pthread_mutex_unlock(&m->mu);
 }
 
-static void xp_free(xp *x)
+static void experiment_free(experiment *x)
 {
     for (size_t i = 0; i < x->nlines; i++)
         free(x->lines[i].text);
@@ -195,27 +195,27 @@ static void xp_free(xp *x)
     free(x);
 }
 
-static void xp_unref_locked(xp *x)
+static void experiment_unref_locked(experiment *x)
 {
     if (--x->refs == 0)
-        xp_free(x);
+        experiment_free(x);
 }
 
 /* --- the per-experiment thread --- */
 
 /* Appends a line (under the lock) and updates what it tells about the run. */
-static void add_line_locked(xp *x, const char *s, size_t n)
+static void add_line_locked(experiment *x, const char *s, size_t n)
 {
     json_t *o = json_loadb(s, n, 0, NULL);
     const char *type = o ? json_string_value(json_object_get(o, "type")) : NULL;
     if (type) {
-        if (strcmp(type, "start") == 0 && x->state == XS_STARTING) {
-            x->state = XS_RUNNING;
+        if (strcmp(type, "start") == 0 && x->state == EXP_STARTING) {
+            x->state = EXP_RUNNING;
         } else if (strcmp(type, "step") == 0) {
             x->steps_done++;
             x->after_step = (long)json_integer_value(json_object_get(o, "step"));
         } else if (strcmp(type, "hold") == 0) {
-            x->state = XS_HOLDING;
+            x->state = EXP_HOLDING;
             x->t_hold = mono_ms();
         } else if (strcmp(type, "budget") == 0) {   /* the lab stopped at its budget: that is why it ends */
             const char *msg = json_string_value(json_object_get(o, "message"));
@@ -233,7 +233,7 @@ static void add_line_locked(xp *x, const char *s, size_t n)
     }
     if (x->nlines == x->cap) {
         size_t nc = x->cap ? x->cap * 2 : 64;
-        xline *nl = realloc(x->lines, nc * sizeof *nl);
+        experiment_line *nl = realloc(x->lines, nc * sizeof *nl);
         if (!nl) {
             x->truncated = true;
             return;
@@ -262,7 +262,7 @@ typedef struct {
 } linebuf;
 
 /* Feeds bytes read from the lab's stdout; each complete line is stored. */
-static void feed(ms_xmgr *m, xp *x, linebuf *lb, const char *p, size_t n)
+static void feed(experiments_mgr *m, experiment *x, linebuf *lb, const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '\n') {
@@ -288,7 +288,7 @@ static void feed(ms_xmgr *m, xp *x, linebuf *lb, const char *p, size_t n)
     }
 }
 
-static void kill_group(xp *x, int sig)
+static void kill_group(experiment *x, int sig)
 {
     if (x->pid > 0)
         kill(-x->pid, sig);   /* the lab and a fork child of it: one process group */
@@ -322,7 +322,7 @@ static void write_all_fd(int fd, const char *p, size_t n)
     }
 }
 
-static void finish(ms_xmgr *m, xp *x, int ws)
+static void finish(experiments_mgr *m, experiment *x, int ws)
 {
     json_t *e = json_object();
     pthread_mutex_lock(&m->mu);
@@ -331,20 +331,20 @@ static void finish(ms_xmgr *m, xp *x, int ws)
     if (WIFEXITED(ws)) {
         x->exit_code = WEXITSTATUS(ws);
         if (x->kill_requested)
-            x->state = XS_KILLED;   /* it stopped at our SIGTERM, cleanly */
+            x->state = EXP_KILLED;   /* it stopped at our SIGTERM, cleanly */
         else
-            x->state = x->exit_code == 0 ? XS_DONE : XS_FAILED;
+            x->state = x->exit_code == 0 ? EXP_DONE : EXP_FAILED;
         if (x->kill_requested)
             snprintf(x->signal, sizeof x->signal, "SIGTERM");
     } else if (WIFSIGNALED(ws)) {
         const char *ab = sigabbrev_np(WTERMSIG(ws));
-        x->state = XS_KILLED;
+        x->state = EXP_KILLED;
         snprintf(x->signal, sizeof x->signal, "SIG%s", ab ? ab : "?");
         if (!x->reason[0])
             snprintf(x->reason, sizeof x->reason, "%s",
                      WTERMSIG(ws) == SIGKILL ? "SIGKILL not sent by memscoped (the OOM killer?)" : "signal");
     }
-    if (x->state == XS_FAILED && !x->reason[0])
+    if (x->state == EXP_FAILED && !x->reason[0])
         snprintf(x->reason, sizeof x->reason, "exit code %d", x->exit_code);
     json_object_set_new(e, "type", json_string("exit"));
     json_object_set_new(e, "state", json_string(state_names[x->state]));
@@ -368,20 +368,20 @@ static void finish(ms_xmgr *m, xp *x, int ws)
     json_decref(e);
 }
 
-/* The thread's last act: its reference goes, and ms_xmgr_free learns one fewer thread runs. */
-static void thread_exit(ms_xmgr *m, xp *x)
+/* The thread's last act: its reference goes, and experiments_free learns one fewer thread runs. */
+static void thread_exit(experiments_mgr *m, experiment *x)
 {
     pthread_mutex_lock(&m->mu);
-    xp_unref_locked(x);
+    experiment_unref_locked(x);
     m->threads--;
     pthread_cond_broadcast(&m->cv);
     pthread_mutex_unlock(&m->mu);
 }
 
-static void *xp_thread(void *arg)
+static void *experiment_thread(void *arg)
 {
-    xp *x = arg;
-    ms_xmgr *m = x->mgr;
+    experiment *x = arg;
+    experiments_mgr *m = x->mgr;
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, spec[2] = { -1, -1 };
     sigset_t ss;
     sigemptyset(&ss);
@@ -449,7 +449,7 @@ static void *xp_thread(void *arg)
         if (spec[1] >= 0) close(spec[1]);
         pthread_mutex_lock(&m->mu);
         x->finished = true;
-        x->state = XS_FAILED;
+        x->state = EXP_FAILED;
         snprintf(x->reason, sizeof x->reason, "cannot start the lab: %s", strerror(e));
         pthread_cond_broadcast(&m->cv);
         pthread_mutex_unlock(&m->mu);
@@ -508,10 +508,10 @@ static void *xp_thread(void *arg)
                 kill_now = true;
             } else if (x->kill_requested && now - x->t_kill >= TERM_GRACE_MS) {
                 kill_now = true;
-            } else if (x->state != XS_HOLDING && now - x->t_start >= (uint64_t)x->max_wall_s * 1000) {
+            } else if (x->state != EXP_HOLDING && now - x->t_start >= (uint64_t)x->max_wall_s * 1000) {
                 snprintf(x->reason, sizeof x->reason, "timeout: over %u s of wall-clock time", x->max_wall_s);
                 kill_now = true;
-            } else if (x->state == XS_HOLDING && now - x->t_hold >= x->hold_s * 1000 + HOLD_GRACE_MS) {
+            } else if (x->state == EXP_HOLDING && now - x->t_hold >= x->hold_s * 1000 + HOLD_GRACE_MS) {
                 snprintf(x->reason, sizeof x->reason, "did not end its hold in time");
                 kill_now = true;
             }
@@ -558,30 +558,30 @@ static void *xp_thread(void *arg)
 
 /* --- the API --- */
 
-static xp *find_locked(ms_xmgr *m, uint64_t id)
+static experiment *find_locked(experiments_mgr *m, uint64_t id)
 {
-    for (size_t i = 0; i < m->nxs; i++)
-        if (m->xs[i]->id == id)
-            return m->xs[i];
+    for (size_t i = 0; i < m->nlist; i++)
+        if (m->list[i]->id == id)
+            return m->list[i];
     return NULL;
 }
 
 /* Takes x off the list and drops the list's reference: x may be freed here. */
-static void unlist_locked(ms_xmgr *m, xp *x)
+static void unlist_locked(experiments_mgr *m, experiment *x)
 {
-    for (size_t i = 0; i < m->nxs; i++)
-        if (m->xs[i] == x) {
-            memmove(&m->xs[i], &m->xs[i + 1], (m->nxs - i - 1) * sizeof *m->xs);
-            m->nxs--;
+    for (size_t i = 0; i < m->nlist; i++)
+        if (m->list[i] == x) {
+            memmove(&m->list[i], &m->list[i + 1], (m->nlist - i - 1) * sizeof *m->list);
+            m->nlist--;
             x->listed = false;
-            xp_unref_locked(x);
+            experiment_unref_locked(x);
             return;
         }
 }
 
 /* A start that failed for lack of descriptors or processes is the machine's state, not a bug:
  * MS_ERR_RESOURCE (503, try again), with the reason spelled out. */
-static ms_err spawn_error(int e, ms_xerr *err, const char *what)
+static ms_err spawn_error(int e, ms_exp_err *err, const char *what)
 {
     ms_err rc = e == EMFILE || e == ENFILE || e == EAGAIN ? MS_ERR_RESOURCE : e == ENOMEM ? MS_ERR_NOMEM : MS_ERR_IO;
     const char *why = e == EMFILE ? ": memscoped has no file descriptor left (RLIMIT_NOFILE)"
@@ -592,12 +592,12 @@ static ms_err spawn_error(int e, ms_xerr *err, const char *what)
     return rc;
 }
 
-static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid)
+static ms_err start_locked_out(experiments_mgr *m, const char *body, size_t len, ms_exp_err *err, uint64_t *id, pid_t *pid)
 {
     ms_err rc = MS_OK;
-    ms_xspec spec;
-    xp *x = NULL;
-    ms_xmgr_config cfg;
+    ms_exp_spec spec;
+    experiment *x = NULL;
+    experiments_config cfg;
     memset(err, 0, sizeof *err);
     err->step = -1;
 
@@ -610,7 +610,7 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
     if (rc != MS_OK)
         return rc;
     if (!have_lab) {
-        ms_xspec_free(&spec);
+        ms_exp_spec_free(&spec);
         err->code = MS_ERR_UNSUPPORTED;
         snprintf(err->message, sizeof err->message, "memscope-lab was not found (set MEMSCOPE_LAB or the lab path)");
         return MS_ERR_UNSUPPORTED;
@@ -618,7 +618,7 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
     x = calloc(1, sizeof *x);
     if (!x || !(x->spec_text = malloc(len + 1))) {
         free(x);
-        ms_xspec_free(&spec);
+        ms_exp_spec_free(&spec);
         err->code = MS_ERR_NOMEM;
         snprintf(err->message, sizeof err->message, "out of memory");
         return MS_ERR_NOMEM;
@@ -629,7 +629,7 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
     x->limits = cfg.limits;
     x->max_wall_s = cfg.max_wall_s;
     x->mgr = m;
-    x->state = XS_STARTING;
+    x->state = EXP_STARTING;
     x->exit_code = -1;
     x->after_step = -1;
     x->hold_w = -1;
@@ -638,19 +638,19 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
     x->steps_total = spec.nsteps;
     snprintf(x->preset, sizeof x->preset, "%s", spec.preset);
     x->started_at = time(NULL);
-    ms_xspec_free(&spec);
+    ms_exp_spec_free(&spec);
 
     pthread_mutex_lock(&m->mu);
     size_t alive = 0, finished = 0;
-    for (size_t i = 0; i < m->nxs; i++) {
-        if (!m->xs[i]->finished)
+    for (size_t i = 0; i < m->nlist; i++) {
+        if (!m->list[i]->finished)
             alive++;
         else
             finished++;
     }
     if (alive >= cfg.max_running) {
         pthread_mutex_unlock(&m->mu);
-        xp_free(x);
+        experiment_free(x);
         err->code = MS_ERR_LIMIT;
         snprintf(err->field, sizeof err->field, "experiments");
         snprintf(err->message, sizeof err->message, "%zu experiments are running already (the limit is %u): "
@@ -658,40 +658,40 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
         return MS_ERR_LIMIT;
     }
     if (finished >= cfg.max_kept) {   /* forget the oldest finished one */
-        for (size_t i = 0; i < m->nxs; i++)
-            if (m->xs[i]->finished) {
-                unlist_locked(m, m->xs[i]);
+        for (size_t i = 0; i < m->nlist; i++)
+            if (m->list[i]->finished) {
+                unlist_locked(m, m->list[i]);
                 break;
             }
     }
-    if (m->nxs == m->cap) {
+    if (m->nlist == m->cap) {
         size_t nc = m->cap ? m->cap * 2 : 16;
-        xp **n = realloc(m->xs, nc * sizeof *n);
+        experiment **n = realloc(m->list, nc * sizeof *n);
         if (!n) {
             pthread_mutex_unlock(&m->mu);
-            xp_free(x);
+            experiment_free(x);
             rc = MS_ERR_NOMEM;
             err->code = rc;
             snprintf(err->message, sizeof err->message, "out of memory");
             return rc;
         }
-        m->xs = n;
+        m->list = n;
         m->cap = nc;
     }
     x->id = m->next_id++;
-    m->xs[m->nxs++] = x;
+    m->list[m->nlist++] = x;
     x->listed = true;
     x->refs = 3;                       /* the list, the thread, and this start until it returns */
     pthread_attr_t ta;
     pthread_attr_init(&ta);
     pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
     pthread_t th;
-    int te = pthread_create(&th, &ta, xp_thread, x);
+    int te = pthread_create(&th, &ta, experiment_thread, x);
     pthread_attr_destroy(&ta);
     if (te != 0) {
         x->refs--;                     /* no thread */
         unlist_locked(m, x);
-        xp_unref_locked(x);
+        experiment_unref_locked(x);
         pthread_mutex_unlock(&m->mu);
         rc = spawn_error(te, err, "cannot create the experiment's thread");
         return rc;
@@ -703,12 +703,12 @@ static ms_err start_locked_out(ms_xmgr *m, const char *body, size_t len, ms_xerr
         rc = spawn_error(x->spawn_err, err, "cannot start memscope-lab");
     *id = x->id;
     *pid = x->pid;
-    xp_unref_locked(x);
+    experiment_unref_locked(x);
     pthread_mutex_unlock(&m->mu);
     return rc;
 }
 
-static json_t *summary_locked(const xp *x, uint64_t now)
+static json_t *summary_locked(const experiment *x, uint64_t now)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer((json_int_t)x->id));
@@ -734,7 +734,7 @@ static json_t *summary_locked(const xp *x, uint64_t now)
 }
 
 /* Appends one line as a JSON value: as it came when it parsed then, else as a "garbled" record. */
-static ms_err append_line(ms_buf *b, const xline *l)
+static ms_err append_line(ms_buf *b, const experiment_line *l)
 {
     if (l->json)
         return ms_buf_append(b, l->text, l->len);
@@ -748,12 +748,12 @@ static ms_err append_line(ms_buf *b, const xline *l)
     return rc;
 }
 
-ms_err ms_xmgr_get_text(ms_xmgr *m, uint64_t id, ms_buf *out)
+ms_err experiments_get_text(experiments_mgr *m, uint64_t id, ms_buf *out)
 {
     ms_err rc = MS_OK;
     char *head = NULL;
     pthread_mutex_lock(&m->mu);
-    xp *x = find_locked(m, id);
+    experiment *x = find_locked(m, id);
     if (!x) {
         rc = MS_ERR_NOENT;
         goto out;
@@ -785,11 +785,11 @@ out:
     return rc;
 }
 
-ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out)
+ms_err experiments_get(experiments_mgr *m, uint64_t id, json_t **out)
 {
     ms_buf b;
     ms_buf_init(&b, 0);
-    ms_err rc = ms_xmgr_get_text(m, id, &b);
+    ms_err rc = experiments_get_text(m, id, &b);
     *out = rc == MS_OK ? json_loadb(b.data, b.len, 0, NULL) : NULL;
     if (rc == MS_OK && !*out)
         rc = MS_ERR_NOMEM;
@@ -797,7 +797,7 @@ ms_err ms_xmgr_get(ms_xmgr *m, uint64_t id, json_t **out)
     return rc;
 }
 
-bool ms_xmgr_exists(ms_xmgr *m, uint64_t id)
+bool experiments_exists(experiments_mgr *m, uint64_t id)
 {
     pthread_mutex_lock(&m->mu);
     bool found = find_locked(m, id) != NULL;
@@ -805,15 +805,15 @@ bool ms_xmgr_exists(ms_xmgr *m, uint64_t id)
     return found;
 }
 
-ms_err ms_xmgr_list(ms_xmgr *m, json_t **out)
+ms_err experiments_list(experiments_mgr *m, json_t **out)
 {
     json_t *a = json_array();
     if (!a)
         return MS_ERR_NOMEM;
     pthread_mutex_lock(&m->mu);
     uint64_t now = mono_ms();
-    for (size_t i = m->nxs; i-- > 0;)
-        json_array_append_new(a, summary_locked(m->xs[i], now));
+    for (size_t i = m->nlist; i-- > 0;)
+        json_array_append_new(a, summary_locked(m->list[i], now));
     pthread_mutex_unlock(&m->mu);
     *out = a;
     return MS_OK;
@@ -821,11 +821,12 @@ ms_err ms_xmgr_list(ms_xmgr *m, json_t **out)
 
 /* Copies lines from *cur into buf (at most max bytes), each framed as pre LINE post, resuming inside
  * a frame where the last call stopped.  Returns the bytes copied. */
-static size_t copy_framed_locked(const xp *x, ms_xcursor *cur, const char *pre, const char *post, char *buf, size_t max)
+static size_t copy_framed_locked(const experiment *x, experiments_cursor *cur, const char *pre, const char *post,
+                                 char *buf, size_t max)
 {
     size_t n = 0, lpre = strlen(pre), lpost = strlen(post);
     while (n < max && cur->line < x->nlines) {
-        const xline *l = &x->lines[cur->line];
+        const experiment_line *l = &x->lines[cur->line];
         const struct { const char *p; size_t len; } part[3] = { { pre, lpre }, { l->text, l->len }, { post, lpost } };
         size_t skip = cur->off;
         for (int k = 0; k < 3 && n < max; k++) {
@@ -847,14 +848,14 @@ static size_t copy_framed_locked(const xp *x, ms_xcursor *cur, const char *pre, 
     return n;
 }
 
-ms_err ms_xmgr_frame(ms_xmgr *m, uint64_t id, ms_xcursor *cur, const char *pre, const char *post,
-                     char *buf, size_t max, size_t *len, bool *finished)
+ms_err experiments_frame(experiments_mgr *m, uint64_t id, experiments_cursor *cur, const char *pre, const char *post,
+                         char *buf, size_t max, size_t *len, bool *finished)
 {
     ms_err rc = MS_OK;
     *len = 0;
     *finished = false;
     pthread_mutex_lock(&m->mu);
-    xp *x = find_locked(m, id);
+    experiment *x = find_locked(m, id);
     if (!x) {
         rc = MS_ERR_NOENT;
         goto out;
@@ -866,7 +867,7 @@ out:
     return rc;
 }
 
-ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_xchunk *out)
+ms_err experiments_follow(experiments_mgr *m, uint64_t id, size_t from, int timeout_ms, experiments_chunk *out)
 {
     ms_err rc = MS_OK;
     memset(out, 0, sizeof *out);
@@ -881,7 +882,7 @@ ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_x
     }
     pthread_mutex_lock(&m->mu);
     for (;;) {
-        xp *x = find_locked(m, id);   /* looked up again after every wait: DELETE may have freed it */
+        experiment *x = find_locked(m, id);   /* looked up again after every wait: DELETE may have freed it */
         if (!x) {
             rc = MS_ERR_NOENT;
             break;
@@ -895,7 +896,7 @@ ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_x
                 rc = MS_ERR_NOMEM;
                 break;
             }
-            ms_xcursor cur = { from, 0 };
+            experiments_cursor cur = { from, 0 };
             out->len = copy_framed_locked(x, &cur, "", "\n", out->text, total);
             out->text[out->len] = 0;
             out->next = x->nlines;
@@ -913,11 +914,11 @@ ms_err ms_xmgr_follow(ms_xmgr *m, uint64_t id, size_t from, int timeout_ms, ms_x
     return rc;
 }
 
-ms_err ms_xmgr_delete(ms_xmgr *m, uint64_t id, bool *removed)
+ms_err experiments_delete(experiments_mgr *m, uint64_t id, bool *removed)
 {
     *removed = false;
     pthread_mutex_lock(&m->mu);
-    xp *x = find_locked(m, id);
+    experiment *x = find_locked(m, id);
     if (!x) {
         pthread_mutex_unlock(&m->mu);
         return MS_ERR_NOENT;
@@ -941,19 +942,19 @@ ms_err ms_xmgr_delete(ms_xmgr *m, uint64_t id, bool *removed)
     x->refs++;                   /* the wait below lets go of the lock: x must outlive it */
     while (!x->finished)
         pthread_cond_wait(&m->cv, &m->mu);
-    xp_unref_locked(x);
+    experiment_unref_locked(x);
     pthread_mutex_unlock(&m->mu);
     return MS_OK;
 }
 
-void ms_xmgr_free(ms_xmgr **pm)
+void experiments_free(experiments_mgr **pm)
 {
-    ms_xmgr *m = *pm;
+    experiments_mgr *m = *pm;
     if (!m)
         return;
     pthread_mutex_lock(&m->mu);
-    for (size_t i = 0; i < m->nxs; i++) {
-        xp *x = m->xs[i];
+    for (size_t i = 0; i < m->nlist; i++) {
+        experiment *x = m->list[i];
         if (!x->finished) {
             x->shutdown = true;
             if (!x->reason[0])
@@ -963,22 +964,22 @@ void ms_xmgr_free(ms_xmgr **pm)
     }
     while (m->threads > 0)         /* each thread reaps its lab before it returns */
         pthread_cond_wait(&m->cv, &m->mu);
-    while (m->nxs > 0)
-        unlist_locked(m, m->xs[m->nxs - 1]);
+    while (m->nlist > 0)
+        unlist_locked(m, m->list[m->nlist - 1]);
     pthread_mutex_unlock(&m->mu);
-    free(m->xs);
+    free(m->list);
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->mu);
     free(m);
     *pm = NULL;
 }
 
-json_t *ms_xmgr_presets(void)
+json_t *experiments_presets(void)
 {
     return ms_presets_json();
 }
 
-json_t *ms_xmgr_limits_json(ms_xmgr *m)
+json_t *experiments_limits_json(experiments_mgr *m)
 {
     pthread_mutex_lock(&m->mu);
     json_t *o = json_pack("{s:I,s:I,s:I,s:i,s:i,s:i,s:s}",
@@ -991,7 +992,7 @@ json_t *ms_xmgr_limits_json(ms_xmgr *m)
     return o;
 }
 
-ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uint64_t *id, pid_t *pid)
+ms_err experiments_start(experiments_mgr *m, const char *body, size_t len, ms_exp_err *err, uint64_t *id, pid_t *pid)
 {
     ms_err rc = start_locked_out(m, body, len, err, id, pid);
     if (rc == MS_ERR_LIMIT || rc == MS_ERR_TOOBIG) {
@@ -1002,12 +1003,12 @@ ms_err ms_xmgr_start(ms_xmgr *m, const char *body, size_t len, ms_xerr *err, uin
     return rc;
 }
 
-void ms_xmgr_counts(ms_xmgr *m, uint64_t *running, uint64_t *refused_total)
+void experiments_counts(experiments_mgr *m, uint64_t *running, uint64_t *refused_total)
 {
     pthread_mutex_lock(&m->mu);
     uint64_t alive = 0;
-    for (size_t i = 0; i < m->nxs; i++)
-        alive += !m->xs[i]->finished;
+    for (size_t i = 0; i < m->nlist; i++)
+        alive += !m->list[i]->finished;
     *running = alive;
     *refused_total = m->refused;
     pthread_mutex_unlock(&m->mu);

@@ -9,9 +9,10 @@
 #ifndef MEMSCOPE_GATE_H
 #define MEMSCOPE_GATE_H
 
+#include <microhttpd.h>
 #include <stdbool.h>
 
-#include "http.h"
+#include "server.h"
 
 typedef struct {
     unsigned status;            /* 0: the request may go on */

@@ -1,5 +1,5 @@
-/* http.c - the libmicrohttpd glue: request contexts, routing, authentication, replies, error mapping,
- * request logging and the counters /metrics reports.
+/* http.c - the libmicrohttpd glue: request contexts, routing, authentication, replies, error mapping
+ * and request logging; each answered request is counted for /metrics (metrics.c).
  *
  * libmicrohttpd calls the access handler several times per request: once with the headers, then
  * once per chunk of body, then once more with no data, which is when we route and answer. */
@@ -7,9 +7,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,60 +25,6 @@
 #include "jw.h"
 #include "log.h"
 #include "metrics.h"
-
-/* ---- counters for /metrics ---- */
-
-#define HTTP_STATS_MAX 256
-static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
-static http_stat stats[HTTP_STATS_MAX];
-static size_t nstats;
-
-const double http_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
-const size_t http_nlatency_bounds = sizeof http_latency_bounds / sizeof http_latency_bounds[0];
-static uint64_t lat_buckets[sizeof http_latency_bounds / sizeof http_latency_bounds[0]];
-static double lat_sum;
-static uint64_t lat_count;
-
-static void stats_count(const char *route, unsigned status, double seconds)
-{
-    pthread_mutex_lock(&stats_lock);
-    size_t i;
-    for (i = 0; i < nstats; i++)
-        if (stats[i].status == status && stats[i].route == route)
-            break;
-    if (i == nstats && nstats < HTTP_STATS_MAX) {
-        stats[i].route = route;
-        stats[i].status = status;
-        stats[i].count = 0;
-        nstats++;
-    }
-    if (i < nstats)
-        stats[i].count++;
-    for (size_t b = 0; b < http_nlatency_bounds; b++)
-        if (seconds <= http_latency_bounds[b])
-            lat_buckets[b]++;
-    lat_sum += seconds;
-    lat_count++;
-    pthread_mutex_unlock(&stats_lock);
-}
-
-size_t http_stats_snapshot(http_stat *out, size_t n)
-{
-    pthread_mutex_lock(&stats_lock);
-    size_t k = nstats < n ? nstats : n;
-    memcpy(out, stats, k * sizeof *out);
-    pthread_mutex_unlock(&stats_lock);
-    return k;
-}
-
-void http_latency_snapshot(uint64_t *buckets, double *sum, uint64_t *count)
-{
-    pthread_mutex_lock(&stats_lock);
-    memcpy(buckets, lat_buckets, sizeof lat_buckets);
-    *sum = lat_sum;
-    *count = lat_count;
-    pthread_mutex_unlock(&stats_lock);
-}
 
 /* ---- errors ---- */
 
@@ -148,6 +94,16 @@ enum MHD_Result http_reply_text(http_req *r, unsigned status, const char *ctype,
 enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b)
 {
     return http_reply_text(r, status, "application/json", b);
+}
+
+enum MHD_Result http_reply_jw(http_req *r, unsigned status, jw *w, ms_buf *b)
+{
+    ms_err rc = jw_finish(w);
+    if (rc != MS_OK) {
+        ms_buf_free(b);
+        return http_reply_ms(r, rc, "encoding the answer");
+    }
+    return http_reply_json(r, status, b);
 }
 
 /* The answer is made 16 KiB at a time (copied into MHD's chunk buffer until that is full): enough
@@ -336,7 +292,7 @@ enum MHD_Result http_reply_ms(http_req *r, ms_err e, const char *fmt, ...)
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
     /* A per-process route failing on the kernel's side (not on bad input) is a process-read error. */
-    if (r->route && strncmp(r->route, "/api/v1/processes/{pid}", 23) == 0)
+    if (r->reads_process)
         metrics_count_read_error(e);
     return http_reply_error(r, http_status_of(e), ms_errcode(e), "%s: %s", ctx, ms_strerror(e));
 }
@@ -383,6 +339,81 @@ bool http_param_pid(http_req *r, int idx, int *pid)
     if (!s || !ms_parse_pid(s, pid)) {
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_pid",
                          "pid must be a positive decimal integer below 2^31, got '%.32s'", s ? s : "");
+        return false;
+    }
+    return true;
+}
+
+bool http_arg_addr(http_req *r, const char *k, bool required, uint64_t *out)
+{
+    const char *s = http_arg_get(r, k);
+    if (!s) {
+        if (required)
+            http_reply_error(r, MHD_HTTP_BAD_REQUEST, "missing_field", "query field '%s' is required (an address like 0x7f0000000000)", k);
+        return !required;
+    }
+    if (!ms_parse_addr(s, out)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_address", "%s must be a hex address like 0x7f0000000000, got '%.40s'", k, s);
+        return false;
+    }
+    return true;
+}
+
+bool http_arg_bool(http_req *r, const char *k, bool *out)
+{
+    const char *s = http_arg_get(r, k);
+    *out = false;
+    if (!s)
+        return true;
+    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
+        *out = true;
+    else if (strcmp(s, "0") != 0 && strcmp(s, "false") != 0) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_flag", "%s must be 0 or 1, got '%.16s'", k, s);
+        return false;
+    }
+    return true;
+}
+
+bool http_arg_time(http_req *r, const char *k, int64_t now, int64_t dflt, int64_t *out)
+{
+    const char *s = http_arg_get(r, k);
+    uint64_t v;
+    *out = dflt;
+    if (!s)
+        return true;
+    if (ms_parse_u64(s, INT64_MAX, &v)) {
+        *out = (int64_t)v;
+        return true;
+    }
+    if (ms_parse_duration_ms(s, &v) && v <= (uint64_t)now) {
+        *out = now - (int64_t)v;
+        return true;
+    }
+    http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_time",
+                     "%s must be Unix milliseconds or a duration ago like 30m, got '%.32s'", k, s);
+    return false;
+}
+
+bool http_arg_duration(http_req *r, const char *k, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    const char *s = http_arg_get(r, k);
+    if (!s)
+        return true;
+    if (!ms_parse_duration_ms(s, out) || *out < lo || *out > hi) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_duration",
+                         "%s must be a duration from %" PRIu64 " ms to %" PRIu64 " ms like 10s, 1m or 2h, got '%.32s'",
+                         k, lo, hi, s);
+        return false;
+    }
+    return true;
+}
+
+bool http_arg_u64(http_req *r, const char *k, uint64_t max, uint64_t *out)
+{
+    const char *s = http_arg_get(r, k);
+    if (s && !ms_parse_u64(s, max, out)) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_number", "%s must be a whole number up to %" PRIu64 ", got '%.32s'",
+                         k, max, s);
         return false;
     }
     return true;
@@ -634,6 +665,7 @@ static enum MHD_Result dispatch(req_slot *s)
                                 "request body over %zu bytes", srv->max_body);
     }
     r->route = s->rt->pattern;
+    r->reads_process = s->rt->reads_process;
     return s->rt->handler(r);
 }
 
@@ -686,7 +718,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - r->t0.tv_sec) + (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e9;
     if (r->replied)
-        stats_count(r->route, r->status, secs);
+        metrics_count_request(r->route, r->status, secs);
     log_debug("%s %s %u %.3fms%s", r->method, r->url, r->status, secs * 1e3,
               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     ms_buf_free(&r->body);

@@ -13,48 +13,12 @@
 #include <time.h>
 
 #include "core/buf.h"
-#include "core/cgroup.h"
 #include "core/error.h"
-#include "core/features.h"
-#include "core/system.h"
+#include "jw.h"
+#include "server.h"
 
 #define HTTP_MAX_ARGS 16
 #define HTTP_MAX_PARAMS 4
-
-struct ms_xmgr;
-
-/* Everything the handlers share, set up once in main() and read-only afterwards (counters are
- * atomics; the experiment manager locks itself). */
-typedef struct {
-    ms_features features;
-    ms_sysinfo sys;
-    const char *web_dir;        /* NULL: no dashboard */
-    int web_fd;                 /* O_PATH descriptor of web_dir, or -1 */
-    const char *token;          /* NULL: no authentication */
-    const char *cors_origin;    /* NULL: no cross-origin access */
-    size_t max_body;            /* request body cap */
-    bool experiments_enabled;
-    const char *experiments_off_reason;
-    struct ms_xmgr *exp;       /* NULL when experiments are off */
-    unsigned metrics_top;       /* processes exported per scrape on /metrics */
-    unsigned list_cache_ms;     /* /processes may answer from a list this old (0: always re-read) */
-    bool allow_clear_refs;      /* /wss may write clear_refs (--allow-clear-refs) */
-    time_t started;
-    /* Which Host a request may name besides loopback and the listening address (--allow-host). */
-    const char *const *allow_hosts;
-    size_t nallow_hosts;
-    char listen_addr[48];       /* the address given to --listen, as text */
-    unsigned port;              /* the port bound (set by http_start) */
-    unsigned request_timeout_s; /* a request must arrive whole within this (--request-timeout) */
-    unsigned idle_timeout_s;
-    unsigned max_conns;         /* after clamping to the descriptor limit */
-    bool cg_ok;                 /* a memory cgroup hierarchy was found (cg, cg_root_fd valid) */
-    ms_cg_hier cg;
-    int cg_root_fd;             /* O_RDONLY descriptor of cg.root, or -1 */
-    const char *cg_why;         /* why there is none, when !cg_ok */
-    struct oomwatch *oom;       /* the OOM kill watcher (oomwatch.h) */
-    unsigned metrics_cgroups;   /* cgroups exported per scrape on /metrics */
-} server_ctx;
 
 typedef struct {
     const char *k, *v;
@@ -66,6 +30,7 @@ typedef struct http_req {
     const char *method;
     const char *url;
     const char *route;          /* the route pattern matched, for metrics labels */
+    bool reads_process;         /* the route's flag, once routed */
     const char *params[HTTP_MAX_PARAMS];   /* {pid}, {id} captures, in order */
     int nparams;
     http_arg args[HTTP_MAX_ARGS];
@@ -86,6 +51,9 @@ typedef struct {
     const char *method;
     const char *pattern;        /* "/api/v1/processes/{pid}/maps"; a trailing star segment matches any tail */
     http_handler handler;
+    /* The route reads a process's /proc files: a core error it answers with (http_reply_ms) is
+     * counted in /metrics' process read errors. */
+    bool reads_process;
 } http_route;
 extern const http_route http_routes[];
 extern const size_t http_nroutes;
@@ -103,6 +71,9 @@ unsigned http_status_of(ms_err e);
 /* Replies.  http_reply_json takes b's memory (b is reset). */
 enum MHD_Result http_reply_json(http_req *r, unsigned status, ms_buf *b);
 enum MHD_Result http_reply_text(http_req *r, unsigned status, const char *ctype, ms_buf *b);
+/* Finishes the JSON w wrote into b and replies with it (taking b's memory), or, when the writer
+ * failed, with that error. */
+enum MHD_Result http_reply_jw(http_req *r, unsigned status, jw *w, ms_buf *b);
 enum MHD_Result http_reply_error(http_req *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The one shape of every error body: {"error":{"code","message"}}, plus "step" and "field" when
@@ -133,18 +104,18 @@ const char *http_arg_get(const http_req *r, const char *k);
 bool http_args_check(http_req *r, const char *const *allowed);
 /* Parses a pid path parameter; replies 400 and returns false if it is not a positive decimal. */
 bool http_param_pid(http_req *r, int idx, int *pid);
-
-/* Request counters for /metrics. */
-typedef struct {
-    const char *route;
-    unsigned status;
-    uint64_t count;
-} http_stat;
-/* Copies up to n (route, status, count) rows; returns the number of rows. */
-size_t http_stats_snapshot(http_stat *out, size_t n);
-/* Latency histogram: cumulative bucket counts for http_latency_bounds (seconds), sum and count. */
-extern const double http_latency_bounds[];
-extern const size_t http_nlatency_bounds;
-void http_latency_snapshot(uint64_t *buckets, double *sum, uint64_t *count);
+/* Typed query fields.  Each leaves *out as it was when the field is absent (http_arg_bool sets
+ * false, http_arg_time dflt) and returns true; on a bad value it replies 400 naming the field and
+ * returns false. */
+/* A hex address ("0x7f0000000000"); required: absence is a 400 too. */
+bool http_arg_addr(http_req *r, const char *k, bool required, uint64_t *out);
+/* A flag: 1/true or 0/false. */
+bool http_arg_bool(http_req *r, const char *k, bool *out);
+/* A time: Unix milliseconds, or a duration ago ("30m") counted back from now. */
+bool http_arg_time(http_req *r, const char *k, int64_t now, int64_t dflt, int64_t *out);
+/* A duration ("10s", "1m", "2h") in milliseconds, from lo to hi. */
+bool http_arg_duration(http_req *r, const char *k, uint64_t lo, uint64_t hi, uint64_t *out);
+/* A whole number up to max. */
+bool http_arg_u64(http_req *r, const char *k, uint64_t max, uint64_t *out);
 
 #endif

@@ -21,10 +21,13 @@
 #include "experiments.h"
 #include "history.h"
 #include "oomhist.h"
+#include "listcache.h"
 #include "oomwatch.h"
-#include "routes.h"
+#include "routes_exp.h"
+#include "routes_fast.h"
 #include "http.h"
 #include "log.h"
+#include "metrics_select.h"
 
 #define MAX_ALLOW_HOSTS 16
 
@@ -44,11 +47,15 @@ typedef struct {
     int experiments;            /* -1: default (on for loopback, off beyond) */
     unsigned list_cache_ms;
     unsigned metrics_top;
-    ms_xmgr_config xcfg;
+    experiments_config xcfg;
     const char *cgroup_root;    /* NULL: from /proc/self/mountinfo */
     oom_source oom;
     unsigned metrics_cgroups;
+    unsigned metrics_max_series;
+    metrics_select msel;
 } options;
+
+static void metrics_usage(FILE *f);
 
 static void usage(FILE *f)
 {
@@ -89,7 +96,7 @@ static void usage(FILE *f)
           "  --allow-clear-refs     let /wss clear a process's page-referenced bits (it changes what the\n"
           "                         kernel reclaims from it first); off by default: /wss answers 403\n"
           "  --metrics-top N        processes with memory gauges on /metrics, biggest RSS first\n"
-          "                         (default 20, 1..200)\n"
+          "                         (default 20, 0..200; 0: only those --metrics-match pins)\n"
           "  --cgroup-root DIR      the cgroup filesystem (default: found in /proc/self/mountinfo, where\n"
           "                         /sys/fs/cgroup usually is); v1, v2 and hybrid layouts are recognised\n"
           "  --oom-source SRC       how OOM kills are seen: auto (the kernel log /dev/kmsg, else the\n"
@@ -102,6 +109,24 @@ static void usage(FILE *f)
           "change state (POST, PUT, PATCH, DELETE) need 'Content-Type: application/json' (a DELETE\n"
           "without a body excepted) and no Origin but this server's own or --cors-origin.\n",
           f);    history_usage(f);
+    metrics_usage(f);
+}
+
+/* The options of /metrics' names, pins and cap (after history's in --help). */
+static void metrics_usage(FILE *f)
+{
+    fputs("\nMetrics (GET /metrics; also --metrics-top, --metrics-cgroups above):\n"
+          "  --metrics-group TEMPLATE  the name processes are summed under in memscope_namegroup_* and\n"
+          "                         the name label of process series (default {comm}); fields {comm},\n"
+          "                         {exe}, {cmdline}, {cmdline[N]}, {cmdline[N..M]}, {cmdline[N..]}, each\n"
+          "                         optionally FIELD:basename, e.g. '{comm}:{cmdline[1]:basename}'\n"
+          "  --metrics-match [FIELD=]REGEX  also export the processes whose comm or command line matches\n"
+          "                         the POSIX extended REGEX, whatever their rank; FIELD comm, exe or\n"
+          "                         cmdline matches that one only, cgroup pins memory cgroups by path\n"
+          "                         (repeatable, up to 32)\n"
+          "  --metrics-max-series N per-process and name group series per scrape (default 2000,\n"
+          "                         20..1000000); the rest are summed into name=\"other\"\n",
+          f);
 }
 
 static bool parse_listen(const char *s, options *o)
@@ -156,6 +181,29 @@ static bool uint_opt(const char *name, const char *v, uint64_t lo, uint64_t hi, 
     }
     *out = (unsigned)x;
     return true;
+}
+
+/* --metrics-group, --metrics-match, --metrics-max-series: 1 taken, 0 not one of them, -1 bad
+ * (said on stderr). */
+static int metrics_option(const char *a, const char *v, options *o)
+{
+    char why[256];
+    if (!strcmp(a, "--metrics-group")) {
+        if (!metrics_tpl_parse(v, &o->msel.tpl, why, sizeof why)) {
+            fprintf(stderr, "memscoped: --metrics-group: %s\n", why);
+            return -1;
+        }
+    } else if (!strcmp(a, "--metrics-match")) {
+        if (!metrics_select_add_match(&o->msel, v, why, sizeof why)) {
+            fprintf(stderr, "memscoped: --metrics-match: %s\n", why);
+            return -1;
+        }
+    } else if (!strcmp(a, "--metrics-max-series")) {
+        return uint_opt(a, v, 20, 1000000, &o->metrics_max_series) ? 1 : -1;
+    } else {
+        return 0;
+    }
+    return 1;
 }
 
 /* The token: its file's first line, or MEMSCOPE_TOKEN.  Returns a malloc'ed string or NULL. */
@@ -289,9 +337,11 @@ static bool setup_cgroups(server_ctx *srv, const options *o)
 
 int main(int argc, char **argv)
 {
-    options o = {.addr = "127.0.0.1", .port = 8080, .max_conns = 256, .max_per_ip = 64,
+    /* static: the server reads o.msel's compiled patterns until main returns. */
+    static options o = {.addr = "127.0.0.1", .port = 8080, .max_conns = 256, .max_per_ip = 64,
                  .idle_timeout = 30, .request_timeout = 10, .max_body = 64 * 1024, .experiments = -1,
-                 .metrics_top = 20, .list_cache_ms = 1000, .metrics_cgroups = 20};
+                 .metrics_top = 20, .list_cache_ms = 1000, .metrics_cgroups = 20,
+                 .metrics_max_series = 2000};
     /* Fixed malloc thresholds.  glibc otherwise raises its mmap threshold to the largest block
      * freed, so after one big answer the multi-megabyte buffers of the next ones live in the heap:
      * realloc copies them and free keeps them resident (memscoped grew by a quarter over 100,000
@@ -305,7 +355,7 @@ int main(int argc, char **argv)
     mallopt(M_ARENA_MAX, 1);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
-    ms_xmgr_config_default(&o.xcfg);
+    experiments_config_default(&o.xcfg);
     static history_opts hist;
     history_opts_default(&hist);
 
@@ -334,6 +384,11 @@ int main(int argc, char **argv)
         if (hopt < 0)
             return 2;
         if (hopt > 0)
+            continue;
+        int mopt = metrics_option(a, v, &o);
+        if (mopt < 0)
+            return 2;
+        if (mopt > 0)
             continue;
         if (!strcmp(a, "--listen")) {
             if (!parse_listen(v, &o)) {
@@ -415,7 +470,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--metrics-cgroups")) {
             if (!uint_opt(a, v, 0, 500, &o.metrics_cgroups)) return 2;
         } else if (!strcmp(a, "--metrics-top")) {
-            if (!uint_opt(a, v, 1, 200, &o.metrics_top)) return 2;
+            if (!uint_opt(a, v, 0, 200, &o.metrics_top)) return 2;
         } else {
             fprintf(stderr, "memscoped: unknown option %s (see --help)\n", a);
             return 2;
@@ -460,15 +515,17 @@ int main(int argc, char **argv)
     srv.list_cache_ms = o.list_cache_ms;
     srv.allow_clear_refs = o.allow_clear_refs;
     srv.metrics_top = o.metrics_top;
+    srv.metrics_max_series = o.metrics_max_series;
+    srv.metrics_sel = &o.msel;
     srv.experiments_enabled = o.experiments == -1 ? loopback : o.experiments == 1;
     srv.experiments_off_reason = o.experiments == 0 ? "experiments are disabled (--experiments off)"
                                                     : "experiments are off when listening beyond loopback; start with --experiments on to allow them";
     if (srv.experiments_enabled) {
-        if (ms_xmgr_new(&o.xcfg, &srv.exp) != MS_OK) {
+        if (experiments_new(&o.xcfg, &srv.exp) != MS_OK) {
             fprintf(stderr, "memscoped: cannot set up experiments\n");
             return 1;
         }
-        if (!ms_xmgr_lab_path(srv.exp)[0])
+        if (!experiments_lab_path(srv.exp)[0])
             log_warn("no memscope-lab executable found (give --lab PATH): experiments will fail with 501");
     }
     ms_features_probe(&srv.features);
@@ -505,7 +562,7 @@ int main(int argc, char **argv)
         oomhist_detach(srv.oom);
         history_stop(&hist);
         routes_exp_stop();
-        ms_xmgr_free(&srv.exp);
+        experiments_free(&srv.exp);
         oomwatch_stop(&srv.oom);
         return 1;
     }
@@ -536,15 +593,16 @@ int main(int argc, char **argv)
     http_stop();
     oomhist_detach(srv.oom);
     history_stop(&hist);
-    ms_xmgr_free(&srv.exp);
+    experiments_free(&srv.exp);
     oomwatch_stop(&srv.oom);
     if (srv.cg_root_fd >= 0)
         close(srv.cg_root_fd);
-    routes_list_cache_clear();
+    listcache_clear();
     routes_fast_clear();
     if (srv.web_fd >= 0)
         close(srv.web_fd);
     free(token);
+    metrics_select_free(&o.msel);
     log_info("stopped");
     return 0;
 }

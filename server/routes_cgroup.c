@@ -26,7 +26,7 @@
 #include "jw.h"
 #include "oomhist.h"
 #include "oomwatch.h"
-#include "routes.h"
+#include "routes_cgroup.h"
 
 /* Caps that keep one answer bounded. */
 #define CGROUPS_MAX 10000
@@ -238,6 +238,60 @@ static void sum_procs(int fd, sums *s)
     free(pids);
 }
 
+/* The process sums of every cgroup of t (calloc'ed, NULL when out of memory).  Processes sit in one
+ * cgroup each; a cgroup's usage counts its descendants' too, so the sums are carried up to every
+ * ancestor (parents come before children in t). */
+static sums *sum_tree(int cg_root_fd, const ms_cg_tree *t)
+{
+    sums *sm = calloc(t->count ? t->count : 1, sizeof *sm);
+    for (size_t i = 0; sm && i < t->count; i++) {
+        int fd;
+        if (ms_cg_open(cg_root_fd, t->n[i].path, &fd) == MS_OK) {
+            sum_procs(fd, &sm[i]);
+            close(fd);
+        }
+    }
+    for (size_t i = t->count; sm && i-- > 1;) {
+        sums *p = &sm[t->n[i].parent];
+        p->rss += sm[i].rss;
+        p->pss += sm[i].pss;
+        p->uss += sm[i].uss;
+        p->nprocs += sm[i].nprocs;
+    }
+    return sm;
+}
+
+/* Writes cgroup i of t with its process sums (sm, or NULL for none); false when it could not be
+ * read (removed since the walk). */
+static bool write_tree_entry(jw *w, const server_ctx *srv, const ms_cg_tree *t, size_t i, const sums *sm)
+{
+    int fd;
+    ms_cg_mem m;
+    ms_cg_mem_init(&m);
+    if (ms_cg_open(srv->cg_root_fd, t->n[i].path, &fd) != MS_OK)
+        return false;         /* removed since the walk */
+    ms_err rc = ms_cg_mem_read(fd, srv->cg.version, &m);
+    close(fd);
+    if (rc == MS_OK) {
+        jw_obj(w);
+        write_summary(w, &m, t->n[i].path);
+        if (t->n[i].parent >= 0) jw_kstr(w, "parent", t->n[(size_t)t->n[i].parent].path); else jw_knull(w, "parent");
+        jw_ki64(w, "depth", t->n[i].depth);
+        if (sm) {
+            jw_key(w, "processes");
+            jw_obj(w);
+            jw_ku64(w, "count", sm[i].nprocs);
+            jw_ku64(w, "rss", sm[i].rss);
+            jw_ku64(w, "pss", sm[i].pss);
+            jw_ku64(w, "uss", sm[i].uss);
+            jw_obj_end(w);
+        }
+        jw_obj_end(w);
+    }
+    ms_cg_mem_free(&m);
+    return rc == MS_OK;
+}
+
 enum MHD_Result h_cgroups(http_req *r)
 {
     static const char *const allowed[] = {"processes", NULL};
@@ -251,26 +305,10 @@ enum MHD_Result h_cgroups(http_req *r)
     ms_err rc = ms_cg_tree_read(r->srv->cg_root_fd, CGROUPS_MAX, &t);
     if (rc != MS_OK)
         return http_reply_ms(r, rc, "listing cgroups under %s", r->srv->cg.root);
-    sums *sm = with_procs ? calloc(t.count ? t.count : 1, sizeof *sm) : NULL;
+    sums *sm = with_procs ? sum_tree(r->srv->cg_root_fd, &t) : NULL;
     if (with_procs && !sm) {
         ms_cg_tree_free(&t);
         return http_reply_ms(r, MS_ERR_NOMEM, "summing processes");
-    }
-    /* Processes sit in one cgroup each; a cgroup's usage counts its descendants' too, so the sums
-     * are carried up to every ancestor (parents come before children in t). */
-    for (size_t i = 0; sm && i < t.count; i++) {
-        int fd;
-        if (ms_cg_open(r->srv->cg_root_fd, t.n[i].path, &fd) == MS_OK) {
-            sum_procs(fd, &sm[i]);
-            close(fd);
-        }
-    }
-    for (size_t i = t.count; sm && i-- > 1;) {
-        sums *p = &sm[t.n[i].parent];
-        p->rss += sm[i].rss;
-        p->pss += sm[i].pss;
-        p->uss += sm[i].uss;
-        p->nprocs += sm[i].nprocs;
     }
     ms_buf b;
     ms_buf_init(&b, 0);
@@ -284,39 +322,14 @@ enum MHD_Result h_cgroups(http_req *r)
     jw_key(&w, "cgroups");
     jw_arr(&w);
     size_t written = 0;
-    for (size_t i = 0; i < t.count; i++) {
-        int fd;
-        ms_cg_mem m;
-        ms_cg_mem_init(&m);
-        if (ms_cg_open(r->srv->cg_root_fd, t.n[i].path, &fd) != MS_OK)
-            continue;         /* removed since the walk */
-        rc = ms_cg_mem_read(fd, r->srv->cg.version, &m);
-        close(fd);
-        if (rc == MS_OK) {
-            jw_obj(&w);
-            write_summary(&w, &m, t.n[i].path);
-            if (t.n[i].parent >= 0) jw_kstr(&w, "parent", t.n[(size_t)t.n[i].parent].path); else jw_knull(&w, "parent");
-            jw_ki64(&w, "depth", t.n[i].depth);
-            if (sm) {
-                jw_key(&w, "processes");
-                jw_obj(&w);
-                jw_ku64(&w, "count", sm[i].nprocs);
-                jw_ku64(&w, "rss", sm[i].rss);
-                jw_ku64(&w, "pss", sm[i].pss);
-                jw_ku64(&w, "uss", sm[i].uss);
-                jw_obj_end(&w);
-            }
-            jw_obj_end(&w);
-            written++;
-        }
-        ms_cg_mem_free(&m);
-    }
+    for (size_t i = 0; i < t.count; i++)
+        written += write_tree_entry(&w, r->srv, &t, i, sm);
     jw_arr_end(&w);
     jw_ku64(&w, "count", written);
     jw_obj_end(&w);
     free(sm);
     ms_cg_tree_free(&t);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- GET /api/v1/cgroups/{path} ---- */
@@ -529,7 +542,7 @@ enum MHD_Result h_cgroup(http_req *r)
     jw_obj_end(&w);
     close(fd);
     ms_cg_mem_free(&m);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- GET /api/v1/events?type=oom ---- */
@@ -727,5 +740,5 @@ enum MHD_Result h_events(http_req *r)
     jw_arr_end(&w);
     jw_obj_end(&w);
     free(l.ev);
-    return reply_writer(r, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }

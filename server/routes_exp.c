@@ -6,7 +6,7 @@
  * blocks waiting for a lab, so one open stream never stalls other requests.
  *
  * A stream holds no copy of the lines: it keeps a cursor into the experiment's own line log (which
- * the experiment owns and frees; see ms_xmgr_frame) and copies from it straight into MHD's buffer.
+ * the experiment owns and frees; see experiments_frame) and copies from it straight into MHD's buffer.
  * A stream whose lab is silent writes a comment line every HEARTBEAT_MS: a client that went away
  * (reset, or closed) makes that write fail, and MHD then closes the connection and frees the
  * stream, its descriptor and its slot, instead of keeping them for the rest of a long hold. */
@@ -20,16 +20,16 @@
 #include "experiments.h"
 #include "http.h"
 #include "jw.h"
-#include "routes.h"
+#include "routes_exp.h"
 
 #define MAX_STREAMS 64
 #define HEARTBEAT_MS 2000
 #define STREAM_BLOCK (16 * 1024)     /* the most one read hands MHD */
 
 typedef struct stream {
-    ms_xmgr *m;
+    experiments_mgr *m;
     uint64_t id;
-    ms_xcursor cur;           /* where in the experiment's lines this stream is */
+    experiments_cursor cur;           /* where in the experiment's lines this stream is */
     struct MHD_Connection *conn;
     uint64_t last_write_ms;   /* monotonic: when bytes last went to MHD (lines or heartbeat) */
     bool finished;            /* the experiment ended and every line went out */
@@ -93,7 +93,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (!s->finished) {
         size_t n = 0;
         bool fin = false;
-        if (ms_xmgr_frame(s->m, s->id, &s->cur, "data: ", "\n\n", buf, max, &n, &fin) != MS_OK)
+        if (experiments_frame(s->m, s->id, &s->cur, "data: ", "\n\n", buf, max, &n, &fin) != MS_OK)
             fin = true;                  /* deleted and forgotten meanwhile */
         s->finished = fin;
         uint64_t now = mono_ms();
@@ -180,12 +180,12 @@ enum MHD_Result h_exp_start(http_req *r)
     if (r->body.len == 0)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
                                 "send a JSON body: {\"preset\":\"seed-1gib\"} or {\"steps\":[...],\"hold_s\":N}");
-    ms_xerr err;
+    ms_exp_err err;
     memset(&err, 0, sizeof err);
     err.step = -1;
     uint64_t id = 0;
     pid_t pid = 0;
-    ms_err rc = ms_xmgr_start(r->srv->exp, r->body.data, r->body.len, &err, &id, &pid);
+    ms_err rc = experiments_start(r->srv->exp, r->body.data, r->body.len, &err, &id, &pid);
     if (rc != MS_OK) {
         ms_buf b;
         ms_buf_init(&b, 0);
@@ -208,11 +208,7 @@ enum MHD_Result h_exp_start(http_req *r)
     snprintf(loc, sizeof loc, "/api/v1/experiments/%llu", (unsigned long long)id);
     jw_kstr(&w, "url", loc);
     jw_obj_end(&w);
-    if (jw_finish(&w) != MS_OK) {
-        ms_buf_free(&b);
-        return MHD_NO;
-    }
-    return http_reply_json(r, MHD_HTTP_CREATED, &b);
+    return http_reply_jw(r, MHD_HTTP_CREATED, &w, &b);
 }
 
 enum MHD_Result h_exp_list(http_req *r)
@@ -221,7 +217,7 @@ enum MHD_Result h_exp_list(http_req *r)
     if (!http_args_check(r, allowed) || !exp_enabled(r))
         return MHD_YES;
     json_t *list = NULL;
-    ms_err rc = ms_xmgr_list(r->srv->exp, &list);
+    ms_err rc = experiments_list(r->srv->exp, &list);
     if (rc != MS_OK)
         return http_reply_ms(r, rc, "listing experiments");
     return reply_json_t(r, MHD_HTTP_OK, json_pack("{s:o}", "experiments", list));
@@ -232,9 +228,9 @@ enum MHD_Result h_exp_presets(http_req *r)
     static const char *const allowed[] = {NULL};
     if (!http_args_check(r, allowed))
         return MHD_YES;
-    json_t *limits = r->srv->exp ? ms_xmgr_limits_json(r->srv->exp) : json_null();
+    json_t *limits = r->srv->exp ? experiments_limits_json(r->srv->exp) : json_null();
     return reply_json_t(r, MHD_HTTP_OK,
-                        json_pack("{s:o,s:o,s:b}", "presets", ms_xmgr_presets(), "limits", limits ? limits : json_null(),
+                        json_pack("{s:o,s:o,s:b}", "presets", experiments_presets(), "limits", limits ? limits : json_null(),
                                   "enabled", r->srv->experiments_enabled));
 }
 
@@ -246,7 +242,7 @@ enum MHD_Result h_exp_get(http_req *r)
         return MHD_YES;
     ms_buf b;
     ms_buf_init(&b, 0);
-    ms_err rc = ms_xmgr_get_text(r->srv->exp, id, &b);
+    ms_err rc = experiments_get_text(r->srv->exp, id, &b);
     if (rc != MS_OK)
         ms_buf_free(&b);
     if (rc == MS_ERR_NOENT)
@@ -263,7 +259,7 @@ enum MHD_Result h_exp_delete(http_req *r)
     if (!http_args_check(r, allowed) || !exp_enabled(r) || !param_id(r, &id))
         return MHD_YES;
     bool removed = false;
-    ms_err rc = ms_xmgr_delete(r->srv->exp, id, &removed);
+    ms_err rc = experiments_delete(r->srv->exp, id, &removed);
     if (rc == MS_ERR_NOENT)
         return http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_experiment", "no experiment %llu", (unsigned long long)id);
     if (rc != MS_OK)
@@ -281,7 +277,7 @@ enum MHD_Result h_exp_events(http_req *r)
     const char *f = http_arg_get(r, "from");
     if (f && !ms_parse_u64(f, 1u << 30, &from))
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_from", "from must be a line index");
-    if (!ms_xmgr_exists(r->srv->exp, id))
+    if (!experiments_exists(r->srv->exp, id))
         return http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_experiment", "no experiment %llu", (unsigned long long)id);
     pthread_mutex_lock(&streams_lock);
     bool full = nstreams >= MAX_STREAMS || stopping;

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "jw.h"
 #include "routes.h"
+#include "routes_fast.h"
 
 #define RSS_SOURCE_SCAN "pagemap_scan"
 #define RSS_SOURCE_SMAPS "smaps"
@@ -151,7 +152,7 @@ static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
 enum MHD_Result h_maps_rss(http_req *r)
 {
     bool rss;
-    if (!routes_arg_bool(r, "rss", &rss))
+    if (!http_arg_bool(r, "rss", &rss))
         return MHD_YES;
     const char *method = http_arg_get(r, "method");
     if (!rss)
@@ -329,8 +330,10 @@ static void write_wss(jw *w, int pid, uint64_t interval_ms, const ms_smaps *s, c
     for (size_t i = 0; i < s->maps.nregions; i++) {
         const ms_region *g = &s->maps.regions[i];
         ms_region_rss v;
-        ms_region_rss_from_smaps(s->fields + g->field_first, g->field_count, &v);
-        uint64_t r = ms_wss_referenced(s->fields + g->field_first, g->field_count);
+        size_t nf;
+        const ms_smaps_field *f = ms_smaps_fields_of(s, g, &nf);
+        ms_region_rss_from_smaps(f, nf, &v);
+        uint64_t r = ms_wss_referenced(f, nf);
         rss += v.rss;
         ref += r;
         jw_obj(w);
@@ -390,12 +393,7 @@ static enum MHD_Result wss_measure(http_req *r, int pid, int dirfd, uint64_t int
     jw_init(&w, &b);
     write_wss(&w, pid, interval_ms, &s, &c);
     ms_smaps_free(&s);
-    rc = jw_finish(&w);
-    if (rc != MS_OK) {
-        ms_buf_free(&b);
-        return http_reply_ms(r, rc, "encoding the answer");
-    }
-    return http_reply_json(r, MHD_HTTP_OK, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 enum MHD_Result h_wss(http_req *r)

@@ -78,23 +78,23 @@ void routes_history_health(jw *w)
         jw_ku64(w, "rollups_read", st.rollups_read);
         jw_ku64(w, "rollups_kept", st.rollups_kept);
         jw_ku64(w, "rollups_skipped", st.rollups_skipped);
+        jw_ku64(w, "rollups_failed", st.rollups_failed);
+        jw_ku64(w, "rollups_max_waited", st.rollups_max_waited);
+        jw_ku64(w, "rollups_skipped_total", st.rollups_skipped_total);
         jw_ku64(w, "cpu_us", st.cpu_us);
+        jw_ku64(w, "list_cpu_us", st.list_cpu_us);
+        jw_ku64(w, "rollup_cpu_us", st.rollup_cpu_us);
+        jw_ku64(w, "rollup_budget_us", st.rollup_budget_us);
+        jw_ku64(w, "write_cpu_us", st.write_cpu_us);
+        jw_ku64(w, "snapshot_cpu_us", st.snapshot_cpu_us);
+        jw_ku64(w, "cpu_total_us", st.cpu_total_us);
+        jw_ku64(w, "list_cpu_total_us", st.list_cpu_total_us);
         jw_ku64(w, "wall_us", st.wall_us);
         jw_ku64(w, "write_errors", st.write_errors);
         jw_ku64(w, "auto_snapshots", st.auto_snapshots);
         jw_obj_end(w);
     }
     jw_obj_end(w);
-}
-
-static enum MHD_Result reply(http_req *r, unsigned status, jw *w, ms_buf *b)
-{
-    ms_err rc = jw_finish(w);
-    if (rc != MS_OK) {
-        ms_buf_free(b);
-        return http_reply_ms(r, rc, "encoding the answer");
-    }
-    return http_reply_json(r, status, b);
 }
 
 /* 503 with the store's reason when it cannot be used; true when it can. */
@@ -110,61 +110,15 @@ static bool store_ready(http_req *r)
     return false;
 }
 
-/* A time argument: Unix ms, or a duration ago ("30m").  Absent: dflt. */
-static bool arg_time(http_req *r, const char *k, int64_t now, int64_t dflt, int64_t *out)
-{
-    const char *s = http_arg_get(r, k);
-    uint64_t v;
-    *out = dflt;
-    if (!s)
-        return true;
-    if (ms_parse_u64(s, INT64_MAX, &v)) {
-        *out = (int64_t)v;
-        return true;
-    }
-    if (ms_parse_duration_ms(s, &v) && v <= (uint64_t)now) {
-        *out = now - (int64_t)v;
-        return true;
-    }
-    http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_time",
-                     "%s must be Unix milliseconds or a duration ago like 30m, got '%.32s'", k, s);
-    return false;
-}
-
-static bool arg_duration(http_req *r, const char *k, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    const char *s = http_arg_get(r, k);
-    if (!s)
-        return true;
-    if (!ms_parse_duration_ms(s, out) || *out < lo || *out > hi) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_duration",
-                         "%s must be a duration from %" PRIu64 " ms to %" PRIu64 " ms like 10s, 1m or 2h, got '%.32s'",
-                         k, lo, hi, s);
-        return false;
-    }
-    return true;
-}
-
-static bool arg_u64(http_req *r, const char *k, uint64_t max, uint64_t *out)
-{
-    const char *s = http_arg_get(r, k);
-    if (s && !ms_parse_u64(s, max, out)) {
-        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_number", "%s must be a whole number up to %" PRIu64 ", got '%.32s'",
-                         k, max, s);
-        return false;
-    }
-    return true;
-}
-
 /* since, until and step of a history query; replies 400 and returns false on a bad one. */
 static bool hist_query(http_req *r, ms_hist_query *q)
 {
     int64_t now = now_ms();
     uint64_t step = 0;
     memset(q, 0, sizeof *q);
-    if (!arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &q->since_ms) ||
-        !arg_time(r, "until", now, now + 1, &q->until_ms) ||
-        !arg_duration(r, "step", 0, 365ULL * 86400 * 1000, &step))
+    if (!http_arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &q->since_ms) ||
+        !http_arg_time(r, "until", now, now + 1, &q->until_ms) ||
+        !http_arg_duration(r, "step", 0, 365ULL * 86400 * 1000, &step))
         return false;
     if (q->since_ms >= q->until_ms) {
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_range", "since must be before until");
@@ -208,7 +162,7 @@ static void procid_item(jw *w, const void *id)
 static bool find_proc(http_req *r, int *pid, ms_store_procid *id)
 {
     uint64_t start_time = 0;
-    if (!http_param_pid(r, 0, pid) || !arg_u64(r, "start_time", INT64_MAX, &start_time))
+    if (!http_param_pid(r, 0, pid) || !http_arg_u64(r, "start_time", INT64_MAX, &start_time))
         return false;
     if (!store_ready(r))
         return false;
@@ -221,16 +175,38 @@ static bool find_proc(http_req *r, int *pid, ms_store_procid *id)
     return rc == MS_OK;
 }
 
-/* since, until, the step and tier used, the count, and opens the "points" array. */
-static void write_series_head(jw *w, const ms_hist_query *q, int64_t step_ms, const char *tier, size_t n)
+/* since, until, the step and tier used, the count, and the "points", each an object written by
+ * point(). */
+static void write_series(jw *w, const ms_hist_query *q, int64_t step_ms, const char *tier, const void *points,
+                         size_t n, size_t elem, void (*point)(jw *, const void *))
 {
     jw_ki64(w, "since", q->since_ms);
     jw_ki64(w, "until", q->until_ms);
     jw_ki64(w, "step_ms", step_ms);
     jw_kstr(w, "tier", tier);
-    jw_ku64(w, "count", n);
-    jw_key(w, "points");
-    jw_arr(w);
+    write_list(w, "points", points, n, elem, point);
+}
+
+static void proc_point(jw *w, const void *x)
+{
+    const ms_hist_point *p = x;
+    jw_ki64(w, "t", p->t_ms);
+    for (int f = 0; f < MS_HF__COUNT; f++) {
+        if (!p->has_rollup && (f == MS_HF_PSS || f == MS_HF_USS))
+            jw_knull(w, ms_hist_field_name((ms_hist_field)f));   /* not read: unknown, not 0 */
+        else
+            jw_ku64(w, ms_hist_field_name((ms_hist_field)f), p->v[f]);
+    }
+    jw_ku64(w, "rss_min", p->rss_min);
+    jw_ku64(w, "rss_max", p->rss_max);
+}
+
+static void sys_point(jw *w, const void *x)
+{
+    const ms_sys_point *p = x;
+    jw_ki64(w, "t", p->t_ms);
+    for (int f = 0; f < MS_SYS__COUNT; f++)
+        jw_ku64(w, ms_sys_field_name((ms_sys_field)f), p->v[f]);
 }
 
 enum MHD_Result h_hist_process(http_req *r)
@@ -251,25 +227,10 @@ enum MHD_Result h_hist_process(http_req *r)
     jw_init(&w, &b);
     jw_obj(&w);
     write_procid(&w, &id);
-    write_series_head(&w, &q, s.step_ms, s.tier, s.n);
-    for (size_t i = 0; i < s.n; i++) {
-        const ms_hist_point *p = &s.p[i];
-        jw_obj(&w);
-        jw_ki64(&w, "t", p->t_ms);
-        for (int f = 0; f < MS_HF__COUNT; f++) {
-            if (!p->has_rollup && (f == MS_HF_PSS || f == MS_HF_USS))
-                jw_knull(&w, ms_hist_field_name((ms_hist_field)f));   /* not read: unknown, not 0 */
-            else
-                jw_ku64(&w, ms_hist_field_name((ms_hist_field)f), p->v[f]);
-        }
-        jw_ku64(&w, "rss_min", p->rss_min);
-        jw_ku64(&w, "rss_max", p->rss_max);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
+    write_series(&w, &q, s.step_ms, s.tier, s.p, s.n, sizeof *s.p, proc_point);
     jw_obj_end(&w);
     free(s.p);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 enum MHD_Result h_hist_system(http_req *r)
@@ -287,18 +248,10 @@ enum MHD_Result h_hist_system(http_req *r)
     jw w;
     jw_init(&w, &b);
     jw_obj(&w);
-    write_series_head(&w, &q, s.step_ms, s.tier, s.n);
-    for (size_t i = 0; i < s.n; i++) {
-        jw_obj(&w);
-        jw_ki64(&w, "t", s.p[i].t_ms);
-        for (int f = 0; f < MS_SYS__COUNT; f++)
-            jw_ku64(&w, ms_sys_field_name((ms_sys_field)f), s.p[i].v[f]);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
+    write_series(&w, &q, s.step_ms, s.tier, s.p, s.n, sizeof *s.p, sys_point);
     jw_obj_end(&w);
     free(s.p);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 enum MHD_Result h_hist_processes(http_req *r)
@@ -306,8 +259,8 @@ enum MHD_Result h_hist_processes(http_req *r)
     static const char *const allowed[] = {"since", "limit", NULL};
     int64_t now = now_ms(), since;
     uint64_t limit = SEEN_MAX;
-    if (!http_args_check(r, allowed) || !arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &since) ||
-        !arg_u64(r, "limit", SEEN_MAX, &limit) || !store_ready(r))
+    if (!http_args_check(r, allowed) || !http_arg_time(r, "since", now, now - HIST_DEFAULT_SPAN_MS, &since) ||
+        !http_arg_u64(r, "limit", SEEN_MAX, &limit) || !store_ready(r))
         return MHD_YES;
     ms_store_procid *ids;
     size_t n;
@@ -323,7 +276,7 @@ enum MHD_Result h_hist_processes(http_req *r)
     write_list(&w, "processes", ids, n, sizeof *ids, procid_item);
     jw_obj_end(&w);
     free(ids);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- snapshots ---- */
@@ -366,7 +319,7 @@ enum MHD_Result h_snap_create(http_req *r)
     jw_obj(&w);
     write_snapinfo(&w, &info);
     jw_obj_end(&w);
-    return reply(r, MHD_HTTP_CREATED, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_CREATED, &w, &b);
 }
 
 enum MHD_Result h_snap_list(http_req *r)
@@ -393,7 +346,7 @@ enum MHD_Result h_snap_list(http_req *r)
     write_list(&w, "snapshots", s, n, sizeof *s, snapinfo_item);
     jw_obj_end(&w);
     free(s);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 static bool param_id(http_req *r, int idx, const char *what, int64_t *id)
@@ -427,8 +380,10 @@ static void write_region_fields(jw *w, const ms_smaps *sm, const ms_region *g)
     char name[96];
     jw_key(w, "fields");
     jw_obj(w);
-    for (uint32_t k = 0; k < g->field_count; k++) {
-        const ms_smaps_field *f = &sm->fields[g->field_first + k];
+    size_t nf;
+    const ms_smaps_field *fs = ms_smaps_fields_of(sm, g, &nf);
+    for (size_t k = 0; k < nf; k++) {
+        const ms_smaps_field *f = &fs[k];
         jw_key(w, ms_smaps_json_name(f->name, f->name_len, name, sizeof name));
         if (f->is_number)
             jw_u64(w, f->value);
@@ -436,7 +391,8 @@ static void write_region_fields(jw *w, const ms_smaps *sm, const ms_region *g)
             jw_strn(w, f->raw, f->raw_len);
     }
     jw_obj_end(w);
-    jw_kstrn(w, "vm_flags", g->vmflags ? g->vmflags : "", g->vmflags ? g->vmflags_len : 0);
+    const ms_smaps_extra *x = ms_smaps_extra_of(sm, g);
+    jw_kstrn(w, "vm_flags", x->vmflags ? x->vmflags : "", x->vmflags ? x->vmflags_len : 0);
 }
 
 static void write_totals_obj(jw *w, const char *key, const ms_smaps_totals *t)
@@ -482,7 +438,7 @@ enum MHD_Result h_snap_get(http_req *r)
     jw_ku64(&w, "uss", ms_smaps_uss(&t));
     jw_obj_end(&w);
     ms_smaps_free(&sm);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 enum MHD_Result h_snap_delete(http_req *r)
@@ -503,7 +459,7 @@ enum MHD_Result h_snap_delete(http_req *r)
     jw_obj(&w);
     jw_ki64(&w, "deleted", id);
     jw_obj_end(&w);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 /* ---- diff ---- */
@@ -615,6 +571,50 @@ static ms_err write_groups(jw *w, const ms_diff_entry *e, size_t n, bool by_kind
     return MS_OK;
 }
 
+/* A diff answer: its two ends (to 0: the live process), the totals of each, and every entry. */
+typedef struct {
+    int pid;
+    int64_t from, from_t, to, to_t;
+    const ms_smaps *a, *b;
+    const ms_diff_entry *e;
+    size_t n;
+    const char *group;        /* "path", "kind" or NULL: no groups */
+} diff_doc;
+
+/* Fails only when grouping cannot allocate. */
+static ms_err write_diff(jw *w, const diff_doc *d)
+{
+    ms_err rc = MS_OK;
+    jw_obj(w);
+    jw_ki64(w, "pid", d->pid);
+    jw_ki64(w, "from", d->from);
+    jw_ki64(w, "from_t", d->from_t);
+    if (d->to)
+        jw_ki64(w, "to", d->to);
+    else
+        jw_knull(w, "to");
+    jw_ki64(w, "to_t", d->to_t);
+    ms_smaps_totals ta, tb;
+    ms_smaps_totals_of(d->a, 0, d->a->maps.nregions, &ta);
+    ms_smaps_totals_of(d->b, 0, d->b->maps.nregions, &tb);
+    jw_key(w, "totals");
+    jw_obj(w);
+    write_totals_obj(w, "before", &ta);
+    write_totals_obj(w, "after", &tb);
+    write_delta(w, &ta, &tb);
+    jw_obj_end(w);
+    jw_ku64(w, "count", d->n);
+    if (d->group)
+        rc = write_groups(w, d->e, d->n, strcmp(d->group, "kind") == 0);
+    jw_key(w, "regions");
+    jw_arr(w);
+    for (size_t i = 0; i < d->n; i++)
+        write_entry(w, &d->e[i]);
+    jw_arr_end(w);
+    jw_obj_end(w);
+    return rc;
+}
+
 enum MHD_Result h_diff(http_req *r)
 {
     static const char *const allowed[] = {"from", "to", "group", NULL};
@@ -656,39 +656,14 @@ enum MHD_Result h_diff(http_req *r)
     ms_buf_init(&buf, 0);
     jw w;
     jw_init(&w, &buf);
-    jw_obj(&w);
-    jw_ki64(&w, "pid", pid);
-    jw_ki64(&w, "from", from);
-    jw_ki64(&w, "from_t", ia.t_ms);
-    if (to)
-        jw_ki64(&w, "to", to);
-    else
-        jw_knull(&w, "to");
-    jw_ki64(&w, "to_t", to_t);
-    ms_smaps_totals ta, tb;
-    ms_smaps_totals_of(&a, 0, a.maps.nregions, &ta);
-    ms_smaps_totals_of(&b, 0, b.maps.nregions, &tb);
-    jw_key(&w, "totals");
-    jw_obj(&w);
-    write_totals_obj(&w, "before", &ta);
-    write_totals_obj(&w, "after", &tb);
-    write_delta(&w, &ta, &tb);
-    jw_obj_end(&w);
-    jw_ku64(&w, "count", n);
-    if (group)
-        rc = write_groups(&w, e, n, strcmp(group, "kind") == 0);
-    jw_key(&w, "regions");
-    jw_arr(&w);
-    for (size_t i = 0; i < n; i++)
-        write_entry(&w, &e[i]);
-    jw_arr_end(&w);
-    jw_obj_end(&w);
+    diff_doc d = {pid, from, ia.t_ms, to, to_t, &a, &b, e, n, group};
+    rc = write_diff(&w, &d);
     if (rc != MS_OK) {
         ms_buf_free(&buf);
         ret = http_reply_ms(r, rc, "grouping the diff");
         goto out;
     }
-    ret = reply(r, MHD_HTTP_OK, &w, &buf);
+    ret = http_reply_jw(r, MHD_HTTP_OK, &w, &buf);
 out:
     free(e);
     ms_smaps_free(&a);
@@ -788,11 +763,41 @@ static bool proc_series(const ms_store_procid *id, const ms_hist_query *q, int64
     return *n > 0;
 }
 
+/* Writes id's entry if its RSS grew steadily over the window; false when it did not. */
+static bool write_growth(jw *w, const ms_store_procid *id, const ms_hist_query *q, uint64_t window)
+{
+    int64_t *t;
+    uint64_t *v;
+    size_t n;
+    ms_growth g;
+    memset(&g, 0, sizeof g);
+    if (proc_series(id, q, &t, &v, &n))
+        ms_growth_fit(t, v, n, (int64_t)window, GROWTH_MIN_RISE, &g);
+    if (g.steady) {
+        jw_obj(w);
+        write_procid(w, id);
+        jw_key(w, "slope");
+        jw_double(w, g.slope);
+        jw_key(w, "r2");
+        jw_double(w, g.r2);
+        jw_ku64(w, "points", n);
+        jw_ki64(w, "first_t", t[0]);
+        jw_ki64(w, "last_t", t[n - 1]);
+        jw_ku64(w, "first", g.v_first);
+        jw_ku64(w, "last", g.v_last);
+        write_grown_regions(w, id, q->since_ms);
+        jw_obj_end(w);
+    }
+    free(t);
+    free(v);
+    return g.steady;
+}
+
 enum MHD_Result h_growth(http_req *r)
 {
     static const char *const allowed[] = {"window", NULL};
     uint64_t window = 30 * 60 * 1000;
-    if (!http_args_check(r, allowed) || !arg_duration(r, "window", GROWTH_MIN_WINDOW_MS, GROWTH_MAX_WINDOW_MS, &window) ||
+    if (!http_args_check(r, allowed) || !http_arg_duration(r, "window", GROWTH_MIN_WINDOW_MS, GROWTH_MAX_WINDOW_MS, &window) ||
         !store_ready(r))
         return MHD_YES;
     int64_t now = now_ms(), since = now - (int64_t)window;
@@ -814,40 +819,12 @@ enum MHD_Result h_growth(http_req *r)
     jw_key(&w, "processes");
     jw_arr(&w);
     size_t found = 0;
-    for (size_t i = 0; i < nids; i++) {
-        int64_t *t;
-        uint64_t *v;
-        size_t n;
-        if (!proc_series(&ids[i], &q, &t, &v, &n)) {
-            free(t);
-            free(v);
-            continue;
-        }
-        ms_growth g;
-        ms_growth_fit(t, v, n, (int64_t)window, GROWTH_MIN_RISE, &g);
-        if (g.steady) {
-            found++;
-            jw_obj(&w);
-            write_procid(&w, &ids[i]);
-            jw_key(&w, "slope");
-            jw_double(&w, g.slope);
-            jw_key(&w, "r2");
-            jw_double(&w, g.r2);
-            jw_ku64(&w, "points", n);
-            jw_ki64(&w, "first_t", t[0]);
-            jw_ki64(&w, "last_t", t[n - 1]);
-            jw_ku64(&w, "first", g.v_first);
-            jw_ku64(&w, "last", g.v_last);
-            write_grown_regions(&w, &ids[i], since);
-            jw_obj_end(&w);
-        }
-        free(t);
-        free(v);
-    }
+    for (size_t i = 0; i < nids; i++)
+        found += write_growth(&w, &ids[i], &q, window);
     jw_arr_end(&w);
     jw_ku64(&w, "count", found);
     jw_ku64(&w, "examined", nids);
     jw_obj_end(&w);
     free(ids);
-    return reply(r, MHD_HTTP_OK, &w, &b);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }

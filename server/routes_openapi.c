@@ -7,7 +7,8 @@
 #include <stdio.h>
 
 #include "http.h"
-#include "routes.h"
+#include "routes_openapi.h"
+#include "static.h"
 
 enum MHD_Result h_openapi(http_req *r)
 {

@@ -16,25 +16,18 @@
 
 #include "core/proc.h"
 #include "core/proclist.h"
-#include "core/smaps.h"
+#include "core/psscache.h"
 #include "core/system.h"
 #include "log.h"
 
-/* What the sampler remembers of a process between rounds (sorted by pid). */
+/* What the sampler remembers of a process between rounds for its auto-snapshots (sorted by pid);
+ * PSS and USS are the cache's (core/psscache.c). */
 typedef struct {
     int pid;
     uint64_t start_time;
-    bool has_rollup;
-    uint64_t rollup_rss;          /* RSS when the rollup below was read */
-    uint64_t pss, uss;
     uint64_t snap_base;           /* RSS at the last snapshot (or when first seen) */
     int64_t last_auto_ms;         /* 0: never */
-    unsigned starved;             /* rounds in a row its rollup was due but the budget ran out */
 } proc_memo;
-
-/* A process passed over this many rounds in a row goes before the larger ones, so a small process
- * on a busy machine still gets its PSS now and then. */
-#define SAMPLER_STARVED_ROUNDS 10
 
 struct ms_sampler {
     ms_store *store;
@@ -45,10 +38,12 @@ struct ms_sampler {
     bool stop;                    /* guarded by lock */
     ms_sampler_stats stats;       /* guarded by lock */
     /* the sampler thread's own: */
+    ms_psscache *pss;             /* the rollups read, and when each is due */
+    uint64_t list_cpu_total_us, cpu_total_us, skipped_total;   /* copied into stats */
     proc_memo *memo;
     size_t nmemo;
     int64_t auto_times[MS_SAMPLER_AUTO_PER_HOUR];   /* ring of the last auto-snapshots' times */
-    uint64_t tail_us;             /* CPU of the last round's part after the rollups (the write) */
+    uint64_t tail_us;             /* CPU of the last round's write (meminfo and the sample set) */
     size_t auto_next;
 };
 
@@ -92,51 +87,6 @@ static void read_sys(ms_store_sys *sys)
     ms_meminfo_free(&mi);
 }
 
-static bool read_rollup(const char *procroot, int pid, uint64_t *pss, uint64_t *uss)
-{
-    int dirfd = -1;
-    ms_err rc;
-    if (procroot) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%d", procroot, pid);
-        rc = ms_dir_open(path, &dirfd);
-    } else {
-        rc = ms_pid_open(pid, &dirfd);
-    }
-    if (rc != MS_OK)
-        return false;
-    ms_smaps roll;
-    ms_smaps_init(&roll);
-    rc = ms_smaps_rollup_read(dirfd, &roll);
-    close(dirfd);
-    bool ok = rc == MS_OK && roll.maps.nregions == 1;
-    if (ok) {
-        ms_smaps_totals t;
-        ms_smaps_totals_of(&roll, 0, 1, &t);
-        *pss = t.v[MS_SF_PSS];
-        *uss = ms_smaps_uss(&t);
-    }
-    ms_smaps_free(&roll);
-    return ok;
-}
-
-/* Candidates for a rollup: the starved first, then largest first. */
-typedef struct {
-    ms_store_proc *p;
-    bool starved;
-} candidate;
-
-static int by_rss_desc(const void *a, const void *b)
-{
-    const candidate *ca = a, *cb = b;
-    if (ca->starved != cb->starved)
-        return ca->starved ? -1 : 1;
-    const ms_store_proc *x = ca->p, *y = cb->p;
-    if (x->v[MS_HF_RSS] != y->v[MS_HF_RSS])
-        return x->v[MS_HF_RSS] > y->v[MS_HF_RSS] ? -1 : 1;
-    return x->pid - y->pid;
-}
-
 /* Whether the rate limits allow one more auto-snapshot now. */
 static bool auto_allowed(const ms_sampler *s, const proc_memo *m, int64_t now)
 {
@@ -171,36 +121,26 @@ static void auto_snapshots(ms_sampler *s, proc_memo *memo, const ms_store_proc *
     }
 }
 
-/* One round: list, decide whose rollup to read within the budget, write the set. */
-static void sample_round(ms_sampler *s)
+/* The part of the round's budget left for the rollups: the listing came first, and the write after
+ * them cost about what it cost last time. */
+static uint64_t rollup_budget_ns(const ms_sampler *s, uint64_t spent_us)
 {
-    uint64_t cpu0 = clock_us(CLOCK_THREAD_CPUTIME_ID), wall0 = clock_us(CLOCK_MONOTONIC);
-    /* The whole round stays within the budget: the rollups get what the listing left, less what
-     * the write after them cost last time. */
     uint64_t budget_us = s->cfg.interval_ms * s->cfg.budget_permille;   /* ms * 1/1000 = us */
-    budget_us = budget_us > s->tail_us ? budget_us - s->tail_us : 0;
-    ms_sampler_stats st = {0};
-    ms_proclist l;
-    ms_store_proc *p = NULL;
-    candidate *order = NULL;
-    proc_memo *memo = NULL;
-    if (ms_proclist_read(s->cfg.procroot, NULL, &l) != MS_OK) {
-        log_warn("history: cannot list processes");
-        return;
-    }
-    ms_proclist_sort(&l, MS_PSORT_PID, false);
-    p = calloc(l.n + 1, sizeof *p);
-    order = calloc(l.n + 1, sizeof *order);
-    memo = calloc(l.n + 1, sizeof *memo);
-    if (!p || !order || !memo)
-        goto out;
-    size_t n = 0, ncand = 0;
-    int64_t now = wall_ms();
-    for (size_t i = 0; i < l.n; i++) {
-        const ms_procinfo *pi = &l.p[i];
+    uint64_t used = spent_us + s->tail_us;
+    return budget_us > used ? (budget_us - used) * 1000 : 0;
+}
+
+/* This round's figures of each listed process with user memory into p[0..*n), its memo into
+ * memo[] (carried over when pid and start time match), the PSS cache's input into in[]. */
+static void round_fill(const ms_sampler *s, const ms_proclist *l, ms_store_proc *p, proc_memo *memo,
+                       ms_procinfo *in, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const ms_procinfo *pi = &l->p[i];
         if (pi->kernel_thread || pi->vm_size == 0)
             continue;             /* no user memory: nothing to keep */
-        ms_store_proc *q = &p[n];
+        ms_store_proc *q = &p[*n];
         q->pid = pi->pid;
         q->start_time = pi->starttime;
         memcpy(q->name, pi->name, sizeof q->name);
@@ -211,54 +151,66 @@ static void sample_round(ms_sampler *s)
         q->v[MS_HF_RSS_FILE] = pi->rss_file;
         q->v[MS_HF_RSS_SHMEM] = pi->rss_shmem;
         const proc_memo *old = memo_find(s, pi->pid, pi->starttime);
-        proc_memo *m = &memo[n];
-        if (old) {
-            *m = *old;
-        } else {
-            m->pid = pi->pid;
-            m->start_time = pi->starttime;
-            m->snap_base = pi->vm_rss;
-        }
-        if (m->has_rollup && m->rollup_rss == pi->vm_rss) {
-            q->has_rollup = true;
-            q->v[MS_HF_PSS] = m->pss;
-            q->v[MS_HF_USS] = m->uss;
-            st.rollups_kept++;
-        } else {
-            order[ncand].p = q;
-            order[ncand++].starved = m->starved >= SAMPLER_STARVED_ROUNDS;
-        }
-        n++;
+        memo[*n] = old ? *old : (proc_memo){.pid = pi->pid, .start_time = pi->starttime, .snap_base = pi->vm_rss};
+        in[*n] = *pi;
+        in[*n].cmdline = in[*n].cgroup = NULL;   /* the list keeps them (NULL in the cheap mode) */
+        (*n)++;
     }
-    qsort(order, ncand, sizeof *order, by_rss_desc);
-    for (size_t k = 0; k < ncand; k++) {
-        ms_store_proc *q = order[k].p;
-        proc_memo *m = &memo[q - p];
-        if (clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0 >= budget_us) {
-            st.rollups_skipped += ncand - k;
-            for (; k < ncand; k++)
-                memo[order[k].p - p].starved++;
-            break;
-        }
-        m->starved = 0;
-        if (read_rollup(s->cfg.procroot, q->pid, &q->v[MS_HF_PSS], &q->v[MS_HF_USS])) {
-            q->has_rollup = true;
-            m->has_rollup = true;
-            m->rollup_rss = q->v[MS_HF_RSS];
-            m->pss = q->v[MS_HF_PSS];
-            m->uss = q->v[MS_HF_USS];
-            st.rollups_read++;
-        } else {
-            m->has_rollup = false;    /* unreadable (permission) or gone: no figure, not a guess */
-        }
+}
+
+/* One round: list (cheaply), PSS and USS from the cache within what the budget leaves, write. */
+static void sample_round(ms_sampler *s)
+{
+    uint64_t cpu0 = clock_us(CLOCK_THREAD_CPUTIME_ID), wall0 = clock_us(CLOCK_MONOTONIC);
+    ms_sampler_stats st = {0};
+    ms_proclist l;
+    ms_store_proc *p = NULL;
+    ms_procinfo *in = NULL;
+    ms_pss_result *res = NULL;
+    proc_memo *memo = NULL;
+    if (ms_proclist_read_cheap(s->cfg.procroot, &l) != MS_OK) {
+        log_warn("history: cannot list processes");
+        return;
     }
+    ms_proclist_sort(&l, MS_PSORT_PID, false);
+    st.list_cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    p = calloc(l.n + 1, sizeof *p);
+    in = calloc(l.n + 1, sizeof *in);
+    res = calloc(l.n + 1, sizeof *res);
+    memo = calloc(l.n + 1, sizeof *memo);
+    if (!p || !in || !res || !memo)
+        goto out;
+    size_t n;
+    int64_t now = wall_ms();
+    round_fill(s, &l, p, memo, in, &n);
+    ms_pss_stats ps;
+    uint64_t budget_ns = rollup_budget_ns(s, st.list_cpu_us);
+    if (ms_psscache_update(s->pss, in, n, budget_ns, res, &ps) != MS_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        p[i].has_rollup = res[i].state == MS_PSS_FRESH || res[i].state == MS_PSS_CACHED;
+        p[i].v[MS_HF_PSS] = p[i].has_rollup ? res[i].pss : 0;   /* skipped: unknown, not a guess */
+        p[i].v[MS_HF_USS] = p[i].has_rollup ? res[i].uss : 0;
+    }
+    st.rollups_read = ps.fresh;
+    st.rollups_kept = ps.cached;
+    st.rollups_skipped = ps.skipped;
+    st.rollups_failed = ps.failed;
+    st.rollups_max_waited = ps.max_waited;
+    st.rollup_cpu_us = ps.cpu_ns / 1000;
+    st.rollup_budget_us = budget_ns / 1000;
     uint64_t tail0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
     ms_store_sys sys;
     read_sys(&sys);
     ms_err rc = ms_store_write(s->store, now, &sys, p, n);
+    uint64_t snap0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
+    s->tail_us = st.write_cpu_us = snap0 - tail0;
+    /* Auto-snapshots are bounded by their own limits (a few per process per hour, at most
+     * MS_SAMPLER_AUTO_PER_HOUR in all), not by the round's budget: one of a large process would
+     * otherwise leave the next round nothing for its rollups.  Their cost is reported apart. */
     if (rc == MS_OK && !s->cfg.procroot)
         auto_snapshots(s, memo, p, n, now, &st.auto_snapshots);
-    s->tail_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - tail0;
+    st.snapshot_cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - snap0;
     free(s->memo);
     s->memo = memo;
     s->nmemo = n;
@@ -266,11 +218,17 @@ static void sample_round(ms_sampler *s)
     st.procs = n;
     st.cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu0;
     st.wall_us = clock_us(CLOCK_MONOTONIC) - wall0;
+    s->cpu_total_us += st.cpu_us;
+    s->list_cpu_total_us += st.list_cpu_us;
+    s->skipped_total += st.rollups_skipped;
     pthread_mutex_lock(&s->lock);
     uint64_t autos = s->stats.auto_snapshots + st.auto_snapshots;
     st.rounds = s->stats.rounds + 1;
     st.write_errors = s->stats.write_errors + (rc != MS_OK);
     st.last_t_ms = rc == MS_OK ? now : s->stats.last_t_ms;
+    st.cpu_total_us = s->cpu_total_us;
+    st.list_cpu_total_us = s->list_cpu_total_us;
+    st.rollups_skipped_total = s->skipped_total;
     s->stats = st;
     s->stats.auto_snapshots = autos;
     pthread_mutex_unlock(&s->lock);
@@ -278,7 +236,8 @@ static void sample_round(ms_sampler *s)
         log_warn("history: writing a sample set failed: %s", ms_strerror(rc));
 out:
     free(p);
-    free(order);
+    free(in);
+    free(res);
     free(memo);
     ms_proclist_free(&l);
 }
@@ -286,6 +245,7 @@ out:
 static void *sampler_main(void *arg)
 {
     ms_sampler *s = arg;
+    pthread_setname_np(pthread_self(), "ms-sampler");   /* the bench finds its CPU time by name */
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     pthread_mutex_lock(&s->lock);
@@ -315,6 +275,11 @@ ms_err ms_sampler_start(ms_store *store, const ms_sampler_config *cfg, ms_sample
         return MS_ERR_NOMEM;
     s->store = store;
     s->cfg = *cfg;
+    if (ms_psscache_new(&s->pss) != MS_OK) {
+        free(s);
+        return MS_ERR_NOMEM;
+    }
+    ms_psscache_set_min_reads(s->pss, MS_SAMPLER_MIN_ROLLUPS);
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -324,6 +289,7 @@ ms_err ms_sampler_start(ms_store *store, const ms_sampler_config *cfg, ms_sample
     if (pthread_create(&s->thread, NULL, sampler_main, s) != 0) {
         pthread_cond_destroy(&s->wake);
         pthread_mutex_destroy(&s->lock);
+        ms_psscache_free(&s->pss);
         free(s);
         return MS_ERR_NOMEM;
     }
@@ -344,6 +310,7 @@ void ms_sampler_stop(ms_sampler **sp)
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
     free(s->memo);
+    ms_psscache_free(&s->pss);
     free(s);
     *sp = NULL;
 }

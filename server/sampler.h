@@ -2,11 +2,16 @@
  * figures and the system's meminfo into the store once per interval, and takes a snapshot of a
  * process whose RSS grew a lot.
  *
- * PSS and USS need smaps_rollup, which costs far more than status: the sampler spends at most a
- * budget (a share of one core) on it.  A process whose RSS is what it was at its last rollup keeps
- * that rollup; the others are read largest first (one passed over ten rounds in a row goes first)
- * until the round's CPU time reaches the budget; the rest get no PSS/USS this round (stored as
- * unknown, counted in rollups_skipped). */
+ * The round's budget (a share of one core times the interval) pays for the whole round.  The
+ * process list comes first, in the cheap mode (status and stat only); then PSS and USS, from
+ * smaps_rollup, which costs far more: a process whose RSS and fault counts are what they were at
+ * its last rollup keeps it; the others are due, and get what the list and the write (as much as
+ * the last one cost) leave of the budget, in the PSS cache's order (core/psscache.h: the long
+ * waiting first, then the largest change of RSS).  The listing cannot starve them: every round
+ * reads at least MS_SAMPLER_MIN_ROLLUPS rollups, past the budget if need be, so every process gets
+ * a fresh rollup within MS_PSS_STARVED_CALLS + ceil(processes / MS_SAMPLER_MIN_ROLLUPS) rounds of
+ * moving.  The rest get no PSS/USS this round (stored as unknown, counted in rollups_skipped).
+ * Auto-snapshots are the one thing outside the budget: their count is limited instead (below). */
 #ifndef MEMSCOPE_SAMPLER_H
 #define MEMSCOPE_SAMPLER_H
 
@@ -28,10 +33,21 @@ typedef struct {
     uint64_t write_errors;
     uint64_t auto_snapshots;
     int64_t last_t_ms;            /* Unix ms of the last sample set written, 0 if none */
+    uint64_t cpu_total_us;        /* the sampler thread's CPU time over every round */
+    uint64_t list_cpu_total_us;   /* of which the listing */
+    uint64_t rollups_skipped_total;
     /* the last round: */
-    uint64_t procs, rollups_read, rollups_kept, rollups_skipped;
+    uint64_t procs, rollups_read, rollups_kept, rollups_skipped, rollups_failed;
+    uint64_t rollups_max_waited;  /* rounds in a row the longest-waiting skipped process was due */
     uint64_t cpu_us, wall_us;
+    uint64_t list_cpu_us;         /* the listing's part of cpu_us */
+    uint64_t rollup_cpu_us, rollup_budget_us;   /* the rollups' part, and what the budget left them */
+    uint64_t write_cpu_us;        /* the write's part */
+    uint64_t snapshot_cpu_us;     /* the auto-snapshots' part (outside the budget: see below) */
 } ms_sampler_stats;
+
+/* Rollups every round reads, whatever the budget says. */
+#define MS_SAMPLER_MIN_ROLLUPS 8
 
 /* The auto-snapshot limits: per process at most one per this long, and at most this many in total
  * per hour. */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "http.h"
-#include "routes.h"
+#include "static.h"
 
 static const char CSP[] = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                           "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "

@@ -41,7 +41,9 @@ static bool same_path(const ms_region *x, const ms_region *y)
 
 static void add_region(ms_diff_entry *e, const ms_smaps *s, const ms_region *g, bool after)
 {
-    ms_smaps_totals_add(after ? &e->after : &e->before, s->fields + g->field_first, g->field_count);
+    size_t nf;
+    const ms_smaps_field *f = ms_smaps_fields_of(s, g, &nf);
+    ms_smaps_totals_add(after ? &e->after : &e->before, f, nf);
     if (after) {
         e->size_after += g->end - g->start;
         if (e->nafter == 0 || g->start < e->start)

@@ -12,6 +12,10 @@
  *   --heap-noreserve 1             map the heap with mmap(MAP_NORESERVE) instead of malloc, so a
  *                                  range larger than RAM (a 32 GiB benchmark range on a 24 GiB
  *                                  machine) passes the kernel's overcommit heuristic
+ *   --heap-scatter N               write N pages of the heap scattered over all of it instead of
+ *                                  (or after) its first bytes: one page at a pseudo-random place in
+ *                                  each of N equal slices, so the pages are distinct and a page map
+ *                                  has up to 2N+1 runs ("heap_scattered" says how many were written)
  *   --file-dir DIR                 also maps files with awkward names made in DIR: one whose name
  *                                  has spaces, one deleted after mapping
  *   --map-file PATH                map an existing file (one page, read-only, private) as it is
@@ -166,12 +170,24 @@ static void churn_loop(unsigned char *span, uint64_t npages, long ps)
     free(prot);
 }
 
+/* Writes n of the npages pages at base, one at a fixed pseudo-random place in each of n equal slices
+ * (a 64-bit LCG, so every run places them alike): scattered residency whose page count is exact. */
+static void scatter(unsigned char *base, uint64_t npages, uint64_t n, uint64_t ps)
+{
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t lo = npages * i / n, hi = npages * (i + 1) / n;
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        base[(lo + (x >> 33) % (hi - lo)) * ps] = 1;
+    }
+}
+
 int main(int argc, char **argv)
 {
     uint64_t pages = 0, wpages = 0, rpages = 0, regions = 0, shared = 0;
     uint64_t heap = 0, heap_w = 0, heap_r = 0, exit_after = 0, thp = 0, hugetlb = 0, memfd = 0;
     uint64_t churn = 0, exec_after = 0, wss = 0, wss_touch = 0, wss_idle = 0;
-    uint64_t heap_noreserve = 0;
+    uint64_t heap_noreserve = 0, heap_scatter = 0;
     const char *file_dir = NULL;
     const char *map_files[16];
     int nmap_files = 0;
@@ -189,6 +205,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--heap-write")) heap_w = arg_size(v);
         else if (!strcmp(a, "--heap-read")) heap_r = arg_size(v);
         else if (!strcmp(a, "--heap-noreserve")) heap_noreserve = arg_size(v);
+        else if (!strcmp(a, "--heap-scatter")) heap_scatter = arg_size(v);
         else if (!strcmp(a, "--shared")) shared = arg_size(v);
         else if (!strcmp(a, "--file-dir")) file_dir = v;
         else if (!strcmp(a, "--map-file") && nmap_files < 16) map_files[nmap_files++] = v;
@@ -203,7 +220,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--wss-idle")) wss_idle = arg_size(v);
         else { fprintf(stderr, "memscope-subject: unknown option %s\n", a); return 2; }
     }
-    if (wpages + rpages > pages || heap_w + heap_r > heap || wss_touch > wss) {
+    if (wpages + rpages > pages || heap_w + heap_r > heap || wss_touch > wss || heap_scatter > heap / (uint64_t)ps) {
         fprintf(stderr, "memscope-subject: more touched than mapped\n");
         return 2;
     }
@@ -241,6 +258,7 @@ int main(int argc, char **argv)
         madvise((void *)((uintptr_t)h & ~(uintptr_t)(ps - 1)), heap, MADV_NOHUGEPAGE);
         for (uint64_t i = 0; i < heap_w; i += (uint64_t)ps) h[i] = 1;
         for (uint64_t i = heap_w; i < heap_w + heap_r; i += (uint64_t)ps) sink += h[i];
+        scatter(h, heap / (uint64_t)ps, heap_scatter, (uint64_t)ps);
     }
 
     unsigned char *sh = NULL;
@@ -347,12 +365,12 @@ int main(int argc, char **argv)
     printf("\"pid\":%d,\"page_size\":%ld,\"area\":\"%p\",\"pages\":%llu,\"written\":%llu,\"read\":%llu,"
            "\"regions\":%llu,\"heap\":\"%p\",\"heap_size\":%llu,\"shared\":\"%p\",\"shared_pages\":%llu,"
            "\"spaced_file\":\"%p\",\"deleted_file\":\"%p\",\"thp\":\"%p\",\"thp_size\":%llu,"
-           "\"hugetlb\":\"%p\",\"hugetlb_pages\":%llu,\"memfd\":\"%p\",\"memfd_size\":%llu,\"churn\":\"%p\",\"churn_pages\":%llu,\"wss\":\"%p\",\"wss_idle\":\"%p\",\"passes\":\"%p\",\"sink\":%u}\n",
+           "\"hugetlb\":\"%p\",\"hugetlb_pages\":%llu,\"memfd\":\"%p\",\"memfd_size\":%llu,\"churn\":\"%p\",\"churn_pages\":%llu,\"wss\":\"%p\",\"wss_idle\":\"%p\",\"passes\":\"%p\",\"heap_scattered\":%llu,\"sink\":%u}\n",
            (int)getpid(), ps, (void *)area, (unsigned long long)pages, (unsigned long long)wpages,
            (unsigned long long)rpages, (unsigned long long)made, (void *)h, (unsigned long long)heap,
            (void *)sh, (unsigned long long)shared, spaced_at, deleted_at, (void *)thp_at,
            (unsigned long long)thp, (void *)htlb, (unsigned long long)hugetlb, (void *)mfd,
-           (unsigned long long)memfd, (void *)churn_at, (unsigned long long)churn, (void *)wss_at, (void *)idle_at, (void *)&touch_passes, sink);
+           (unsigned long long)memfd, (void *)churn_at, (unsigned long long)churn, (void *)wss_at, (void *)idle_at, (void *)&touch_passes, (unsigned long long)heap_scatter, sink);
     fflush(stdout);
 
     if (churn) {

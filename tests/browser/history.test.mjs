@@ -132,11 +132,16 @@ test('two snapshots taken from the page open a diff led by the heap the subject 
   noProblems();
 });
 
-test('the working-set panel lists what /wss measured', async () => {
+// Measures the working set from the panel (200 ms): the API's answer the page received.
+async function measureWss() {
   await page.selectOption('#wssms', '200');
   const resp = page.waitForResponse((r) => r.url().includes(`/processes/${pid}/wss`));
   await page.click('#wssbtn');
-  const w = await (await resp).json();
+  return (await resp).json();
+}
+
+test('the working-set panel lists what /wss measured', async () => {
+  const w = await measureWss();
   await page.waitForSelector('#wsstable tbody tr');
   const rows = await page.$$eval('#wsstable tbody tr', (trs) => trs.map((tr) => ({ start: tr.dataset.start, referenced: Number(tr.dataset.referenced) })));
   const want = w.regions.filter((r) => r.rss > 0);
@@ -145,6 +150,38 @@ test('the working-set panel lists what /wss measured', async () => {
   for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1].referenced >= rows[i].referenced, 'most referenced first');
   await page.$eval('#wss', (e) => e.scrollIntoView());
   await shot('history-wss');
+  noProblems();
+});
+
+test('the working set colours each region of the figure and the table by the share of it referenced', async () => {
+  const w = await measureWss();
+  // the figure shows this answer, not the one before
+  await page.waitForSelector(`.aspace[data-wss-interval="${w.measured_interval_ms}"]`);
+  await page.waitForSelector('#wsslegend');
+  await page.waitForSelector('#regtable td[data-col=wss_ref]');
+  const fig = await page.$$eval('.aspace a.region', (els) => els.map((e) => ({ start: e.dataset.start, share: e.dataset.wssShare, ref: e.dataset.wssReferenced, bg: e.querySelector('.resfill').style.background })));
+  let coloured = 0;
+  for (const r of w.regions) {
+    const f = fig.find((x) => x.start === r.start);
+    if (!f) continue;
+    if (r.rss > 0) {
+      assert.equal(f.share, (r.referenced / r.rss).toFixed(4), `${r.start}: the figure's share is referenced/rss of the answer`);
+      assert.equal(Number(f.ref), r.referenced, `${r.start}: referenced bytes`);
+      assert.notEqual(f.bg, '', `${r.start}: its resident part is coloured`);
+      coloured++;
+    } else {
+      assert.equal(f.share, undefined, `${r.start}: nothing resident, nothing coloured`);
+    }
+  }
+  assert.ok(coloured >= 3, `${coloured} regions of the figure coloured by their working set`);
+  // the heap the subject keeps growing was referenced; the table has the same figure in its column
+  const top = w.regions.filter((r) => r.rss > 0).sort((a, b) => b.referenced - a.referenced)[0];
+  assert.ok(top.referenced > 0, 'something was referenced in the interval');
+  await page.$eval('#regtable', (t, s) => t.dispatchEvent(new CustomEvent('reveal', { detail: s })), top.start);
+  const cell = await page.waitForSelector(`#regtable tr[data-start="${top.start}"] td[data-col=wss_ref]`);
+  assert.equal(Number(await cell.getAttribute('data-bytes')), top.referenced);
+  await page.$eval('.aspace', (e) => e.scrollIntoView());
+  await shot('history-wss-figure');
   noProblems();
 });
 

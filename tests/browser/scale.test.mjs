@@ -42,7 +42,7 @@ before(async () => {
   subject = spawn(process.env.MEMSCOPE_SUBJECT, ['--regions', String(REGIONS), '--pages', '1024', '--write', '16'], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(subject);
   info = JSON.parse((await waitLine(subject, subject.stdout, /^(\{.*\})$/))[1]);
-  server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info', '--data-dir', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(server);
   base = (await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
   server.stderr.resume();
@@ -102,4 +102,47 @@ test('a 10,000-region process: the page renders, stays under the node bound, and
   n = await domNodes();
   assert.ok(n <= NODE_BOUND, `${n} DOM nodes with a fold open (bound ${NODE_BOUND})`);
   assert.deepEqual(problems.splice(0), []);
+});
+
+test('a 64 GiB region with scattered residency: its page map is drawn from runs, zooms and pans', async () => {
+  const SCATTER = 2000;
+  const big = spawn(process.env.MEMSCOPE_SUBJECT, ['--heap', String(64 * 2 ** 30), '--heap-noreserve', '1', '--heap-scatter', String(SCATTER)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(big);
+  const bi = JSON.parse((await waitLine(big, big.stdout, /^(\{.*\})$/))[1]);
+  assert.equal(bi.heap_scattered, SCATTER);
+  const pages = 64 * 2 ** 30 / bi.page_size;
+  await page.goto(`${base}#/process/${bi.pid}/region/${bi.heap}`);
+  await page.waitForSelector('#pagemap[data-states]', { timeout: 60000 });
+  // the whole region: every written page private and present, scattered among the absent ones
+  assert.equal(await page.$eval('.stat[data-key=present]', (e) => Number(e.dataset.value)), SCATTER);
+  let states = JSON.parse(await page.$eval('#pagemap', (c) => c.dataset.states));
+  assert.deepEqual(states, { absent: pages - SCATTER, anon: SCATTER }, 'the map tallies the whole region from its runs');
+  // the runs are scattered: the map is not one resident stretch (a pixel row has both colours)
+  const mixed = await page.$eval('#pagemap', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, 2).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 4) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+    return seen.size;
+  });
+  assert.ok(mixed >= 2, `the first row of cells has ${mixed} colours`);
+  // zoom in twice and pan once: the caption and the tally follow the view
+  const view = () => page.$eval('#viewinfo', (e) => e.textContent);
+  await page.focus('#pagemap');
+  for (const k of ['+', '+']) {
+    const before = await view();
+    await page.keyboard.press(k);
+    await page.waitForFunction((b) => document.getElementById('viewinfo').textContent !== b, before);
+  }
+  states = JSON.parse(await page.$eval('#pagemap', (c) => c.dataset.states));
+  const inView = (states.absent || 0) + (states.anon || 0);
+  assert.equal(inView, pages / 16, 'two zooms by 4 show a sixteenth of the region');
+  assert.ok((states.anon || 0) > 0 && states.anon < SCATTER, `${states.anon} written pages in view`);
+  const before = await view();
+  await page.click('#pmnext');
+  await page.waitForFunction((b) => document.getElementById('viewinfo').textContent !== b, before);
+  assert.match(await view(), /pages [\d,]+–[\d,]+ of/);
+  const n = await domNodes();
+  assert.ok(n <= NODE_BOUND, `${n} DOM nodes on the page map`);
+  assert.deepEqual(problems.splice(0), []);
+  big.stdin.end();
 });

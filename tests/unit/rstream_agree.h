@@ -38,9 +38,14 @@ static inline bool rs_same_region(const ms_region *a, const ms_region *b, bool k
            a->inode == b->inode && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
            strcmp(a->perms, b->perms) == 0 && a->deleted == b->deleted && (!kinds || a->kind == b->kind) &&
            rs_span_eq(a->path, a->path_len, b->path, b->path_len) &&
-           (a->vmflags == NULL) == (b->vmflags == NULL) &&
-           (!a->vmflags || rs_span_eq(a->vmflags, a->vmflags_len, b->vmflags, b->vmflags_len)) &&
            a->kernel_page_size == b->kernel_page_size;
+}
+
+/* VmFlags as the stream handed them out (a, an) against the whole file's extra (b: NULL for maps). */
+static inline bool rs_same_vmflags(const char *a, size_t an, const ms_smaps_extra *b)
+{
+    const char *bv = b ? b->vmflags : NULL;
+    return (a == NULL) == (bv == NULL) && (!a || rs_span_eq(a, an, bv, b->vmflags_len));
 }
 
 static inline bool rs_same_field(const ms_smaps_field *a, const ms_smaps_field *b)
@@ -75,10 +80,14 @@ static inline rs_agreement rs_agree(int dirfd, const char *name, size_t block, r
             break;
         }
         const ms_region *w = &whole.maps.regions[a.regions];
-        bool ok = rs_same_region(r, w, o.kinds) && (smaps ? nf == w->field_count : nf == 0 && f == NULL);
+        const ms_smaps_extra *wx = smaps ? ms_smaps_extra_of(&whole, w) : NULL;
+        size_t vl;
+        const char *vf = ms_rstream_vmflags(s, &vl);
+        bool ok = rs_same_region(r, w, o.kinds) && rs_same_vmflags(vf, vl, wx) &&
+                  (smaps ? nf == wx->field_count : nf == 0 && f == NULL);
         size_t k = 0;
         while (ok && (o.file_fields || !w->inode) && k < nf &&
-               (ok = rs_same_field(&f[k], &whole.fields[w->field_first + k])))
+               (ok = rs_same_field(&f[k], &whole.fields[wx->field_first + k])))
             k++;
         if (!ok && a.differ++ < 3 && o.label)
             fprintf(stderr, "  %s/%s block %zu: region %zu (%#llx %.*s, kinds %s %s) differs at field %zu\n",

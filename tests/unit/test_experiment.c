@@ -1,6 +1,6 @@
 /* test_experiment.c - spec parsing and validation: each bad spec is refused naming its step and field.
  *
- * Runs the same parser the server and the lab use (lab/spec.c over core's ms_xspec_validate), on
+ * Runs the same parser the server and the lab use (lab/spec.c over core's ms_exp_spec_validate), on
  * literal specs, and checks the error code, the step index and the field for every way a spec can
  * break, plus that every preset parses and the peak-bytes count is what the steps imply. */
 #include <stdio.h>
@@ -10,12 +10,12 @@
 #include "core/experiment.h"
 #include "lab/spec.h"
 
-static ms_xlimits lim = { 2ULL << 30, 256, 600 };
+static ms_exp_limits lim = { 2ULL << 30, 256, 600 };
 
 static void refused(const char *spec, ms_err code, long step, const char *field, const char *msg_part)
 {
-    ms_xspec s;
-    ms_xerr e;
+    ms_exp_spec s;
+    ms_exp_err e;
     memset(&e, 0, sizeof e);
     ms_err rc = ms_spec_parse_text(spec, strlen(spec), &lim, &s, &e);
     if (rc != code || e.step != step || strcmp(e.field, field) != 0)
@@ -31,8 +31,8 @@ static void refused(const char *spec, ms_err code, long step, const char *field,
 
 static void accepted(const char *spec, size_t nsteps, uint64_t peak)
 {
-    ms_xspec s;
-    ms_xerr e;
+    ms_exp_spec s;
+    ms_exp_err e;
     memset(&e, 0, sizeof e);
     ms_err rc = ms_spec_parse_text(spec, strlen(spec), &lim, &s, &e);
     if (rc != MS_OK)
@@ -40,9 +40,9 @@ static void accepted(const char *spec, size_t nsteps, uint64_t peak)
     CHECK_EQ_U64(rc, MS_OK);
     CHECK_EQ_U64(s.nsteps, nsteps);
     uint64_t p = 0;
-    CHECK(ms_xspec_peak_bytes(&s, &p));
+    CHECK(ms_exp_spec_peak_bytes(&s, &p));
     CHECK_EQ_U64(p, peak);
-    ms_xspec_free(&s);
+    ms_exp_spec_free(&s);
 }
 
 int main(void)
@@ -145,8 +145,8 @@ int main(void)
     for (size_t i = 0; i < ms_npresets; i++) {
         char body[96];
         snprintf(body, sizeof body, "{\"preset\":\"%s\",\"hold_s\":1}", ms_presets[i].name);
-        ms_xspec s;
-        ms_xerr e;
+        ms_exp_spec s;
+        ms_exp_err e;
         ms_err rc = ms_spec_parse_text(body, strlen(body), &lim, &s, &e);
         if (rc != MS_OK)
             fprintf(stderr, "preset %s: step %ld field %s: %s\n", ms_presets[i].name, e.step, e.field, e.message);
@@ -154,7 +154,7 @@ int main(void)
         CHECK_STR(s.preset, ms_presets[i].name);
         CHECK_EQ_U64(s.hold_s, 1);
         CHECK(strlen(ms_presets[i].lesson) > 40);
-        ms_xspec_free(&s);
+        ms_exp_spec_free(&s);
     }
     static const char *const need[] = { "seed-1gib", "touch-quarter", "read-vs-write", "brk-vs-mmap",
                                         "free-returns", "dontneed", "thp", "fork-cow", "segfault" };
@@ -162,8 +162,8 @@ int main(void)
         CHECK(ms_preset_find(need[i]) != NULL);
 
     /* the default budget is min(2 GiB, MemAvailable / 2) */
-    ms_xlimits d;
-    CHECK_EQ_U64(ms_xlimits_default(&d, NULL), MS_OK);
+    ms_exp_limits d;
+    CHECK_EQ_U64(ms_exp_limits_default(&d, NULL), MS_OK);
     CHECK(d.max_bytes > 0 && d.max_bytes <= (2ULL << 30));
     CHECK_EQ_U64(d.max_steps, 256);
     return check_done();

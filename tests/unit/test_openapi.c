@@ -9,7 +9,7 @@
 
 #include "check.h"
 #include "http.h"
-#include "routes.h"
+#include "routes_openapi.h"
 
 /* The document's path for a route pattern: a trailing "*" becomes its named parameter. */
 static void doc_path(const char *pattern, char *out, size_t cap)

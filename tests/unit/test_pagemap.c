@@ -28,15 +28,15 @@ static double now_ms(void)
 static ms_err summ(int dirfd, uint64_t start, uint64_t end, ms_pm_method m, size_t max_runs, ms_pm_summary *s)
 {
     ms_pm_opts o = {m, max_runs, false};
-    return ms_pagemap_summarize(dirfd, start, end, &o, s);
+    return ms_pm_summarize(dirfd, start, end, &o, s);
 }
 
 /* The state pread gives a page whose state the scan gave as st: where pread cannot tell the zero
  * page or a huge page (no frame numbers), it sees a present private page as plain anon. */
 static uint8_t as_pread_sees(uint8_t st, const ms_pm_summary *b)
 {
-    if ((st == MS_PS_ZERO && !b->has_zero_page) || (st == MS_PS_HUGE && !b->has_huge))
-        return MS_PS_ANON;
+    if ((st == MS_PM_STATE_ZERO && !b->has_zero_page) || (st == MS_PM_STATE_HUGE && !b->has_huge))
+        return MS_PM_STATE_ANON;
     return st;
 }
 
@@ -71,10 +71,10 @@ static void check_same(int dirfd, uint64_t start, uint64_t end, const char *what
             e0 = a.runs[i].end;
         if (j >= b.nruns || b.runs[j].start != s0 || b.runs[j].end != e0 || b.runs[j].state != st) {
             CHECK(!"runs differ");
-            fprintf(stderr, "  run %zu: scan [%" PRIx64 ",%" PRIx64 ") %s, pread ", j, s0, e0, ms_page_state_name(st));
+            fprintf(stderr, "  run %zu: scan [%" PRIx64 ",%" PRIx64 ") %s, pread ", j, s0, e0, ms_pm_state_name(st));
             if (j < b.nruns)
                 fprintf(stderr, "[%" PRIx64 ",%" PRIx64 ") %s\n", b.runs[j].start, b.runs[j].end,
-                        ms_page_state_name(b.runs[j].state));
+                        ms_pm_state_name(b.runs[j].state));
             else
                 fprintf(stderr, "none\n");
             break;
@@ -159,12 +159,12 @@ static void test_subject_counts(void)
         bool zrun = z && r.has_zero_page;
         CHECK_EQ_U64(r.nruns, zrun ? 3 : 2);
         if (r.nruns == 3 && zrun) {
-            CHECK(r.runs[0].start == area && r.runs[0].end == area + 10 * ps && r.runs[0].state == MS_PS_ANON);
-            CHECK(r.runs[1].start == area + 10 * ps && r.runs[1].end == area + 17 * ps && r.runs[1].state == MS_PS_ZERO);
-            CHECK(r.runs[2].start == area + 17 * ps && r.runs[2].end == area + 64 * ps && r.runs[2].state == MS_PS_ABSENT);
+            CHECK(r.runs[0].start == area && r.runs[0].end == area + 10 * ps && r.runs[0].state == MS_PM_STATE_ANON);
+            CHECK(r.runs[1].start == area + 10 * ps && r.runs[1].end == area + 17 * ps && r.runs[1].state == MS_PM_STATE_ZERO);
+            CHECK(r.runs[2].start == area + 17 * ps && r.runs[2].end == area + 64 * ps && r.runs[2].state == MS_PM_STATE_ABSENT);
         } else if (r.nruns == 2 && !zrun) {
-            CHECK(r.runs[0].start == area && r.runs[0].end == area + 17 * ps && r.runs[0].state == MS_PS_ANON);
-            CHECK(r.runs[1].start == area + 17 * ps && r.runs[1].end == area + 64 * ps && r.runs[1].state == MS_PS_ABSENT);
+            CHECK(r.runs[0].start == area && r.runs[0].end == area + 17 * ps && r.runs[0].state == MS_PM_STATE_ANON);
+            CHECK(r.runs[1].start == area + 17 * ps && r.runs[1].end == area + 64 * ps && r.runs[1].state == MS_PM_STATE_ABSENT);
         }
         CHECK(!r.runs_truncated);
         /* smaps counts the zero page in no Rss (it is not a "normal" page): present - zero. */
@@ -191,7 +191,7 @@ static void test_subject_counts(void)
         /* MAP_SHARED anonymous memory is shmem: not anon, so "file or shared" */
         CHECK(summ(dirfd, shared, shared + 5 * ps, (ms_pm_method)m, 16, &r) == MS_OK);
         CHECK(r.present == 5 && r.file_or_shared == 5 && r.zero_page == 0);
-        CHECK(r.nruns == 1 && r.runs[0].state == MS_PS_FILE_OR_SHARED);
+        CHECK(r.nruns == 1 && r.runs[0].state == MS_PM_STATE_FILE_OR_SHARED);
         CHECK_EQ_U64(r.present * ps, smaps_field(s.pid, shared, "Rss"));
         ms_pm_summary_free(&r);
     }
@@ -314,10 +314,10 @@ static void test_big_range(void)
         CHECK_EQ_U64(r.present, 3);
         CHECK_EQ_U64(r.nruns, 5);
         if (r.nruns == 5) {
-            CHECK(r.runs[0].state == MS_PS_ANON && r.runs[0].end == c.base + ps);
-            CHECK(r.runs[2].start == c.base + (1ULL << 30) && r.runs[2].state == MS_PS_ANON);
+            CHECK(r.runs[0].state == MS_PM_STATE_ANON && r.runs[0].end == c.base + ps);
+            CHECK(r.runs[2].start == c.base + (1ULL << 30) && r.runs[2].state == MS_PM_STATE_ANON);
             CHECK(r.runs[4].start == c.base + BIG - ps && r.runs[4].end == c.base + BIG);
-            CHECK(r.runs[3].state == MS_PS_ABSENT && r.runs[3].start == c.base + (1ULL << 30) + ps);
+            CHECK(r.runs[3].state == MS_PM_STATE_ABSENT && r.runs[3].start == c.base + (1ULL << 30) + ps);
         }
         printf("64 GiB range, 3 pages present: %s %.2f ms\n", m == MS_PM_SCAN ? "PAGEMAP_SCAN" : "pread", t1 - t0);
         ms_pm_summary_free(&r);
@@ -362,13 +362,13 @@ static void test_thp(void)
             CHECK_EQ_U64(r.present, hp);
             if (r.has_huge) {
                 CHECK_EQ_U64(r.huge, hp);
-                CHECK(r.nruns == 1 && r.runs[0].state == MS_PS_HUGE);
+                CHECK(r.nruns == 1 && r.runs[0].state == MS_PM_STATE_HUGE);
             } else {
                 /* pread without frame numbers cannot see a THP: says so, counts it anon */
                 CHECK(m == MS_PM_PREAD && !ft.pfn_readable);
                 CHECK_SKIP("frame numbers hidden (no CAP_SYS_ADMIN): pread cannot tell a THP, it says "
                            "has_huge false and counts the pages as anon");
-                CHECK(r.huge == 0 && r.nruns == 1 && r.runs[0].state == MS_PS_ANON);
+                CHECK(r.huge == 0 && r.nruns == 1 && r.runs[0].state == MS_PM_STATE_ANON);
             }
             CHECK_EQ_U64(r.zero_page, 0);
             if (m == MS_PM_PREAD)
@@ -434,21 +434,21 @@ static void test_invalid(void)
         CHECK_EQ_U64(r.pages, 4096);
         CHECK_EQ_U64(r.present, 0);
         CHECK(r.nruns == 1 && r.runs[0].start == 0x7fffff000000ULL && r.runs[0].end == 0x800000000000ULL &&
-              r.runs[0].state == MS_PS_ABSENT);
+              r.runs[0].state == MS_PM_STATE_ABSENT);
         ms_pm_summary_free(&r);
         CHECK(summ(dirfd, 0x7ffffffff000ULL, 0x800000000000ULL, (ms_pm_method)m, 10, &r) == MS_OK);
-        CHECK(r.pages == 1 && r.present == 0 && r.nruns == 1 && r.runs[0].state == MS_PS_ABSENT);
+        CHECK(r.pages == 1 && r.present == 0 && r.nruns == 1 && r.runs[0].state == MS_PM_STATE_ABSENT);
         ms_pm_summary_free(&r);
         CHECK(summ(dirfd, 0x7fffff000000ULL, 0x800000001000ULL, (ms_pm_method)m, 0, &r) == MS_ERR_RANGE);
     }
     ms_pm_frame fr;
-    CHECK(ms_pagemap_frames(dirfd, 1, 1, &fr) == MS_ERR_INVAL);
-    CHECK(ms_pagemap_frames(dirfd, 0, 0, &fr) == MS_ERR_INVAL);
-    CHECK(ms_pagemap_frames(dirfd, 0x7ffffffff000ULL, 1, &fr) == MS_OK);
+    CHECK(ms_pm_frames(dirfd, 1, 1, &fr) == MS_ERR_INVAL);
+    CHECK(ms_pm_frames(dirfd, 0, 0, &fr) == MS_ERR_INVAL);
+    CHECK(ms_pm_frames(dirfd, 0x7ffffffff000ULL, 1, &fr) == MS_OK);
     CHECK(fr.beyond_top && !fr.present && fr.vaddr == 0x7ffffffff000ULL);
-    CHECK(ms_pagemap_frames(dirfd, 0x7fffffffe000ULL, 1, &fr) == MS_OK);
+    CHECK(ms_pm_frames(dirfd, 0x7fffffffe000ULL, 1, &fr) == MS_OK);
     CHECK(!fr.beyond_top);
-    CHECK(ms_pagemap_frames(dirfd, 0x800000000000ULL, 1, &fr) == MS_ERR_RANGE);
+    CHECK(ms_pm_frames(dirfd, 0x800000000000ULL, 1, &fr) == MS_ERR_RANGE);
     close(dirfd);
     /* no such file: a directory without pagemap */
     CHECK(ms_dir_open("/tmp", &dirfd) == MS_OK);
@@ -476,7 +476,7 @@ static void test_frames(void)
     CHECK(ms_pid_open(s.pid, &dirfd) == MS_OK);
     uint64_t area = subject_addr(&s, "area");
     ms_pm_frame fr[8];
-    CHECK(ms_pagemap_frames(dirfd, area, 8, fr) == MS_OK);
+    CHECK(ms_pm_frames(dirfd, area, 8, fr) == MS_OK);
 
     /* independent reader: the raw entries */
     char path[64];
@@ -535,7 +535,7 @@ static void test_frames(void)
         CHECK(!fr[i].pfn_known && fr[i].pfn_hidden_reason == NULL && !fr[i].kflags_known && fr[i].pfn == 0);
 
     uint64_t sh = subject_addr(&s, "shared");
-    CHECK(ms_pagemap_frames(dirfd, sh, 1, fr) == MS_OK);
+    CHECK(ms_pm_frames(dirfd, sh, 1, fr) == MS_OK);
     CHECK(fr[0].present && fr[0].file_or_shared);
     if (ft.pfn_readable)
         CHECK(fr[0].pfn_known && has_flag(&fr[0], "swapbacked") && !has_flag(&fr[0], "anon"));
@@ -574,7 +574,7 @@ static void test_pfn_hidden(void)
         int dirfd;
         CHECK(ms_dir_open("/proc/self", &dirfd) == MS_OK);
         ms_pm_frame fr[2];
-        CHECK(ms_pagemap_frames(dirfd, (uint64_t)(uintptr_t)p, 2, fr) == MS_OK);
+        CHECK(ms_pm_frames(dirfd, (uint64_t)(uintptr_t)p, 2, fr) == MS_OK);
         for (int i = 0; i < 2; i++) {
             CHECK(fr[i].present && !fr[i].pfn_known && fr[i].pfn == 0 && !fr[i].kflags_known);
             CHECK_STR(fr[i].pfn_hidden_reason, "pfn hidden: needs CAP_SYS_ADMIN");

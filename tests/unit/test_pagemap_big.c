@@ -53,7 +53,7 @@ int main(void)
         double t[5];
         for (int i = 0; i < 5; i++) {
             double t0 = now_ms();
-            CHECK(ms_pagemap_summarize(dirfd, start, end, &o, &r[m]) == MS_OK);
+            CHECK(ms_pm_summarize(dirfd, start, end, &o, &r[m]) == MS_OK);
             t[i] = now_ms() - t0;
             if (i < 4)
                 ms_pm_summary_free(&r[m]);

@@ -1,7 +1,8 @@
 /* test_proclist.c - the process list over a recorded /proc-like tree (kthreadd, a subject, the
  * ") (" process and its zombie child, non-pid names, a process that vanished, one with a cut stat),
  * sorting and the q filter, then live: the list holds a subject with the right ppid, name and
- * cmdline, marks kernel threads, leaves out a reaped process. */
+ * cmdline, marks kernel threads, leaves out a reaped process.  The cheap mode: on the same tree and
+ * on live processes that hold still, every figure equal to the full list's, nothing else read. */
 #include "check.h"
 #include "kthread.h"
 #include "core/proc.h"
@@ -227,6 +228,91 @@ static void test_live(void)
     close(fd);
 }
 
+
+/* The cheap entry c carries every figure of the full entry f, and no names beyond comm. */
+static bool same_figures(const ms_procinfo *f, const ms_procinfo *c)
+{
+    return f && c && f->pid == c->pid && f->ppid == c->ppid && f->uid == c->uid &&
+           strcmp(f->name, c->name) == 0 && f->state == c->state && f->kernel_thread == c->kernel_thread &&
+           f->threads == c->threads && f->vm_size == c->vm_size && f->vm_rss == c->vm_rss &&
+           f->rss_anon == c->rss_anon && f->rss_file == c->rss_file && f->rss_shmem == c->rss_shmem &&
+           f->vm_swap == c->vm_swap && f->minflt == c->minflt && f->majflt == c->majflt &&
+           f->starttime == c->starttime && c->cmdline == NULL && c->cgroup == NULL && !c->cmdline_truncated &&
+           c->container.runtime[0] == '\0';
+}
+
+static void test_cheap_fixture(void)
+{
+    char root[512];
+    ms_proclist full, cheap;
+    snprintf(root, sizeof root, "%s/procroot", fixtures);
+    CHECK(ms_proclist_read(root, NULL, &full) == MS_OK);
+    CHECK(ms_proclist_read_cheap(root, &cheap) == MS_OK);
+    /* the same walk: the vanished one and the cut stat are counted the same way */
+    CHECK_EQ_U64(cheap.n, 4);
+    CHECK_EQ_U64(cheap.vanished, 1);
+    CHECK_EQ_U64(cheap.skipped, 1);
+    CHECK(cheap.last_skip_err == MS_ERR_PARSE);
+    ms_proclist_sort(&full, MS_PSORT_PID, false);
+    ms_proclist_sort(&cheap, MS_PSORT_PID, false);
+    PIDS_ARE(&cheap, 2, 6827, 6839, 6841);
+    for (size_t i = 0; i < cheap.n && i < full.n; i++)
+        CHECK(same_figures(&full.p[i], &cheap.p[i]));
+    const ms_procinfo *p = by_pid(&cheap, 6827);
+    CHECK(p && p->vm_rss == 1700 * 1024ULL && p->rss_file == 1528 * 1024ULL && p->minflt == 143);
+    const ms_procinfo *pf = by_pid(&full, 6827);
+    CHECK(p && pf && p->starttime == pf->starttime && p->starttime != 0);
+    ms_proclist_free(&full);
+    ms_proclist_free(&cheap);
+
+    /* one process alone, as the cheap list shows it */
+    snprintf(root, sizeof root, "%s/procroot/6839", fixtures);
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ms_procinfo a, b;
+    CHECK(fd >= 0 && ms_procinfo_read(fd, 0, &a) == MS_OK);
+    CHECK(fd >= 0 && ms_procinfo_read_cheap(fd, 0, &b) == MS_OK);
+    CHECK(same_figures(&a, &b) && b.pid == 6839);
+    ms_procinfo_free(&a);
+    ms_procinfo_free(&b);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Live: subjects that hold still show in the cheap list exactly as in the full one, with the start
+ * time stat gives (an independent read), and a reaped one is left out of both. */
+static void test_cheap_live(void)
+{
+    subject s[3];
+    const char *opts[3][7] = {{"--pages", "64", "--write", "16", NULL},
+                              {"--pages", "300", "--write", "200", "--shared", "32", NULL},
+                              {"--pages", "8", "--write", "8", "--read", "0", NULL}};
+    for (int i = 0; i < 3; i++)
+        CHECK(spawn_subject(&s[i], opts[i]) == 0);
+    ms_proclist full, cheap;
+    CHECK(ms_proclist_read(NULL, NULL, &full) == MS_OK);
+    CHECK(ms_proclist_read_cheap(NULL, &cheap) == MS_OK);
+    for (int i = 0; i < 3; i++) {
+        const ms_procinfo *c = by_pid(&cheap, s[i].pid), *f = by_pid(&full, s[i].pid);
+        CHECK(same_figures(f, c));
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "sed 's/.*) //' /proc/%d/stat | awk '{print $20}'", (int)s[i].pid);
+        CHECK(c && c->starttime == (uint64_t)run_number(cmd));
+    }
+    const ms_procinfo *c2 = by_pid(&cheap, s[1].pid);
+    CHECK(c2 && c2->rss_shmem == 32 * 4096ULL && c2->rss_anon >= 200 * 4096ULL);
+    if (pid2_is_kthread())
+        CHECK(same_figures(by_pid(&full, 2), by_pid(&cheap, 2)));
+    ms_proclist_free(&full);
+    ms_proclist_free(&cheap);
+    int gone = s[2].pid;
+    stop_subject(&s[2]);
+    CHECK(ms_proclist_read_cheap(NULL, &cheap) == MS_OK);
+    CHECK(by_pid(&cheap, gone) == NULL && by_pid(&cheap, s[0].pid) != NULL);
+    ms_proclist_free(&cheap);
+    stop_subject(&s[0]);
+    stop_subject(&s[1]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -238,5 +324,7 @@ int main(int argc, char **argv)
     test_sort_names();
     test_sort_ties();
     test_live();
+    test_cheap_fixture();
+    test_cheap_live();
     return check_done();
 }

@@ -67,7 +67,9 @@ static uint64_t check_rss_equals_smaps(int dirfd)
     for (size_t i = 0; i < m.maps.nregions && i < s.maps.nregions; i++) {
         const ms_region *g = &s.maps.regions[i];
         ms_region_rss want;
-        ms_region_rss_from_smaps(s.fields + g->field_first, g->field_count, &want);
+        size_t nf;
+        const ms_smaps_field *f = ms_smaps_fields_of(&s, g, &nf);
+        ms_region_rss_from_smaps(f, nf, &want);
         const ms_region_rss *got = &m.rss[i];
         huge += got->huge;
         if (got->rss != want.rss || got->huge != want.huge || got->hugetlb != want.hugetlb ||

@@ -35,10 +35,17 @@ static const ms_region *at(const ms_smaps *s, uint64_t addr)
 }
 
 /* The field `key` of region r, or NULL. */
+/* What s says of region r beyond maps (all zero for no region). */
+static ms_smaps_extra xo(const ms_smaps *s, const ms_region *r)
+{
+    return r ? *ms_smaps_extra_of(s, r) : (ms_smaps_extra){0};
+}
+
 static const ms_smaps_field *field(const ms_smaps *s, const ms_region *r, const char *key)
 {
-    for (uint32_t i = 0; r && i < r->field_count; i++) {
-        const ms_smaps_field *f = &s->fields[r->field_first + i];
+    ms_smaps_extra x = xo(s, r);
+    for (uint32_t i = 0; i < x.field_count; i++) {
+        const ms_smaps_field *f = &s->fields[x.field_first + i];
         if (f->name_len == strlen(key) && memcmp(f->name, key, f->name_len) == 0)
             return f;
     }
@@ -103,15 +110,15 @@ static void test_files(void)
     CHECK_EQ_U64(s.nfields, 31 * 23);                        /* 23 keys per region, VmFlags apart */
 
     const ms_region *a = at(&s, 0x7f5ab25d9000);              /* 16 pages, 8 written, 4 read */
-    CHECK(a && a->kind == MS_KIND_ANON && a->field_count == 23);
+    CHECK(a && a->kind == MS_KIND_ANON && xo(&s, a).field_count == 23);
     CHECK_EQ_U64(val(&s, a, "Size"), 64 << 10);
     CHECK_EQ_U64(val(&s, a, "Rss"), 8 * 4096);               /* read pages map the zero page: not in Rss */
     CHECK_EQ_U64(val(&s, a, "Private_Dirty"), 8 * 4096);
     CHECK_EQ_U64(val(&s, a, "Anonymous"), 8 * 4096);
     CHECK_EQ_U64(val(&s, a, "KernelPageSize"), 4096);
     CHECK_EQ_U64(a->kernel_page_size, 4096);
-    CHECK(a && span_eq(a->vmflags, a->vmflags_len, "rd wr mr mw me ac nh"));   /* "nh": MADV_NOHUGEPAGE */
-    const ms_smaps_field *f = &s.fields[a->field_first];
+    CHECK(a && span_eq(xo(&s, a).vmflags, xo(&s, a).vmflags_len, "rd wr mr mw me ac nh"));   /* "nh": MADV_NOHUGEPAGE */
+    const ms_smaps_field *f = &s.fields[xo(&s, a).field_first];
     CHECK(span_eq(f->name, f->name_len, "Size") && f->id == MS_SF_SIZE && f->is_bytes && f->is_number);
     CHECK(span_eq(f->raw, f->raw_len, "64 kB"));
     f = field(&s, a, "THPeligible");
@@ -126,7 +133,7 @@ static void test_files(void)
     CHECK(m && m->kind == MS_KIND_SHM && span_eq(m->path, m->path_len, "/memfd:memscope shm (deleted)"));
     CHECK_EQ_U64(val(&s, m, "Rss"), 64 << 10);
     CHECK_EQ_U64(val(&s, m, "Anonymous"), 0);                 /* shmem pages are not anonymous */
-    CHECK(m && span_eq(m->vmflags, m->vmflags_len, "rd wr sh mr mw me ms"));
+    CHECK(m && span_eq(xo(&s, m).vmflags, xo(&s, m).vmflags_len, "rd wr sh mr mw me ms"));
     const ms_region *t = at(&s, 0x7f5ab2612000);              /* libc text */
     CHECK(t && t->kind == MS_KIND_TEXT);
     CHECK_EQ_U64(val(&s, t, "Rss"), 888 << 10);
@@ -138,8 +145,8 @@ static void test_files(void)
     CHECK_EQ_U64(r.maps.nregions, 1);
     const ms_region *rr = &r.maps.regions[0];
     CHECK(span_eq(rr->path, rr->path_len, "[rollup]") && rr->kind == MS_KIND_OTHER);
-    CHECK(rr->start == 0x5653108f8000 && rr->end == 0x7fffcc9d5000 && rr->vmflags == NULL);
-    CHECK_EQ_U64(rr->field_count, 22);
+    CHECK(rr->start == 0x5653108f8000 && rr->end == 0x7fffcc9d5000 && xo(&r, rr).vmflags == NULL);
+    CHECK_EQ_U64(xo(&r, rr).field_count, 22);
     CHECK_EQ_U64(val(&r, rr, "Rss"), 1884 << 10);
     CHECK_EQ_U64(val(&r, rr, "Pss_Shmem"), 80 << 10);         /* 64 KiB memfd + 16 KiB shared anon */
     uint64_t gap;
@@ -200,7 +207,7 @@ static void test_huge(void)
     CHECK_EQ_U64(val(&s, h, "MMUPageSize"), 2 << 20);
     CHECK_EQ_U64(val(&s, h, "Private_Hugetlb"), 4 << 20);
     CHECK_EQ_U64(val(&s, h, "Rss"), 0);                       /* hugetlb pages are not in Rss */
-    CHECK(h && span_eq(h->vmflags, h->vmflags_len, "rd wr mr mw me de ht"));
+    CHECK(h && span_eq(xo(&s, h).vmflags, xo(&s, h).vmflags_len, "rd wr mr mw me de ht"));
     uint64_t gap;
     check_sums(&s, &r, &gap);
     ms_smaps_totals t;
@@ -219,7 +226,7 @@ static void test_huge(void)
     CHECK(h && h->kind == MS_KIND_ANON && h->kernel_page_size == 4096);
     CHECK_EQ_U64(val(&s, h, "AnonHugePages"), 4 << 20);
     CHECK_EQ_U64(val(&s, h, "Rss"), 4 << 20);
-    CHECK(h && span_eq(h->vmflags, h->vmflags_len, "rd wr mr mw me ac hg"));
+    CHECK(h && span_eq(xo(&s, h).vmflags, xo(&s, h).vmflags_len, "rd wr mr mw me ac hg"));
     check_sums(&s, &r, &gap);
     ms_smaps_free(&s);
     ms_smaps_free(&r);
@@ -235,11 +242,11 @@ static void test_unknown_field(void)
     CHECK(ms_smaps_parse(&s) == MS_OK);
     CHECK_EQ_U64(s.maps.nregions, 31);
     const ms_region *r0 = &s.maps.regions[0];
-    CHECK_EQ_U64(r0->field_count, 26);
-    CHECK_EQ_U64(s.maps.regions[1].field_count, 23);         /* the guess from region 0 recovers */
+    CHECK_EQ_U64(xo(&s, r0).field_count, 26);
+    CHECK_EQ_U64(s.extra[1].field_count, 23);         /* the guess from region 0 recovers */
     const ms_smaps_field *f = field(&s, r0, "FutureField");
     CHECK(f && f->id == MS_SF_UNKNOWN && f->is_bytes && f->is_number && f->value == 8192);
-    CHECK(f && f == &s.fields[r0->field_first + 22] && f[-1].id == MS_SF_LOCKED);   /* in order */
+    CHECK(f && f == &s.fields[xo(&s, r0).field_first + 22] && f[-1].id == MS_SF_LOCKED);   /* in order */
     f = field(&s, r0, "FutureMode");
     CHECK(f && f->id == MS_SF_UNKNOWN && !f->is_number && !f->is_bytes && span_eq(f->raw, f->raw_len, "on fire"));
     f = field(&s, r0, "FutureCount");
@@ -368,8 +375,8 @@ static void test_every_cut(void)
         CHECK(s.fields[1].value == 18014398509481983ULL << 10);
         CHECK(!s.fields[2].is_number && span_eq(s.fields[2].raw, s.fields[2].raw_len, "12 pages"));
         CHECK(!s.fields[3].is_number && s.fields[3].raw_len == 0);
-        CHECK(s.maps.regions[0].vmflags != NULL && s.maps.regions[0].vmflags_len == 0);
-        CHECK(s.maps.regions[1].kind == MS_KIND_VSYSCALL && s.maps.regions[1].field_count == 1);
+        CHECK(s.extra[0].vmflags != NULL && s.extra[0].vmflags_len == 0);
+        CHECK(s.maps.regions[1].kind == MS_KIND_VSYSCALL && s.extra[1].field_count == 1);
         CHECK(s.fields[4].id == MS_SF_RSS && s.fields[4].value == 0);
     }
     free(keep);

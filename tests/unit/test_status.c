@@ -5,6 +5,7 @@
 #include "check.h"
 #include "core/features.h"
 #include "core/proc.h"
+#include "core/smaps.h"
 #include "core/status.h"
 #include "spawn.h"
 
@@ -238,6 +239,35 @@ static void test_live(void)
     ms_status_free(&sb);
 }
 
+/* The one table of memory figures: each key lands in its own field, the lab's indexes name the
+ * figures it watches, and status keys keep the API names they have always had. */
+static void test_mem_table_and_names(void)
+{
+    ms_status s;
+    ms_status_init(&s);
+    CHECK(load("normal", &s) == MS_OK);
+    CHECK_STR(ms_status_mem_fields[MS_STATUS_MEM_VM_SIZE].key, "VmSize");
+    CHECK_STR(ms_status_mem_fields[MS_STATUS_MEM_VM_RSS].key, "VmRSS");
+    for (size_t i = 0; i < MS_STATUS_NMEM; i++) {
+        const ms_status_mem_field *m = &ms_status_mem_fields[i];
+        const ms_kv *e = find(&s, m->key);
+        CHECK(e && e->is_bytes && ms_status_mem(&s, i) == e->value);
+        CHECK((i < MS_STATUS_NVMRSS) == (strncmp(m->key, "Vm", 2) == 0 || strncmp(m->key, "Rss", 3) == 0));
+    }
+    CHECK_EQ_U64(ms_status_mem(&s, MS_STATUS_MEM_VM_RSS), s.vm_rss);
+    /* every line's name as the smaps namer gave it (the API's names before status had its own) */
+    char a[96], b[96];
+    for (size_t i = 0; i < s.nkv; i++)
+        CHECK_STR(ms_status_json_name(s.kv[i].name, s.kv[i].name_len, a, sizeof a),
+                  ms_smaps_json_name(s.kv[i].name, s.kv[i].name_len, b, sizeof b));
+    CHECK_STR(ms_status_json_name("VmHWM", 5, a, sizeof a), "vm_hwm");
+    CHECK_STR(ms_status_json_name("VmPTE", 5, a, sizeof a), "vm_pte");
+    CHECK_STR(ms_status_json_name("HugetlbPages", 12, a, sizeof a), "hugetlb_pages");
+    CHECK_STR(ms_status_json_name("FDSize", 6, a, sizeof a), "fdsize");
+    CHECK_STR(ms_status_json_name("VmFuture", 8, a, sizeof a), "vm_future");
+    ms_status_free(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -246,6 +276,7 @@ int main(int argc, char **argv)
     }
     fixtures = argv[1];
     test_normal();
+    test_mem_table_and_names();
     test_kthread_zombie_weird();
     test_synthetic();
     test_live();

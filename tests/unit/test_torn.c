@@ -71,9 +71,17 @@ static void test_fixture(const char *fixtures)
     for (int i = 0; i < 6; i++)
         r[i].start = se[i][0], r[i].end = se[i][1];
     CHECK(ms_maps_torn(r, 6));
-    size_t k = ms_maps_drop_torn(r, 6);
+    ms_region r2[6];
+    memcpy(r2, r, sizeof r);
+    size_t k = ms_maps_drop_torn(r, 6, NULL, 0);
     CHECK_EQ_U64(k, 3);
     CHECK(r[0].start == 0x1000 && r[1].start == 0x3000 && r[1].end == 0x5000 && r[2].start == 0x6000);
+    /* an array beside the regions (smaps' extras) loses the same elements */
+    ms_smaps_extra x[6];
+    for (uint32_t i = 0; i < 6; i++)
+        x[i] = (ms_smaps_extra){.field_first = i};
+    CHECK_EQ_U64(ms_maps_drop_torn(r2, 6, x, sizeof x[0]), 3);
+    CHECK(x[0].field_first == 0 && x[1].field_first == 3 && x[2].field_first == 5);
     CHECK(!ms_maps_torn(r, k));
     CHECK(!ms_maps_torn(r, 0));
 }

@@ -25,12 +25,12 @@ static void test_mm_gone(void)
     CHECK(ms_dir_open(path, &dirfd) == MS_OK);
     ms_pm_opts o = {.method = MS_PM_PREAD, .max_runs = 100};
     ms_pm_summary s;
-    ms_err rc = ms_pagemap_summarize(dirfd, 0x7f0000000000ULL, 0x7f0000008000ULL, &o, &s);
+    ms_err rc = ms_pm_summarize(dirfd, 0x7f0000000000ULL, 0x7f0000008000ULL, &o, &s);
     CHECK_EQ_U64(rc, MS_ERR_NOENT);
     if (rc == MS_OK)
         ms_pm_summary_free(&s);
     ms_pm_frame f[8];
-    CHECK_EQ_U64(ms_pagemap_frames(dirfd, 0x7f0000000000ULL, 8, f), MS_ERR_NOENT);
+    CHECK_EQ_U64(ms_pm_frames(dirfd, 0x7f0000000000ULL, 8, f), MS_ERR_NOENT);
     close(dirfd);
 }
 
@@ -55,13 +55,13 @@ int main(int argc, char **argv)
     for (int m = 0; m < 2; m++) {
         ms_pm_opts o = {.method = m ? MS_PM_PREAD : MS_PM_SCAN, .max_runs = 100};
         ms_pm_summary s;
-        ms_err rc = ms_pagemap_summarize(dirfd, a, a + 8 * (uint64_t)ps, &o, &s);
+        ms_err rc = ms_pm_summarize(dirfd, a, a + 8 * (uint64_t)ps, &o, &s);
         CHECK_EQ_U64(rc, MS_ERR_NOMM);
         if (rc == MS_OK)
             ms_pm_summary_free(&s);
     }
     ms_pm_frame f[8];
-    CHECK_EQ_U64(ms_pagemap_frames(dirfd, a, 8, f), MS_ERR_NOMM);
+    CHECK_EQ_U64(ms_pm_frames(dirfd, a, 8, f), MS_ERR_NOMM);
     /* its maps is empty, not an error: a zombie still exists */
     ms_maps mp;
     ms_maps_init(&mp);
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 
     /* reaped: now it is gone */
     waitpid(pid, NULL, 0);
-    CHECK_EQ_U64(ms_pagemap_frames(dirfd, a, 8, f), MS_ERR_NOENT);
+    CHECK_EQ_U64(ms_pm_frames(dirfd, a, 8, f), MS_ERR_NOENT);
     close(dirfd);
     munmap(p, 8 * (size_t)ps);
     return check_done();

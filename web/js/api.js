@@ -58,3 +58,80 @@ export function qs(o) {
   const s = p.toString();
   return s ? `?${s}` : '';
 }
+
+// Large answers (a process's maps and smaps) are fetched and parsed by a worker (apiworker.js) and
+// arrive in pieces, so the main thread never spends one long task on them.  Where workers are not
+// available the answer comes through api() instead.
+let worker = null;
+let nextId = 1;
+const waiting = new Map();   // id -> { resolve, reject, rows, url }
+
+function apiWorker() {
+  if (worker === null) {
+    try {
+      worker = new Worker(new URL('./apiworker.js', import.meta.url));
+      worker.onmessage = onWorkerMessage;
+    } catch {
+      worker = false;
+    }
+  }
+  return worker;
+}
+
+function onWorkerMessage(ev) {
+  const m = ev.data;
+  const w = waiting.get(m.id);
+  if (!w) return;
+  if (m.rows) { for (const r of m.rows) w.rows.push(r); return; }
+  waiting.delete(m.id);
+  if (m.error) w.reject(new ApiError(m.error.status, m.error.code, m.error.message, w.url));
+  else if (m.same) w.resolve(SAME);
+  else {
+    if (m.field) m.done[m.field] = w.rows;
+    w.resolve(m.done);
+  }
+}
+
+const SAME = Symbol('same');
+const lastAnswer = new Map();   // key -> the last answer under it, handed out again while unchanged
+
+function ask(w, path, signal, key) {
+  const id = nextId++;
+  const url = new URL(`/api/v1${path}`, location.href).href;
+  return new Promise((resolve, reject) => {
+    if (signal && signal.aborted) { reject(new DOMException('aborted', 'AbortError')); return; }
+    waiting.set(id, { resolve, reject, rows: [], url });
+    w.postMessage({ id, url, token: sessionStorage.getItem(TOKEN_KEY), key });
+    if (signal) signal.addEventListener('abort', () => {
+      if (!waiting.has(id)) return;
+      waiting.delete(id);
+      w.postMessage({ cancel: id });
+      reject(new DOMException('aborted', 'AbortError'));
+    }, { once: true });
+  });
+}
+
+// GET path through the worker.  key: a name for this caller's repeated question; with it, an answer
+// whose text is identical to the last one under that key resolves to the very same object as then
+// (nothing parsed or copied), so a caller sees "unchanged" as ===.  forgetKeys(prefix) drops them.
+export async function apiLarge(path, { signal, key } = {}) {
+  const w = apiWorker();
+  if (!w) return api(path, { signal });
+  let a = await ask(w, path, signal, key);
+  if (a === SAME) {
+    if (lastAnswer.has(key)) return lastAnswer.get(key);
+    // the worker knew the text but this side never took the answer in (it was aborted): ask anew
+    w.postMessage({ forget: key });
+    a = await ask(w, path, signal, key);
+  }
+  if (key) lastAnswer.set(key, a);
+  return a;
+}
+
+export function forgetKeys(prefix) {
+  for (const k of [...lastAnswer.keys()]) {
+    if (!k.startsWith(prefix)) continue;
+    lastAnswer.delete(k);
+    if (worker) worker.postMessage({ forget: k });
+  }
+}

@@ -47,7 +47,10 @@ export function big(hexStr) {
 
 // "0x7ffd1234" -> Number; exact for page-aligned addresses anywhere in 64 bits (doubles near 2^64 are
 // 2048 apart) and for every user-space address (below 2^47).
+// Up to 13 hex digits (below 2^52) parseInt is exact and some ten times cheaper than a BigInt, which
+// counts when the figure places 100,000 regions.
 export function addrNum(hexStr) {
+  if (hexStr.length <= 15 && hexStr[1] === 'x') return parseInt(hexStr.slice(2), 16);
   return Number(BigInt(hexStr));
 }
 

@@ -18,7 +18,8 @@ export function framePanel(readout, S, map, { pid, ps, pageAddr }) {
 
   function many(p0, p1) {
     const tally = new Map();
-    if (S.runs) for (const [a, b, k] of S.runs) {
+    if (S.runs) for (let i = map.firstRun(p0); i < S.runs.length && S.runs[i][0] < p1; i++) {
+      const [a, b, k] = S.runs[i];
       const n = Math.min(b, p1) - Math.max(a, p0);
       if (n > 0) tally.set(k, (tally.get(k) || 0) + n);
     }

@@ -125,12 +125,12 @@ export function mountHistory(box, pid, app) {
 }
 
 // The process page's own panels (history with snapshots and diff, then the working set), so the page
-// mounts them with one call.
-export function mountProcessPanels(box, pid, app) {
+// mounts them with one call; onWss(answer) hears of each working set measured.
+export function mountProcessPanels(box, pid, app, onWss) {
   const histBox = h('section', { class: 'card', id: 'history' });
   const wssBox = h('section', { class: 'card', id: 'wss' });
   box.append(histBox, wssBox);
   const hist = mountHistory(histBox, pid, app);
-  mountWss(wssBox, pid, app);
+  mountWss(wssBox, pid, app, onWss);
   return hist;
 }

@@ -51,10 +51,47 @@ const MAX_ITEMS = 400;
 // Members of an opened fold drawn at once; the rest are a button away.
 const OPEN_PAGE = 200;
 
-// regions: smaps or maps regions (with fields when from smaps); layout: the process answer's layout.
-export function drawLayout(regions, layout, userTop, { pid, onPick } = {}) {
+// The colour of a referenced share (0..1) of a region's resident part in the working-set view: cold
+// blue for resident but untouched in the interval, through yellow, to hot red for all of it used.
+// light: the pale version, for a background under text.
+export function heat(share, light = false) {
+  const s = Math.max(0, Math.min(1, share));
+  return `hsl(${Math.round(215 - 215 * s)}, 80%, ${light ? 86 : Math.round(55 - 8 * s)}%)`;
+}
+
+// A region's (or a fold's) working set: { referenced, rss } from the /wss answer, by start address.
+function wssOf(r, wss) {
+  if (!wss) return null;
+  if (!r.fold) return wss.get(r.start) || null;
+  let referenced = 0, rss = 0, any = false;
+  for (const m of r.members) {
+    const w = wssOf(m, wss);
+    if (w) { any = true; referenced += w.referenced; rss += w.rss; }
+  }
+  return any ? { referenced, rss } : null;
+}
+
+// The resident part coloured by its referenced share, and the words for it.
+function paintWss(el, res, w) {
+  if (!w || !w.rss) return '';
+  const share = w.referenced / w.rss;
+  el.classList.add('wss');
+  el.dataset.wssShare = share.toFixed(4);
+  el.dataset.wssReferenced = String(w.referenced);
+  res.style.background = heat(share);
+  return `, ${bytes(w.referenced)} of it referenced in the working-set interval (${pct(w.referenced, w.rss)})`;
+}
+
+// regions: smaps or maps regions (with fields when from smaps); layout: the process answer's layout;
+// wss: a Map of start -> { referenced, rss } from /wss, to colour each resident part by its share used.
+export function drawLayout(regions, layout, userTop, { pid, onPick, wss } = {}) {
   const top = addrNum(userTop || '0x7ffffffff000');
-  const rs = regions.map((r) => ({ ...r, _s: addrNum(r.start), _e: addrNum(r.end) })).sort((a, b) => b._s - a._s);
+  const rs = regions.map((r) => ({ ...r, _s: addrNum(r.start), _e: addrNum(r.end) }));
+  // the answers come in address order: highest first is then a reversal, not a sort
+  let ascending = true;
+  for (let i = 1; ascending && i < rs.length; i++) ascending = rs[i - 1]._s <= rs[i]._s;
+  if (ascending) rs.reverse();
+  else rs.sort((a, b) => b._s - a._s);
   let L = null;
   if (layout && layout.visible) {
     L = { startStack: addrNum(layout.start_stack), brk: addrNum(layout.brk), startBrk: addrNum(layout.start_brk), endCode: addrNum(layout.end_code), startCode: addrNum(layout.start_code) };
@@ -63,7 +100,7 @@ export function drawLayout(regions, layout, userTop, { pid, onPick } = {}) {
     const exe = rs.filter((r) => r._e <= L.startCode && r.inode && exePaths.has(r.path));
     L.exeLow = exe.length ? Math.min(...exe.map((r) => r._s)) : L.startCode;
   }
-  const ctx = { pid, onPick, layout, L, top };
+  const ctx = { pid, onPick, layout, L, top, wss };
   const fig = h('div', { class: 'aspace', role: 'list', 'aria-label': 'Address space, highest address first' });
   const kernelBox = h('div', { class: 'area-head kernel', role: 'listitem' },
     h('strong', { text: AREAS.kernel[0] }), ` from ${userTop} up · `, h('span', { class: 'muted', text: AREAS.kernel[1] }));
@@ -121,11 +158,11 @@ function makeFold(members) {
 
 // Draws items (highest first) into el; at: { area, upper } of what was drawn above them.
 function drawItems(el, items, ctx, at) {
-  const { layout, L, top, pid, onPick } = ctx;
+  const { layout, L, top, pid, onPick, wss } = ctx;
   for (const r of items) {
     const a = r._a;
     if (a === 'kernel') {
-      el.append(row(r, pid, onPick, true));
+      el.append(row(r, pid, onPick, true, wss));
       continue;
     }
     if (at.upper > r._e) el.append(gap(at.upper - r._e, at.upper === top));
@@ -137,7 +174,7 @@ function drawItems(el, items, ctx, at) {
       el.append(foldEl(r, ctx));
     } else {
       if (r.kind === 'heap' && L) el.append(mark('brk', layout.brk, 'the program break: the heap ends here; small mallocs move it up'));
-      el.append(row(r, pid, onPick));
+      el.append(row(r, pid, onPick, false, wss));
       if (r.kind === 'heap' && L) el.append(mark('start_brk', layout.start_brk, 'where the heap began'));
     }
     at.upper = r._s;
@@ -162,6 +199,8 @@ function foldEl(f, ctx) {
         h('span', { class: 'muted', text: ' · folded, open' }))));
   btn.style.height = `${heightOf(f.size) + 6}px`;
   const box = h('div', { class: ['region', 'fold', `k-${f.kind}`], role: 'listitem', dataset: { start: f.start, end: f.end, regions: f.regions } }, btn);
+  const said = paintWss(box, res, wssOf(f, ctx.wss));
+  if (said) { btn.title += said; btn.setAttribute('aria-label', `Open: ${label}${said}`); }
   const body = h('div', { class: 'foldbody', role: 'list' });
   let page = 0;
   const show = () => {
@@ -198,7 +237,7 @@ function mark(name, addr, what) {
   return h('div', { class: 'mark', role: 'listitem' }, h('span', { class: 'markname', text: name }), ` ${addr} `, h('span', { class: 'muted', text: what }));
 }
 
-function row(r, pid, onPick, kernel) {
+function row(r, pid, onPick, kernel, wss) {
   const rss = r.fields ? r.fields.rss : undefined;
   const name = r.path || `[${KIND_LABEL[r.kind] || r.kind}]`;
   const ht = heightOf(r.size);
@@ -219,6 +258,8 @@ function row(r, pid, onPick, kernel) {
       rss !== undefined ? [' · ', h('span', { class: 'r', text: `${bytes(rss)} res` })] : null,
       h('span', { class: 'perms', text: ` ${r.perms}` }))));
   el.style.height = `${ht}px`;
+  const said = paintWss(el, res, wssOf(r, wss));
+  if (said) { el.title += said; el.setAttribute('aria-label', el.title); }
   if (onPick) el.addEventListener('focus', () => onPick(r));
   return el;
 }

@@ -6,6 +6,8 @@ import { int } from './fmt.js';
 import { STATES, COLORS } from './pagestates.js';
 
 const MAP_H = 360;
+// The state colours as canvas pixels (RGBA bytes in memory: little-endian 0xAABBGGRR words).
+const PIXEL = COLORS.map((c) => (0xff000000 | (parseInt(c.slice(5, 7), 16) << 16) | (parseInt(c.slice(3, 5), 16) << 8) | parseInt(c.slice(1, 3), 16)) >>> 0);
 
 // S: the region view's state ({N, v0, v1, runs, windowed, cursor}), read at every draw.
 export function pageMap(canvas, overview, S) {
@@ -22,6 +24,32 @@ export function pageMap(canvas, overview, S) {
     const cells = Math.ceil(V / ppc);
     const rows = Math.ceil(cells / cols);
     return { W, s, cols, rows, ppc, cells };
+  }
+
+  // The index of the first run that ends after page p (runs are in address order, disjoint).
+  function firstRun(p) {
+    let lo = 0, hi = S.runs.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (S.runs[m][1] <= p) lo = m + 1;
+      else hi = m;
+    }
+    return lo;
+  }
+
+  // Each cell's state: the most notable (highest index) of the runs in it, from the runs in view
+  // only, so a zoom or a pan costs the runs in view plus the cells, never every run of the region.
+  function cellStates() {
+    const cells = new Int8Array(g.cells);
+    const runs = S.runs;
+    for (let i = firstRun(S.v0); i < runs.length; i++) {
+      const [a, b, k] = runs[i];
+      if (a >= S.v1) break;
+      if (k <= 0) continue;
+      const c0 = Math.floor((Math.max(a, S.v0) - S.v0) / g.ppc), c1 = Math.ceil((Math.min(b, S.v1) - S.v0) / g.ppc);
+      for (let c = c0; c < c1; c++) if (cells[c] < k) cells[c] = k;
+    }
+    return cells;
   }
 
   function draw() {
@@ -45,13 +73,9 @@ export function pageMap(canvas, overview, S) {
       ctx.font = '14px system-ui, sans-serif';
       ctx.fillText('Too many runs in view to draw: zoom in.', 12, 24);
     } else {
-      fill(0, g.cells, COLORS[0]);
-      // paint in order of state so the most notable state of a cell wins
-      for (let st = 1; st < STATES.length; st++)
-        for (const [a, b, k] of S.runs) {
-          if (k !== st || b <= S.v0 || a >= S.v1) continue;
-          fill(Math.floor((Math.max(a, S.v0) - S.v0) / g.ppc), Math.ceil((Math.min(b, S.v1) - S.v0) / g.ppc), COLORS[st]);
-        }
+      const cells = cellStates();
+      if (!pad) paintPixels(ctx, cells);
+      else for (let c = 0; c < g.cells; c++) fill(c, c + 1, COLORS[cells[c]]);
     }
     if (S.cursor !== null && S.cursor >= S.v0 && S.cursor < S.v1) {
       const c = Math.floor((S.cursor - S.v0) / g.ppc);
@@ -64,10 +88,28 @@ export function pageMap(canvas, overview, S) {
     return g;
   }
 
+  // Small cells straight into the canvas's pixels: the whole of a scattered region is some 100,000
+  // cells in tens of thousands of stretches, and one fillRect each would take far longer.
+  function paintPixels(ctx, cells) {
+    const W = canvas.width, H = canvas.height, k = W / (g.cols * g.s);
+    const img = ctx.createImageData(W, H);
+    const px = new Uint32Array(img.data.buffer);
+    for (let r = 0; r < g.rows; r++) {
+      const y0 = Math.round(r * g.s * k), y1 = Math.min(H, Math.round((r + 1) * g.s * k));
+      const at = y0 * W;
+      for (let c = 0, i = r * g.cols; c < g.cols && i < g.cells; c++, i++)
+        px.fill(PIXEL[cells[i]], at + Math.round(c * g.s * k), at + Math.round((c + 1) * g.s * k));
+      for (let y = y0 + 1; y < y1; y++) px.copyWithin(y * W, at, at + W);
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
   // what the map shows, page for page, as data for tests and as words for screen readers
   function describe() {
     const tally = {};
-    if (S.runs) for (const [a, b, k] of S.runs) {
+    if (S.runs) for (let i = firstRun(S.v0); i < S.runs.length; i++) {
+      const [a, b, k] = S.runs[i];
+      if (a >= S.v1) break;
       const n = Math.min(b, S.v1) - Math.max(a, S.v0);
       if (n > 0) { const key = k >= 0 ? STATES[k][0] : 'unknown'; tally[key] = (tally[key] || 0) + n; }
     }
@@ -76,20 +118,35 @@ export function pageMap(canvas, overview, S) {
       'Arrow keys move the page cursor, plus and minus zoom, 0 shows the whole region, Enter zooms in or translates the page.');
   }
 
+  // The whole region's strip is drawn once per set of runs and width, then copied at each draw.
+  let strip = null;
+  function overviewStrip(w) {
+    if (strip && strip.runs === S.runs && strip.w === w && strip.N === S.N) return strip.canvas;
+    const c = document.createElement('canvas');
+    c.width = w;
+    c.height = 12;
+    const ctx = c.getContext('2d');
+    const ppx = S.N / w;
+    ctx.fillStyle = COLORS[0];
+    ctx.fillRect(0, 0, w, 12);
+    // each pixel takes the most notable state in it, as the map's cells do
+    const px = new Int8Array(w);
+    for (const [a, b, k] of S.runs) {
+      if (k <= 0) continue;
+      const x1 = Math.min(w, Math.max(Math.floor(a / ppx) + 1, Math.ceil(b / ppx)));
+      for (let x = Math.floor(a / ppx); x < x1; x++) if (px[x] < k) px[x] = k;
+    }
+    for (let x = 0; x < w; x++) if (px[x] > 0) { ctx.fillStyle = COLORS[px[x]]; ctx.fillRect(x, 0, 1, 12); }
+    strip = { runs: S.runs, w, N: S.N, canvas: c };
+    return c;
+  }
+
   function drawOverview(w) {
     if (S.windowed || !S.runs || S.N <= 1) { overview.hidden = true; return; }
     overview.hidden = false;
     const ctx = sizeCanvas(overview, w, 12);
     const ppx = S.N / w;
-    ctx.fillStyle = COLORS[0];
-    ctx.fillRect(0, 0, w, 12);
-    for (let st = 1; st < STATES.length; st++)
-      for (const [a, b, k] of S.runs) {
-        if (k !== st) continue;
-        const x0 = Math.floor(a / ppx), x1 = Math.max(x0 + 1, Math.ceil(b / ppx));
-        ctx.fillStyle = COLORS[st];
-        ctx.fillRect(x0, 0, x1 - x0, 12);
-      }
+    ctx.drawImage(overviewStrip(w), 0, 0, w, 12);
     if (S.v1 - S.v0 < S.N) {
       ctx.strokeStyle = '#0f172a';
       ctx.lineWidth = 2;
@@ -130,7 +187,7 @@ export function pageMap(canvas, overview, S) {
     return { p0, p1, offset };
   }
 
-  return { draw, stateAt, cellPages, at, grid: () => g };
+  return { draw, stateAt, cellPages, at, firstRun, grid: () => g };
 }
 
 function sizeCanvas(c, w, hgt) {

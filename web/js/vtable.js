@@ -1,52 +1,100 @@
 // vtable.js - a table that draws only the rows in view: the data is an array of any length, every row
 // has one height (measured from the first row drawn), and the table's top and bottom margins stand for
 // the rows above and below (no spacer rows, so every row in the body is a row of data), so the scroll
-// bar is the whole list's while the DOM holds a hundred rows or so.  Sorting and
-// filtering happen on the array before it is handed over; this only draws.
+// bar is the whole list's while the DOM holds a hundred rows or so.  Sorting and filtering happen on
+// the array before it is handed over; this only draws.
+//
+// Drawing is incremental, so scrolling and refreshing stay short tasks: while the list is the same,
+// a scroll draws only the rows that came into view and removes those that left (a jump past the
+// margin draws the view anew); a new list whose rows in view are the same elements (a renderRow that
+// keeps its rows, as the process list's does) changes nothing in the DOM.
 import { h, clear } from './dom.js';
 
 // table: the <table>; scroller: the element that scrolls it (overflow: auto, bounded height);
-// renderRow(item) -> <tr>.  margin: rows drawn beyond each edge of the view, so small scrolls draw nothing.
-export function virtualTable(table, scroller, renderRow, { margin = 30 } = {}) {
+// renderRow(item, i) -> <tr>.  margin: rows drawn beyond each edge of the view, so small scrolls draw nothing.
+export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
   let list = [];
   let rowH = 0;          // measured; 0 until a row was drawn
   let first = 0, last = 0;
+  let drawn = [];        // the <tr> of rows first..last-1, in order
   let raf = 0;
+  let headH = -1;        // the header's height, measured once per header
+  // Where the scroller is and how tall it is, as its scroll events and a ResizeObserver last said:
+  // reading scrollTop or clientHeight after the DOM changed would force a layout of the whole page
+  // in the middle of drawing (several per load of a large process).  null: not known yet.
+  let top = null, viewH = null;
   const thead = h('thead');
   const tbody = h('tbody');
+  const ro = typeof ResizeObserver === 'function' ? new ResizeObserver((es) => { viewH = es[es.length - 1].contentRect.height || null; }) : null;
+  if (ro) ro.observe(scroller);
 
   function headHeight() {
-    return thead.offsetHeight || 0;
+    if (headH < 0) headH = thead.offsetHeight || 0;
+    return headH;
   }
 
   // The rows [a, b) that cover the view now.
   function wanted() {
     const hh = rowH || 24;
-    const y = Math.max(0, scroller.scrollTop - headHeight());
-    const view = scroller.clientHeight || window.innerHeight;
+    if (top === null) top = scroller.scrollTop;
+    const y = Math.max(0, top - (headH < 0 ? 0 : headH));
+    const view = viewH || scroller.clientHeight || window.innerHeight;
     return [Math.max(0, Math.floor(y / hh)), Math.min(list.length, Math.ceil((y + view) / hh) + 1)];
+  }
+
+  // Draws rows a..b-1, keeping those of first..last-1 already drawn when the list did not change.
+  function update(a, b, keep) {
+    if (keep && a < last && b > first) {
+      // drop what left at either end, add what came in at either end
+      while (first < a) { drawn.shift().remove(); first++; }
+      while (last > b) { drawn.pop().remove(); last--; }
+      if (a < first) {
+        const frag = document.createDocumentFragment();
+        const add = [];
+        for (let i = a; i < first; i++) add.push(renderRow(list[i], i));
+        frag.append(...add);
+        tbody.insertBefore(frag, tbody.firstChild);
+        drawn = add.concat(drawn);
+        first = a;
+      }
+      if (b > last) {
+        const frag = document.createDocumentFragment();
+        for (let i = last; i < b; i++) { const tr = renderRow(list[i], i); drawn.push(tr); frag.append(tr); }
+        tbody.append(frag);
+        last = b;
+      }
+      return;
+    }
+    const rows = [];
+    for (let i = a; i < b; i++) rows.push(renderRow(list[i], i));
+    first = a;
+    last = b;
+    // the same elements in the same order (a refresh that changed nothing in view): leave the DOM be
+    const kids = tbody.children;
+    let same = kids.length === rows.length;
+    for (let i = 0; same && i < rows.length; i++) same = kids[i] === rows[i];
+    if (!same) tbody.replaceChildren(...rows);
+    drawn = rows;
   }
 
   function paint(force) {
     const [va, vb] = wanted();
     if (!force && va >= first && vb <= last && last > first) return;
-    first = Math.max(0, va - margin);
-    last = Math.min(list.length, vb + margin);
-    const frag = document.createDocumentFragment();
-    for (let i = first; i < last; i++) frag.append(renderRow(list[i], i));
-    clear(tbody);
-    tbody.append(frag);
+    update(Math.max(0, va - margin), Math.min(list.length, vb + margin), !force);
     if (!rowH && last > first) {
       rowH = tbody.firstChild.getBoundingClientRect().height || 24;
+      headHeight();
       paint(true);   // the guess of the height was a guess: draw again with the real one
       return;
     }
     const hh = rowH || 24;
-    table.style.marginTop = `${first * hh}px`;
-    table.style.marginBottom = `${(list.length - last) * hh}px`;
+    const top = `${first * hh}px`, bottom = `${(list.length - last) * hh}px`;
+    if (table.style.marginTop !== top) table.style.marginTop = top;
+    if (table.style.marginBottom !== bottom) table.style.marginBottom = bottom;
   }
 
   function onScroll() {
+    top = scroller.scrollTop;
     if (raf) return;
     raf = requestAnimationFrame(() => {
       raf = 0;
@@ -56,27 +104,39 @@ export function virtualTable(table, scroller, renderRow, { margin = 30 } = {}) {
   scroller.addEventListener('scroll', onScroll, { passive: true });
 
   return {
-    // headRow: the header's <tr>; items: the rows in display order
+    // headRow: the header's <tr> (the same one again leaves the header as it is); items: the rows in
+    // display order
     set(headRow, items, caption) {
       list = items;
-      clear(thead).append(headRow);
-      clear(table).append(caption || '', thead, tbody);
+      if (thead.firstChild !== headRow || thead.childNodes.length !== 1) {
+        clear(thead).append(headRow);
+        headH = -1;
+      }
+      const want = caption ? [caption, thead, tbody] : [thead, tbody];
+      const kids = table.childNodes;
+      if (kids.length !== want.length || want.some((n, i) => kids[i] !== n)) {
+        table.replaceChildren(...want);
+        headH = -1;
+      }
       paint(true);
     },
     scrollTo(y) {
       scroller.scrollTop = y;
+      top = Math.max(0, y);   // a clamped value comes back with the scroll event
       paint(false);
     },
     // Brings row i into view (a third of the way down) and draws it now, not on the next frame.
     scrollToIndex(i) {
       const hh = rowH || 24;
       scroller.scrollTop = Math.max(0, headHeight() + i * hh - scroller.clientHeight / 3);
+      top = scroller.scrollTop;
       paint(false);
     },
     get rendered() {
       return [first, last];
     },
     destroy() {
+      if (ro) ro.disconnect();
       scroller.removeEventListener('scroll', onScroll);
       if (raf) cancelAnimationFrame(raf);
     },

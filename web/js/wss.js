@@ -1,12 +1,14 @@
 // wss.js - the working-set panel of the process page: asks /wss to clear the process's accessed bits,
 // wait N ms and count what was referenced again, then lists the regions by referenced bytes with a
-// bar of their referenced share of RSS.  Without --allow-clear-refs the server answers 403: say so.
+// bar of their referenced share of RSS, and hands the answer to the page (onResult), which colours
+// each region of its figure and table by that share.  Without --allow-clear-refs the server answers
+// 403: say so.
 import { api, qs } from './api.js';
 import { h, clear } from './dom.js';
 import { bytes, pct, int } from './fmt.js';
 import { KIND_LABEL } from './kinds.js';
 
-export function mountWss(box, pid, app) {
+export function mountWss(box, pid, app, onResult) {
   const ms = h('select', { id: 'wssms' }, [200, 1000, 5000, 15000].map((v) => h('option', { value: v, text: `${v / 1000} s`, selected: v === 1000 })));
   const btn = h('button', { type: 'button', id: 'wssbtn', text: 'Measure working set' });
   const out = h('div', { id: 'wssout', 'aria-live': 'polite' });
@@ -17,7 +19,9 @@ export function mountWss(box, pid, app) {
     btn.disabled = true;
     clear(out).append(h('p', { class: 'muted', text: `Measuring for ${int(ms.value)} ms…` }));
     try {
-      draw(out, await api(`/processes/${pid}/wss${qs({ interval_ms: ms.value })}`), pid);
+      const w = await api(`/processes/${pid}/wss${qs({ interval_ms: ms.value })}`);
+      draw(out, w, pid);
+      if (onResult) onResult(w);
     } catch (e) {
       const why = e.status === 403
         ? `The working set cannot be measured here: ${e.message}. memscoped must be started with --allow-clear-refs (it writes /proc/PID/clear_refs, which disturbs the process's reclaim).`

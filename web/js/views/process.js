@@ -5,10 +5,10 @@
 // each region's resident bytes where the server offers /maps?rss=1) and fills the smaps figures in
 // when they arrive; the table draws only the rows in view (see vtable.js) and the figure folds runs of
 // small regions (see layout.js).  Sorting and filtering work on the data, never on the DOM.
-import { api, ApiError } from '../api.js';
+import { api, apiLarge, forgetKeys, ApiError } from '../api.js';
 import { h, clear, debounce } from '../dom.js';
 import { bytes, int, kb, pct, statusGet, addrNum } from '../fmt.js';
-import { drawLayout } from '../layout.js';
+import { drawLayout, heat } from '../layout.js';
 import { KIND_LABEL } from '../kinds.js';
 import { gone } from '../gone.js';
 import { virtualTable } from '../vtable.js';
@@ -26,23 +26,27 @@ const HEAD = [
 
 // Whether this memscoped answers /maps?rss=1; learnt from the first answer, kept for the page's life.
 let cheapRss = true;
+// Each mounted page names its questions to the parsing worker apart (see apiLarge).
+let mounts = 0;
 
 // The cheap answer: regions with resident bytes (rss=1) or without (plain maps, older servers).
-async function cheapMaps(pid, signal) {
+// key: the page's prefix for apiLarge, so an unchanged answer comes back as the same object.
+async function cheapMaps(pid, signal, key) {
   if (cheapRss) {
     try {
-      return await api(`/processes/${pid}/maps?rss=1`, { signal });
+      return await apiLarge(`/processes/${pid}/maps?rss=1`, { signal, key: `${key}maps` });
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field')) throw e;
       cheapRss = false;
     }
   }
-  return api(`/processes/${pid}/maps`, { signal });
+  return apiLarge(`/processes/${pid}/maps`, { signal, key: `${key}maps` });
 }
 
 export function mount(root, { pid }, app) {
   document.title = `${pid} · memscope`;
-  const st = { sort: 'start', desc: false, filter: '', group: false, exited: false };
+  // wss: the last working set measured, start -> { referenced, rss }, or null
+  const st = { sort: 'start', desc: false, filter: '', group: false, exited: false, wss: null };
   const head = h('div', { class: 'phead' }, h('h1', { text: `Process ${pid}` }));
   const cards = h('section', { class: 'stats', 'aria-label': 'Totals' });
   const figBox = h('div', { class: 'figbox' });
@@ -68,6 +72,7 @@ export function mount(root, { pid }, app) {
       h('a', { class: 'button', href: `#/process/${pid}/translate`, text: 'Translate an address…' })),
     wrap);
   const vt = virtualTable(table, wrap, renderRow);
+  const key = `process${++mounts}:`;
 
   // data: { p, cheap, sm }: the process, the cheap regions, the smaps answer once it came (or null).
   let data = null;
@@ -80,22 +85,26 @@ export function mount(root, { pid }, app) {
     const signal = ctl.signal;
     const grouped = st.group;
     try {
-      // smaps is asked for at once too, but nothing waits for it before the first paint
-      const smP = api(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal });
+      // smaps is asked for at once too, but nothing waits for it before the first paint; both large
+      // answers are parsed by the worker, and one that did not change since the last refresh comes
+      // back as the same object, so nothing is drawn again for it
+      const smP = apiLarge(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal, key: `${key}smaps${grouped ? 'g' : ''}` });
       smP.catch(() => {});
-      const [p, cheap] = await Promise.all([api(`/processes/${pid}`, { signal }), cheapMaps(pid, signal)]);
+      const [p, cheap] = await Promise.all([api(`/processes/${pid}`, { signal }), cheapMaps(pid, signal, key)]);
       // the first paint (and one after grouping changed) comes from the cheap answer; a refresh of
       // what is on screen waits for smaps instead of blanking its columns in between
       let painted = false;
+      const prev = data;
       if (data === null || data.grouped !== grouped) {
         data = { p, cheap, sm: null, grouped };
-        draw(true);
+        draw(true, true);
         painted = true;
       }
       const sm = await smP;
       if (signal.aborted) return;
       data = { p, cheap, sm, grouped };
-      draw(!(painted && cheapHasRss(cheap)));
+      const figure = painted ? !cheapHasRss(cheap) : cheap !== prev.cheap || (!cheapHasRss(cheap) && sm !== prev.sm);
+      draw(figure, painted || sm !== prev.sm || cheap !== prev.cheap);
     } catch (e) {
       if (e.name === 'AbortError') throw e;
       if (e.processGone) {
@@ -115,8 +124,8 @@ export function mount(root, { pid }, app) {
     return !!(cheap && cheap.regions && cheap.regions.length && cheap.regions[0].rss !== undefined);
   }
 
-  // figure: redraw the address-space figure as well as the table
-  function draw(figure) {
+  // figure, tbl: redraw the address-space figure, the table
+  function draw(figure, tbl) {
     const { p, cheap, sm } = data;
     document.title = `${p.name} (${p.pid}) · memscope`;
     clear(head).append(
@@ -127,7 +136,7 @@ export function mount(root, { pid }, app) {
         p.ppid ? h('a', { href: `#/process/${p.ppid}`, text: String(p.ppid) }) : '0'));
     drawCards(cards, p, cheap.count !== undefined ? cheap.count : cheap.regions.length);
     if (figure) drawFigure();
-    drawTable();
+    if (tbl) drawTable();
   }
 
   function drawFigure() {
@@ -142,7 +151,13 @@ export function mount(root, { pid }, app) {
       return;
     }
     if (!p.layout.visible) figBox.append(h('p', { class: 'msg info', text: `Layout pointers hidden: ${p.layout.hidden_reason || 'not readable'}. Areas are placed by region kind only.` }));
-    const fig = drawLayout(regs, p.layout, (app.system && app.system.user_space_top) || null, { pid });
+    const fig = drawLayout(regs, p.layout, (app.system && app.system.user_space_top) || null, { pid, wss: st.wss });
+    if (st.wss) {
+      const sample = (share, text) => { const k = h('span', { class: 'key' }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), text); k.firstChild.style.background = heat(share); return k; };
+      figBox.append(h('div', { class: 'legend', id: 'wsslegend' }, 'Working set: each resident part coloured by the share of it referenced in the interval · ',
+        sample(0, ' none'), sample(0.5, ' half'), sample(1, ' all')));
+    }
+    if (st.wss) fig.dataset.wssInterval = String(st.wssInterval);   // which measurement it shows
     figBox.append(fig);
     if (scrollTop) fig.scrollTop = scrollTop;   // setting it at all would force a layout now
   }
@@ -178,6 +193,7 @@ export function mount(root, { pid }, app) {
       ? [{ key: 'path', label: 'Path', w: 28 }, { key: 'regions', label: 'Regions', num: true, w: 5.5 }, { key: 'size', label: 'Size', bytes: true, w: 7.5 }]
       : HEAD.slice();
     for (const k of fieldKeys) cols.push({ key: k, label: k, field: true, bytes: !NOT_BYTES.has(k), w: Math.max(7, 0.5 * k.length + 1.5) });
+    if (!st.group && st.wss) cols.splice(HEAD.length, 0, { key: 'wss_ref', label: 'Referenced', bytes: true, w: 8.5 });
     if (!st.group && sm) cols.push({ key: 'vm_flags', label: 'VmFlags', w: 16 });
     table.style.width = `${cols.reduce((a, c) => a + c.w, 0)}rem`;
     const f = st.filter.toLowerCase();
@@ -222,6 +238,7 @@ export function mount(root, { pid }, app) {
 
   function val(r, c) {
     if (c.field) return r.fields ? r.fields[c.key] : r[c.key];
+    if (c.key === 'wss_ref') { const w = st.wss.get(r.start); return w ? w.referenced : undefined; }
     return c.key === 'vm_flags' ? (r.vm_flags || []).join(' ') : r[c.key];
   }
 
@@ -236,6 +253,7 @@ export function mount(root, { pid }, app) {
         const shown = v || (st.group ? '[anonymous]' : '');
         td = h('td', { class: 'path' }, h('span', { class: 'clip', text: shown, title: shown || null }), r.deleted ? h('span', { class: 'tag', text: 'deleted' }) : null);
       } else if (c.key === 'kind') td = h('td', null, h('span', { class: `chip k-${v}`, text: v }));
+      else if (c.key === 'wss_ref') td = wssCell(st.wss.get(r.start));
       else if (c.bytes && typeof v === 'number') td = h('td', { class: 'num', text: kb(v), dataset: { bytes: v } });
       else if (c.num || typeof v === 'number') td = h('td', { class: 'num', text: int(v) });
       else td = h('td', { class: c.key === 'vm_flags' ? 'flags' : null, text: v === undefined ? '' : String(v) });
@@ -259,8 +277,24 @@ export function mount(root, { pid }, app) {
     if (data) drawTable();
     refresh().catch((e) => { if (e.name !== 'AbortError') app.message(root, 'error', app.errorText(e)); });
   });
-  const panels = mountProcessPanels(panelBox, pid, app);
-  return { async refresh() { await refresh(); if (!st.exited) await panels.refresh(); }, destroy() { if (ctl) ctl.abort(); vt.destroy(); panels.destroy(); } };
+  // a working set measured in the panel colours the figure and adds its column to the table
+  const panels = mountProcessPanels(panelBox, pid, app, (w) => {
+    st.wss = new Map((w.regions || []).map((r) => [r.start, { referenced: r.referenced, rss: r.rss }]));
+    st.wssInterval = w.measured_interval_ms;
+    if (!data) return;
+    drawFigure();
+    drawTable();
+  });
+  return { async refresh() { await refresh(); if (!st.exited) await panels.refresh(); }, destroy() { if (ctl) ctl.abort(); vt.destroy(); panels.destroy(); forgetKeys(key); } };
+}
+
+// A region's referenced bytes in the working-set interval, on the colour of its share of the resident.
+function wssCell(w) {
+  if (!w) return h('td', { class: 'num muted', text: '—', title: 'not in the working-set answer' });
+  const td = h('td', { class: 'num wss', text: kb(w.referenced), dataset: { bytes: w.referenced },
+    title: w.rss ? `${pct(w.referenced, w.rss)} of its ${kb(w.rss)} resident referenced in the interval` : 'nothing resident' });
+  if (w.rss) td.style.background = heat(w.referenced / w.rss, true);
+  return td;
 }
 
 function legend() {

@@ -1,9 +1,9 @@
 // region.js - a region's pages: the page map (pagemap.js), zoomable down to single pages, where
 // hovering shows the address as page number + offset and, when the server may read them, the page's
 // frame (framepanel.js).  This view fetches what is in view and wires the controls to both.
-import { api, qs } from '../api.js';
+import { api, apiLarge, qs } from '../api.js';
 import { h, clear, debounce } from '../dom.js';
-import { bytes, int, hex, pct } from '../fmt.js';
+import { bytes, int, hex, pct, addrNum } from '../fmt.js';
 import { gone } from '../gone.js';
 import { KIND_LABEL } from '../kinds.js';
 import { STATE_INDEX, UNKNOWN_STATE, legendEl } from '../pagestates.js';
@@ -27,10 +27,16 @@ export function mount(root, { pid, start }, app) {
   const processGone = () => gone(root, pid, app);
 
   const fetchRuns = (p0, p1, signal) =>
-    api(`/processes/${pid}/pagemap${qs({ start: hex(pageAddr(p0)), end: hex(pageAddr(p1)) })}`, { signal });
+    apiLarge(`/processes/${pid}/pagemap${qs({ start: hex(pageAddr(p0)), end: hex(pageAddr(p1)) })}`, { signal });
 
+  // Runs as page indices in the region.  User-space addresses (13 hex digits at most) are exact as
+  // Numbers, which is some ten times cheaper than a BigInt per end with 100,000 runs in an answer.
   function parseRuns(ans) {
     const base = S.base, bps = BigInt(ps);
+    if (ans.runs.every(([, b]) => b.length <= 15)) {
+      const nb = Number(base);
+      return ans.runs.map(([a, b, st]) => [(addrNum(a) - nb) / ps, (addrNum(b) - nb) / ps, STATE_INDEX[st] ?? UNKNOWN_STATE]);
+    }
     return ans.runs.map(([a, b, st]) => [Number((BigInt(a) - base) / bps), Number((BigInt(b) - base) / bps), STATE_INDEX[st] ?? UNKNOWN_STATE]);
   }
 
@@ -41,7 +47,7 @@ export function mount(root, { pid, start }, app) {
     const signal = S.ctl.signal;
     let maps, whole;
     try {
-      maps = await api(`/processes/${pid}/maps`, { signal });
+      maps = await apiLarge(`/processes/${pid}/maps`, { signal });
     } catch (e) {
       if (e.processGone) { processGone(); return; }
       throw e;
@@ -160,8 +166,8 @@ function elements(root, start) {
     zin: h('button', { type: 'button', text: 'Zoom in', title: 'zoom in (+)' }),
     zout: h('button', { type: 'button', text: 'Zoom out', title: 'zoom out (−)' }),
     whole: h('button', { type: 'button', text: 'Whole region', title: '(0)' }),
-    prevB: h('button', { type: 'button', text: '◀ lower', title: 'show lower addresses' }),
-    nextB: h('button', { type: 'button', text: 'higher ▶', title: 'show higher addresses' }),
+    prevB: h('button', { type: 'button', id: 'pmprev', text: '◀ lower', title: 'show lower addresses' }),
+    nextB: h('button', { type: 'button', id: 'pmnext', text: 'higher ▶', title: 'show higher addresses' }),
     note: h('div'),
     method: h('p', { class: 'hint' }),
   };
@@ -223,8 +229,10 @@ function bindControls(ui, S, map, panel, view, ps) {
       else view.translate(S.cursor);
     } else return;
     ev.preventDefault();
-    const [p0, p1] = map.cellPages(Math.floor((S.cursor - S.v0) / g.ppc));
-    view.redraw();
+    // a zoom drew the map already (view.show); a cursor step draws it here
+    if (step) view.redraw();
+    const g2 = map.grid();
+    const [p0, p1] = map.cellPages(Math.floor((S.cursor - S.v0) / g2.ppc));
     panel.show(p0, p1);
   }
   const c = ui.canvas;

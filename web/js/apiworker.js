@@ -1,0 +1,85 @@
+// apiworker.js - a Web Worker that fetches and parses the large answers (a process's maps and smaps:
+// tens of megabytes of JSON at 100,000 regions) off the page's main thread, so reading them never
+// freezes scrolling or painting.  The parsed answer goes back in pieces of at most CHUNK rows, each
+// one short task for the page to take in; and an answer whose text is the same as the last one under
+// the same key (an auto-refresh of a process that did not change) goes back as "same", without
+// being parsed or sent at all.
+//
+// Messages in:  {id, url, token, key}  |  {cancel: id}
+// Messages out: {id, rows: [...]}*  then  {id, done: answer-without-its-row-array, field}
+//               | {id, same: true}  |  {id, error: {status, code, message}}
+
+const CHUNK = 2000;
+const ctls = new Map();     // id -> AbortController of a fetch in flight
+const lastHash = new Map(); // key -> hash of the last answer's text
+
+// FNV-1a over the UTF-16 units, 32 bits, with the length: a cheap fingerprint of a whole answer.
+function hash(text) {
+  let x = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    x ^= text.charCodeAt(i);
+    x = Math.imul(x, 0x01000193);
+  }
+  return `${text.length}:${x >>> 0}`;
+}
+
+async function run({ id, url, token, key }) {
+  const ctl = new AbortController();
+  ctls.set(id, ctl);
+  try {
+    const headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let res;
+    try {
+      res = await fetch(url, { headers, signal: ctl.signal });
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      postMessage({ id, error: { status: 0, code: 'unreachable', message: `memscoped did not answer (${e.message}); is it still running?` } });
+      return;
+    }
+    const text = await res.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      postMessage({ id, error: { status: res.status, code: 'bad_json', message: `the answer to GET ${url} is not JSON (HTTP ${res.status})` } });
+      return;
+    }
+    if (!res.ok) {
+      const e = data && data.error ? data.error : {};
+      postMessage({ id, error: { status: res.status, code: e.code || `http_${res.status}`, message: e.message || `HTTP ${res.status} from ${url}` } });
+      return;
+    }
+    if (key) {
+      const h = hash(text);
+      if (lastHash.get(key) === h) { postMessage({ id, same: true }); return; }
+      lastHash.set(key, h);
+    }
+    // the one long array of the answer (regions, groups, processes or a page map's runs) goes in pieces
+    const field = data && ['regions', 'groups', 'processes', 'runs'].find((f) => Array.isArray(data[f]));
+    if (field) {
+      const rows = data[field];
+      data[field] = null;
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        if (ctl.signal.aborted) return;
+        postMessage({ id, rows: rows.slice(i, i + CHUNK) });
+      }
+    }
+    if (!ctl.signal.aborted) postMessage({ id, done: data, field });
+  } catch (e) {
+    if (e.name !== 'AbortError') postMessage({ id, error: { status: 0, code: 'worker', message: String(e && e.message || e) } });
+  } finally {
+    ctls.delete(id);
+  }
+}
+
+onmessage = (ev) => {
+  const m = ev.data;
+  if (m.cancel !== undefined) {
+    const c = ctls.get(m.cancel);
+    if (c) c.abort();
+    return;
+  }
+  if (m.forget) { lastHash.delete(m.forget); return; }
+  run(m);
+};
