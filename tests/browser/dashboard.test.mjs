@@ -68,11 +68,6 @@ async function api(p) {
   return j;
 }
 
-function statusGet(status, name) {
-  for (const [k, v] of Object.entries(status)) if (k.replace(/_/g, '').toLowerCase() === name.toLowerCase()) return v;
-  return undefined;
-}
-
 const hex = (n) => `0x${BigInt(n).toString(16)}`;
 const shot = (name) => page.screenshot({ path: path.join(ART, `${name}.png`), fullPage: true });
 const dataBytes = (sel) => page.$eval(sel, (e) => e.dataset.bytes === '' ? null : Number(e.dataset.bytes));
@@ -150,8 +145,10 @@ test('a process: totals equal the API, the figure places the subject\'s area, th
   await page.waitForSelector('#regtable[data-source=smaps] tbody tr[data-start]');
   const p = await api(`/processes/${pid}`);
   const sm = await api(`/processes/${pid}/smaps`);
-  assert.equal(await dataBytes('.stat[data-key=VmSize]'), statusGet(p.status, 'VmSize'));
-  assert.equal(await dataBytes('.stat[data-key=VmRSS]'), statusGet(p.status, 'VmRSS'));
+  assert.equal(await dataBytes('.stat[data-key=VmSize]'), p.status.vm_size);
+  assert.equal(await dataBytes('.stat[data-key=VmRSS]'), p.status.vm_rss);
+  assert.ok(p.status.vm_size > 0 && p.status.vm_rss > 0, 'the status block names its figures vm_size and vm_rss');
+  assert.equal(await dataBytes('.stat[data-key=VmSwap]'), p.status.vm_swap);
   assert.equal(await dataBytes('.stat[data-key=Uss]'), drawn.uss);
   assert.equal(await dataBytes('.stat[data-key=Pss]'), drawn.rollup.pss);
   // what other processes cannot move (the subject holds still) is the same in a fresh fetch

@@ -69,11 +69,8 @@ export function time(d = new Date()) {
   return d.toLocaleTimeString('en-GB');
 }
 
-// status keys come through the server's snake_case of the kernel names (VmRSS -> vm_rss); match
-// loosely so this does not depend on how acronyms are split.
-export function statusGet(status, kernelName) {
-  if (!status) return null;
-  const want = kernelName.toLowerCase();
-  for (const [k, v] of Object.entries(status)) if (k.replace(/_/g, '').toLowerCase() === want) return v;
-  return null;
+// A figure of /processes/{pid}'s status block by its API name (vm_rss, rss_anon, ...: the server
+// names the memory lines from one table, documented in openapi.json); null where the kernel has none.
+export function statusGet(status, key) {
+  return status && Object.hasOwn(status, key) ? status[key] : null;
 }

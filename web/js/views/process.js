@@ -306,7 +306,7 @@ function legend() {
 function drawCards(el, p, nregions) {
   clear(el);
   const s = p.status || {};
-  const vmSize = statusGet(s, 'VmSize'), vmRss = statusGet(s, 'VmRSS'), swap = statusGet(s, 'VmSwap');
+  const vmSize = statusGet(s, 'vm_size'), vmRss = statusGet(s, 'vm_rss'), swap = statusGet(s, 'vm_swap');
   const roll = p.rollup;
   const card = (key, label, v, sub) => h('div', { class: 'stat', dataset: { key, bytes: v === null || v === undefined ? '' : v } },
     h('div', { class: 'label', text: label }), h('div', { class: 'value', text: bytes(v), title: v === null || v === undefined ? '' : `${int(v)} bytes` }),
@@ -323,7 +323,7 @@ function drawCards(el, p, nregions) {
       h('div', { class: 'sub', text: `minor (frame mapped without I/O); ${int(p.faults.major)} major (read from disk)` })),
     h('div', { class: 'stat small' },
       h('div', { class: 'label', text: 'Resident by type' }),
-      h('div', { class: 'sub', text: `anon ${bytes(statusGet(s, 'RssAnon'))} · file ${bytes(statusGet(s, 'RssFile'))} · shmem ${bytes(statusGet(s, 'RssShmem'))}` }),
+      h('div', { class: 'sub', text: `anon ${bytes(statusGet(s, 'rss_anon'))} · file ${bytes(statusGet(s, 'rss_file'))} · shmem ${bytes(statusGet(s, 'rss_shmem'))}` }),
       h('div', { class: 'sub', text: `${int(nregions)} regions` })));
   if (!roll && p.rollup_error) el.append(h('p', { class: 'hint', text: `PSS/USS unavailable: ${p.rollup_error}` }));
 }
