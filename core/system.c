@@ -84,7 +84,7 @@ out:
 ms_err ms_sysfs_choice(const char *path, char *out, size_t cap)
 {
     char text[512];
-    size_t len;
+    size_t len = 0;   /* set by read_small on success; gcc -O3 cannot see that through its error path */
     if (cap == 0)
         return MS_ERR_INVAL;
     out[0] = '\0';
@@ -107,7 +107,7 @@ ms_err ms_sysfs_choice(const char *path, char *out, size_t cap)
 static ms_err read_u64_file(const char *path, uint64_t *out)
 {
     char text[64];
-    size_t len;
+    size_t len = 0;   /* set by read_small on success; gcc -O3 cannot see that through its error path */
     ms_err rc = read_small(path, text, sizeof text, &len);
     if (rc != MS_OK)
         return rc;

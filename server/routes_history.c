@@ -349,9 +349,9 @@ enum MHD_Result h_snap_list(http_req *r)
     return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
-static bool param_id(http_req *r, int idx, const char *what, int64_t *id)
+/* A snapshot id from s (a path capture or a query field named what); replies 400 if it is none. */
+static bool parse_id(http_req *r, const char *s, const char *what, int64_t *id)
 {
-    const char *s = idx < r->nparams ? r->params[idx] : http_arg_get(r, what);
     uint64_t v;
     if (!s || !ms_parse_u64(s, INT64_MAX, &v) || v == 0) {
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_id", "%s must be a snapshot id (a positive integer), got '%.32s'",
@@ -360,6 +360,16 @@ static bool param_id(http_req *r, int idx, const char *what, int64_t *id)
     }
     *id = (int64_t)v;
     return true;
+}
+
+static bool param_id(http_req *r, int idx, const char *what, int64_t *id)
+{
+    return parse_id(r, idx < r->nparams ? r->params[idx] : NULL, what, id);
+}
+
+static bool query_id(http_req *r, const char *what, int64_t *id)
+{
+    return parse_id(r, http_arg_get(r, what), what, id);
 }
 
 /* Loads snapshot id (its smaps parsed into sm); replies 404/503/500 and returns false on failure. */
@@ -627,7 +637,7 @@ enum MHD_Result h_diff(http_req *r)
     const char *group = http_arg_get(r, "group");
     if (group && strcmp(group, "path") && strcmp(group, "kind"))
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_group", "group must be path or kind, got '%.32s'", group);
-    if (!param_id(r, 99, "from", &from) || (http_arg_get(r, "to") && !param_id(r, 99, "to", &to)) ||
+    if (!query_id(r, "from", &from) || (http_arg_get(r, "to") && !query_id(r, "to", &to)) ||
         !store_ready(r))
         return MHD_YES;
     ms_smaps a, b;

@@ -198,6 +198,14 @@ static void errors(void)
     expect_status(p, 400, "missing_field");
     snprintf(p, sizeof p, "/api/v1/processes/%d/diff?from=123456789", getpid());
     expect_status(p, 404, "no_such_snapshot");
+    /* from and to are snapshot ids in the query: the same refusal as a bad id in the path */
+    static const char *const bad_ids[] = {"0", "-1", "abc", "1x", "18446744073709551616", NULL};
+    for (int i = 0; bad_ids[i]; i++) {
+        snprintf(p, sizeof p, "/api/v1/processes/%d/diff?from=%s", getpid(), bad_ids[i]);
+        expect_status(p, 400, "bad_id");
+        snprintf(p, sizeof p, "/api/v1/processes/%d/diff?from=1&to=%s", getpid(), bad_ids[i]);
+        expect_status(p, 400, "bad_id");
+    }
     json_t *h, *j = hs_health(&srv, &h);
     CHECK_STR(jstr(h, "status"), "ok");
     CHECK(jint(h, "sampler.write_errors") == 0);
