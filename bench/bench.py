@@ -45,6 +45,7 @@ T_RSS_IDLE = 4 * MIB
 T_RSS_GROWTH = 0.10
 T_MAPS_RSS_SMAPS = 0.35     # /maps?rss=1 ÷ the kernel's read of smaps, 10,000 regions
 T_MAPS_RSS_SMAPS_100K = 0.40
+T_WSS_ACCURACY = 0.05      # /wss on the accuracy subject: within ±5% of what it reads
 T_PSS_CPU_SHARE = 0.01      # PSS/USS of 1,000 processes every 10 s: share of one core
 PSS_PROCS = 1000
 PSS_PERIOD_S = 10
@@ -121,8 +122,8 @@ signal.signal(signal.SIGTERM, on_signal)
 class Subject:
     """tests/subject.c: a process with known memory; it lives until its stdin closes."""
 
-    def __init__(self, exe, regions=0, heap=0, heap_write=0, heap_read=0, noreserve=False):
-        args = [exe]
+    def __init__(self, exe, regions=0, heap=0, heap_write=0, heap_read=0, noreserve=False, extra=()):
+        args = [exe, *extra]
         if regions:
             args += ["--regions", str(regions)]
         if heap:
@@ -522,6 +523,44 @@ def fast_part(R, msb, msd, subj_exe, rounds, creps, short):
     if not short:
         log(f"PSS/USS: {PSS_PROCS} subjects, every {PSS_PERIOD_S} s")
         R["pss"] = pss_share(msd, subj_exe, PSS_PROCS, PSS_PERIOD_S, 6)
+        log("/wss: its cost on the 10,000-region subject, its answer on the accuracy subject")
+        R["wss"] = wss_part(msd, subj_exe)
+
+
+def wss_part(msd, subj_exe):
+    """/wss (clear the accessed bits, wait, read smaps' Referenced): the cost it reports on the
+    10,000-region subject, and its answer on a subject that keeps reading exactly 64 MiB of a
+    512 MiB region and nothing of a second, resident 64 MiB region."""
+    m = Memscoped(msd, extra=("--allow-clear-refs", "--sample-interval", "0"))
+    out = {}
+    try:
+        s = Subject(subj_exe, regions=10000)
+        try:
+            st, d = get_json(f"{m.base}/api/v1/processes/{s.pid}/wss?interval_ms=1000")
+            if st != 200:
+                fail(f"/wss of the 10,000-region subject answered {st}")
+            else:
+                out["regions"] = {"count": d["count"], "cost": d["cost"], "measured_interval_ms": d["measured_interval_ms"]}
+        finally:
+            s.stop()
+        s = Subject(subj_exe, extra=("--wss", "512M", "--wss-touch", "64M", "--wss-idle", "64M"))
+        try:
+            hot, idle = int(s.info["wss"], 16), int(s.info["wss_idle"], 16)
+            st, d = get_json(f"{m.base}/api/v1/processes/{s.pid}/wss?interval_ms=1000")
+            if st != 200:
+                fail(f"/wss of the accuracy subject answered {st}")
+            else:
+                def at(a):
+                    return next((r for r in d["regions"] if int(r["start"], 16) <= a < int(r["end"], 16)), None)
+                h, z = at(hot), at(idle)
+                out["accuracy"] = {"want": 64 * MIB, "hot_referenced": h and h["referenced"],
+                                   "idle_referenced": z and z["referenced"], "idle_rss": z and z["rss"],
+                                   "cost": d["cost"], "measured_interval_ms": d["measured_interval_ms"]}
+        finally:
+            s.stop()
+    finally:
+        m.stop()
+    return out
 
 
 # ---- the machine --------------------------------------------------------------------------------
@@ -912,6 +951,13 @@ def fast_verdicts(R, add):
                 ratio(med(r.get("/maps?rss=1")), med(r.get("floor_smaps"))), "<=", lim,
                 f"rss == smaps' Rss in all {chk.get('regions')} regions in this run" if chk.get("equal")
                 else "rss differed from smaps' Rss: see Broken")
+    w = R.get("wss", {})
+    a, c = w.get("accuracy"), w.get("regions")
+    if a:
+        dev = abs(a["hot_referenced"] / a["want"] - 1) if a.get("hot_referenced") is not None else None
+        add("/wss on the accuracy subject: deviation of referenced from the 64 MiB it reads", dev, "<=", T_WSS_ACCURACY,
+            f"{a['hot_referenced']} bytes referenced of 64 MiB read; the idle region: {a['idle_referenced']} referenced "
+            f"of {a['idle_rss']} resident; interval {a['measured_interval_ms']:.0f} ms")
     p = R.get("pss")
     if p and "cpu_share" in p:
         add(f"PSS/USS of every process ({p['processes']}) every {p['period_s']} s: memscoped CPU (history sampler off), share of one core",
@@ -1099,6 +1145,18 @@ def fast_sections(R):
     return L
 
 
+def wss_section(R):
+    c = R.get("wss", {}).get("regions")
+    if not c:
+        return []
+    k = c["cost"]
+    return ["## Working set: /wss on the 10,000-region subject\n",
+            f"What the route reports of its own cost (interval {c['measured_interval_ms']:.0f} ms, {c['count']} regions): "
+            f"kernel {k['kernel_ms']:.1f} ms (clear_refs {k['clear_refs_kernel_ms']:.1f} ms, the smaps read "
+            f"{k['smaps_kernel_ms']:.1f} ms), memscoped {k['user_ms']:.1f} ms of user time. No limit is set for it; "
+            f"its accuracy is the target above.\n"]
+
+
 def report_fast(R):
     M = R["machine"]
     L = [f"# memscope benchmark: below smaps (bench/run.sh --only-fast)\n",
@@ -1108,6 +1166,7 @@ def report_fast(R):
          f"The run took {R['duration_s']} s. Times are wall-clock medians; the floor and memscope take turns.\n",
          ]
     L.extend(targets_table(R))
+    L.extend(wss_section(R))
     L.extend(fast_sections(R))
     return report_end(R, L)
 
