@@ -14,9 +14,9 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { waitLine } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WEB = path.resolve(HERE, '../../web');
@@ -33,16 +33,6 @@ let server, base, ctx, page, profile, dataDir;
 const problems = [];
 let madeCgroup = null;
 
-function waitLine(proc, stream, re, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    const rl = readline.createInterface({ input: stream });
-    const t = setTimeout(() => { rl.close(); reject(new Error(`timed out waiting for ${re}`)); }, ms);
-    rl.on('line', (l) => {
-      const m = l.match(re);
-      if (m) { clearTimeout(t); rl.removeAllListeners('line'); resolve(m); }
-    });
-  });
-}
 
 async function api(p) {
   const r = await fetch(`${base}api/v1${p}`);

@@ -14,9 +14,9 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { waitLine } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WEB = path.resolve(HERE, '../../web');
@@ -39,20 +39,6 @@ function must(v, name) {
 }
 
 // Reads lines from a stream until one matches; rejects on exit or timeout.
-function waitLine(proc, stream, re, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    const rl = readline.createInterface({ input: stream });
-    const seen = [];
-    const t = setTimeout(() => { rl.close(); reject(new Error(`timed out waiting for ${re}; got:\n${seen.join('\n')}`)); }, ms);
-    const onExit = (code) => { clearTimeout(t); reject(new Error(`process exited (${code}) before ${re}; got:\n${seen.join('\n')}`)); };
-    proc.once('exit', onExit);
-    rl.on('line', (l) => {
-      seen.push(l);
-      const m = l.match(re);
-      if (m) { clearTimeout(t); proc.off('exit', onExit); rl.removeAllListeners('line'); resolve(m); }
-    });
-  });
-}
 
 async function startSubject(args) {
   const p = spawn(must(SUBJECT, 'MEMSCOPE_SUBJECT'), args, { stdio: ['pipe', 'pipe', 'inherit'] });

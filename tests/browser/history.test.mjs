@@ -15,9 +15,9 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { waitLine } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WEB = path.resolve(HERE, '../../web');
@@ -31,21 +31,11 @@ const RATE = 2 * 1024 * 1024;   // the leak, bytes per second
 let server, base, ctx, page, profile, subject, pid, started;
 const problems = [];
 
-function waitLine(stream, re, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    const rl = readline.createInterface({ input: stream });
-    const t = setTimeout(() => { rl.close(); reject(new Error(`timed out waiting for ${re}`)); }, ms);
-    rl.on('line', (l) => {
-      const m = l.match(re);
-      if (m) { clearTimeout(t); rl.removeAllListeners('line'); resolve(m); }
-    });
-  });
-}
 
 async function startServer(extra) {
   const s = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--data-dir', 'none', ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'] });
-  const url = (await waitLine(s.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
+  const url = (await waitLine(s, s.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
   s.stderr.resume();
   return [s, url];
 }
@@ -73,7 +63,7 @@ before(async () => {
   fs.mkdirSync(ART, { recursive: true });
   [server, base] = await startServer(['--sample-interval', '1s', '--allow-clear-refs']);
   subject = spawn(SUBJECT, ['leak', String(RATE)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  pid = Number((await waitLine(subject.stdout, /^ready (\d+)/))[1]);
+  pid = Number((await waitLine(subject, subject.stdout, /^ready (\d+)/))[1]);
   started = Date.now();
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'memscope-chromium-'));
   ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROME, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });

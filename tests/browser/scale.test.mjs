@@ -9,9 +9,9 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { waitLine } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WEB = path.resolve(HERE, '../../web');
@@ -25,26 +25,15 @@ let server, subject, info, base, ctx, page, profile;
 const children = [];
 const problems = [];
 
-function waitLine(proc, stream, re, ms = 30000) {
-  return new Promise((resolve, reject) => {
-    const rl = readline.createInterface({ input: stream });
-    const t = setTimeout(() => { rl.close(); reject(new Error(`timed out waiting for ${re}`)); }, ms);
-    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`process exited (${code}) before ${re}`)); });
-    rl.on('line', (l) => {
-      const m = l.match(re);
-      if (m) { clearTimeout(t); rl.removeAllListeners('line'); resolve(m); }
-    });
-  });
-}
 
 before(async () => {
   for (const v of ['MEMSCOPE_BIN', 'MEMSCOPE_SUBJECT']) if (!process.env[v]) throw new Error(`${v} is not set (see tests/browser/run.sh)`);
   subject = spawn(process.env.MEMSCOPE_SUBJECT, ['--regions', String(REGIONS), '--pages', '1024', '--write', '16'], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(subject);
-  info = JSON.parse((await waitLine(subject, subject.stdout, /^(\{.*\})$/))[1]);
+  info = JSON.parse((await waitLine(subject, subject.stdout, /^(\{.*\})$/, 30000))[1]);
   server = spawn(process.env.MEMSCOPE_BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info', '--data-dir', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(server);
-  base = (await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
+  base = (await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/, 30000))[1];
   server.stderr.resume();
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'memscope-chromium-'));
   ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROME, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
@@ -108,7 +97,7 @@ test('a 64 GiB region with scattered residency: its page map is drawn from runs,
   const SCATTER = 2000;
   const big = spawn(process.env.MEMSCOPE_SUBJECT, ['--heap', String(64 * 2 ** 30), '--heap-noreserve', '1', '--heap-scatter', String(SCATTER)], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(big);
-  const bi = JSON.parse((await waitLine(big, big.stdout, /^(\{.*\})$/))[1]);
+  const bi = JSON.parse((await waitLine(big, big.stdout, /^(\{.*\})$/, 30000))[1]);
   assert.equal(bi.heap_scattered, SCATTER);
   const pages = 64 * 2 ** 30 / bi.page_size;
   await page.goto(`${base}#/process/${bi.pid}/region/${bi.heap}`);
