@@ -7,18 +7,29 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-ms_err ms_wss_clear_refs(int dirfd)
+static ms_err write_one(int fd, const char *what)
 {
-    ms_err rc = MS_OK;
+    ssize_t n;
+    do
+        n = write(fd, what, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        return n < 0 ? ms_err_from_errno(errno) : MS_ERR_IO;
+    return MS_OK;
+}
+
+ms_err ms_wss_clear_refs(int dirfd, bool flush_tlb, bool *flushed)
+{
+    *flushed = false;
     int fd = openat(dirfd, "clear_refs", O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return ms_err_from_errno(errno);
-    ssize_t n;
-    do
-        n = write(fd, "1", 1);
-    while (n < 0 && errno == EINTR);
-    if (n != 1)
-        rc = n < 0 ? ms_err_from_errno(errno) : MS_ERR_IO;
+    /* The file takes one command per write, whatever the offset: one descriptor serves both. */
+    ms_err rc = write_one(fd, "1");
+    if (rc == MS_OK && flush_tlb) {
+        rc = write_one(fd, "4");
+        *flushed = rc == MS_OK;
+    }
     close(fd);
     return rc;
 }

@@ -314,6 +314,7 @@ static void sleep_ms(uint64_t ms)
 typedef struct {
     struct rusage clear0, clear1, read0, read1;
     double t_clear_end, t_read_start;
+    bool tlb_flushed;
 } wss_cost;
 
 static void write_wss(jw *w, int pid, uint64_t interval_ms, const ms_smaps *s, const wss_cost *c)
@@ -322,6 +323,7 @@ static void write_wss(jw *w, int pid, uint64_t interval_ms, const ms_smaps *s, c
     jw_obj(w);
     jw_ki64(w, "pid", pid);
     jw_kstr(w, "method", "clear_refs");
+    jw_kbool(w, "tlb_flushed", c->tlb_flushed);
     jw_ku64(w, "interval_ms", interval_ms);
     jw_key(w, "measured_interval_ms");
     jw_double(w, c->t_read_start - c->t_clear_end);
@@ -364,6 +366,10 @@ static void write_wss(jw *w, int pid, uint64_t interval_ms, const ms_smaps *s, c
     jw_obj_end(w);
     jw_kstr(w, "effect", "the process's accessed bits were cleared: for a moment its pages look idle to "
                          "the kernel's reclaim");
+    if (!c->tlb_flushed)
+        jw_kstr(w, "caveat", "this kernel tracks soft-dirty bits, so the TLB was not flushed after the clear "
+                             "(that would reset them): pages the process kept reading through cached "
+                             "translations may be missing from referenced");
     jw_obj_end(w);
 }
 
@@ -373,7 +379,8 @@ static enum MHD_Result wss_measure(http_req *r, int pid, int dirfd, uint64_t int
     ms_smaps s;
     ms_smaps_init(&s);
     getrusage(RUSAGE_THREAD, &c.clear0);
-    ms_err rc = ms_wss_clear_refs(dirfd);
+    /* the flush is safe only where the kernel keeps no soft-dirty bits to lose: see ms_wss_clear_refs */
+    ms_err rc = ms_wss_clear_refs(dirfd, !r->srv->features.soft_dirty, &c.tlb_flushed);
     getrusage(RUSAGE_THREAD, &c.clear1);
     c.t_clear_end = mono_ms();
     if (rc == MS_OK) {

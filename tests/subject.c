@@ -38,6 +38,9 @@
  *                                  stdin closes), and an I-byte mapping written once and never
  *                                  touched again: a working set of exactly T in the first ("wss"),
  *                                  none in the second ("wss_idle")
+ *   --wss-spin 1                   no pause between those passes: the CPU keeps the pages'
+ *                                  translations in its TLB, where clearing an accessed bit without a
+ *                                  TLB flush leaves it clear however often the page is read
  *   --exec-after MS                after MS milliseconds exec itself anew (--exit-after 50): the
  *                                  same pid gets a new address space, then goes away
  */
@@ -45,6 +48,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,9 +99,10 @@ static uint64_t mono_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* Reads one byte of every page of [at, at + bytes) over and over, a pass every ~2 ms, until stdin
- * closes or SIGTERM: those pages stay referenced, and nothing else is touched. */
-static void touch_loop(volatile unsigned char *at, uint64_t bytes, long ps)
+/* Reads one byte of every page of [at, at + bytes) over and over, a pass every ~2 ms (or none
+ * between passes when spinning), until stdin closes or SIGTERM: those pages stay referenced, and
+ * nothing else is touched. */
+static void touch_loop(volatile unsigned char *at, uint64_t bytes, long ps, bool spin)
 {
     unsigned sum = 0;
     while (!stop) {
@@ -108,7 +113,7 @@ static void touch_loop(volatile unsigned char *at, uint64_t bytes, long ps)
         touch_passes.at[n % 256][1] = mono_ns();
         touch_passes.count = n + 1;
         struct pollfd p = {.fd = 0, .events = POLLIN};
-        if (poll(&p, 1, 2) > 0) {
+        if (poll(&p, 1, spin ? 0 : 2) > 0) {
             char c;
             if (read(0, &c, 1) <= 0)
                 break;
@@ -187,7 +192,7 @@ int main(int argc, char **argv)
     uint64_t pages = 0, wpages = 0, rpages = 0, regions = 0, shared = 0;
     uint64_t heap = 0, heap_w = 0, heap_r = 0, exit_after = 0, thp = 0, hugetlb = 0, memfd = 0;
     uint64_t churn = 0, exec_after = 0, wss = 0, wss_touch = 0, wss_idle = 0;
-    uint64_t heap_noreserve = 0, heap_scatter = 0;
+    uint64_t heap_noreserve = 0, heap_scatter = 0, wss_spin = 0;
     const char *file_dir = NULL;
     const char *map_files[16];
     int nmap_files = 0;
@@ -218,6 +223,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--wss")) wss = arg_size(v);
         else if (!strcmp(a, "--wss-touch")) wss_touch = arg_size(v);
         else if (!strcmp(a, "--wss-idle")) wss_idle = arg_size(v);
+        else if (!strcmp(a, "--wss-spin")) wss_spin = arg_size(v);
         else { fprintf(stderr, "memscope-subject: unknown option %s\n", a); return 2; }
     }
     if (wpages + rpages > pages || heap_w + heap_r > heap || wss_touch > wss || heap_scatter > heap / (uint64_t)ps) {
@@ -378,7 +384,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (wss_touch) {
-        touch_loop(wss_at, wss_touch, ps);
+        touch_loop(wss_at, wss_touch, ps, wss_spin != 0);
         return 0;
     }
 

@@ -292,8 +292,14 @@ static void test_wss(void)
         CHECK(!"server with --allow-clear-refs did not start");
         return;
     }
+    json_t *h0 = http_get_json(&ws, "/api/v1/health");
+    CHECK(h0 != NULL);
+    bool soft_dirty = h0 && json_is_true(json_object_get(json_object_get(h0, "can_see"), "soft_dirty"));
+    json_decref(h0);
+    /* The subject reads its 64 MiB with no pause between passes, so its translations stay in the
+     * TLB: without a flush after the clear its accessed bits stay clear and it reads as idle. */
     ms_subject s;
-    const char *args[] = {"--wss", "512M", "--wss-touch", "64M", "--wss-idle", "64M", NULL};
+    const char *args[] = {"--wss", "512M", "--wss-touch", "64M", "--wss-idle", "64M", "--wss-spin", "1", NULL};
     if (!subject_start(&s, args)) {
         CHECK(!"subject did not start");
         server_stop(&ws);
@@ -323,20 +329,31 @@ static void test_wss(void)
             whole |= lg.at[i % 256][0] >= t1 - m && lg.at[i % 256][1] <= t0 + m;
         if (whole) {
             measured = true;
+            CHECK(json_is_boolean(json_object_get(j, "tlb_flushed")));
+            bool flushed = json_is_true(json_object_get(j, "tlb_flushed"));
+            CHECK(flushed == !soft_dirty);
+            CHECK(flushed == !json_object_get(j, "caveat"));
             const json_t *h = region_at(j, hot), *z = region_at(j, idle);
             CHECK(h && z);
             if (h && z) {
                 long long ref = num(h, "referenced");
                 fprintf(stderr, "wss: %d ms, hot region %lld of %lld bytes referenced, idle %lld\n", intervals[k],
                         ref, num(h, "size"), num(z, "referenced"));
-                CHECK(ref >= mib64 * 95 / 100 && ref <= mib64 * 105 / 100);
+                if (flushed)
+                    CHECK(ref >= mib64 * 95 / 100 && ref <= mib64 * 105 / 100);
+                else
+                    CHECK_SKIP("this kernel tracks soft-dirty bits, so the TLB is not flushed after the "
+                               "clear and a spinning reader's pages may not count: only ref <= 64 MiB "
+                               "is checked");
+                CHECK(ref <= mib64 * 105 / 100);
                 CHECK_EQ_U64(num(z, "referenced"), 0);
                 CHECK_EQ_U64(num(z, "rss"), mib64);
                 CHECK_EQ_U64(num(h, "size"), 512ll << 20);
             }
             CHECK_STR(jstr(j, "method"), "clear_refs");
             CHECK(json_real_value(json_object_get(json_object_get(j, "cost"), "kernel_ms")) >= 0);
-            CHECK(jint(j, "totals.referenced") >= mib64 * 95 / 100);
+            if (flushed)
+                CHECK(jint(j, "totals.referenced") >= mib64 * 95 / 100);
         }
         json_decref(j);
     }

@@ -40,7 +40,8 @@ answers)
     # A skipped test (77) dumps what it got until then; anything else but success fails.
     rc=0
     (cd "$(dirname "$t")" && "$t" >"$dump.log" 2>&1) || rc=$?
-    tail -n 3 "$dump.log"
+    # all of a failing test's output (its own lines say what it measured), the summary otherwise
+    if [[ $rc -eq 0 || $rc -eq 77 ]]; then tail -n 3 "$dump.log"; else tail -n 200 "$dump.log"; fi
     rm -f "$dump.log"
     [[ $rc -eq 0 || $rc -eq 77 ]] || { echo "$(basename "$t") failed (exit $rc)"; exit 1; }
   done

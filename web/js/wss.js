@@ -38,6 +38,7 @@ function draw(out, w, pid) {
   const regs = (w.regions || []).filter((r) => r.rss > 0).sort((a, b) => b.referenced - a.referenced || b.rss - a.rss);
   out.append(h('p', { class: 'muted', dataset: { referenced: w.totals.referenced, rss: w.totals.rss } },
     `${bytes(w.totals.referenced)} of ${bytes(w.totals.rss)} resident referenced in ${w.measured_interval_ms.toFixed(0)} ms (${pct(w.totals.referenced, w.totals.rss)}) · cost ${w.cost.kernel_ms} ms kernel time`));
+  if (w.caveat) out.append(h('p', { class: 'msg warn', text: w.caveat }));
   const body = h('tbody');
   for (const r of regs) {
     body.append(h('tr', { dataset: { start: r.start, referenced: r.referenced } },
