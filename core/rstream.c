@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "num.h"
 #include "proc.h"
 
 #define RS_BLOCK_DEFAULT ((size_t)32 << 10)   /* the kernel gives a page per read() anyway */
@@ -27,10 +28,14 @@
 #define RS_REACH MS_MAPS_CLASSIFY_REACH
 /* Read-ahead: once a file has proved large, a thread of the stream's own reads it (the kernel's
  * printing of smaps is most of the cost) while the caller parses and writes what came before, on
- * the other core.  Four 32 KiB slots between them. */
+ * the other core.  Four 64 KiB slots between them, each filled to RS_SLOT_FULL before it is
+ * handed over; a reader that found them all full sleeps until half are free again.  Every hand-over
+ * that wakes a thread costs a context switch (tens of microseconds in a VM), so they are few and
+ * large: ~80 for a 100,000-region maps rather than one per page the kernel prints. */
 #define RS_AHEAD_AFTER ((size_t)1 << 20)
 #define RS_SLOTS 4
-#define RS_SLOT ((size_t)32 << 10)
+#define RS_SLOT ((size_t)64 << 10)
+#define RS_SLOT_FULL (RS_SLOT - RS_SLOT / 8)
 
 struct rs_ahead {
     pthread_t th;
@@ -169,8 +174,9 @@ static void *ahead_main(void *arg)
     struct rs_ahead *a = arg;
     for (;;) {
         pthread_mutex_lock(&a->mu);
-        while (a->count == RS_SLOTS && !a->stop)
-            pthread_cond_wait(&a->cv, &a->mu);
+        if (a->count == RS_SLOTS)
+            while (a->count > RS_SLOTS / 2 && !a->stop)
+                pthread_cond_wait(&a->cv, &a->mu);
         bool stop = a->stop;
         size_t i = (a->head + a->count) % RS_SLOTS;
         pthread_mutex_unlock(&a->mu);
@@ -180,7 +186,7 @@ static void *ahead_main(void *arg)
         size_t len = 0;
         int err = 0;
         bool eof = false;
-        while (len < RS_SLOT / 2) {
+        while (len < RS_SLOT_FULL) {
             size_t n;
             if (ms_read_some(a->fd, a->slot[i] + len, RS_SLOT - len, &n) != MS_OK) {
                 err = errno;
@@ -267,7 +273,8 @@ static ms_err read_block(ms_rstream *s, size_t *got)
     pthread_mutex_lock(&a->mu);
     a->head = (a->head + 1) % RS_SLOTS;
     a->count--;
-    pthread_cond_broadcast(&a->cv);
+    if (a->count == RS_SLOTS / 2)
+        pthread_cond_broadcast(&a->cv);     /* what a reader that found them all full waits for */
     pthread_mutex_unlock(&a->mu);
     *got = n;
     return MS_OK;
@@ -476,6 +483,26 @@ size_t ms_rstream_count(const ms_rstream *s)
 size_t ms_rstream_dropped(const ms_rstream *s)
 {
     return s->dropped;
+}
+
+void ms_rstream_read_ahead(ms_rstream *s)
+{
+    if (!s->ahead && !s->eof)
+        ahead_start(s);
+}
+
+uint64_t ms_rstream_horizon(const ms_rstream *s)
+{
+    if (s->smaps || s->safe == 0)
+        return 0;
+    /* The buffer starts at a line start (compaction keeps whole regions), so the last complete
+     * line starts after the '\n' before its own, or at 0. */
+    const char *nl = memrchr(s->buf, '\n', s->safe - 1);
+    const char *p = nl ? nl + 1 : s->buf, *end = s->buf + s->safe;
+    uint64_t start, stop;
+    if (!ms_num_hex(&p, end, &start) || p >= end || *p++ != '-' || !ms_num_hex(&p, end, &stop))
+        return 0;                 /* not a region line: the parser will say so when it gets there */
+    return stop;
 }
 
 bool ms_rstream_reading_ahead(const ms_rstream *s)

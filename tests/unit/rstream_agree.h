@@ -17,6 +17,8 @@ typedef struct {
     size_t count;          /* ms_rstream_count at the end */
     size_t differ;         /* regions that differ */
     bool ahead;            /* the stream read ahead on its own thread */
+    size_t past_horizon;   /* regions handed out with an end beyond ms_rstream_horizon (for smaps:
+                            * times it was not 0) */
 } rs_agreement;
 
 typedef struct {
@@ -25,6 +27,7 @@ typedef struct {
     bool file_fields;      /* compare file regions' fields: not live, where another process mapping
                             * the same file moves Pss and Shared/Private_Clean */
     const char *label;     /* print the first differences under this name; NULL: silent */
+    bool ahead_now;        /* hand the file to the reader thread at open (ms_rstream_read_ahead) */
 } rs_agree_opts;
 
 static inline bool rs_span_eq(const char *a, size_t an, const char *b, size_t bn)
@@ -66,6 +69,8 @@ static inline rs_agreement rs_agree(int dirfd, const char *name, size_t block, r
     a.whole_regions = whole.maps.nregions;
     ms_rstream *s = NULL;
     a.got = ms_rstream_open(dirfd, name, 4096, block, &s);
+    if (a.got == MS_OK && o.ahead_now)
+        ms_rstream_read_ahead(s);
     while (a.got == MS_OK) {
         const ms_region *r;
         const ms_smaps_field *f;
@@ -73,6 +78,8 @@ static inline rs_agreement rs_agree(int dirfd, const char *name, size_t block, r
         a.got = ms_rstream_next(s, &r, &f, &nf);
         if (a.got != MS_OK || !r)
             break;
+        uint64_t h = ms_rstream_horizon(s);
+        a.past_horizon += smaps ? h != 0 : r->end > h;
         if (a.want != MS_OK)    /* a failing file fails the stream too, when it gets there */
             continue;
         if (a.regions >= whole.maps.nregions) {
