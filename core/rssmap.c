@@ -1,5 +1,9 @@
 /* rssmap.c - per-region resident bytes from one page-table scan, clipped to the regions.
  *
+ * The scan is made in slices in address order, each up to where the region list has been read, so
+ * that streaming the list and scanning its regions go on side by side; the ranges of one slice that
+ * run into the next are joined again, so the result does not depend on where the slices fell.
+ *
  * The ranges a PAGEMAP_SCAN call returns are the only trustworthy progress: when a walk ends after
  * more than one internal flush of its 512-entry buffer, walk_end can point back at the last restart
  * instead of the end, and resuming from it would count the tail twice.  So the loop goes on only
@@ -25,13 +29,17 @@ void ms_rss_scan_init(ms_rss_scan *s)
     memset(s, 0, sizeof *s);
     s->dirfd = -1;
     s->maps_fd = -1;
+    s->pagemap_fd = -1;
 }
 
 void ms_rss_scan_free(ms_rss_scan *s)
 {
     free(s->r);
+    free(s->vec);
     if (s->maps_fd >= 0)
         close(s->maps_fd);
+    if (s->pagemap_fd >= 0)
+        close(s->pagemap_fd);
     ms_rss_scan_init(s);
 }
 
@@ -40,7 +48,7 @@ static ms_err ranges_add(ms_rss_scan *s, const struct page_region *p)
     bool huge = (p->categories & PAGE_IS_HUGE) != 0;
     s->bytes += p->end - p->start;
     if (s->n && s->r[s->n - 1].end == p->start && s->r[s->n - 1].huge == huge) {
-        s->r[s->n - 1].end = p->end;      /* one range cut by a full vector */
+        s->r[s->n - 1].end = p->end;      /* one range cut by a full vector or a slice's end */
         return MS_OK;
     }
     if (s->n == s->cap) {
@@ -52,57 +60,79 @@ static ms_err ranges_add(ms_rss_scan *s, const struct page_region *p)
     return MS_OK;
 }
 
-ms_err ms_rss_scan_read(int dirfd, uint64_t start, uint64_t end, uint64_t base_page, ms_rss_scan *s)
+/* One PAGEMAP_SCAN call over [start, end) into s->vec: the number of ranges, or -1 with errno. */
+static int scan_call(ms_rss_scan *s, uint64_t start, uint64_t end)
 {
-    ms_err rc = MS_OK;
-    ms_rss_scan_free(s);
-    s->dirfd = dirfd;
-    s->base_page = base_page;
-    struct page_region *vec = malloc(RSS_SCAN_VEC * sizeof *vec);
-    int fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
-    if (!vec || fd < 0) {
-        rc = !vec ? MS_ERR_NOMEM : ms_err_from_errno(errno);
-        goto out;
-    }
     struct pm_scan_arg a;
     memset(&a, 0, sizeof a);
     a.size = sizeof a;
+    a.start = start;
     a.end = end;
-    a.vec = (uint64_t)(uintptr_t)vec;
+    a.vec = (uint64_t)(uintptr_t)s->vec;
     a.vec_len = RSS_SCAN_VEC;
     a.category_mask = PAGE_IS_PRESENT | PAGE_IS_PFNZERO;
     a.category_inverted = PAGE_IS_PFNZERO;
     /* HUGE is told by the page-table level the walk is at anyway: it costs no page lookups. */
     a.return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE;
-    uint64_t cur = start;
-    while (cur < end) {
-        a.start = cur;
-        int n = ioctl(fd, PAGEMAP_SCAN, &a);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = (errno == ENOTTY || errno == EOPNOTSUPP || (errno == EINVAL && s->calls == 0))
-                     ? MS_ERR_UNSUPPORTED : ms_err_from_errno(errno);
-            goto out;
-        }
+    int n;
+    while ((n = ioctl(s->pagemap_fd, PAGEMAP_SCAN, &a)) < 0 && errno == EINTR)
+        ;
+    if (n >= 0)
         s->calls++;
+    return n;
+}
+
+ms_err ms_rss_scan_open(int dirfd, uint64_t start, uint64_t end, uint64_t base_page, ms_rss_scan *s)
+{
+    ms_err rc = MS_OK;
+    ms_rss_scan_free(s);
+    s->dirfd = dirfd;
+    s->base_page = base_page;
+    s->next = start;
+    s->end = end;
+    s->vec = malloc(RSS_SCAN_VEC * sizeof(struct page_region));
+    s->pagemap_fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
+    if (!s->vec || s->pagemap_fd < 0) {
+        rc = !s->vec ? MS_ERR_NOMEM : ms_err_from_errno(errno);
+        goto out;
+    }
+    /* An empty range: a kernel without the ioctl refuses it as it would any other. */
+    if (scan_call(s, start, start) < 0)
+        rc = (errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL) ? MS_ERR_UNSUPPORTED
+                                                                         : ms_err_from_errno(errno);
+out:
+    if (rc != MS_OK)
+        ms_rss_scan_free(s);
+    return rc;
+}
+
+ms_err ms_rss_scan_to(ms_rss_scan *s, uint64_t upto)
+{
+    struct page_region *vec = s->vec;
+    if (upto > s->end)
+        upto = s->end;
+    while (s->next < upto) {
+        int n = scan_call(s, s->next, upto);
+        if (n < 0)
+            return ms_err_from_errno(errno);
         for (int i = 0; i < n; i++) {
-            if (vec[i].start < cur || vec[i].end > end || vec[i].start >= vec[i].end) {
-                rc = MS_ERR_PARSE;       /* the kernel broke its own contract */
-                goto out;
-            }
-            if ((rc = ranges_add(s, &vec[i])) != MS_OK)
-                goto out;
-            cur = vec[i].end;
+            if (vec[i].start < s->next || vec[i].end > upto || vec[i].start >= vec[i].end)
+                return MS_ERR_PARSE;     /* the kernel broke its own contract */
+            ms_err rc = ranges_add(s, &vec[i]);
+            if (rc != MS_OK)
+                return rc;
+            s->next = vec[i].end;
         }
         if ((size_t)n < RSS_SCAN_VEC)
-            break;
+            s->next = upto;
     }
-out:
-    if (fd >= 0)
-        close(fd);
-    free(vec);
-    return rc;
+    return MS_OK;
+}
+
+ms_err ms_rss_scan_read(int dirfd, uint64_t start, uint64_t end, uint64_t base_page, ms_rss_scan *s)
+{
+    ms_err rc = ms_rss_scan_open(dirfd, start, end, base_page, s);
+    return rc == MS_OK ? ms_rss_scan_to(s, end) : rc;
 }
 
 void ms_rss_ranges_clip(const ms_rss_range *r, size_t n, size_t *cursor, uint64_t start, uint64_t end,
@@ -123,6 +153,11 @@ void ms_rss_ranges_clip(const ms_rss_range *r, size_t n, size_t *cursor, uint64_
 ms_err ms_rss_scan_region(ms_rss_scan *s, const ms_region *g, ms_region_rss *out)
 {
     memset(out, 0, sizeof *out);
+    if (g->end > s->next) {
+        ms_err rc = ms_rss_scan_to(s, g->end);
+        if (rc != MS_OK)
+            return rc;
+    }
     ms_rss_ranges_clip(s->r, s->n, &s->cursor, g->start, g->end, out);
     s->attributed += out->rss;
     if (!out->huge)
@@ -141,6 +176,23 @@ ms_err ms_rss_scan_region(ms_rss_scan *s, const ms_region *g, ms_region_rss *out
         out->rss = out->huge = 0;
     }
     return MS_OK;
+}
+
+ms_err ms_rss_scan_next(ms_rss_scan *s, ms_rstream *rs, const ms_region **g, ms_region_rss *out)
+{
+    ms_err rc = ms_rstream_next(rs, g, NULL, NULL);
+    if (rc != MS_OK)
+        return rc;
+    if (!*g)
+        return ms_rss_scan_to(s, s->end);
+    if ((*g)->end > s->next) {
+        /* every region the stream holds, in one slice: a call per region would cost more than
+         * the walk */
+        uint64_t h = ms_rstream_horizon(rs);
+        if ((rc = ms_rss_scan_to(s, h > (*g)->end ? h : (*g)->end)) != MS_OK)
+            return rc;
+    }
+    return ms_rss_scan_region(s, *g, out);
 }
 
 uint64_t ms_rss_scan_outside(const ms_rss_scan *s)

@@ -30,6 +30,7 @@
 
 #include "error.h"
 #include "maps.h"
+#include "rstream.h"
 #include "smaps.h"
 
 typedef struct {
@@ -51,22 +52,38 @@ typedef struct {
     uint64_t attributed;      /* of which handed to regions so far (hugetlb included) */
     size_t cursor;            /* first range a later region can overlap */
     size_t calls;             /* PAGEMAP_SCAN ioctls made */
-    int dirfd;                /* borrowed from ms_rss_scan_read's caller */
+    uint64_t next, end;       /* [start, next) is scanned so far, of [start, end) */
+    int pagemap_fd;           /* owned; -1 when not open */
+    void *vec;                /* owned: the kernel's answer buffer (struct page_region[]) */
+    int dirfd;                /* borrowed from ms_rss_scan_open's caller */
     int maps_fd;              /* owned, opened for the first page-size question; -1 until then */
     uint64_t base_page;
 } ms_rss_scan;
 
 void ms_rss_scan_init(ms_rss_scan *s);
 void ms_rss_scan_free(ms_rss_scan *s);
-/* One PAGEMAP_SCAN walk over [start, end) of the process behind dirfd (which must stay open
- * until ms_rss_scan_free).  base_page: the system page size.  MS_ERR_UNSUPPORTED when the kernel
- * lacks PAGEMAP_SCAN, MS_ERR_NOENT when the process is gone, MS_ERR_PERM when refused. */
+/* Prepares a PAGEMAP_SCAN walk over [start, end) of the process behind dirfd (which must stay
+ * open until ms_rss_scan_free), scanning nothing yet: one empty call tells now whether the kernel
+ * has the ioctl.  base_page: the system page size.  MS_ERR_UNSUPPORTED when the kernel lacks
+ * PAGEMAP_SCAN, MS_ERR_NOENT when the process is gone, MS_ERR_PERM when refused. */
+ms_err ms_rss_scan_open(int dirfd, uint64_t start, uint64_t end, uint64_t base_page, ms_rss_scan *s);
+/* Scans on from where the scan stopped up to upto (at most end): the walk in slices, so that it can
+ * follow a region list being read meanwhile. */
+ms_err ms_rss_scan_to(ms_rss_scan *s, uint64_t upto);
+/* ms_rss_scan_open and the whole walk at once. */
 ms_err ms_rss_scan_read(int dirfd, uint64_t start, uint64_t end, uint64_t base_page, ms_rss_scan *s);
-/* The figures of region g; regions must come in ascending order (as maps lists them).  A region
- * with huge pages costs one PROCMAP_QUERY for its page size: MS_ERR_UNSUPPORTED without it. */
+/* The figures of region g, scanning up to its end first where the scan has not got there;
+ * regions must come in ascending order (as maps lists them).  A region with huge pages costs one
+ * PROCMAP_QUERY for its page size: MS_ERR_UNSUPPORTED without it. */
 ms_err ms_rss_scan_region(ms_rss_scan *s, const ms_region *g, ms_region_rss *out);
+/* The next region of a maps stream (*g == NULL at the end) and its figures: the scan follows the
+ * stream a block of lines at a time (up to ms_rstream_horizon), so that a reader thread of the
+ * stream prints the next lines while this one scans and the caller writes.  At the end the scan
+ * goes on to its own end, so that ms_rss_scan_outside sees everything. */
+ms_err ms_rss_scan_next(ms_rss_scan *s, ms_rstream *rs, const ms_region **g, ms_region_rss *out);
 /* Resident bytes the scan found in no region handed to ms_rss_scan_region: the process mapped
- * something between the two reads.  Meaningful once every region was handed over. */
+ * something between the two reads.  Meaningful once every region was handed over and the scan
+ * went to its end. */
 uint64_t ms_rss_scan_outside(const ms_rss_scan *s);
 
 /* Adds to *out the bytes of ranges r[*cursor..n) that lie in [start, end), huge ones also to

@@ -5,8 +5,9 @@
  * /maps?rss=1 is answered from maps + PAGEMAP_SCAN (core/rssmap.c; PROCMAP_QUERY for the page size of
  * regions with huge pages) and falls back to smaps, region by region the same figures, where this
  * kernel lacks the ioctls or method=smaps asks for it; the answer's "source" says which.  Like /maps
- * it is streamed: the scan is made before anything is sent (a failure there is an ordinary error
- * answer), then maps is read region by region, each clipped to the scan's ranges as it is written. */
+ * it is streamed: the scan is opened and maps' first block read before anything is sent (a failure
+ * there is an ordinary error answer); then a thread of the stream reads maps ahead while this one
+ * scans the regions read so far, a block at a time, and writes them clipped to the scan's ranges. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ typedef struct {
     int dirfd;                /* kept for the smaps stream, which reads as it goes */
     bool use_smaps;
     const char *fallback;     /* why smaps answers when it was not asked for, or NULL */
-    ms_rss_scan scan;         /* scan source: the resident ranges, read up front */
+    ms_rss_scan scan;         /* scan source: the resident ranges, scanned as maps is read */
     ms_rstream *rs;           /* maps (scan source) or smaps */
     uint64_t base_page;
     bool started;
@@ -106,14 +107,12 @@ static ms_err rss_next(rss_stream *x, const ms_region **g, ms_region_rss *v)
 {
     const ms_smaps_field *f;
     size_t nf;
+    if (!x->use_smaps)
+        return ms_rss_scan_next(&x->scan, x->rs, g, v);
     ms_err rc = ms_rstream_next(x->rs, g, &f, &nf);
-    if (rc != MS_OK || !*g)
-        return rc;
-    if (x->use_smaps) {
+    if (rc == MS_OK && *g)
         ms_region_rss_from_smaps(f, nf, v);
-        return MS_OK;
-    }
-    return ms_rss_scan_region(&x->scan, *g, v);
+    return rc;
 }
 
 static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
@@ -184,7 +183,7 @@ enum MHD_Result h_maps_rss(http_req *r)
     } else {
         /* The whole user address space, but its last page: the kernel checks the range against
          * its own limit for a user pointer, which stops one page short of the top. */
-        rc = ms_rss_scan_read(dirfd, 0, r->srv->sys.user_space_top - x->base_page, x->base_page, &x->scan);
+        rc = ms_rss_scan_open(dirfd, 0, r->srv->sys.user_space_top - x->base_page, x->base_page, &x->scan);
         if (rc == MS_ERR_NOENT && ms_pid_mm_state(dirfd) != MS_MM_GONE)
             rc = MS_OK;               /* a kernel thread or a zombie: no pages, and maps says so */
     }
@@ -196,6 +195,8 @@ enum MHD_Result h_maps_rss(http_req *r)
     }
     if (rc == MS_OK)
         rc = ms_rstream_open(dirfd, x->use_smaps ? "smaps" : "maps", x->base_page, 0, &x->rs);
+    if (rc == MS_OK && !x->use_smaps)
+        ms_rstream_read_ahead(x->rs);     /* the kernel prints maps while we scan and write */
     if (rc != MS_OK) {
         rss_stream_free(x);
         return http_reply_ms(r, rc, "reading the regions and resident pages of %d", pid);

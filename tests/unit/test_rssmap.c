@@ -1,19 +1,22 @@
 /* test_rssmap.c - regions from PROCMAP_QUERY (against maps) and resident bytes per region from
- * PAGEMAP_SCAN (against smaps) of live processes: one holding still (every figure must equal smaps'), our own address
- * space with more ranges than one scan call returns (the resume rule), and a process remapping
- * itself as fast as it can (never an impossible answer). */
+ * PAGEMAP_SCAN (against smaps) of live processes: one holding still (every figure must equal smaps',
+ * scanned whole or in slices behind a maps stream), our own address space with more ranges than one
+ * scan call returns (the resume rule) and a range cut by a slice, and a process remapping itself as
+ * fast as it can (never an impossible answer, either way). */
 #include "check.h"
 #include "core/features.h"
 #include "core/proc.h"
 #include "core/procmap.h"
 #include "core/rssmap.h"
+#include "core/rstream.h"
 #include "core/smaps.h"
+#include "core/system.h"
 #include "spawn.h"
 
 #include <sys/mman.h>
 #include <time.h>
 
-static uint64_t ps;
+static uint64_t ps, top;
 static ms_procmap_gate gate;
 
 static bool same_region(const ms_region *a, const ms_region *b)
@@ -86,6 +89,53 @@ static uint64_t check_rss_equals_smaps(int dirfd)
     return huge;
 }
 
+/* The streaming path the server takes: maps read as a stream (in blocks of `block`, on the
+ * stream's thread from the start when `ahead`) and scanned a block of regions at a time behind it.
+ * Every region's figures equal smaps', whatever the slices; returns the scan calls made. */
+static size_t check_stream_equals_smaps(int dirfd, size_t block, bool ahead)
+{
+    ms_smaps s;
+    ms_rss_scan sc;
+    ms_rstream *rs = NULL;
+    ms_smaps_init(&s);
+    ms_rss_scan_init(&sc);
+    CHECK(ms_smaps_read(dirfd, &s) == MS_OK);
+    CHECK(ms_rss_scan_open(dirfd, 0, top - ps, ps, &sc) == MS_OK);
+    CHECK(ms_rstream_open(dirfd, "maps", ps, block, &rs) == MS_OK);
+    if (rs && ahead)
+        ms_rstream_read_ahead(rs);
+    size_t i = 0, bad = 0;
+    while (rs) {
+        const ms_region *g;
+        ms_region_rss got, want;
+        ms_err rc = ms_rss_scan_next(&sc, rs, &g, &got);
+        CHECK(rc == MS_OK);
+        if (rc != MS_OK || !g)
+            break;
+        if (i >= s.maps.nregions) {
+            bad++;
+            break;
+        }
+        size_t nf;
+        const ms_region *w = &s.maps.regions[i++];
+        const ms_smaps_field *f = ms_smaps_fields_of(&s, w, &nf);
+        ms_region_rss_from_smaps(f, nf, &want);
+        if ((got.rss != want.rss || got.huge != want.huge || got.hugetlb != want.hugetlb || g->start != w->start) &&
+            bad++ < 5)
+            fprintf(stderr, "  stream, block %zu: %" PRIx64 "-%" PRIx64 ": rss %" PRIu64 "/%" PRIu64 " huge %" PRIu64
+                    "/%" PRIu64 " hugetlb %" PRIu64 "/%" PRIu64 " (scan/smaps)\n", block, w->start, w->end, got.rss,
+                    want.rss, got.huge, want.huge, got.hugetlb, want.hugetlb);
+    }
+    CHECK_EQ_U64(bad, 0);
+    CHECK_EQ_U64(i, s.maps.nregions);
+    CHECK_EQ_U64(ms_rss_scan_outside(&sc), 0);
+    size_t calls = sc.calls;
+    ms_rstream_close(rs);
+    ms_rss_scan_free(&sc);
+    ms_smaps_free(&s);
+    return calls;
+}
+
 static void test_still_subject(void)
 {
     char dir[] = "/tmp/ms-rssmap-XXXXXX";
@@ -102,6 +152,12 @@ static void test_still_subject(void)
     CHECK(ms_pid_open(s.pid, &dirfd) == MS_OK);
     check_regions_equal_maps(dirfd);
     uint64_t huge = check_rss_equals_smaps(dirfd);
+    /* 256-byte blocks: a slice every region the classifier looks ahead (16), across the subject's
+     * resident ranges */
+    size_t calls = check_stream_equals_smaps(dirfd, 256, false);
+    fprintf(stderr, "stream in 256-byte blocks: %zu scan calls\n", calls);
+    CHECK(calls > 5);
+    check_stream_equals_smaps(dirfd, 0, true);
     if (huge == 0)
         CHECK_SKIP("the kernel gave the subject's MADV_HUGEPAGE region no huge page (THP %s)",
                    "disabled or fragmented memory");
@@ -143,6 +199,24 @@ static void test_many_ranges(void)
     }
     CHECK(m.scan_calls >= 2);
     ms_rssmap_free(&m);
+    /* The count from two slices, the first ending inside a three-page range (pages 6000-6002 once
+     * 6001 is written too): the two halves of the range cut there are one range again. */
+    a[(pages / 2 + 1) * ps] = 1;
+    ms_rss_scan sc;
+    ms_rss_scan_init(&sc);
+    uint64_t at = (uint64_t)(uintptr_t)a, cut = at + (pages / 2 + 1) * ps;
+    CHECK(ms_rss_scan_open(dirfd, at, at + pages * ps, ps, &sc) == MS_OK);
+    CHECK(ms_rss_scan_to(&sc, cut) == MS_OK);
+    CHECK_EQ_U64(sc.next, cut);
+    CHECK(ms_rss_scan_to(&sc, UINT64_MAX) == MS_OK);
+    CHECK_EQ_U64(sc.next, at + pages * ps);
+    ms_region g = {.start = at, .end = at + pages * ps};
+    ms_region_rss v;
+    CHECK(ms_rss_scan_region(&sc, &g, &v) == MS_OK);
+    CHECK_EQ_U64(v.rss, (pages / 2 + 1) * ps);
+    CHECK_EQ_U64(sc.n, pages / 2 - 1);
+    CHECK_EQ_U64(ms_rss_scan_outside(&sc), 0);
+    ms_rss_scan_free(&sc);
     close(dirfd);
     munmap(raw, (pages + 2) * ps);
 }
@@ -168,6 +242,33 @@ static void test_clip(void)
     CHECK_EQ_U64(v[2].huge, 0);
     CHECK_EQ_U64(0x9000 - given, 0x1000 + 0x3000 + 0x800);   /* before, gap, after */
     CHECK_EQ_U64(cur, 2);
+}
+
+/* The streaming path over a changing process, in small blocks (many slices, each a moment after
+ * the lines it covers were read): the impossible answers it gave, 0 or 1. */
+static unsigned stream_impossible(int dirfd)
+{
+    ms_rss_scan sc;
+    ms_rstream *rs = NULL;
+    ms_rss_scan_init(&sc);
+    ms_err rc = ms_rss_scan_open(dirfd, 0, top - ps, ps, &sc);
+    if (rc == MS_OK)
+        rc = ms_rstream_open(dirfd, "maps", ps, 1024, &rs);
+    uint64_t last = 0;
+    bool ok = rc == MS_OK;
+    while (ok) {
+        const ms_region *g;
+        ms_region_rss v;
+        if ((rc = ms_rss_scan_next(&sc, rs, &g, &v)) != MS_OK || !g)
+            break;
+        ok = g->start < g->end && g->start >= last && v.rss + v.hugetlb <= g->end - g->start && v.huge <= v.rss;
+        last = g->end;
+    }
+    if (!ok || rc != MS_OK)
+        fprintf(stderr, "  stream: %s\n", rc != MS_OK ? ms_strerror(rc) : "an impossible region");
+    ms_rstream_close(rs);
+    ms_rss_scan_free(&sc);
+    return ok && rc == MS_OK ? 0 : 1;
 }
 
 /* A process remapping pieces of itself in a tight loop: whatever moment each walk saw, every region
@@ -205,6 +306,7 @@ static void test_churn(void)
         changed += m.outside > 0;
         reads++;
         ms_rssmap_free(&m);
+        bad += stream_impossible(dirfd);
         clock_gettime(CLOCK_MONOTONIC, &t);
     } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 2000);
     fprintf(stderr, "churn: %u reads, %u saw the process change between the walks\n", reads, changed);
@@ -218,6 +320,9 @@ static void test_churn(void)
 int main(void)
 {
     ps = (uint64_t)sysconf(_SC_PAGESIZE);
+    ms_sysinfo si;
+    CHECK(ms_sysinfo_read(&si) == MS_OK);
+    top = si.user_space_top;
     ms_features f;
     ms_features_probe(&f);
     if (!f.procmap_query || !f.pagemap_scan) {
