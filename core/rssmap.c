@@ -108,25 +108,26 @@ out:
 
 ms_err ms_rss_scan_to(ms_rss_scan *s, uint64_t upto)
 {
-    struct page_region *vec = s->vec;
+    ms_err rc = MS_OK;
+    const struct page_region *vec = s->vec;
     if (upto > s->end)
         upto = s->end;
-    while (s->next < upto) {
+    while (rc == MS_OK && s->next < upto) {
         int n = scan_call(s, s->next, upto);
-        if (n < 0)
-            return ms_err_from_errno(errno);
-        for (int i = 0; i < n; i++) {
-            if (vec[i].start < s->next || vec[i].end > upto || vec[i].start >= vec[i].end)
-                return MS_ERR_PARSE;     /* the kernel broke its own contract */
-            ms_err rc = ranges_add(s, &vec[i]);
-            if (rc != MS_OK)
-                return rc;
-            s->next = vec[i].end;
+        if (n < 0) {
+            rc = ms_err_from_errno(errno);
+            break;
         }
-        if ((size_t)n < RSS_SCAN_VEC)
-            s->next = upto;
+        for (int i = 0; rc == MS_OK && i < n; i++) {
+            if (vec[i].start < s->next || vec[i].end > upto || vec[i].start >= vec[i].end)
+                rc = MS_ERR_PARSE;       /* the kernel broke its own contract */
+            else if ((rc = ranges_add(s, &vec[i])) == MS_OK)
+                s->next = vec[i].end;
+        }
+        if (rc == MS_OK && (size_t)n < RSS_SCAN_VEC)
+            s->next = upto;              /* a vector not full: the walk got to upto */
     }
-    return MS_OK;
+    return rc;
 }
 
 ms_err ms_rss_scan_read(int dirfd, uint64_t start, uint64_t end, uint64_t base_page, ms_rss_scan *s)
@@ -181,18 +182,17 @@ ms_err ms_rss_scan_region(ms_rss_scan *s, const ms_region *g, ms_region_rss *out
 ms_err ms_rss_scan_next(ms_rss_scan *s, ms_rstream *rs, const ms_region **g, ms_region_rss *out)
 {
     ms_err rc = ms_rstream_next(rs, g, NULL, NULL);
-    if (rc != MS_OK)
-        return rc;
-    if (!*g)
-        return ms_rss_scan_to(s, s->end);
-    if ((*g)->end > s->next) {
+    if (rc == MS_OK && !*g)
+        rc = ms_rss_scan_to(s, s->end);
+    else if (rc == MS_OK && (*g)->end > s->next) {
         /* every region the stream holds, in one slice: a call per region would cost more than
          * the walk */
         uint64_t h = ms_rstream_horizon(rs);
-        if ((rc = ms_rss_scan_to(s, h > (*g)->end ? h : (*g)->end)) != MS_OK)
-            return rc;
+        rc = ms_rss_scan_to(s, h > (*g)->end ? h : (*g)->end);
     }
-    return ms_rss_scan_region(s, *g, out);
+    if (rc == MS_OK && *g)
+        rc = ms_rss_scan_region(s, *g, out);
+    return rc;
 }
 
 uint64_t ms_rss_scan_outside(const ms_rss_scan *s)

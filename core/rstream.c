@@ -28,13 +28,14 @@
 #define RS_REACH MS_MAPS_CLASSIFY_REACH
 /* Read-ahead: once a file has proved large, a thread of the stream's own reads it (the kernel's
  * printing of smaps is most of the cost) while the caller parses and writes what came before, on
- * the other core.  Four 64 KiB slots between them, each filled to RS_SLOT_FULL before it is
+ * the other core.  Four 32 KiB slots between them, each filled to RS_SLOT_FULL before it is
  * handed over; a reader that found them all full sleeps until half are free again.  Every hand-over
- * that wakes a thread costs a context switch (tens of microseconds in a VM), so they are few and
- * large: ~80 for a 100,000-region maps rather than one per page the kernel prints. */
+ * that wakes a thread costs a context switch (tens of microseconds in a VM), so the reader is woken
+ * once per two slots, not once per half-filled one.  Slots and the stream's buffer stay under
+ * 256 KiB together: more is handed back to the system at every free and faulted in again. */
 #define RS_AHEAD_AFTER ((size_t)1 << 20)
 #define RS_SLOTS 4
-#define RS_SLOT ((size_t)64 << 10)
+#define RS_SLOT ((size_t)32 << 10)
 #define RS_SLOT_FULL (RS_SLOT - RS_SLOT / 8)
 
 struct rs_ahead {
@@ -483,12 +484,6 @@ size_t ms_rstream_count(const ms_rstream *s)
 size_t ms_rstream_dropped(const ms_rstream *s)
 {
     return s->dropped;
-}
-
-void ms_rstream_read_ahead(ms_rstream *s)
-{
-    if (!s->ahead && !s->eof)
-        ahead_start(s);
 }
 
 uint64_t ms_rstream_horizon(const ms_rstream *s)

@@ -47,12 +47,6 @@ const char *ms_rstream_vmflags(const ms_rstream *s, size_t *len);
 size_t ms_rstream_count(const ms_rstream *s);
 size_t ms_rstream_dropped(const ms_rstream *s);
 
-/* Hands the rest of the file to the reader thread now rather than after RS_AHEAD_AFTER: for a
- * caller with work of its own between regions (a page scan), which the kernel's printing of the
- * file can then overlap from the start.  A no-op at the end of the file or when already reading
- * ahead; failing to start the thread, the stream reads on itself. */
-void ms_rstream_read_ahead(ms_rstream *s);
-
 /* For maps: the end address of the last complete line read so far, which bounds every region the
  * stream will hand out before it reads more (lines come in address order); 0 when no complete line
  * is held or for smaps.  Lets a caller prepare per-address work a block of regions at a time. */

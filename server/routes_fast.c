@@ -6,8 +6,9 @@
  * regions with huge pages) and falls back to smaps, region by region the same figures, where this
  * kernel lacks the ioctls or method=smaps asks for it; the answer's "source" says which.  Like /maps
  * it is streamed: the scan is opened and maps' first block read before anything is sent (a failure
- * there is an ordinary error answer); then a thread of the stream reads maps ahead while this one
- * scans the regions read so far, a block at a time, and writes them clipped to the scan's ranges. */
+ * there is an ordinary error answer); then the regions read so far are scanned a block at a time
+ * and written clipped to the scan's ranges, while (past maps' first MiB) a thread of the stream
+ * reads the next lines. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -195,8 +196,6 @@ enum MHD_Result h_maps_rss(http_req *r)
     }
     if (rc == MS_OK)
         rc = ms_rstream_open(dirfd, x->use_smaps ? "smaps" : "maps", x->base_page, 0, &x->rs);
-    if (rc == MS_OK && !x->use_smaps)
-        ms_rstream_read_ahead(x->rs);     /* the kernel prints maps while we scan and write */
     if (rc != MS_OK) {
         rss_stream_free(x);
         return http_reply_ms(r, rc, "reading the regions and resident pages of %d", pid);

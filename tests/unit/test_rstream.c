@@ -3,8 +3,8 @@
  * Every fixture with a maps or smaps is read both ways and compared region by region, field by
  * field, with block sizes from 256 bytes (nearly every line crosses a refill, and every region
  * grows the buffer) to the default; the 10,000-region ones (7 MB of smaps) are read ahead on the
- * stream's own thread past their first MiB, and every file is read once more with that thread
- * started at open; maps' horizon must bound every region handed out.  Then a live subject with
+ * stream's own thread past their first MiB; maps' horizon must bound every region handed out.
+ * Then a live subject with
  * 10,000 regions, whose regions and page counts must agree too (those of its own anonymous regions:
  * a shared file's move with the rest of the machine); and the errors: a refused or missing file
  * fails at open, a process gone by the end of the read is "no such process". */
@@ -18,10 +18,9 @@
 #include <stdlib.h>
 
 /* Reads dir/name both ways and compares; returns the number of regions (or -1 on a mismatch). */
-static long compare_opt(int dirfd, const char *label, const char *name, size_t block, bool live, bool ahead_now)
+static long compare(int dirfd, const char *label, const char *name, size_t block, bool live)
 {
-    rs_agreement a = rs_agree(dirfd, name, block, (rs_agree_opts){.kinds = true, .file_fields = !live, .label = label,
-                                                                  .ahead_now = ahead_now});
+    rs_agreement a = rs_agree(dirfd, name, block, (rs_agree_opts){.kinds = true, .file_fields = !live, .label = label});
     bool same = rs_agreed(&a);
     if (same)
         check_pass_++;
@@ -35,9 +34,6 @@ static long compare_opt(int dirfd, const char *label, const char *name, size_t b
     /* past 1 MiB the file is read on a thread of the stream's own: the 7 MB ones take that path */
     if (a.got == MS_OK && strcmp(name, "smaps") == 0 && a.regions >= 10000)
         CHECK(a.ahead);
-    /* asked to, it reads ahead from the start (unless the first block was the whole file) */
-    if (a.got == MS_OK && ahead_now && a.regions >= 10000)
-        CHECK(a.ahead);
     /* maps' horizon bounds every region handed out (a torn file's need not); smaps has none */
     if (strcmp(label, "torn") != 0 && a.past_horizon != 0) {
         CHECK_EQ_U64(a.past_horizon, 0);
@@ -47,12 +43,6 @@ static long compare_opt(int dirfd, const char *label, const char *name, size_t b
     return same ? (long)(a.want == MS_OK ? a.regions : 0) : -1;
 }
 
-/* Both ways, with the reader thread started as usual and from the start: the same regions. */
-static long compare(int dirfd, const char *label, const char *name, size_t block, bool live)
-{
-    long n = compare_opt(dirfd, label, name, block, live, false);
-    return compare_opt(dirfd, label, name, block, live, true) == n ? n : -1;
-}
 
 static void fixtures(const char *base, const char *build)
 {
