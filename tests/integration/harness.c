@@ -215,6 +215,24 @@ void subject_stop(ms_subject *s)
     s->info = NULL;
 }
 
+bool subject_wait_blocked(const ms_subject *s)
+{
+    char path[64], buf[64];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)s->pid);
+    long deadline = now_ms() + 10000;
+    do {
+        /* "0 0x0 ...": in read(2) on fd 0 (x86-64 numbering; elsewhere this waits out the bound) */
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n > 0 && strncmp(buf, "0 0x0 ", 6) == 0)
+            return true;
+        usleep(1000);
+    } while (now_ms() < deadline);
+    return false;
+}
+
 unsigned long long subject_addr(const ms_subject *s, const char *key)
 {
     const char *v = json_string_value(json_object_get(s->info, key));

@@ -47,6 +47,11 @@ typedef struct {
 bool subject_start(ms_subject *s, const char *const *args);
 void subject_stop(ms_subject *s);
 unsigned long long subject_addr(const ms_subject *s, const char *key);
+/* Waits (up to 10 s) until the subject is blocked reading its stdin: between printing its line and
+ * getting there it still runs code, and the first run of that code maps pages (its own text, a
+ * fault-around's 16 pages of libc), which a test comparing two reads of a "still" subject would
+ * see change.  False if it never got there; only for subjects that wait on stdin. */
+bool subject_wait_blocked(const ms_subject *s);
 
 typedef struct {
     long status;

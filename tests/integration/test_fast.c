@@ -45,6 +45,7 @@ static void test_rss_still(void)
         CHECK(!"subject did not start");
         return;
     }
+    CHECK(subject_wait_blocked(&s));
     json_t *fast = http_get_json(&srv, "/api/v1/processes/%d/maps?rss=1", (int)s.pid);
     json_t *slow = http_get_json(&srv, "/api/v1/processes/%d/maps?rss=1&method=smaps", (int)s.pid);
     json_t *maps = http_get_json(&srv, "/api/v1/processes/%d/maps", (int)s.pid);
