@@ -1,8 +1,15 @@
 // vtable.js - a table that draws only the rows in view: the data is an array of any length, every row
-// has one height (measured from the first row drawn), and the table's top and bottom margins stand for
-// the rows above and below (no spacer rows, so every row in the body is a row of data), so the scroll
-// bar is the whole list's while the DOM holds a hundred rows or so.  Sorting and filtering happen on
-// the array before it is handed over; this only draws.
+// has one height, and the scroll bar is the whole list's while the DOM holds a hundred rows or so.
+// Sorting and filtering happen on the array before it is handed over; this only draws.
+//
+// Two ways to stand for the rows not drawn:
+// - margins (the default): the table's top and bottom margins, with the row height measured from the
+//   first row drawn; the table stays a table, so its columns may size to their content.
+// - placed (rowHeight given): every row is absolutely placed at its index (a transform) in a body as
+//   tall as the whole list, and is a box of fixed size (contain: strict, see app.css), the columns a
+//   grid from the table's --vt-cols.  Drawing a row then lays out and paints that row only: a table's
+//   rows, however fixed its layout, are laid out again together whenever one comes or goes, which
+//   at thirty columns made every wheel turn a long task.
 //
 // Drawing is incremental, so scrolling and refreshing stay short tasks: while the list is the same,
 // a scroll draws only the rows that came into view and removes those that left (a jump past the
@@ -12,9 +19,12 @@ import { h, clear } from './dom.js';
 
 // table: the <table>; scroller: the element that scrolls it (overflow: auto, bounded height);
 // renderRow(item, i) -> <tr>.  margin: rows drawn beyond each edge of the view, so small scrolls draw nothing.
-export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
+// rowHeight: the rows' height in CSS pixels, to place them (see above); the caller sets the columns
+// as the table's --vt-cols (a grid-template-columns).
+export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeight = 0 } = {}) {
+  const placed = rowHeight > 0;
   let list = [];
-  let rowH = 0;          // measured; 0 until a row was drawn
+  let rowH = rowHeight;  // measured unless placed; 0 until a row was drawn
   let first = 0, last = 0;
   let drawn = [];        // the <tr> of rows first..last-1, in order
   let raf = 0;
@@ -25,12 +35,39 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
   let top = null, viewH = null;
   const thead = h('thead');
   const tbody = h('tbody');
-  const ro = typeof ResizeObserver === 'function' ? new ResizeObserver((es) => { viewH = es[es.length - 1].contentRect.height || null; }) : null;
+  const ro = typeof ResizeObserver === 'function' ? new ResizeObserver((es) => {
+    for (const e of es) {
+      if (e.target === scroller) viewH = e.contentRect.height || null;
+      else headH = e.borderBoxSize && e.borderBoxSize[0] ? e.borderBoxSize[0].blockSize : e.target.offsetHeight;
+    }
+  }) : null;
   if (ro) ro.observe(scroller);
+  if (placed) {
+    table.classList.add('vt-placed');
+    table.style.setProperty('--vt-row', `${rowH}px`);
+    for (const [el, role] of [[table, 'table'], [thead, 'rowgroup'], [tbody, 'rowgroup']]) el.setAttribute('role', role);
+    // the header's height comes from the observer, never from a layout forced while drawing
+    if (ro) ro.observe(thead);
+  }
 
   function headHeight() {
     if (headH < 0) headH = thead.offsetHeight || 0;
     return headH;
+  }
+
+  // Row i, placed where it belongs when rows are placed.  A display other than a table's takes the
+  // table's roles away from the elements in some browsers: they are said again.
+  function rowAt(i) {
+    const tr = renderRow(list[i], i);
+    if (placed) {
+      tr.style.top = `${i * rowH}px`;
+      if (!tr.hasAttribute('role')) {
+        tr.setAttribute('role', 'row');
+        for (const td of tr.children) td.setAttribute('role', 'cell');
+      }
+      tr.setAttribute('aria-rowindex', String(i + 2));
+    }
+    return tr;
   }
 
   // The rows [a, b) that cover the view now.
@@ -51,7 +88,7 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
       if (a < first) {
         const frag = document.createDocumentFragment();
         const add = [];
-        for (let i = a; i < first; i++) add.push(renderRow(list[i], i));
+        for (let i = a; i < first; i++) add.push(rowAt(i));
         frag.append(...add);
         tbody.insertBefore(frag, tbody.firstChild);
         drawn = add.concat(drawn);
@@ -59,14 +96,14 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
       }
       if (b > last) {
         const frag = document.createDocumentFragment();
-        for (let i = last; i < b; i++) { const tr = renderRow(list[i], i); drawn.push(tr); frag.append(tr); }
+        for (let i = last; i < b; i++) { const tr = rowAt(i); drawn.push(tr); frag.append(tr); }
         tbody.append(frag);
         last = b;
       }
       return;
     }
     const rows = [];
-    for (let i = a; i < b; i++) rows.push(renderRow(list[i], i));
+    for (let i = a; i < b; i++) rows.push(rowAt(i));
     first = a;
     last = b;
     // the same elements in the same order (a refresh that changed nothing in view): leave the DOM be
@@ -81,6 +118,11 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
     const [va, vb] = wanted();
     if (!force && va >= first && vb <= last && last > first) return;
     update(Math.max(0, va - margin), Math.min(list.length, vb + margin), !force);
+    if (placed) {
+      const height = `${list.length * rowH}px`;
+      if (tbody.style.height !== height) tbody.style.height = height;
+      return;
+    }
     if (!rowH && last > first) {
       rowH = tbody.firstChild.getBoundingClientRect().height || 24;
       headHeight();
@@ -110,13 +152,17 @@ export function virtualTable(table, scroller, renderRow, { margin = 12 } = {}) {
       list = items;
       if (thead.firstChild !== headRow || thead.childNodes.length !== 1) {
         clear(thead).append(headRow);
-        headH = -1;
+        if (placed) {
+          headRow.setAttribute('role', 'row');
+          for (const th of headRow.children) th.setAttribute('role', 'columnheader');
+        } else headH = -1;
       }
+      if (placed) table.setAttribute('aria-rowcount', String(items.length + 1));
       const want = caption ? [caption, thead, tbody] : [thead, tbody];
       const kids = table.childNodes;
       if (kids.length !== want.length || want.some((n, i) => kids[i] !== n)) {
         table.replaceChildren(...want);
-        headH = -1;
+        if (!placed) headH = -1;
       }
       paint(true);
     },

@@ -16,13 +16,16 @@ import { mountProcessPanels } from '../history.js';
 
 // Fields that are not sizes (the kernel prints them without "kB").
 const NOT_BYTES = new Set(['thp_eligible', 'protection_key']);
-// w: the column's width in rem.  The table is laid out with fixed widths (table-layout: fixed), so
-// drawing other rows while scrolling neither measures every cell again nor moves the columns.
+// w: the column's width in rem.  The columns have fixed widths (a grid, see vtable.js), so drawing
+// other rows while scrolling neither measures every cell again nor moves the columns.
 const HEAD = [
   { key: 'start', label: 'Start', addr: true, w: 9.5 }, { key: 'end', label: 'End', addr: true, w: 9 },
   { key: 'size', label: 'Size', bytes: true, w: 7.5 }, { key: 'perms', label: 'Perms', w: 4 }, { key: 'kind', label: 'Kind', w: 5 },
   { key: 'path', label: 'Path', w: 20 },
 ];
+
+// The region table's row height in CSS pixels (one line of 0.88rem text and its border).
+const ROW_PX = 24;
 
 // Whether this memscoped answers /maps?rss=1; learnt from the first answer, kept for the page's life.
 let cheapRss = true;
@@ -71,7 +74,8 @@ export function mount(root, { pid }, app) {
       rcount,
       h('a', { class: 'button', href: `#/process/${pid}/translate`, text: 'Translate an address…' })),
     wrap);
-  const vt = virtualTable(table, wrap, renderRow);
+  // rows of one fixed height, placed at their index: drawing rows that scroll in lays out only them
+  const vt = virtualTable(table, wrap, renderRow, { rowHeight: ROW_PX });
   const key = `process${++mounts}:`;
 
   // data: { p, cheap, sm }: the process, the cheap regions, the smaps answer once it came (or null).
@@ -196,6 +200,7 @@ export function mount(root, { pid }, app) {
     if (!st.group && st.wss) cols.splice(HEAD.length, 0, { key: 'wss_ref', label: 'Referenced', bytes: true, w: 8.5 });
     if (!st.group && sm) cols.push({ key: 'vm_flags', label: 'VmFlags', w: 16 });
     table.style.width = `${cols.reduce((a, c) => a + c.w, 0)}rem`;
+    table.style.setProperty('--vt-cols', cols.map((c) => `${c.w}rem`).join(' '));
     const f = st.filter.toLowerCase();
     list = f ? rows.filter((r) => [r.path, r.kind, r.perms, r.start, r.end, KIND_LABEL[r.kind]].some((x) => x && String(x).toLowerCase().includes(f))) : rows;
     const sc = cols.find((c) => c.key === st.sort) || cols[0];
