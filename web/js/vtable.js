@@ -11,6 +11,10 @@
 //   rows, however fixed its layout, are laid out again together whenever one comes or goes, which
 //   at thirty columns made every wheel turn a long task.
 //
+// Placed rows may also be drawn with only the columns in view (give set() the columns' widths):
+// renderRow(item, i, [c0, c1]) then draws columns c0..c1-1, the first on grid column c0 + 1.  A wide
+// table of smaps fields is twice the scroller's width, so that halves what each new row costs.
+//
 // Drawing is incremental, so scrolling and refreshing stay short tasks: while the list is the same,
 // a scroll draws only the rows that came into view and removes those that left (a jump past the
 // margin draws the view anew); a new list whose rows in view are the same elements (a renderRow that
@@ -18,7 +22,7 @@
 import { h, clear } from './dom.js';
 
 // table: the <table>; scroller: the element that scrolls it (overflow: auto, bounded height);
-// renderRow(item, i) -> <tr>.  margin: rows drawn beyond each edge of the view, so small scrolls draw nothing.
+// renderRow(item, i, cols) -> <tr>.  margin: rows drawn beyond each edge of the view, so small scrolls draw nothing.
 // rowHeight: the rows' height in CSS pixels, to place them (see above); the caller sets the columns
 // as the table's --vt-cols (a grid-template-columns).
 export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeight = 0 } = {}) {
@@ -33,11 +37,18 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
   // reading scrollTop or clientHeight after the DOM changed would force a layout of the whole page
   // in the middle of drawing (several per load of a large process).  null: not known yet.
   let top = null, viewH = null;
+  // Placed rows drawn with some columns only: the columns' widths in px (null: every column), the
+  // scroller's horizontal place and width, and the columns drawn now.
+  let widths = null, left = 0, viewW = null;
+  let cols = [0, 0];
   const thead = h('thead');
   const tbody = h('tbody');
   const ro = typeof ResizeObserver === 'function' ? new ResizeObserver((es) => {
     for (const e of es) {
-      if (e.target === scroller) viewH = e.contentRect.height || null;
+      if (e.target === scroller) {
+        viewH = e.contentRect.height || null;
+        viewW = e.contentRect.width || null;
+      }
       else headH = e.borderBoxSize && e.borderBoxSize[0] ? e.borderBoxSize[0].blockSize : e.target.offsetHeight;
     }
   }) : null;
@@ -58,7 +69,7 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
   // Row i, placed where it belongs when rows are placed.  A display other than a table's takes the
   // table's roles away from the elements in some browsers: they are said again.
   function rowAt(i) {
-    const tr = renderRow(list[i], i);
+    const tr = renderRow(list[i], i, cols);
     if (placed) {
       tr.style.top = `${i * rowH}px`;
       if (!tr.hasAttribute('role')) {
@@ -114,7 +125,31 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
     drawn = rows;
   }
 
+  // The columns [c0, c1) that cover [x0, x1) of the table.
+  function colsOver(x0, x1) {
+    let c0 = 0, x = 0;
+    while (c0 < widths.length - 1 && x + widths[c0] <= x0) x += widths[c0++];
+    let c1 = c0;
+    while (c1 < widths.length && x < x1) x += widths[c1++];
+    return [c0, Math.max(c1, c0 + 1)];
+  }
+
+  // Whether the columns drawn still cover the view; if not, the columns to draw, half a view beyond
+  // each side of it, so scrolling sideways draws again only every half view.
+  function colsWanted() {
+    if (!widths) return cols[1] === Infinity ? null : [0, Infinity];
+    const w = viewW || scroller.clientWidth || window.innerWidth;
+    const [n0, n1] = colsOver(left, left + w);
+    if (n0 >= cols[0] && n1 <= cols[1]) return null;
+    return colsOver(left - w / 2, left + 1.5 * w);
+  }
+
   function paint(force) {
+    const cw = colsWanted();
+    if (cw) {
+      cols = cw;
+      force = true;
+    }
     const [va, vb] = wanted();
     if (!force && va >= first && vb <= last && last > first) return;
     update(Math.max(0, va - margin), Math.min(list.length, vb + margin), !force);
@@ -137,6 +172,7 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
 
   function onScroll() {
     top = scroller.scrollTop;
+    left = scroller.scrollLeft;
     if (raf) return;
     raf = requestAnimationFrame(() => {
       raf = 0;
@@ -147,9 +183,14 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
 
   return {
     // headRow: the header's <tr> (the same one again leaves the header as it is); items: the rows in
-    // display order
-    set(headRow, items, caption) {
+    // display order; colWidths: the columns' widths in px, to draw only those in view (placed rows)
+    set(headRow, items, caption, colWidths = null) {
       list = items;
+      if (placed && String(colWidths) !== String(widths)) {
+        widths = colWidths;
+        cols = [0, 0];
+        if (widths) table.setAttribute('aria-colcount', String(widths.length));
+      }
       if (thead.firstChild !== headRow || thead.childNodes.length !== 1) {
         clear(thead).append(headRow);
         if (placed) {

@@ -27,6 +27,13 @@ const HEAD = [
 // The region table's row height in CSS pixels (one line of 0.88rem text and its border).
 const ROW_PX = 24;
 
+// The root font size in px, to turn the columns' rem into the px the table is scrolled in.
+let rootPx = 0;
+function remPx() {
+  if (!rootPx) rootPx = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  return rootPx;
+}
+
 // Whether this memscoped answers /maps?rss=1; learnt from the first answer, kept for the page's life.
 let cheapRss = true;
 // Each mounted page names its questions to the parsing worker apart (see apiLarge).
@@ -238,7 +245,8 @@ export function mount(root, { pid }, app) {
       table.querySelector('th[aria-sort]:not([aria-sort="none"]) button').focus();
     } }))));
     vt.set(headRow, list,
-      h('caption', { class: 'sr-only', text: 'Regions with every smaps field; sizes in kB as smaps prints them' }));
+      h('caption', { class: 'sr-only', text: 'Regions with every smaps field; sizes in kB as smaps prints them' }),
+      cols.map((c) => c.w * remPx()));
   }
 
   function val(r, c) {
@@ -247,9 +255,11 @@ export function mount(root, { pid }, app) {
     return c.key === 'vm_flags' ? (r.vm_flags || []).join(' ') : r[c.key];
   }
 
-  function renderRow(r) {
+  // Columns c0..c1-1 of a region (vtable draws those in view); the first one on its grid column.
+  function renderRow(r, i, [c0, c1]) {
     const tr = h('tr', { dataset: st.group ? { path: r.path } : { start: r.start } });
-    for (const c of cols) {
+    for (let k = c0; k < Math.min(c1, cols.length); k++) {
+      const c = cols[k];
       const v = val(r, c);
       let td;
       if (c.key === 'start' && !st.group) td = h('td', { class: 'mono' }, h('a', { href: `#/process/${pid}/region/${r.start}`, text: v, title: 'page map of this region' }));
@@ -264,6 +274,10 @@ export function mount(root, { pid }, app) {
       else td = h('td', { class: c.key === 'vm_flags' ? 'flags' : null, text: v === undefined ? '' : String(v) });
       td.dataset.col = c.key;
       tr.append(td);
+    }
+    if (c0 > 0 && tr.firstChild) {
+      tr.firstChild.style.gridColumnStart = String(c0 + 1);
+      tr.firstChild.setAttribute('aria-colindex', String(c0 + 1));
     }
     return tr;
   }
