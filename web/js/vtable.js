@@ -134,14 +134,14 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
     return [c0, Math.max(c1, c0 + 1)];
   }
 
-  // Whether the columns drawn still cover the view; if not, the columns to draw, half a view beyond
-  // each side of it, so scrolling sideways draws again only every half view.
+  // Whether the columns drawn still cover the view; if not, the columns to draw, a quarter of a view
+  // beyond each side of it, so scrolling sideways draws again only every quarter view.
   function colsWanted() {
     if (!widths) return cols[1] === Infinity ? null : [0, Infinity];
     const w = viewW || scroller.clientWidth || window.innerWidth;
     const [n0, n1] = colsOver(left, left + w);
     if (n0 >= cols[0] && n1 <= cols[1]) return null;
-    return colsOver(left - w / 2, left + 1.5 * w);
+    return colsOver(left - w / 4, left + 1.25 * w);
   }
 
   function paint(force) {
