@@ -84,9 +84,10 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
   // The rows [a, b) that cover the view now.
   function wanted() {
     const hh = rowH || 24;
-    if (top === null) top = scroller.scrollTop;
-    const y = Math.max(0, top - (headH < 0 ? 0 : headH));
-    const view = viewH || scroller.clientHeight || window.innerHeight;
+    // before the first scroll event the scroller is where a new element is, at its top, and before
+    // the observer spoke it is at most the window's height: asking it would lay the page out now
+    const y = Math.max(0, (top || 0) - (headH < 0 ? 0 : headH));
+    const view = viewH || window.innerHeight;
     return [Math.max(0, Math.floor(y / hh)), Math.min(list.length, Math.ceil((y + view) / hh) + 1)];
   }
 
@@ -138,7 +139,7 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
   // beyond each side of it, so scrolling sideways draws again only every quarter view.
   function colsWanted() {
     if (!widths) return cols[1] === Infinity ? null : [0, Infinity];
-    const w = viewW || scroller.clientWidth || window.innerWidth;
+    const w = viewW || window.innerWidth;
     const [n0, n1] = colsOver(left, left + w);
     if (n0 >= cols[0] && n1 <= cols[1]) return null;
     return colsOver(left - w / 4, left + 1.25 * w);
