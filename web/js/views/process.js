@@ -101,7 +101,11 @@ export function mount(root, { pid }, app) {
       // back as the same object, so nothing is drawn again for it
       const smP = apiLarge(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal, key: `${key}smaps${grouped ? 'g' : ''}` });
       smP.catch(() => {});
-      const [p, cheap] = await Promise.all([api(`/processes/${pid}`, { signal }), cheapMaps(pid, signal, key)]);
+      // the process's own answer is small and quick: on a first load its header and totals go on
+      // screen at once, while the regions of a large process are still on their way
+      const pP = api(`/processes/${pid}`, { signal });
+      if (data === null) pP.then((p) => { if (data === null && !signal.aborted) drawHead(p, null); }, () => {});
+      const [p, cheap] = await Promise.all([pP, cheapMaps(pid, signal, key)]);
       // the first paint (and one after grouping changed) comes from the cheap answer; a refresh of
       // what is on screen waits for smaps instead of blanking its columns in between
       let painted = false;
@@ -137,7 +141,14 @@ export function mount(root, { pid }, app) {
 
   // figure, tbl: redraw the address-space figure, the table
   function draw(figure, tbl) {
-    const { p, cheap, sm } = data;
+    const { p, cheap } = data;
+    drawHead(p, cheap.count !== undefined ? cheap.count : cheap.regions.length);
+    if (figure) drawFigure();
+    if (tbl) drawTable();
+  }
+
+  // The header and the totals; nregions: null while the regions are not in yet.
+  function drawHead(p, nregions) {
     document.title = `${p.name} (${p.pid}) · memscope`;
     clear(head).append(
       h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumbs' }, h('a', { href: '#/', text: 'Processes' }), ' › ', `${p.name} (${p.pid})`),
@@ -145,15 +156,13 @@ export function mount(root, { pid }, app) {
       h('p', { class: 'cmdline', text: p.cmdline || '(no command line: kernel thread or zombie)' }),
       h('p', { class: 'muted' }, `user ${p.user} (uid ${p.uid}) · state ${p.state} · ${p.threads} thread${p.threads === 1 ? '' : 's'} · parent `,
         p.ppid ? h('a', { href: `#/process/${p.ppid}`, text: String(p.ppid) }) : '0'));
-    drawCards(cards, p, cheap.count !== undefined ? cheap.count : cheap.regions.length);
-    if (figure) drawFigure();
-    if (tbl) drawTable();
+    drawCards(cards, p, nregions);
   }
 
   function drawFigure() {
     const { p, cheap, sm } = data;
     // the figure's resident parts: the cheap answer's rss where it has them, else smaps' regions
-    const regs = cheapHasRss(cheap) || !sm || data.grouped ? cheap.regions.map(withRss) : sm.regions;
+    const regs = cheapHasRss(cheap) || !sm || data.grouped ? cheap.regions : sm.regions;
     const keep = figBox.querySelector('.aspace');
     const scrollTop = keep ? keep.scrollTop : 0;
     clear(figBox);
@@ -171,11 +180,6 @@ export function mount(root, { pid }, app) {
     if (st.wss) fig.dataset.wssInterval = String(st.wssInterval);   // which measurement it shows
     figBox.append(fig);
     if (scrollTop) fig.scrollTop = scrollTop;   // setting it at all would force a layout now
-  }
-
-  // A cheap region as the figure reads it: resident bytes where smaps would have them.
-  function withRss(r) {
-    return r.rss === undefined ? r : { ...r, fields: { rss: r.rss } };
   }
 
   // The rows and columns of what is known now: smaps once it came, the cheap answer before.
@@ -252,7 +256,9 @@ export function mount(root, { pid }, app) {
   function val(r, c) {
     if (c.field) return r.fields ? r.fields[c.key] : r[c.key];
     if (c.key === 'wss_ref') { const w = st.wss.get(r.start); return w ? w.referenced : undefined; }
-    return c.key === 'vm_flags' ? (r.vm_flags || []).join(' ') : r[c.key];
+    // a string from the parsing worker, an array where the answer came without it
+    if (c.key === 'vm_flags') return Array.isArray(r.vm_flags) ? r.vm_flags.join(' ') : r.vm_flags || '';
+    return r[c.key];
   }
 
   // Columns c0..c1-1 of a region (vtable draws those in view); the first one on its grid column.
@@ -343,6 +349,6 @@ function drawCards(el, p, nregions) {
     h('div', { class: 'stat small' },
       h('div', { class: 'label', text: 'Resident by type' }),
       h('div', { class: 'sub', text: `anon ${bytes(statusGet(s, 'rss_anon'))} · file ${bytes(statusGet(s, 'rss_file'))} · shmem ${bytes(statusGet(s, 'rss_shmem'))}` }),
-      h('div', { class: 'sub', text: `${int(nregions)} regions` })));
+      h('div', { class: 'sub', text: nregions === null ? 'regions: reading the map…' : `${int(nregions)} regions` })));
   if (!roll && p.rollup_error) el.append(h('p', { class: 'hint', text: `PSS/USS unavailable: ${p.rollup_error}` }));
 }
