@@ -22,7 +22,8 @@
 import { h, clear } from './dom.js';
 
 // table: the <table>; scroller: the element that scrolls it (overflow: auto, bounded height);
-// renderRow(item, i, cols) -> <tr>.  margin: rows drawn beyond each edge of the view, so small scrolls draw nothing.
+// renderRow(item, i, cols, old) -> <tr>; old (placed rows only): a row no longer in view that
+// renderRow may refill and return instead of making a new one.  margin: rows drawn beyond each edge of the view, so small scrolls draw nothing.
 // rowHeight: the rows' height in CSS pixels, to place them (see above); the caller sets the columns
 // as the table's --vt-cols (a grid-template-columns).
 export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeight = 0 } = {}) {
@@ -68,8 +69,8 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
 
   // Row i, placed where it belongs when rows are placed.  A display other than a table's takes the
   // table's roles away from the elements in some browsers: they are said again.
-  function rowAt(i) {
-    const tr = renderRow(list[i], i, cols);
+  function rowAt(i, old) {
+    const tr = renderRow(list[i], i, cols, old);
     if (placed) {
       tr.style.top = `${i * rowH}px`;
       if (!tr.hasAttribute('role')) {
@@ -91,8 +92,42 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
     return [Math.max(0, Math.floor(y / hh)), Math.min(list.length, Math.ceil((y + view) / hh) + 1)];
   }
 
+  // Placed rows a..b-1: those of first..last-1 still wanted stay when the list did not change, the
+  // others are handed to renderRow to be refilled where they are (their place in the DOM does not
+  // matter, their index is aria-rowindex), so a scroll moves no element; only what renderRow could
+  // not refill is added or removed.
+  function updatePlaced(a, b, keep) {
+    const spare = [];
+    const at = new Map();
+    drawn.forEach((tr, k) => {
+      const i = first + k;
+      if (keep && i >= a && i < b) at.set(i, tr);
+      else spare.push(tr);
+    });
+    const frag = document.createDocumentFragment();
+    const rows = [];
+    for (let i = a; i < b; i++) {
+      let tr = at.get(i);
+      if (!tr) {
+        const old = spare.pop();
+        tr = rowAt(i, old);
+        if (tr !== old) {
+          if (old) old.remove();
+          frag.append(tr);
+        }
+      }
+      rows.push(tr);
+    }
+    for (const tr of spare) tr.remove();
+    if (frag.firstChild) tbody.append(frag);
+    first = a;
+    last = b;
+    drawn = rows;
+  }
+
   // Draws rows a..b-1, keeping those of first..last-1 already drawn when the list did not change.
   function update(a, b, keep) {
+    if (placed) { updatePlaced(a, b, keep); return; }
     if (keep && a < last && b > first) {
       // drop what left at either end, add what came in at either end
       while (first < a) { drawn.shift().remove(); first++; }

@@ -90,6 +90,8 @@ export function mount(root, { pid }, app) {
   let ctl = null;
   let cols = [];
   let list = [];
+  // a drawn row's columns (the cols array it was drawn for, its first column and end), to refill it
+  const shapes = new WeakMap();
   const refresh = async () => {
     if (ctl) ctl.abort();
     ctl = new AbortController();
@@ -262,30 +264,71 @@ export function mount(root, { pid }, app) {
   }
 
   // Columns c0..c1-1 of a region (vtable draws those in view); the first one on its grid column.
-  function renderRow(r, i, [c0, c1]) {
-    const tr = h('tr', { dataset: st.group ? { path: r.path } : { start: r.start } });
-    for (let k = c0; k < Math.min(c1, cols.length); k++) {
-      const c = cols[k];
-      const v = val(r, c);
-      let td;
-      if (c.key === 'start' && !st.group) td = h('td', { class: 'mono' }, h('a', { href: `#/process/${pid}/region/${r.start}`, text: v, title: 'page map of this region' }));
-      else if (c.key === 'end') td = h('td', { class: 'mono', text: v });
-      else if (c.key === 'path') {
-        const shown = v || (st.group ? '[anonymous]' : '');
-        td = h('td', { class: 'path' }, h('span', { class: 'clip', text: shown, title: shown || null }), r.deleted ? h('span', { class: 'tag', text: 'deleted' }) : null);
-      } else if (c.key === 'kind') td = h('td', null, h('span', { class: `chip k-${v}`, text: v }));
-      else if (c.key === 'wss_ref') td = wssCell(st.wss.get(r.start));
-      else if (c.bytes && typeof v === 'number') td = h('td', { class: 'num', text: kb(v), dataset: { bytes: v } });
-      else if (c.num || typeof v === 'number') td = h('td', { class: 'num', text: int(v) });
-      else td = h('td', { class: c.key === 'vm_flags' ? 'flags' : null, text: v === undefined ? '' : String(v) });
-      td.dataset.col = c.key;
-      tr.append(td);
+  // old: a row that scrolled out, refilled in place when it has the same columns: a scroll then
+  // changes text, not elements, and leaves the browser no new boxes to build or garbage to collect.
+  function renderRow(r, i, [c0, c1], old) {
+    const n = Math.min(c1, cols.length);
+    const was = old && shapes.get(old);
+    const reuse = !!was && was.cols === cols && was.c0 === c0 && was.n === n;
+    const tr = reuse ? old : h('tr');
+    if (st.group) tr.dataset.path = r.path;
+    else tr.dataset.start = r.start;
+    for (let k = c0; k < n; k++) {
+      const td = reuse ? tr.children[k - c0] : h('td', { dataset: { col: cols[k].key } });
+      fillCell(td, cols[k], r);
+      if (!reuse) tr.append(td);
     }
-    if (c0 > 0 && tr.firstChild) {
-      tr.firstChild.style.gridColumnStart = String(c0 + 1);
-      tr.firstChild.setAttribute('aria-colindex', String(c0 + 1));
+    if (!reuse) {
+      shapes.set(tr, { cols, c0, n });
+      if (c0 > 0 && tr.firstChild) {
+        tr.firstChild.style.gridColumnStart = String(c0 + 1);
+        tr.firstChild.setAttribute('aria-colindex', String(c0 + 1));
+      }
     }
     return tr;
+  }
+
+  // A cell of column c for region (or path group) r, new or of another row: what it holds is made
+  // if missing and refilled where it differs.
+  function fillCell(td, c, r) {
+    const v = val(r, c);
+    if (c.key === 'start' && !st.group) {
+      let a = td.firstChild;
+      if (!a) {
+        td.className = 'mono';
+        a = td.appendChild(h('a', { title: 'page map of this region' }));
+      }
+      a.href = `#/process/${pid}/region/${r.start}`;
+      setText(a, v);
+    } else if (c.key === 'path') {
+      const shown = v || (st.group ? '[anonymous]' : '');
+      let span = td.firstChild;
+      if (!span) {
+        td.className = 'path';
+        span = td.appendChild(h('span', { class: 'clip' }));
+      }
+      setText(span, shown);
+      if (shown) span.title = shown;
+      else span.removeAttribute('title');
+      const tag = span.nextSibling;
+      if (r.deleted && !tag) td.append(h('span', { class: 'tag', text: 'deleted' }));
+      else if (!r.deleted && tag) tag.remove();
+    } else if (c.key === 'kind') {
+      const chip = td.firstChild || td.appendChild(h('span'));
+      setClass(chip, `chip k-${v}`);
+      setText(chip, v);
+    } else if (c.key === 'wss_ref') fillWss(td, st.wss.get(r.start));
+    else {
+      let cls = null, text, bytes;
+      if (c.key === 'end') { cls = 'mono'; text = v; }
+      else if (c.bytes && typeof v === 'number') { cls = 'num'; text = kb(v); bytes = v; }
+      else if (c.num || typeof v === 'number') { cls = 'num'; text = int(v); }
+      else { cls = c.key === 'vm_flags' ? 'flags' : null; text = v === undefined ? '' : String(v); }
+      setClass(td, cls);
+      setText(td, text);
+      if (bytes !== undefined) td.dataset.bytes = bytes;
+      else if ('bytes' in td.dataset) delete td.dataset.bytes;
+    }
   }
 
   // Another page (or a test) can ask for a region's row: the table scrolls to it.
@@ -314,12 +357,28 @@ export function mount(root, { pid }, app) {
 }
 
 // A region's referenced bytes in the working-set interval, on the colour of its share of the resident.
-function wssCell(w) {
-  if (!w) return h('td', { class: 'num muted', text: '—', title: 'not in the working-set answer' });
-  const td = h('td', { class: 'num wss', text: kb(w.referenced), dataset: { bytes: w.referenced },
-    title: w.rss ? `${pct(w.referenced, w.rss)} of its ${kb(w.rss)} resident referenced in the interval` : 'nothing resident' });
-  if (w.rss) td.style.background = heat(w.referenced / w.rss, true);
-  return td;
+function fillWss(td, w) {
+  setClass(td, w ? 'num wss' : 'num muted');
+  setText(td, w ? kb(w.referenced) : '—');
+  if (w) td.dataset.bytes = w.referenced;
+  else delete td.dataset.bytes;
+  td.title = !w ? 'not in the working-set answer'
+    : w.rss ? `${pct(w.referenced, w.rss)} of its ${kb(w.rss)} resident referenced in the interval` : 'nothing resident';
+  td.style.background = w && w.rss ? heat(w.referenced / w.rss, true) : '';
+}
+
+// An element's only text, changed only where it differs (its text node kept).
+function setText(el, text) {
+  const t = el.firstChild;
+  if (t && t.nodeType === Node.TEXT_NODE && !t.nextSibling) {
+    if (t.data !== text) t.data = text;
+  } else el.textContent = text;
+}
+
+function setClass(el, cls) {
+  if (el.getAttribute('class') === cls) return;
+  if (cls) el.setAttribute('class', cls);
+  else el.removeAttribute('class');
 }
 
 function legend() {
