@@ -5,7 +5,7 @@
 // Two ways to stand for the rows not drawn:
 // - margins (the default): the table's top and bottom margins, with the row height measured from the
 //   first row drawn; the table stays a table, so its columns may size to their content.
-// - placed (rowHeight given): every row is absolutely placed at its index (a transform) in a body as
+// - placed (rowHeight given): every row is absolutely placed at its index (its top) in a body as
 //   tall as the whole list, and is a box of fixed size (contain: strict, see app.css), the columns a
 //   grid from the table's --vt-cols.  Drawing a row then lays out and paints that row only: a table's
 //   rows, however fixed its layout, are laid out again together whenever one comes or goes, which
@@ -17,14 +17,14 @@
 //
 // Drawing is incremental, so scrolling and refreshing stay short tasks: while the list is the same,
 // a scroll draws only the rows that came into view and removes those that left (a jump past the
-// margin draws the view anew); a new list whose rows in view are the same elements (a renderRow that
+// margin draws the view anew; placed rows that left are refilled with those that came in); a new list whose rows in view are the same elements (a renderRow that
 // keeps its rows, as the process list's does) changes nothing in the DOM.
 import { h, clear } from './dom.js';
 
 // table: the <table>; scroller: the element that scrolls it (overflow: auto, bounded height);
 // renderRow(item, i, cols, old) -> <tr>; old (placed rows only): a row no longer in view that
-// renderRow may refill and return instead of making a new one.  margin: rows drawn beyond each edge of the view, so small scrolls draw nothing.
-// rowHeight: the rows' height in CSS pixels, to place them (see above); the caller sets the columns
+// renderRow may refill and return instead of making a new one.  margin: rows drawn beyond each edge
+// of the view, so small scrolls draw nothing.  rowHeight: the rows' height in CSS pixels, to place them (see above); the caller sets the columns
 // as the table's --vt-cols (a grid-template-columns).
 export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeight = 0 } = {}) {
   const placed = rowHeight > 0;
@@ -49,8 +49,7 @@ export function virtualTable(table, scroller, renderRow, { margin = 12, rowHeigh
       if (e.target === scroller) {
         viewH = e.contentRect.height || null;
         viewW = e.contentRect.width || null;
-      }
-      else headH = e.borderBoxSize && e.borderBoxSize[0] ? e.borderBoxSize[0].blockSize : e.target.offsetHeight;
+      } else headH = e.borderBoxSize && e.borderBoxSize[0] ? e.borderBoxSize[0].blockSize : e.target.offsetHeight;
     }
   }) : null;
   if (ro) ro.observe(scroller);
