@@ -95,13 +95,13 @@ function onWorkerMessage(ev) {
 const SAME = Symbol('same');
 const lastAnswer = new Map();   // key -> the last answer under it, handed out again while unchanged
 
-function ask(w, path, signal, key, queue) {
+function ask(w, path, signal, key) {
   const id = nextId++;
   const url = new URL(`/api/v1${path}`, location.href).href;
   return new Promise((resolve, reject) => {
     if (signal && signal.aborted) { reject(new DOMException('aborted', 'AbortError')); return; }
     waiting.set(id, { resolve, reject, rows: [], url });
-    w.postMessage({ id, url, token: sessionStorage.getItem(TOKEN_KEY), key, queue });
+    w.postMessage({ id, url, token: sessionStorage.getItem(TOKEN_KEY), key });
     if (signal) signal.addEventListener('abort', () => {
       if (!waiting.has(id)) return;
       waiting.delete(id);
@@ -114,17 +114,15 @@ function ask(w, path, signal, key, queue) {
 // GET path through the worker.  key: a name for this caller's repeated question; with it, an answer
 // whose text is identical to the last one under that key resolves to the very same object as then
 // (nothing parsed or copied), so a caller sees "unchanged" as ===.  forgetKeys(prefix) drops them.
-// queue: the transfer waits for the one queued before it to end (see apiworker.js), so of two large
-// answers the first asked comes first.
-export async function apiLarge(path, { signal, key, queue = false } = {}) {
+export async function apiLarge(path, { signal, key } = {}) {
   const w = apiWorker();
   if (!w) return api(path, { signal });
-  let a = await ask(w, path, signal, key, queue);
+  let a = await ask(w, path, signal, key);
   if (a === SAME) {
     if (lastAnswer.has(key)) return lastAnswer.get(key);
     // the worker knew the text but this side never took the answer in (it was aborted): ask anew
     w.postMessage({ forget: key });
-    a = await ask(w, path, signal, key, queue);
+    a = await ask(w, path, signal, key);
   }
   if (key) lastAnswer.set(key, a);
   return a;

@@ -9,19 +9,13 @@
 // shows them, and taking 100,000 arrays of short strings out of the messages cost the page's main
 // thread a third of the time it spent on the whole smaps answer.
 //
-// A question asked with queue waits for the transfer of the one queued before it to end before its
-// own begins: the page asks for the cheap answer and then smaps, and at 100,000 regions the two
-// (18 and 56 MB) sharing the browser's pipe made the cheap one, which the first paint waits for,
-// arrive about as late as both.
-//
-// Messages in:  {id, url, token, key, queue}  |  {cancel: id}
+// Messages in:  {id, url, token, key}  |  {cancel: id}
 // Messages out: {id, rows: [...]}*  then  {id, done: answer-without-its-row-array, field}
 //               | {id, same: true}  |  {id, error: {status, code, message}}
 
 const CHUNK = 2000;
 const ctls = new Map();     // id -> AbortController of a fetch in flight
 const lastHash = new Map(); // key -> hash of the last answer's text
-let queued = Promise.resolve();  // settles when the last queued transfer has ended
 
 // FNV-1a over the UTF-16 units, 32 bits, with the length: a cheap fingerprint of a whole answer.
 function hash(text) {
@@ -33,15 +27,10 @@ function hash(text) {
   return `${text.length}:${x >>> 0}`;
 }
 
-async function run({ id, url, token, key, queue }) {
+async function run({ id, url, token, key }) {
   const ctl = new AbortController();
   ctls.set(id, ctl);
-  let release = null;
-  const turn = queued;
-  if (queue) queued = new Promise((r) => { release = r; });
   try {
-    if (queue) await turn;
-    if (ctl.signal.aborted) return;
     const headers = { Accept: 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
     let res;
@@ -53,11 +42,6 @@ async function run({ id, url, token, key, queue }) {
       return;
     }
     const text = await res.text();
-    if (release) {
-      // let the next queued question start its transfer before this one's parse holds the thread
-      release();
-      await new Promise((r) => setTimeout(r, 0));
-    }
     let data = null;
     try {
       data = text ? JSON.parse(text) : null;
@@ -90,7 +74,6 @@ async function run({ id, url, token, key, queue }) {
   } catch (e) {
     if (e.name !== 'AbortError') postMessage({ id, error: { status: 0, code: 'worker', message: String(e && e.message || e) } });
   } finally {
-    if (release) release();
     ctls.delete(id);
   }
 }

@@ -44,13 +44,13 @@ let mounts = 0;
 async function cheapMaps(pid, signal, key) {
   if (cheapRss) {
     try {
-      return await apiLarge(`/processes/${pid}/maps?rss=1`, { signal, key: `${key}maps`, queue: true });
+      return await apiLarge(`/processes/${pid}/maps?rss=1`, { signal, key: `${key}maps` });
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field')) throw e;
       cheapRss = false;
     }
   }
-  return apiLarge(`/processes/${pid}/maps`, { signal, key: `${key}maps`, queue: true });
+  return apiLarge(`/processes/${pid}/maps`, { signal, key: `${key}maps` });
 }
 
 export function mount(root, { pid }, app) {
@@ -98,18 +98,16 @@ export function mount(root, { pid }, app) {
     const signal = ctl.signal;
     const grouped = st.group;
     try {
-      // smaps is asked for at once too, queued behind the cheap answer (its transfer begins when the
-      // cheap one's ends), and nothing waits for it before the first paint; both large answers are
-      // parsed by the worker, and one that did not change since the last refresh comes back as the
-      // same object, so nothing is drawn again for it
-      const cheapP = cheapMaps(pid, signal, key);
-      const smP = apiLarge(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal, key: `${key}smaps${grouped ? 'g' : ''}`, queue: true });
+      // smaps is asked for at once too, but nothing waits for it before the first paint; both large
+      // answers are parsed by the worker, and one that did not change since the last refresh comes
+      // back as the same object, so nothing is drawn again for it
+      const smP = apiLarge(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal, key: `${key}smaps${grouped ? 'g' : ''}` });
       smP.catch(() => {});
       // the process's own answer is small and quick: on a first load its header and totals go on
       // screen at once, while the regions of a large process are still on their way
       const pP = api(`/processes/${pid}`, { signal });
       if (data === null) pP.then((p) => { if (data === null && !signal.aborted) drawHead(p, null); }, () => {});
-      const [p, cheap] = await Promise.all([pP, cheapP]);
+      const [p, cheap] = await Promise.all([pP, cheapMaps(pid, signal, key)]);
       // the first paint (and one after grouping changed) comes from the cheap answer; a refresh of
       // what is on screen waits for smaps instead of blanking its columns in between
       let painted = false;
