@@ -375,9 +375,7 @@ static bool query_id(http_req *r, const char *what, int64_t *id)
 /* Loads snapshot id (its smaps parsed into sm); replies 404/503/500 and returns false on failure. */
 static bool load_snapshot(http_req *r, int64_t id, ms_snapshot_info *info, ms_smaps *sm)
 {
-    ms_err rc = ms_store_snapshot_get(hist_store, id, info, &sm->maps.buf);
-    if (rc == MS_OK)
-        rc = ms_smaps_parse(sm);
+    ms_err rc = ms_store_snapshot_load(hist_store, id, info, sm);
     if (rc == MS_ERR_NOENT)
         http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_snapshot", "no snapshot %" PRId64, id);
     else if (rc != MS_OK)
@@ -695,9 +693,7 @@ static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
     size_t n = 0;
     ms_err rc = ms_store_snapshot_baseline(hist_store, id, since, &base);
     if (rc == MS_OK)
-        rc = ms_store_snapshot_get(hist_store, base.id, &base, &a.maps.buf);
-    if (rc == MS_OK)
-        rc = ms_smaps_parse(&a);
+        rc = ms_store_snapshot_load(hist_store, base.id, &base, &a);
     if (rc == MS_OK && read_live(id->pid, id->start_time, &b) != MS_OK) {
         ms_smaps_free(&b);
         ms_smaps_init(&b);
@@ -705,9 +701,7 @@ static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
         if (rc == MS_OK && last.id == base.id)
             rc = MS_ERR_NOENT;
         if (rc == MS_OK)
-            rc = ms_store_snapshot_get(hist_store, last.id, &last, &b.maps.buf);
-        if (rc == MS_OK)
-            rc = ms_smaps_parse(&b);
+            rc = ms_store_snapshot_load(hist_store, last.id, &last, &b);
     }
     if (rc == MS_OK)
         rc = ms_smaps_diff(&a, &b, &e, &n);
