@@ -513,9 +513,16 @@ static void write_entry(jw *w, const ms_diff_entry *e)
     jw_ku64(w, "regions_after", e->nafter);
     jw_ku64(w, "size_before", e->size_before);
     jw_ku64(w, "size_after", e->size_after);
-    write_totals_obj(w, "before", &e->before);
-    write_totals_obj(w, "after", &e->after);
-    write_delta(w, &e->before, &e->after);
+    /* Most of a process's regions do not change between two readings: such an entry's figures
+     * are given once, not as before, an equal after and a zero delta (a third of the size). */
+    if (memcmp(e->before.v, e->after.v, sizeof e->before.v) == 0 &&
+        memcmp(e->before.seen, e->after.seen, sizeof e->before.seen) == 0) {
+        write_totals_obj(w, "figures", &e->before);
+    } else {
+        write_totals_obj(w, "before", &e->before);
+        write_totals_obj(w, "after", &e->after);
+        write_delta(w, &e->before, &e->after);
+    }
     jw_obj_end(w);
 }
 
