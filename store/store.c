@@ -12,6 +12,7 @@
 #include "snapcodec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sqlite3.h>
@@ -905,7 +906,9 @@ static ms_err snapshot_one(ms_store *s, const char *where, int64_t a, int64_t b,
     if (ret != MS_OK)
         return ret;
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT " SNAP_COLS ", s.text FROM snapshots s JOIN procs p ON p.id = s.proc %s",
+    /* The blob's length only: a blob spills over many pages, and selecting it would have SQLite
+     * assemble a copy of its own before ours (fresh pages, which cost more than the read). */
+    snprintf(sql, sizeof sql, "SELECT " SNAP_COLS ", length(s.text) FROM snapshots s JOIN procs p ON p.id = s.proc %s",
              where);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -919,7 +922,23 @@ static ms_err snapshot_one(ms_store *s, const char *where, int64_t a, int64_t b,
         snapinfo_from_row(st, info);
         if (text) {
             ms_buf_reset(text);
-            ret = ms_buf_append(text, sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9));
+            size_t len = (size_t)sqlite3_column_int64(st, 9);
+            sqlite3_blob *bh = NULL;
+            ret = ms_buf_reserve(text, len);
+            if (ret == MS_OK && len > INT_MAX)
+                ret = MS_ERR_TOOBIG;
+            if (ret == MS_OK) {
+                rc = sqlite3_blob_open(s->db, "main", "snapshots", "text", info->id, 0, &bh);
+                if (rc == SQLITE_OK)
+                    rc = sqlite3_blob_read(bh, text->data, (int)len, 0);
+                if (rc == SQLITE_OK) {
+                    text->len = len;
+                    text->data[len] = '\0';
+                } else {
+                    ret = fail(s, rc, "reading a snapshot");
+                }
+                sqlite3_blob_close(bh);
+            }
         }
     } else {
         ret = rc == SQLITE_DONE ? MS_ERR_NOENT : fail(s, rc, "reading a snapshot");
