@@ -19,7 +19,6 @@
 #include "core/smaps.h"
 #include "core/stat.h"
 #include "encode.h"
-#include "core/rstream.h"
 #include "store/diff.h"
 #include "store/snapcodec.h"
 
@@ -590,7 +589,6 @@ static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, diff_end *d)
 static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, diff_end *d)
 {
     int dirfd;
-    ms_rstream *rs = NULL;
     ms_err rc = ms_pid_open(pid, &dirfd);
     if (rc != MS_OK)
         return rc;
@@ -599,23 +597,7 @@ static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, di
     if (rc == MS_OK && st.starttime != start_time)
         rc = MS_ERR_NOENT;            /* the pid now names another process */
     if (rc == MS_OK)
-        rc = ms_rstream_open(dirfd, "smaps", page_size, 0, &rs);
-    if (rc == MS_OK) {
-        ms_snapenc e;
-        ms_snapenc_begin(&e, &d->blob);
-        for (;;) {
-            const ms_region *g;
-            const ms_smaps_field *f;
-            size_t nf, vl;
-            if ((rc = ms_rstream_next(rs, &g, &f, &nf)) != MS_OK || !g)
-                break;
-            const char *vm = ms_rstream_vmflags(rs, &vl);
-            ms_snapenc_region(&e, g, f, nf, vm, vl);
-        }
-        ms_err erc = ms_snapenc_end(&e);
-        rc = rc != MS_OK ? rc : erc;
-    }
-    ms_rstream_close(rs);
+        rc = ms_snapcodec_read(dirfd, page_size, &d->blob);
     close(dirfd);
     if (rc == MS_OK)
         rc = ms_snapview_open(&d->v, d->blob.data, d->blob.len);

@@ -43,6 +43,10 @@ void ms_snapenc_region(ms_snapenc *e, const ms_region *r, const ms_smaps_field *
 /* Finishes the blob (or, on error, leaves out as it was before begin); frees what e holds. */
 ms_err ms_snapenc_end(ms_snapenc *e);
 
+/* Reads <dirfd>/smaps as a stream (ms_rstream: no whole file, no field array held) and appends it
+ * in the binary form to out.  base_page as ms_rstream_open takes it.  Errors as ms_rstream gives
+ * them; out is left as it was on error. */
+ms_err ms_snapcodec_read(int dirfd, uint64_t base_page, ms_buf *out);
 /* Appends s in the binary form to out. */
 ms_err ms_snapcodec_encode(const ms_smaps *s, ms_buf *out);
 /* Whether the len bytes at p are in the binary form (rather than smaps text). */
