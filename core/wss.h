@@ -24,7 +24,8 @@
  * bit left clear.  A process looping over a set that fits the TLB then reads as idle (0 of 64 MiB
  * referenced, measured on an AMD EPYC guest with PTE coalescing).  With flush_tlb, "4" is written
  * next: that path ends in a flush of the process's TLB entries, and on a kernel without soft-dirty
- * tracking does nothing else.  Where the kernel tracks soft-dirty bits "4" would reset them and
+ * tracking does nothing else to its page tables (it does tell secondary MMUs, a KVM guest's or a
+ * device's, to drop their copies of the address space, which they rebuild on their next access).  Where the kernel tracks soft-dirty bits "4" would reset them and
  * write-protect every page, breaking whoever tracks them (CRIU), so the caller passes false there.
  * *flushed says whether the flush was done. */
 ms_err ms_wss_clear_refs(int dirfd, bool flush_tlb, bool *flushed);
