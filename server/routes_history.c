@@ -473,19 +473,29 @@ enum MHD_Result h_snap_delete(http_req *r)
 
 /* ---- diff ---- */
 
+/* /proc/<pid> into *dirfd, if pid is still the process with start_time (0: any). */
+static ms_err open_same(int pid, uint64_t start_time, int *dirfd)
+{
+    ms_err rc = ms_pid_open(pid, dirfd);
+    if (rc != MS_OK)
+        return rc;
+    ms_stat st;
+    rc = ms_stat_read(*dirfd, &st);
+    if (rc == MS_OK && start_time && st.starttime != start_time)
+        rc = MS_ERR_NOENT;            /* the pid now names another process */
+    if (rc != MS_OK)
+        close(*dirfd);
+    return rc;
+}
+
 /* The live smaps of pid, if it is still the process with start_time (0: any). */
 static ms_err read_live(int pid, uint64_t start_time, ms_smaps *sm)
 {
     int dirfd;
-    ms_err rc = ms_pid_open(pid, &dirfd);
+    ms_err rc = open_same(pid, start_time, &dirfd);
     if (rc != MS_OK)
         return rc;
-    ms_stat st;
-    rc = ms_stat_read(dirfd, &st);
-    if (rc == MS_OK && start_time && st.starttime != start_time)
-        rc = MS_ERR_NOENT;            /* the pid now names another process */
-    if (rc == MS_OK)
-        rc = ms_smaps_read(dirfd, sm);
+    rc = ms_smaps_read(dirfd, sm);
     close(dirfd);
     return rc;
 }
@@ -589,15 +599,10 @@ static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, diff_end *d)
 static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, diff_end *d)
 {
     int dirfd;
-    ms_err rc = ms_pid_open(pid, &dirfd);
+    ms_err rc = open_same(pid, start_time, &dirfd);
     if (rc != MS_OK)
         return rc;
-    ms_stat st;
-    rc = ms_stat_read(dirfd, &st);
-    if (rc == MS_OK && st.starttime != start_time)
-        rc = MS_ERR_NOENT;            /* the pid now names another process */
-    if (rc == MS_OK)
-        rc = ms_snapcodec_read(dirfd, page_size, &d->blob);
+    rc = ms_snapcodec_read(dirfd, page_size, &d->blob);
     close(dirfd);
     if (rc == MS_OK)
         rc = ms_snapview_open(&d->v, d->blob.data, d->blob.len);

@@ -82,17 +82,25 @@ static void fresh_store(void)
     ms_store_free(&s);
 }
 
+/* A store file as a memscoped of schema `version` made it, at path, open for the test to fill. */
+static sqlite3 *old_store(const char *path, int version)
+{
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    for (int v = 1; v <= version; v++)
+        CHECK(sqlite3_exec(db, ms_store_migration_sql(v), NULL, NULL, NULL) == SQLITE_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", MS_STORE_APP_ID, version);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    return db;
+}
+
 static void migration(void)
 {
     char dir[300], path[400];
     mktmp(dir, sizeof dir, "v1");
     snprintf(path, sizeof path, "%s/memscope.db", dir);
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    char sql[256];
-    snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=1;", MS_STORE_APP_ID);
-    CHECK(sqlite3_exec(db, ms_store_migration_sql(1), NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3 *db = old_store(path, 1);
     CHECK(sqlite3_exec(db, "INSERT INTO procs VALUES(1, 77, 12345, 'old', 1000, 2000)", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     ms_store_config c;
@@ -669,13 +677,8 @@ static void snapshot_text_migrated(void)
     char dir[300], path[400];
     mktmp(dir, sizeof dir, "v3");
     snprintf(path, sizeof path, "%s/memscope.db", dir);
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    for (int v = 1; v <= 3; v++)
-        CHECK(sqlite3_exec(db, ms_store_migration_sql(v), NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3 *db = old_store(path, 3);
     char sql[256];
-    snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=3;", MS_STORE_APP_ID);
-    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
     int fd = open("/proc/self", O_RDONLY | O_DIRECTORY);
     ms_stat st;
     ms_buf text;
