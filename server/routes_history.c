@@ -616,7 +616,7 @@ typedef struct {
     jw w;
     int pid;
     int64_t from, from_t, to, to_t;
-    const char *group;        /* "path", "kind" or NULL: no groups */
+    int group;                /* 0: no groups, 1: by path, 2: by kind */
     diff_end a, b;
     ms_diff_piece *p;
     size_t n, *members, next;
@@ -709,7 +709,7 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         jw_obj_end(w);
         jw_ku64(w, "count", x->n);
         if (x->group) {
-            ms_err rc = write_groups(x, strcmp(x->group, "kind") == 0);
+            ms_err rc = write_groups(x, x->group == 2);
             if (rc != MS_OK)
                 return rc;
         }
@@ -784,7 +784,7 @@ enum MHD_Result h_diff(http_req *r)
     x->from = from;
     x->from_t = ia.t_ms;
     x->to = to;
-    x->group = group;
+    x->group = !group ? 0 : strcmp(group, "kind") == 0 ? 2 : 1;
     char what[64];
     snprintf(what, sizeof what, "diffing snapshot %" PRId64 " of %d", from, pid);
     return http_reply_stream(r, "application/json", x, diff_fill, diff_stream_free, what);
