@@ -13,6 +13,7 @@
 #include "core/proc.h"
 #include "core/stat.h"
 #include "hsubject.h"
+#include "oldstore.h"
 #include "store/store.h"
 
 /* What a store file holds, checked with SQLite directly. */
@@ -261,21 +262,8 @@ static void text_snapshot_migrated(void)
     if (fd >= 0)
         close(fd);
     snprintf(path, sizeof path, "%s/memscope.db", dir);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    for (int v = 1; v <= 3; v++)
-        CHECK(sqlite3_exec(db, ms_store_migration_sql(v), NULL, NULL, NULL) == SQLITE_OK);
-    snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=3;"
-             "INSERT INTO procs VALUES(1, %d, %llu, 'subject', 1000, 2000)", MS_STORE_APP_ID, h.pid,
-             (unsigned long long)st.starttime);
-    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_stmt *ins = NULL;
-    CHECK(sqlite3_prepare_v2(db, "INSERT INTO snapshots(proc, t, reason, rss, nregions, bytes, text)"
-                             " VALUES(1, 1500, 'manual', 0, 0, ?1, ?2)", -1, &ins, NULL) == SQLITE_OK);
-    sqlite3_bind_int64(ins, 1, (int64_t)text.len);
-    sqlite3_bind_blob64(ins, 2, text.data, text.len, SQLITE_STATIC);
-    CHECK(sqlite3_step(ins) == SQLITE_DONE);
-    sqlite3_finalize(ins);
+    sqlite3 *db = oldstore_open(path, 3);
+    CHECK(db && oldstore_put_text(db, h.pid, st.starttime, text.data, text.len));
     sqlite3_close(db);
     ms_buf_free(&text);
     char line[32];

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "oldstore.h"
 #include "core/proc.h"
 #include "core/stat.h"
 #include "store/diff.h"
@@ -82,25 +83,13 @@ static void fresh_store(void)
     ms_store_free(&s);
 }
 
-/* A store file as a memscoped of schema `version` made it, at path, open for the test to fill. */
-static sqlite3 *old_store(const char *path, int version)
-{
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    for (int v = 1; v <= version; v++)
-        CHECK(sqlite3_exec(db, ms_store_migration_sql(v), NULL, NULL, NULL) == SQLITE_OK);
-    char sql[256];
-    snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", MS_STORE_APP_ID, version);
-    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
-    return db;
-}
-
 static void migration(void)
 {
     char dir[300], path[400];
     mktmp(dir, sizeof dir, "v1");
     snprintf(path, sizeof path, "%s/memscope.db", dir);
-    sqlite3 *db = old_store(path, 1);
+    sqlite3 *db = oldstore_open(path, 1);
+    CHECK(db != NULL);
     CHECK(sqlite3_exec(db, "INSERT INTO procs VALUES(1, 77, 12345, 'old', 1000, 2000)", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     ms_store_config c;
@@ -677,23 +666,13 @@ static void snapshot_text_migrated(void)
     char dir[300], path[400];
     mktmp(dir, sizeof dir, "v3");
     snprintf(path, sizeof path, "%s/memscope.db", dir);
-    sqlite3 *db = old_store(path, 3);
-    char sql[256];
     int fd = open("/proc/self", O_RDONLY | O_DIRECTORY);
     ms_stat st;
     ms_buf text;
     ms_buf_init(&text, 0);
     CHECK(fd >= 0 && ms_stat_read(fd, &st) == MS_OK && ms_read_file_at(fd, "smaps", &text) == MS_OK);
-    snprintf(sql, sizeof sql, "INSERT INTO procs VALUES(1, %d, %llu, 'self', 1000, 2000)", getpid(),
-             (unsigned long long)st.starttime);
-    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_stmt *ins = NULL;
-    CHECK(sqlite3_prepare_v2(db, "INSERT INTO snapshots(proc, t, reason, rss, nregions, bytes, text)"
-                             " VALUES(1, 1500, 'manual', 0, 0, ?1, ?2)", -1, &ins, NULL) == SQLITE_OK);
-    sqlite3_bind_int64(ins, 1, (int64_t)text.len);
-    sqlite3_bind_blob64(ins, 2, text.data, text.len, SQLITE_STATIC);
-    CHECK(sqlite3_step(ins) == SQLITE_DONE);
-    sqlite3_finalize(ins);
+    sqlite3 *db = oldstore_open(path, 3);
+    CHECK(db && oldstore_put_text(db, getpid(), st.starttime, text.data, text.len));
     sqlite3_close(db);
 
     ms_store_config c;
