@@ -72,6 +72,11 @@ static int lookup(const char *name, size_t len)
     return MS_SF_UNKNOWN;
 }
 
+ms_smaps_field_id ms_smaps_field_lookup(const char *name, size_t len)
+{
+    return (ms_smaps_field_id)lookup(name, len);
+}
+
 void ms_smaps_init(ms_smaps *s)
 {
     ms_maps_init(&s->maps);

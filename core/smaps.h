@@ -78,6 +78,9 @@ bool ms_smaps_is_region_line(const char *p, const char *end);
  * "AnonHugePages" -> "anon_huge_pages", "THPeligible" -> "thp_eligible"), else a generic
  * snake_case of the key.  Writes at most cap-1 bytes + NUL to out and returns out. */
 const char *ms_smaps_json_name(const char *name, size_t len, char *out, size_t cap);
+/* The id of a kernel key ("Pss_Anon"), MS_SF_UNKNOWN for one this code does not know: for readers
+ * that rebuild fields from a stored copy rather than from the kernel's text. */
+ms_smaps_field_id ms_smaps_field_lookup(const char *name, size_t len);
 /* The JSON name of a known id; NULL for MS_SF_UNKNOWN or out of range. */
 const char *ms_smaps_field_name(ms_smaps_field_id id);
 

@@ -39,13 +39,12 @@ static bool same_path(const ms_region *x, const ms_region *y)
     return x->path_len == y->path_len && memcmp(x->path, y->path, x->path_len) == 0;
 }
 
-static void add_region(ms_diff_entry *e, const ms_smaps *s, const ms_region *g, bool after)
+/* Adds region g (of the side after, or before) to piece e. */
+static void add_region(ms_diff_piece *e, const ms_region *g, uint64_t rss, bool after)
 {
-    size_t nf;
-    const ms_smaps_field *f = ms_smaps_fields_of(s, g, &nf);
-    ms_smaps_totals_add(after ? &e->after : &e->before, f, nf);
     if (after) {
         e->size_after += g->end - g->start;
+        e->rss_after += rss;
         if (e->nafter == 0 || g->start < e->start)
             e->start = g->start;
         if (e->nafter == 0 || g->end > e->end)
@@ -53,6 +52,7 @@ static void add_region(ms_diff_entry *e, const ms_smaps *s, const ms_region *g, 
         e->nafter++;
     } else {
         e->size_before += g->end - g->start;
+        e->rss_before += rss;
         if (e->nafter == 0) {         /* a removed piece spans its before regions */
             if (e->nbefore == 0 || g->start < e->start)
                 e->start = g->start;
@@ -68,9 +68,9 @@ static void add_region(ms_diff_entry *e, const ms_smaps *s, const ms_region *g, 
     }
 }
 
-static int64_t rss_delta(const ms_diff_entry *e)
+static int64_t rss_delta(const ms_diff_piece *e)
 {
-    return (int64_t)e->after.v[MS_SF_RSS] - (int64_t)e->before.v[MS_SF_RSS];
+    return (int64_t)e->rss_after - (int64_t)e->rss_before;
 }
 
 static int by_rss_change(const void *x, const void *y)
@@ -78,11 +78,11 @@ static int by_rss_change(const void *x, const void *y)
     int64_t a = llabs(rss_delta(x)), b = llabs(rss_delta(y));
     if (a != b)
         return a > b ? -1 : 1;
-    const ms_diff_entry *ex = x, *ey = y;
+    const ms_diff_piece *ex = x, *ey = y;
     return ex->start < ey->start ? -1 : ex->start > ey->start;
 }
 
-static void classify(ms_diff_entry *e)
+static void classify(ms_diff_piece *e)
 {
     int64_t d = rss_delta(e);
     if (!e->nbefore)
@@ -97,31 +97,78 @@ static void classify(ms_diff_entry *e)
         e->change = MS_DIFF_SAME;
 }
 
-/* Joins regions of a (indices 0..na) and b (na..na+nb) that are the same mapping. */
-static void match(const ms_smaps *a, const ms_smaps *b, size_t *parent, bool *moved)
+/* A file mapping of the side before that no overlap matched, ordered by path and offset so that
+ * one that moved is found by a binary search. */
+static int by_path_offset(const void *x, const void *y)
 {
-    const ms_region *ra = a->maps.regions, *rb = b->maps.regions;
-    size_t na = a->maps.nregions, nb = b->maps.nregions;
+    const ms_region *a = *(const ms_region *const *)x, *b = *(const ms_region *const *)y;
+    size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
+    int c = memcmp(a->path, b->path, n);
+    if (c)
+        return c;
+    if (a->path_len != b->path_len)
+        return a->path_len < b->path_len ? -1 : 1;
+    if (a->offset != b->offset)
+        return a->offset < b->offset ? -1 : 1;
+    return a < b ? -1 : a > b;        /* the earlier region first */
+}
+
+static bool movable(const ms_region *r)
+{
+    return r->path_len > 0 && r->path[0] != '[';
+}
+
+/* Joins regions of a (indices 0..na) and b (na..na+nb) that are the same mapping: overlapping with
+ * the same path in one sweep, then a file mapping that moved (same path and offset, no overlap
+ * with its old place) by a search among a's unmatched ones: O(n log n) in all. */
+static ms_err match(const ms_diff_side *a, const ms_diff_side *b, size_t *parent, bool *moved)
+{
+    const ms_region *ra = a->r, *rb = b->r;
+    size_t na = a->n, nb = b->n;
     bool *hit = calloc(na + nb + 1, sizeof *hit);
+    const ms_region **left = malloc((na + 1) * sizeof *left);
+    ms_err rc = MS_ERR_NOMEM;
+    if (!hit || !left)
+        goto out;
     /* Both lists are sorted and disjoint: one sweep meets every overlapping pair. */
     for (size_t i = 0, j = 0; i < na && j < nb;) {
         if (ra[i].start < rb[j].end && rb[j].start < ra[i].end && same_path(&ra[i], &rb[j])) {
             uf_join(parent, i, na + j);
-            if (hit) hit[i] = hit[na + j] = true;
+            hit[i] = hit[na + j] = true;
         }
         if (ra[i].end <= rb[j].end)
             i++;
         else
             j++;
     }
-    if (!hit)
-        return;
-    /* A file mapping that moved: same path and offset, no overlap with its old place. */
-    for (size_t j = 0; j < nb; j++) {
-        if (hit[na + j] || rb[j].path_len == 0 || rb[j].path[0] == '[')
+    size_t nl = 0;
+    for (size_t i = 0; i < na; i++)
+        if (!hit[i] && movable(&ra[i]))
+            left[nl++] = &ra[i];
+    qsort(left, nl, sizeof *left, by_path_offset);
+    for (size_t j = 0; j < nb && nl; j++) {
+        if (hit[na + j] || !movable(&rb[j]))
             continue;
-        for (size_t i = 0; i < na; i++) {
-            if (!hit[i] && same_path(&ra[i], &rb[j]) && ra[i].offset == rb[j].offset) {
+        /* the first of a's unmatched regions with this path and offset that is still free */
+        size_t lo = 0, hi = nl;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            const ms_region *key = &rb[j];
+            const ms_region *m = left[mid];
+            size_t n = m->path_len < key->path_len ? m->path_len : key->path_len;
+            int c = memcmp(m->path, key->path, n);
+            if (!c && m->path_len != key->path_len)
+                c = m->path_len < key->path_len ? -1 : 1;
+            if (!c && m->offset != key->offset)
+                c = m->offset < key->offset ? -1 : 1;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo < nl && same_path(left[lo], &rb[j]) && left[lo]->offset == rb[j].offset; lo++) {
+            size_t i = (size_t)(left[lo] - ra);
+            if (!hit[i]) {
                 uf_join(parent, i, na + j);
                 hit[i] = hit[na + j] = true;
                 moved[na + j] = true;
@@ -129,50 +176,137 @@ static void match(const ms_smaps *a, const ms_smaps *b, size_t *parent, bool *mo
             }
         }
     }
+    rc = MS_OK;
+out:
     free(hit);
+    free(left);
+    return rc;
 }
 
-ms_err ms_smaps_diff(const ms_smaps *a, const ms_smaps *b, ms_diff_entry **out, size_t *n)
+ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out, size_t *n,
+                     size_t **members)
 {
-    size_t na = a->maps.nregions, nb = b->maps.nregions, total = na + nb;
+    size_t na = a->n, nb = b->n, total = na + nb;
     *out = NULL;
     *n = 0;
-    ms_err rc = MS_OK;
+    *members = NULL;
+    ms_err rc = MS_ERR_NOMEM;
     size_t *parent = malloc((total + 1) * sizeof *parent);
     size_t *slot = malloc((total + 1) * sizeof *slot);
+    size_t *mem = malloc((total + 1) * sizeof *mem);
     bool *moved = calloc(total + 1, sizeof *moved);
-    ms_diff_entry *e = calloc(total + 1, sizeof *e);
-    if (!parent || !slot || !moved || !e) {
-        rc = MS_ERR_NOMEM;
+    ms_diff_piece *e = NULL;
+    if (!parent || !slot || !mem || !moved)
         goto out;
-    }
     for (size_t i = 0; i < total; i++)
         parent[i] = i;
-    match(a, b, parent, moved);
+    if ((rc = match(a, b, parent, moved)) != MS_OK)
+        goto out;
+    rc = MS_ERR_NOMEM;
+    /* Number the pieces (b first, so a piece that exists after is placed where it is now), then
+     * make them, exactly as many as there are. */
     size_t ne = 0;
     for (size_t i = 0; i < total; i++)
         slot[i] = (size_t)-1;
-    /* b first, so a piece that exists after is placed where it is now. */
     for (size_t k = 0; k < total; k++) {
-        size_t idx = k < nb ? na + k : k - nb;
-        size_t root = uf_find(parent, idx);
+        size_t root = uf_find(parent, k < nb ? na + k : k - nb);
         if (slot[root] == (size_t)-1)
             slot[root] = ne++;
-        ms_diff_entry *d = &e[slot[root]];
+    }
+    e = calloc(ne + 1, sizeof *e);
+    if (!e)
+        goto out;
+    for (size_t k = 0; k < total; k++) {
+        size_t idx = k < nb ? na + k : k - nb;
+        ms_diff_piece *d = &e[slot[uf_find(parent, idx)]];
         bool after = idx >= na;
-        add_region(d, after ? b : a, after ? &b->maps.regions[idx - na] : &a->maps.regions[idx], after);
+        add_region(d, after ? &b->r[idx - na] : &a->r[idx], after ? b->rss[idx - na] : a->rss[idx], after);
         d->moved = d->moved || moved[idx];
+    }
+    /* Each piece's regions, before's then after's, each in address order. */
+    size_t at = 0;
+    for (size_t s = 0; s < ne; s++) {
+        e[s].first = at;
+        at += e[s].nbefore + e[s].nafter;
+        e[s].nbefore = e[s].nafter = 0;       /* counted again as the members are placed */
+    }
+    for (size_t idx = 0; idx < na; idx++) {
+        ms_diff_piece *d = &e[slot[uf_find(parent, idx)]];
+        mem[d->first + d->nbefore++] = idx;
+    }
+    for (size_t idx = na; idx < total; idx++) {
+        ms_diff_piece *d = &e[slot[uf_find(parent, idx)]];
+        mem[d->first + d->nbefore + d->nafter++] = idx - na;
     }
     for (size_t i = 0; i < ne; i++)
         classify(&e[i]);
     qsort(e, ne, sizeof *e, by_rss_change);
     *out = e;
     *n = ne;
+    *members = mem;
     e = NULL;
+    mem = NULL;
+    rc = MS_OK;
 out:
     free(parent);
     free(slot);
     free(moved);
+    free(mem);
+    free(e);
+    return rc;
+}
+
+/* Each region's Rss, as ms_smaps_totals_add counts it. */
+static uint64_t *rss_of(const ms_smaps *s)
+{
+    uint64_t *rss = calloc(s->maps.nregions + 1, sizeof *rss);
+    for (size_t i = 0; rss && i < s->maps.nregions; i++) {
+        size_t nf;
+        const ms_smaps_field *f = ms_smaps_fields_of(s, &s->maps.regions[i], &nf);
+        for (size_t k = 0; k < nf; k++)
+            if (f[k].id == MS_SF_RSS && f[k].is_bytes)
+                rss[i] += f[k].value;
+    }
+    return rss;
+}
+
+ms_err ms_smaps_diff(const ms_smaps *a, const ms_smaps *b, ms_diff_entry **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    ms_diff_piece *p = NULL;
+    size_t *mem = NULL, np = 0;
+    ms_diff_entry *e = NULL;
+    ms_err rc = MS_ERR_NOMEM;
+    ms_diff_side sa = {a->maps.regions, rss_of(a), a->maps.nregions};
+    ms_diff_side sb = {b->maps.regions, rss_of(b), b->maps.nregions};
+    if (!sa.rss || !sb.rss || (rc = ms_diff_match(&sa, &sb, &p, &np, &mem)) != MS_OK)
+        goto out;
+    rc = MS_ERR_NOMEM;
+    if (!(e = calloc(np + 1, sizeof *e)))
+        goto out;
+    for (size_t i = 0; i < np; i++) {
+        const ms_diff_piece *q = &p[i];
+        e[i] = (ms_diff_entry){.start = q->start, .end = q->end, .path = q->path, .path_len = q->path_len,
+                               .kind = q->kind, .change = q->change, .moved = q->moved, .nbefore = q->nbefore,
+                               .nafter = q->nafter, .size_before = q->size_before, .size_after = q->size_after};
+        for (size_t k = 0; k < q->nbefore + q->nafter; k++) {
+            bool after = k >= q->nbefore;
+            const ms_smaps *s = after ? b : a;
+            size_t nf;
+            const ms_smaps_field *f = ms_smaps_fields_of(s, &s->maps.regions[mem[q->first + k]], &nf);
+            ms_smaps_totals_add(after ? &e[i].after : &e[i].before, f, nf);
+        }
+    }
+    *out = e;
+    *n = np;
+    e = NULL;
+    rc = MS_OK;
+out:
+    free((void *)sa.rss);
+    free((void *)sb.rss);
+    free(p);
+    free(mem);
     free(e);
     return rc;
 }

@@ -33,6 +33,34 @@ typedef struct {
 /* Matches a's regions with b's; *out (owned: free()) sorted by |rss change|, largest first. */
 ms_err ms_smaps_diff(const ms_smaps *a, const ms_smaps *b, ms_diff_entry **out, size_t *n);
 
+/* The same matching over what it needs of each region, for callers that keep less than a parsed
+ * smaps (an index of a stored snapshot): a side is its regions (sorted and disjoint, as smaps lists
+ * them) and each one's Rss in bytes. */
+typedef struct {
+    const ms_region *r;
+    const uint64_t *rss;
+    size_t n;
+} ms_diff_side;
+
+/* A piece as ms_diff_entry has it, with its Rss instead of every figure, and its regions:
+ * members[first .. first + nbefore) index a's regions, then members[.. + nafter) b's. */
+typedef struct {
+    uint64_t start, end;
+    const char *path;
+    size_t path_len;
+    ms_region_kind kind;
+    ms_diff_change change;
+    bool moved;
+    size_t nbefore, nafter;
+    uint64_t size_before, size_after;
+    uint64_t rss_before, rss_after;
+    size_t first;
+} ms_diff_piece;
+
+/* *out sorted as ms_smaps_diff sorts; *out and *members owned (free()). */
+ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out, size_t *n,
+                     size_t **members);
+
 /* A least-squares line through (t, v) and what it says about growth. */
 typedef struct {
     double slope;             /* units of v per second */

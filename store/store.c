@@ -9,8 +9,10 @@
 #include "core/buf.h"
 #include "core/smaps.h"
 #include "core/stat.h"
+#include "snapcodec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sqlite3.h>
@@ -70,6 +72,9 @@ static const char *const migrations[] = {
     " kmsg_seq INTEGER, note TEXT NOT NULL, UNIQUE(boot_id, kmsg_seq));"
     "CREATE INDEX oom_events_t ON oom_events(t);"
     "CREATE TABLE kmsg_pos(boot_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
+    /* 4: how a snapshot's blob is kept: 0 the smaps text as read (every snapshot before this step),
+     * 1 parsed, in the binary form of snapcodec.h */
+    "ALTER TABLE snapshots ADD COLUMN format INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -797,7 +802,7 @@ ms_err ms_store_procs_seen(ms_store *s, int64_t since_ms, size_t max, ms_store_p
 
 /* ---- snapshots ---- */
 
-#define SNAP_COLS "s.id, p.pid, p.start_time, s.t, s.reason, s.rss, s.nregions, s.bytes"
+#define SNAP_COLS "s.id, p.pid, p.start_time, s.t, s.reason, s.rss, s.nregions, s.bytes, s.format"
 
 static void snapinfo_from_row(sqlite3_stmt *st, ms_snapshot_info *o)
 {
@@ -810,6 +815,7 @@ static void snapinfo_from_row(sqlite3_stmt *st, ms_snapshot_info *o)
     o->rss = (uint64_t)sqlite3_column_int64(st, 5);
     o->nregions = (uint64_t)sqlite3_column_int64(st, 6);
     o->bytes = (uint64_t)sqlite3_column_int64(st, 7);
+    o->format = sqlite3_column_int(st, 8);
 }
 
 static void snapinfo_row(sqlite3_stmt *st, void *out)
@@ -840,16 +846,17 @@ ms_err ms_store_snapshot_put(ms_store *s, const ms_snapshot_info *info, const ch
     if (rc == SQLITE_ROW)
         rc = sqlite3_step(up) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(s->db, "INSERT INTO snapshots(proc, t, reason, rss, nregions, bytes, text)"
-                                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins, NULL);
+        rc = sqlite3_prepare_v2(s->db, "INSERT INTO snapshots(proc, t, reason, rss, nregions, bytes, text, format)"
+                                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &ins, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(ins, 1, proc);
         sqlite3_bind_int64(ins, 2, info->t_ms);
         sqlite3_bind_text(ins, 3, info->reason, -1, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 4, (int64_t)info->rss);
         sqlite3_bind_int64(ins, 5, (int64_t)info->nregions);
-        sqlite3_bind_int64(ins, 6, (int64_t)len);
+        sqlite3_bind_int64(ins, 6, (int64_t)(info->format == MS_SNAP_TEXT ? len : info->bytes));
         sqlite3_bind_blob64(ins, 7, text, len, SQLITE_STATIC);
+        sqlite3_bind_int(ins, 8, info->format);
         rc = sqlite3_step(ins) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->db);
     }
     if (rc == SQLITE_OK) {
@@ -899,7 +906,9 @@ static ms_err snapshot_one(ms_store *s, const char *where, int64_t a, int64_t b,
     if (ret != MS_OK)
         return ret;
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT " SNAP_COLS ", s.text FROM snapshots s JOIN procs p ON p.id = s.proc %s",
+    /* The blob's length only: a blob spills over many pages, and selecting it would have SQLite
+     * assemble a copy of its own before ours (fresh pages, which cost more than the read). */
+    snprintf(sql, sizeof sql, "SELECT " SNAP_COLS ", length(s.text) FROM snapshots s JOIN procs p ON p.id = s.proc %s",
              where);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -913,7 +922,23 @@ static ms_err snapshot_one(ms_store *s, const char *where, int64_t a, int64_t b,
         snapinfo_from_row(st, info);
         if (text) {
             ms_buf_reset(text);
-            ret = ms_buf_append(text, sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8));
+            size_t len = (size_t)sqlite3_column_int64(st, 9);
+            sqlite3_blob *bh = NULL;
+            ret = ms_buf_reserve(text, len);
+            if (ret == MS_OK && len > INT_MAX)
+                ret = MS_ERR_TOOBIG;
+            if (ret == MS_OK) {
+                rc = sqlite3_blob_open(s->db, "main", "snapshots", "text", info->id, 0, &bh);
+                if (rc == SQLITE_OK)
+                    rc = sqlite3_blob_read(bh, text->data, (int)len, 0);
+                if (rc == SQLITE_OK) {
+                    text->len = len;
+                    text->data[len] = '\0';
+                } else {
+                    ret = fail(s, rc, "reading a snapshot");
+                }
+                sqlite3_blob_close(bh);
+            }
         }
     } else {
         ret = rc == SQLITE_DONE ? MS_ERR_NOENT : fail(s, rc, "reading a snapshot");
@@ -926,6 +951,14 @@ static ms_err snapshot_one(ms_store *s, const char *where, int64_t a, int64_t b,
 ms_err ms_store_snapshot_get(ms_store *s, int64_t id, ms_snapshot_info *info, ms_buf *b)
 {
     return snapshot_one(s, "WHERE s.id = ?1 AND ?2 = ?3", id, 0, 0, info, b);
+}
+
+ms_err ms_store_snapshot_load(ms_store *s, int64_t id, ms_snapshot_info *info, ms_smaps *sm)
+{
+    ms_err rc = ms_store_snapshot_get(s, id, info, &sm->maps.buf);
+    if (rc == MS_OK)
+        rc = info->format == MS_SNAP_BINARY ? ms_snapcodec_decode(sm) : ms_smaps_parse(sm);
+    return rc;
 }
 
 ms_err ms_store_snapshot_baseline(ms_store *s, const ms_store_procid *id, int64_t since_ms,
@@ -961,6 +994,8 @@ ms_err ms_store_snapshot_take(ms_store *s, int dirfd, int pid, const char *reaso
 {
     ms_smaps sm;
     ms_smaps_init(&sm);
+    ms_buf blob;
+    ms_buf_init(&blob, 0);
     ms_stat st;
     memset(info, 0, sizeof *info);
     ms_err rc = ms_stat_read(dirfd, &st);
@@ -977,8 +1012,12 @@ ms_err ms_store_snapshot_take(ms_store *s, int dirfd, int pid, const char *reaso
     info->rss = t.v[MS_SF_RSS];
     info->nregions = sm.maps.nregions;
     info->bytes = sm.maps.buf.len;
-    rc = ms_store_snapshot_put(s, info, sm.maps.buf.data, sm.maps.buf.len, &info->id);
+    info->format = MS_SNAP_BINARY;
+    rc = ms_snapcodec_encode(&sm, &blob);
+    if (rc == MS_OK)
+        rc = ms_store_snapshot_put(s, info, blob.data, blob.len, &info->id);
 out:
+    ms_buf_free(&blob);
     ms_smaps_free(&sm);
     return rc;
 }

@@ -25,6 +25,7 @@
 #include "core/buf.h"
 #include "core/cgroup.h"
 #include "core/error.h"
+#include "core/smaps.h"
 
 /* The application_id of every store file ("MSCP"). */
 #define MS_STORE_APP_ID 0x4d534350
@@ -154,10 +155,14 @@ typedef struct {
     char reason[16];          /* "manual", "auto" */
     uint64_t rss;             /* sum of the regions' Rss */
     uint64_t nregions;
-    uint64_t bytes;           /* size of the saved smaps text */
+    uint64_t bytes;           /* size of the smaps text the snapshot was taken from */
+    int format;               /* how the blob is kept: MS_SNAP_TEXT or MS_SNAP_BINARY */
 } ms_snapshot_info;
 
-/* Saves smaps text (as read) for the process; *id set.  Snapshot count is capped: past it, the
+enum { MS_SNAP_TEXT = 0, MS_SNAP_BINARY = 1 };
+
+/* Saves a snapshot's blob (smaps text as read, or its binary form, as info->format says) for the
+ * process, with info->bytes as its text's size (for text, len); *id set.  Snapshot count is capped: past it, the
  * oldest automatic one goes (then the oldest). */
 #define MS_STORE_MAX_SNAPSHOTS 2000
 ms_err ms_store_snapshot_put(ms_store *s, const ms_snapshot_info *info, const char *text, size_t len,
@@ -166,6 +171,9 @@ ms_err ms_store_snapshot_put(ms_store *s, const ms_snapshot_info *info, const ch
 ms_err ms_store_snapshot_list(ms_store *s, int pid, size_t max, ms_snapshot_info **out, size_t *n);
 /* The info, and the text into b (replacing its content) when b is non-NULL.  MS_ERR_NOENT. */
 ms_err ms_store_snapshot_get(ms_store *s, int64_t id, ms_snapshot_info *info, ms_buf *b);
+/* The info, and the snapshot's smaps into sm (parsed or decoded, whichever form it was kept in).
+ * MS_ERR_NOENT; MS_ERR_PARSE for a blob that is not a readable smaps. */
+ms_err ms_store_snapshot_load(ms_store *s, int64_t id, ms_snapshot_info *info, ms_smaps *sm);
 ms_err ms_store_snapshot_delete(ms_store *s, int64_t id);
 /* Reads the smaps of the process behind dirfd (pid: its pid) and saves it with `reason`; info is
  * filled in (id included).  MS_ERR_NOENT when the process is gone, MS_ERR_PERM when the kernel

@@ -69,7 +69,8 @@ static void remove_stale(void)
 static bool write_file(const char *dir, const char *name, const char *v)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return false;
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
@@ -81,7 +82,8 @@ static bool write_file(const char *dir, const char *name, const char *v)
 static long long read_num(const char *dir, const char *name)
 {
     char path[512], buf[64];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return -1;
     FILE *f = fopen(path, "r");
     long long v = -1;
     if (f && fgets(buf, sizeof buf, f))

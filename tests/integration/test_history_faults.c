@@ -2,14 +2,19 @@
  * while it writes (again and again: the store must open, pass SQLite's integrity_check and hold
  * every sample set it completed, whole), a foreign or corrupt file where the store should be (left
  * untouched), an unwritable directory and a full disk.  In every case the rest of memscoped keeps
- * serving and /health says what is wrong. */
+ * serving and /health says what is wrong.  And a store from before snapshots were kept parsed:
+ * its text snapshot still answers and diffs after the migration. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "check.h"
+#include "core/proc.h"
+#include "core/stat.h"
 #include "hsubject.h"
+#include "oldstore.h"
+#include "store/store.h"
 
 /* What a store file holds, checked with SQLite directly. */
 typedef struct {
@@ -235,8 +240,76 @@ static void full_disk(void)
     hs_rmdir(dir);
 }
 
+/* A store written by the schema before snapshots were kept parsed, holding one of a live process
+ * as smaps text: memscoped migrates it on start, and the old snapshot still answers, and diffs
+ * against now and against a new snapshot (kept parsed) with the growth placed exactly. */
+static void text_snapshot_migrated(void)
+{
+    const long long grow = 24LL << 20;
+    char bytes[32], dir[256], path[320], sql[256];
+    snprintf(bytes, sizeof bytes, "%lld", grow);
+    hsubject h;
+    const char *args[] = {"grow", "3000", bytes, NULL};
+    CHECK(hs_start(&h, args));
+    CHECK(hs_tmpdir(dir, sizeof dir));
+    snprintf(path, sizeof path, "/proc/%d", h.pid);
+    int fd = -1;
+    ms_stat st;
+    ms_buf text;
+    ms_buf_init(&text, 0);
+    CHECK(ms_dir_open(path, &fd) == MS_OK && ms_stat_read(fd, &st) == MS_OK &&
+          ms_read_file_at(fd, "smaps", &text) == MS_OK && text.len > 0);
+    if (fd >= 0)
+        close(fd);
+    snprintf(path, sizeof path, "%s/memscope.db", dir);
+    sqlite3 *db = oldstore_open(path, 3);
+    CHECK(db && oldstore_put_text(db, h.pid, st.starttime, text.data, text.len));
+    sqlite3_close(db);
+    ms_buf_free(&text);
+    char line[32];
+    CHECK(fgets(line, sizeof line, h.out) != NULL);       /* "grown" */
+
+    ms_server s;
+    const char *extra[] = {"--data-dir", dir, "--sample-interval", "0", NULL};
+    if (!server_start(&s, extra)) {
+        CHECK(!"memscoped started");
+        hs_stop(&h);
+        hs_rmdir(dir);
+        return;
+    }
+    json_t *snap = http_get_json(&s, "/api/v1/snapshots/1");
+    CHECK(snap && json_array_size(json_object_get(snap, "regions")) > 5 && jint(snap, "pid") == h.pid);
+    json_decref(snap);
+    json_t *d = http_get_json(&s, "/api/v1/processes/%d/diff?from=1", h.pid);
+    json_t *top = json_array_get(d ? json_object_get(d, "regions") : NULL, 0);
+    CHECK_EQ_U64(jint(top, "delta.rss"), grow);
+    CHECK(jint(d, "count") > 5);
+    json_decref(d);
+    http_resp r;
+    snprintf(path, sizeof path, "/api/v1/processes/%d/snapshots", h.pid);
+    CHECK(http_do(&s, "POST", path, NULL, json_ct, &r) && r.status == 201);
+    long long id2 = jint(r.json, "id");
+    http_resp_free(&r);
+    d = http_get_json(&s, "/api/v1/processes/%d/diff?from=1&to=%lld", h.pid, id2);
+    top = json_array_get(d ? json_object_get(d, "regions") : NULL, 0);
+    CHECK_EQ_U64(jint(top, "delta.rss"), grow);
+    CHECK_EQ_U64(jint(d, "to"), id2);
+    json_decref(d);
+    CHECK(server_stop(&s) == 0);
+    snprintf(path, sizeof path, "%s/memscope.db", dir);
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK(q1(db, "PRAGMA user_version") == ms_store_schema_version());
+    CHECK(q1(db, "SELECT format FROM snapshots WHERE id = 1") == MS_SNAP_TEXT);   /* left as it was */
+    snprintf(sql, sizeof sql, "SELECT format FROM snapshots WHERE id = %lld", id2);
+    CHECK(q1(db, sql) == MS_SNAP_BINARY);
+    sqlite3_close(db);
+    hs_stop(&h);
+    hs_rmdir(dir);
+}
+
 int main(void)
 {
+    text_snapshot_migrated();
     kill9_while_writing();
     foreign_files();
     unwritable_dir();

@@ -5,6 +5,7 @@
  * racing, and the region diff and growth fit on made-up input; OOM kills kept once per kernel-log
  * record, each boot's log position, their retention, and the join of a kill to its victim's last
  * sample and snapshot (by pid and start time, or by pid, name and time). */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -13,7 +14,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "oldstore.h"
+#include "core/proc.h"
+#include "core/stat.h"
 #include "store/diff.h"
+#include "store/snapcodec.h"
 #include "store/store.h"
 
 static int64_t now_ms(void)
@@ -83,12 +88,8 @@ static void migration(void)
     char dir[300], path[400];
     mktmp(dir, sizeof dir, "v1");
     snprintf(path, sizeof path, "%s/memscope.db", dir);
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    char sql[256];
-    snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=1;", MS_STORE_APP_ID);
-    CHECK(sqlite3_exec(db, ms_store_migration_sql(1), NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3 *db = oldstore_open(path, 1);
+    CHECK(db != NULL);
     CHECK(sqlite3_exec(db, "INSERT INTO procs VALUES(1, 77, 12345, 'old', 1000, 2000)", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     ms_store_config c;
@@ -511,6 +512,202 @@ static void diff(void)
     ms_smaps_free(&b);
 }
 
+/* ---- snapshots kept parsed ---- */
+
+/* b says everything a says: every region's head, path, kind and VmFlags, every field's key, id,
+ * value and (for a value that is not a number) text. */
+static void same_smaps(const ms_smaps *a, const ms_smaps *b)
+{
+    CHECK_EQ_U64(b->maps.nregions, a->maps.nregions);
+    CHECK_EQ_U64(b->nfields, a->nfields);
+    size_t bad = 0;
+    for (size_t i = 0; i < a->maps.nregions && i < b->maps.nregions; i++) {
+        const ms_region *x = &a->maps.regions[i], *y = &b->maps.regions[i];
+        const ms_smaps_extra *ex = &a->extra[i], *ey = &b->extra[i];
+        bad += x->start != y->start || x->end != y->end || x->offset != y->offset || x->inode != y->inode ||
+               x->dev_major != y->dev_major || x->dev_minor != y->dev_minor || strcmp(x->perms, y->perms) ||
+               x->deleted != y->deleted || x->kind != y->kind || x->kernel_page_size != y->kernel_page_size ||
+               x->path_len != y->path_len || memcmp(x->path, y->path, x->path_len) ||
+               !ex->vmflags != !ey->vmflags || ex->vmflags_len != ey->vmflags_len ||
+               (ex->vmflags && memcmp(ex->vmflags, ey->vmflags, ex->vmflags_len)) ||
+               ex->field_count != ey->field_count;
+        size_t nx, ny;
+        const ms_smaps_field *fx = ms_smaps_fields_of(a, x, &nx), *fy = ms_smaps_fields_of(b, y, &ny);
+        for (size_t k = 0; k < nx && nx == ny; k++)
+            bad += fx[k].name_len != fy[k].name_len || memcmp(fx[k].name, fy[k].name, fx[k].name_len) ||
+                   fx[k].id != fy[k].id || fx[k].is_bytes != fy[k].is_bytes || fx[k].is_number != fy[k].is_number ||
+                   fx[k].value != fy[k].value ||
+                   (!fx[k].is_number && (fx[k].raw_len != fy[k].raw_len || memcmp(fx[k].raw, fy[k].raw, fx[k].raw_len)));
+    }
+    CHECK_EQ_U64(bad, 0);
+}
+
+/* The binary form gives back exactly what the text parse gave, for this process's own smaps (real
+ * kernel output: libraries, [heap], [stack], [vdso], anonymous) and for a made-up one with a field
+ * no kernel prints, a value that is not a number and a deleted file; a cut or altered blob is
+ * refused, never read past its end. */
+static void snapcodec(void)
+{
+    ms_smaps a, b;
+    ms_smaps_init(&a);
+    ms_smaps_init(&b);
+    int fd = open("/proc/self", O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0 && ms_smaps_read(fd, &a) == MS_OK && a.maps.nregions > 5);
+    close(fd);
+    CHECK(ms_snapcodec_encode(&a, &b.maps.buf) == MS_OK);
+    CHECK(ms_snapcodec_is_binary(b.maps.buf.data, b.maps.buf.len));
+    CHECK(!ms_snapcodec_is_binary(a.maps.buf.data, a.maps.buf.len));
+    CHECK(b.maps.buf.len * 4 < a.maps.buf.len);          /* the point of it */
+    CHECK(ms_snapcodec_decode(&b) == MS_OK);
+    same_smaps(&a, &b);
+    ms_smaps_free(&a);
+    ms_smaps_free(&b);
+
+    ms_smaps_init(&a);
+    ms_smaps_init(&b);
+    const char text[] =
+        "00400000-00401000 r-xp 00001000 08:01 5 /bin/x (deleted)\nSize: 4 kB\nRss: 4 kB\nNewThing: 7 kB\n"
+        "THPeligible:    0\nOdd:  not a number  \nVmFlags: rd ex mr mw me\n"
+        "7f0000000000-7f0000100000 rw-p 00000000 00:00 0 \nSize: 1024 kB\nKernelPageSize: 4 kB\n"
+        "Rss: 18014398509481983 kB\n";
+    ms_buf_append(&a.maps.buf, text, sizeof text - 1);
+    CHECK(ms_smaps_parse(&a) == MS_OK && a.maps.nregions == 2);
+    CHECK(ms_snapcodec_encode(&a, &b.maps.buf) == MS_OK);
+    ms_buf whole;
+    ms_buf_init(&whole, 0);
+    ms_buf_append(&whole, b.maps.buf.data, b.maps.buf.len);
+    CHECK(ms_snapcodec_decode(&b) == MS_OK);
+    same_smaps(&a, &b);
+    size_t accepted = 0;
+    for (size_t cut = 0; cut < whole.len; cut++) {    /* every shorter blob */
+        ms_buf_reset(&b.maps.buf);
+        ms_buf_append(&b.maps.buf, whole.data, cut);
+        accepted += ms_snapcodec_decode(&b) != MS_ERR_PARSE;
+    }
+    CHECK_EQ_U64(accepted, 0);
+    for (size_t at = 4; at < whole.len; at++) {       /* every byte set to 0xff: refused or read in bounds */
+        ms_buf_reset(&b.maps.buf);
+        ms_buf_append(&b.maps.buf, whole.data, whole.len);
+        b.maps.buf.data[at] = (char)0xff;
+        ms_err rc = ms_snapcodec_decode(&b);
+        CHECK(rc == MS_OK || rc == MS_ERR_PARSE);
+    }
+    ms_buf_free(&whole);
+    ms_smaps_free(&a);
+    ms_smaps_free(&b);
+}
+
+/* On recorded smaps (libraries, THP, hugetlb, a field no kernel printed):
+ * the form written as the file streams by decodes to what the whole-file parse gives, and read as
+ * an index gives every region's head, Rss, fields and the totals. */
+static void snapview(const char *fixtures)
+{
+    static const char *const cases[] = {"files", "thp", "hugetlb", "unknown_field"};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", fixtures, cases[c]);
+        int fd = -1;
+        ms_smaps a, b;
+        ms_smaps_init(&a);
+        ms_smaps_init(&b);
+        CHECK(ms_dir_open(dir, &fd) == MS_OK && ms_read_file_at(fd, "smaps", &a.maps.buf) == MS_OK);
+        CHECK(ms_smaps_parse(&a) == MS_OK && a.maps.nregions > 0);
+        /* A recorded process has the stat the stream checks for an exit; the hand-edited one none. */
+        if (faccessat(fd, "stat", R_OK, 0) == 0)
+            CHECK(ms_snapcodec_read(fd, (uint64_t)sysconf(_SC_PAGESIZE), &b.maps.buf) == MS_OK);
+        else
+            CHECK(ms_snapcodec_encode(&a, &b.maps.buf) == MS_OK);
+        ms_buf blob;
+        ms_buf_init(&blob, 0);
+        ms_buf_append(&blob, b.maps.buf.data, b.maps.buf.len);
+        CHECK(ms_snapcodec_decode(&b) == MS_OK);
+        same_smaps(&a, &b);
+        ms_snapview v;
+        CHECK(ms_snapview_open(&v, blob.data, blob.len) == MS_OK);
+        CHECK_EQ_U64(v.n, a.maps.nregions);
+        size_t bad = 0;
+        for (size_t i = 0; i < v.n && i < a.maps.nregions; i++) {
+            const ms_region *x = &a.maps.regions[i], *y = &v.regions[i];
+            bad += x->start != y->start || x->end != y->end || x->offset != y->offset || x->kind != y->kind ||
+                   x->path_len != y->path_len || memcmp(x->path, y->path, x->path_len);
+            size_t nx, ny;
+            const ms_smaps_field *fx = ms_smaps_fields_of(&a, x, &nx);
+            ms_smaps_field fy[64];
+            bad += ms_snapview_fields(&v, i, fy, 64, &ny) != MS_OK || nx != ny;
+            uint64_t rss = 0;
+            for (size_t k = 0; k < nx && nx == ny; k++) {
+                bad += fx[k].id != fy[k].id || fx[k].value != fy[k].value || fx[k].name_len != fy[k].name_len;
+                rss += fx[k].id == MS_SF_RSS ? fx[k].value : 0;
+            }
+            bad += rss != v.rss[i];
+            ms_smaps_totals one, want;
+            memset(&one, 0, sizeof one);
+            ms_snapview_add(&v, i, &one);
+            ms_smaps_totals_of(&a, i, 1, &want);
+            bad += memcmp(one.v, want.v, sizeof one.v) != 0;
+        }
+        CHECK_EQ_U64(bad, 0);
+        ms_smaps_totals t;
+        ms_smaps_totals_of(&a, 0, a.maps.nregions, &t);
+        CHECK(memcmp(t.v, v.total.v, sizeof t.v) == 0 && memcmp(t.seen, v.total.seen, sizeof t.seen) == 0);
+        ms_snapview_free(&v);
+        ms_buf_free(&blob);
+        if (fd >= 0)
+            close(fd);
+        ms_smaps_free(&a);
+        ms_smaps_free(&b);
+    }
+}
+
+/* A store made by the schema before snapshots were kept parsed, holding a text snapshot: after the
+ * migration the text one still loads (and diffs against a new one), and a new one is kept parsed. */
+static void snapshot_text_migrated(void)
+{
+    char dir[300], path[400];
+    mktmp(dir, sizeof dir, "v3");
+    snprintf(path, sizeof path, "%s/memscope.db", dir);
+    int fd = open("/proc/self", O_RDONLY | O_DIRECTORY);
+    ms_stat st;
+    ms_buf text;
+    ms_buf_init(&text, 0);
+    CHECK(fd >= 0 && ms_stat_read(fd, &st) == MS_OK && ms_read_file_at(fd, "smaps", &text) == MS_OK);
+    sqlite3 *db = oldstore_open(path, 3);
+    CHECK(db && oldstore_put_text(db, getpid(), st.starttime, text.data, text.len));
+    sqlite3_close(db);
+
+    ms_store_config c;
+    ms_store_config_default(&c);
+    ms_store *s;
+    CHECK(ms_store_open(dir, &c, &s) == MS_OK && ms_store_available(s));
+    ms_snapshot_info old, now;
+    ms_smaps a, b, ref;
+    ms_smaps_init(&a);
+    ms_smaps_init(&b);
+    ms_smaps_init(&ref);
+    ms_buf_append(&ref.maps.buf, text.data, text.len);
+    CHECK(ms_smaps_parse(&ref) == MS_OK);
+    CHECK(ms_store_snapshot_load(s, 1, &old, &a) == MS_OK && old.format == MS_SNAP_TEXT);
+    same_smaps(&ref, &a);
+    CHECK(ms_store_snapshot_take(s, fd, getpid(), "manual", 3000, &now) == MS_OK && now.format == MS_SNAP_BINARY);
+    CHECK(ms_store_snapshot_load(s, now.id, &now, &b) == MS_OK && now.format == MS_SNAP_BINARY);
+    CHECK(b.maps.nregions > 5 && b.maps.buf.len * 4 < now.bytes);   /* kept parsed, and smaller */
+    ms_diff_entry *e = NULL;
+    size_t n = 0;
+    CHECK(ms_smaps_diff(&a, &b, &e, &n) == MS_OK && n > 5);
+    size_t matched = 0;   /* this process's mappings barely changed: most are found on both sides */
+    for (size_t i = 0; i < n; i++)
+        matched += e[i].nbefore && e[i].nafter ? e[i].nbefore : 0;
+    CHECK(matched * 10 >= a.maps.nregions * 8);
+    free(e);
+    close(fd);
+    ms_buf_free(&text);
+    ms_smaps_free(&a);
+    ms_smaps_free(&b);
+    ms_smaps_free(&ref);
+    ms_store_free(&s);
+    CHECK_EQ_U64(q1(path, "PRAGMA user_version"), ms_store_schema_version());
+}
+
 static void growth(void)
 {
     int64_t t[46];
@@ -678,8 +875,12 @@ static void oom_victim(void)
     ms_store_free(&s);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_store FIXTURES_DIR\n");
+        return 2;
+    }
     const char *tmp = getenv("TMPDIR");
     snprintf(tmp_root, sizeof tmp_root, "%s/memscope-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(tmp_root)) {
@@ -695,6 +896,9 @@ int main(void)
     snapshots();
     race();
     diff();
+    snapcodec();
+    snapview(argv[1]);
+    snapshot_text_migrated();
     growth();
     oom_kept_once();
     oom_retention();

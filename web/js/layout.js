@@ -82,11 +82,17 @@ function paintWss(el, res, w) {
   return `, ${bytes(w.referenced)} of it referenced in the working-set interval (${pct(w.referenced, w.rss)})`;
 }
 
-// regions: smaps or maps regions (with fields when from smaps); layout: the process answer's layout;
+// regions: smaps or maps regions (resident bytes in fields.rss from smaps, in rss from maps?rss=1);
+// layout: the process answer's layout;
 // wss: a Map of start -> { referenced, rss } from /wss, to colour each resident part by its share used.
 export function drawLayout(regions, layout, userTop, { pid, onPick, wss } = {}) {
   const top = addrNum(userTop || '0x7ffffffff000');
-  const rs = regions.map((r) => ({ ...r, _s: addrNum(r.start), _e: addrNum(r.end) }));
+  // one small item per region with what placing and folding read, the region itself as reg: a copy
+  // of every region (100,000 of them) was most of the figure's time and garbage
+  const rs = regions.map((r) => ({
+    _s: addrNum(r.start), _e: addrNum(r.end), _a: '', kind: r.kind, size: r.size, start: r.start, end: r.end,
+    rss: r.fields ? r.fields.rss : r.rss, reg: r,
+  }));
   // the answers come in address order: highest first is then a reversal, not a sort
   let ascending = true;
   for (let i = 1; ascending && i < rs.length; i++) ascending = rs[i - 1]._s <= rs[i]._s;
@@ -96,8 +102,8 @@ export function drawLayout(regions, layout, userTop, { pid, onPick, wss } = {}) 
   if (layout && layout.visible) {
     L = { startStack: addrNum(layout.start_stack), brk: addrNum(layout.brk), startBrk: addrNum(layout.start_brk), endCode: addrNum(layout.end_code), startCode: addrNum(layout.start_code) };
     // The executable's first mapping (headers, rodata) lies just below start_code: it belongs to the program image.
-    const exePaths = new Set(rs.filter((x) => x.path && x._s <= L.startCode && L.startCode < x._e).map((x) => x.path));
-    const exe = rs.filter((r) => r._e <= L.startCode && r.inode && exePaths.has(r.path));
+    const exePaths = new Set(rs.filter((x) => x.reg.path && x._s <= L.startCode && L.startCode < x._e).map((x) => x.reg.path));
+    const exe = rs.filter((r) => r._e <= L.startCode && r.reg.inode && exePaths.has(r.reg.path));
     L.exeLow = exe.length ? Math.min(...exe.map((r) => r._s)) : L.startCode;
   }
   const ctx = { pid, onPick, layout, L, top, wss };
@@ -144,7 +150,7 @@ function makeFold(members) {
     size += m.size;
     regions += m.fold ? m.regions : 1;
     if (m.fold) { for (const k of m.kinds) kinds.add(k); } else kinds.add(m.kind);
-    const v = m.fold ? m.rss : m.fields ? m.fields.rss : undefined;
+    const v = m.rss;
     if (v === undefined) hasRss = false;
     else rss += v;
   }
@@ -238,8 +244,8 @@ function mark(name, addr, what) {
 }
 
 function row(r, pid, onPick, kernel, wss) {
-  const rss = r.fields ? r.fields.rss : undefined;
-  const name = r.path || `[${KIND_LABEL[r.kind] || r.kind}]`;
+  const { rss, reg } = r;
+  const name = reg.path || `[${KIND_LABEL[r.kind] || r.kind}]`;
   const ht = heightOf(r.size);
   const virt = h('span', { class: `virt k-${r.kind}` });
   const res = h('span', { class: 'resfill' });
@@ -253,14 +259,14 @@ function row(r, pid, onPick, kernel, wss) {
   h('span', { class: 'band' }, virt, res),
   h('span', { class: 'what' },
     h('span', { class: 'kind', text: KIND_LABEL[r.kind] || r.kind }), ' ',
-    h('span', { class: 'path', text: r.path ? shortPath(r.path) : '' }), ' ',
+    h('span', { class: 'path', text: reg.path ? shortPath(reg.path) : '' }), ' ',
     h('span', { class: 'sizes' }, h('span', { class: 'v', text: bytes(r.size) }),
       rss !== undefined ? [' · ', h('span', { class: 'r', text: `${bytes(rss)} res` })] : null,
-      h('span', { class: 'perms', text: ` ${r.perms}` }))));
+      h('span', { class: 'perms', text: ` ${reg.perms}` }))));
   el.style.height = `${ht}px`;
   const said = paintWss(el, res, wssOf(r, wss));
   if (said) { el.title += said; el.setAttribute('aria-label', el.title); }
-  if (onPick) el.addEventListener('focus', () => onPick(r));
+  if (onPick) el.addEventListener('focus', () => onPick(reg));
   return el;
 }
 

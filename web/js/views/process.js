@@ -16,13 +16,23 @@ import { mountProcessPanels } from '../history.js';
 
 // Fields that are not sizes (the kernel prints them without "kB").
 const NOT_BYTES = new Set(['thp_eligible', 'protection_key']);
-// w: the column's width in rem.  The table is laid out with fixed widths (table-layout: fixed), so
-// drawing other rows while scrolling neither measures every cell again nor moves the columns.
+// w: the column's width in rem.  The columns have fixed widths (a grid, see vtable.js), so drawing
+// other rows while scrolling neither measures every cell again nor moves the columns.
 const HEAD = [
   { key: 'start', label: 'Start', addr: true, w: 9.5 }, { key: 'end', label: 'End', addr: true, w: 9 },
   { key: 'size', label: 'Size', bytes: true, w: 7.5 }, { key: 'perms', label: 'Perms', w: 4 }, { key: 'kind', label: 'Kind', w: 5 },
   { key: 'path', label: 'Path', w: 20 },
 ];
+
+// The region table's row height in CSS pixels (one line of 0.88rem text and its border).
+const ROW_PX = 24;
+
+// The root font size in px, to turn the columns' rem into the px the table is scrolled in.
+let rootPx = 0;
+function remPx() {
+  if (!rootPx) rootPx = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  return rootPx;
+}
 
 // Whether this memscoped answers /maps?rss=1; learnt from the first answer, kept for the page's life.
 let cheapRss = true;
@@ -71,7 +81,8 @@ export function mount(root, { pid }, app) {
       rcount,
       h('a', { class: 'button', href: `#/process/${pid}/translate`, text: 'Translate an address…' })),
     wrap);
-  const vt = virtualTable(table, wrap, renderRow);
+  // rows of one fixed height, placed at their index: drawing rows that scroll in lays out only them
+  const vt = virtualTable(table, wrap, renderRow, { rowHeight: ROW_PX });
   const key = `process${++mounts}:`;
 
   // data: { p, cheap, sm }: the process, the cheap regions, the smaps answer once it came (or null).
@@ -79,6 +90,8 @@ export function mount(root, { pid }, app) {
   let ctl = null;
   let cols = [];
   let list = [];
+  // a drawn row's columns (the cols array it was drawn for, its first column and end), to refill it
+  const shapes = new WeakMap();
   const refresh = async () => {
     if (ctl) ctl.abort();
     ctl = new AbortController();
@@ -90,7 +103,11 @@ export function mount(root, { pid }, app) {
       // back as the same object, so nothing is drawn again for it
       const smP = apiLarge(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal, key: `${key}smaps${grouped ? 'g' : ''}` });
       smP.catch(() => {});
-      const [p, cheap] = await Promise.all([api(`/processes/${pid}`, { signal }), cheapMaps(pid, signal, key)]);
+      // the process's own answer is small and quick: on a first load its header and totals go on
+      // screen at once, while the regions of a large process are still on their way
+      const pP = api(`/processes/${pid}`, { signal });
+      if (data === null) pP.then((p) => { if (data === null && !signal.aborted) drawHead(p, null); }, () => {});
+      const [p, cheap] = await Promise.all([pP, cheapMaps(pid, signal, key)]);
       // the first paint (and one after grouping changed) comes from the cheap answer; a refresh of
       // what is on screen waits for smaps instead of blanking its columns in between
       let painted = false;
@@ -126,7 +143,14 @@ export function mount(root, { pid }, app) {
 
   // figure, tbl: redraw the address-space figure, the table
   function draw(figure, tbl) {
-    const { p, cheap, sm } = data;
+    const { p, cheap } = data;
+    drawHead(p, cheap.count !== undefined ? cheap.count : cheap.regions.length);
+    if (figure) drawFigure();
+    if (tbl) drawTable();
+  }
+
+  // The header and the totals; nregions: null while the regions are not in yet.
+  function drawHead(p, nregions) {
     document.title = `${p.name} (${p.pid}) · memscope`;
     clear(head).append(
       h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumbs' }, h('a', { href: '#/', text: 'Processes' }), ' › ', `${p.name} (${p.pid})`),
@@ -134,15 +158,13 @@ export function mount(root, { pid }, app) {
       h('p', { class: 'cmdline', text: p.cmdline || '(no command line: kernel thread or zombie)' }),
       h('p', { class: 'muted' }, `user ${p.user} (uid ${p.uid}) · state ${p.state} · ${p.threads} thread${p.threads === 1 ? '' : 's'} · parent `,
         p.ppid ? h('a', { href: `#/process/${p.ppid}`, text: String(p.ppid) }) : '0'));
-    drawCards(cards, p, cheap.count !== undefined ? cheap.count : cheap.regions.length);
-    if (figure) drawFigure();
-    if (tbl) drawTable();
+    drawCards(cards, p, nregions);
   }
 
   function drawFigure() {
     const { p, cheap, sm } = data;
     // the figure's resident parts: the cheap answer's rss where it has them, else smaps' regions
-    const regs = cheapHasRss(cheap) || !sm || data.grouped ? cheap.regions.map(withRss) : sm.regions;
+    const regs = cheapHasRss(cheap) || !sm || data.grouped ? cheap.regions : sm.regions;
     const keep = figBox.querySelector('.aspace');
     const scrollTop = keep ? keep.scrollTop : 0;
     clear(figBox);
@@ -160,11 +182,6 @@ export function mount(root, { pid }, app) {
     if (st.wss) fig.dataset.wssInterval = String(st.wssInterval);   // which measurement it shows
     figBox.append(fig);
     if (scrollTop) fig.scrollTop = scrollTop;   // setting it at all would force a layout now
-  }
-
-  // A cheap region as the figure reads it: resident bytes where smaps would have them.
-  function withRss(r) {
-    return r.rss === undefined ? r : { ...r, fields: { rss: r.rss } };
   }
 
   // The rows and columns of what is known now: smaps once it came, the cheap answer before.
@@ -196,6 +213,7 @@ export function mount(root, { pid }, app) {
     if (!st.group && st.wss) cols.splice(HEAD.length, 0, { key: 'wss_ref', label: 'Referenced', bytes: true, w: 8.5 });
     if (!st.group && sm) cols.push({ key: 'vm_flags', label: 'VmFlags', w: 16 });
     table.style.width = `${cols.reduce((a, c) => a + c.w, 0)}rem`;
+    table.style.setProperty('--vt-cols', cols.map((c) => `${c.w}rem`).join(' '));
     const f = st.filter.toLowerCase();
     list = f ? rows.filter((r) => [r.path, r.kind, r.perms, r.start, r.end, KIND_LABEL[r.kind]].some((x) => x && String(x).toLowerCase().includes(f))) : rows;
     const sc = cols.find((c) => c.key === st.sort) || cols[0];
@@ -233,34 +251,84 @@ export function mount(root, { pid }, app) {
       table.querySelector('th[aria-sort]:not([aria-sort="none"]) button').focus();
     } }))));
     vt.set(headRow, list,
-      h('caption', { class: 'sr-only', text: 'Regions with every smaps field; sizes in kB as smaps prints them' }));
+      h('caption', { class: 'sr-only', text: 'Regions with every smaps field; sizes in kB as smaps prints them' }),
+      cols.map((c) => c.w * remPx()));
   }
 
   function val(r, c) {
     if (c.field) return r.fields ? r.fields[c.key] : r[c.key];
     if (c.key === 'wss_ref') { const w = st.wss.get(r.start); return w ? w.referenced : undefined; }
-    return c.key === 'vm_flags' ? (r.vm_flags || []).join(' ') : r[c.key];
+    // a string from the parsing worker, an array where the answer came without it
+    if (c.key === 'vm_flags') return Array.isArray(r.vm_flags) ? r.vm_flags.join(' ') : r.vm_flags || '';
+    return r[c.key];
   }
 
-  function renderRow(r) {
-    const tr = h('tr', { dataset: st.group ? { path: r.path } : { start: r.start } });
-    for (const c of cols) {
-      const v = val(r, c);
-      let td;
-      if (c.key === 'start' && !st.group) td = h('td', { class: 'mono' }, h('a', { href: `#/process/${pid}/region/${r.start}`, text: v, title: 'page map of this region' }));
-      else if (c.key === 'end') td = h('td', { class: 'mono', text: v });
-      else if (c.key === 'path') {
-        const shown = v || (st.group ? '[anonymous]' : '');
-        td = h('td', { class: 'path' }, h('span', { class: 'clip', text: shown, title: shown || null }), r.deleted ? h('span', { class: 'tag', text: 'deleted' }) : null);
-      } else if (c.key === 'kind') td = h('td', null, h('span', { class: `chip k-${v}`, text: v }));
-      else if (c.key === 'wss_ref') td = wssCell(st.wss.get(r.start));
-      else if (c.bytes && typeof v === 'number') td = h('td', { class: 'num', text: kb(v), dataset: { bytes: v } });
-      else if (c.num || typeof v === 'number') td = h('td', { class: 'num', text: int(v) });
-      else td = h('td', { class: c.key === 'vm_flags' ? 'flags' : null, text: v === undefined ? '' : String(v) });
-      td.dataset.col = c.key;
-      tr.append(td);
+  // Columns c0..c1-1 of a region (vtable draws those in view); the first one on its grid column.
+  // old: a row that scrolled out, refilled in place when it has the same columns: a scroll then
+  // changes text, not elements, and leaves the browser no new boxes to build or garbage to collect.
+  function renderRow(r, i, [c0, c1], old) {
+    const n = Math.min(c1, cols.length);
+    const was = old && shapes.get(old);
+    const reuse = !!was && was.cols === cols && was.c0 === c0 && was.n === n;
+    const tr = reuse ? old : h('tr');
+    if (st.group) tr.dataset.path = r.path;
+    else tr.dataset.start = r.start;
+    for (let k = c0; k < n; k++) {
+      const td = reuse ? tr.children[k - c0] : h('td', { dataset: { col: cols[k].key } });
+      fillCell(td, cols[k], r);
+      if (!reuse) tr.append(td);
+    }
+    if (!reuse) {
+      shapes.set(tr, { cols, c0, n });
+      if (c0 > 0 && tr.firstChild) {
+        tr.firstChild.style.gridColumnStart = String(c0 + 1);
+        tr.firstChild.setAttribute('aria-colindex', String(c0 + 1));
+      }
     }
     return tr;
+  }
+
+  // A cell of column c for region (or path group) r, new or of another row: what it holds is made
+  // if missing and refilled where it differs.
+  function fillCell(td, c, r) {
+    const v = val(r, c);
+    if (c.key === 'start' && !st.group) {
+      let a = td.firstChild;
+      if (!a) {
+        td.className = 'mono';
+        a = td.appendChild(h('a', { title: 'page map of this region' }));
+      }
+      a.href = `#/process/${pid}/region/${r.start}`;
+      setText(a, v);
+    } else if (c.key === 'path') {
+      const shown = v || (st.group ? '[anonymous]' : '');
+      let span = td.firstChild;
+      if (!span) {
+        td.className = 'path';
+        span = td.appendChild(h('span', { class: 'clip' }));
+      }
+      setText(span, shown);
+      if (shown) span.title = shown;
+      else span.removeAttribute('title');
+      const tag = span.nextSibling;
+      if (r.deleted && !tag) td.append(h('span', { class: 'tag', text: 'deleted' }));
+      else if (!r.deleted && tag) tag.remove();
+    } else if (c.key === 'kind') {
+      const chip = td.firstChild || td.appendChild(h('span'));
+      setClass(chip, `chip k-${v}`);
+      setText(chip, v);
+    } else if (c.key === 'wss_ref') fillWss(td, st.wss.get(r.start));
+    else {
+      let cls = null, text, bytes;
+      if (c.key === 'end') { cls = 'mono'; text = v; }
+      else if (c.bytes && typeof v === 'number') { cls = 'num'; text = kb(v); bytes = v; }
+      else if (c.num || typeof v === 'number') { cls = 'num'; text = int(v); }
+      else { cls = c.key === 'vm_flags' ? 'flags' : null; text = v === undefined ? '' : String(v); }
+      setClass(td, cls);
+      setText(td, text);
+      if (bytes !== undefined) td.dataset.bytes = bytes;
+      else if ('bytes' in td.dataset) delete td.dataset.bytes;
+    }
   }
 
   // Another page (or a test) can ask for a region's row: the table scrolls to it.
@@ -289,12 +357,28 @@ export function mount(root, { pid }, app) {
 }
 
 // A region's referenced bytes in the working-set interval, on the colour of its share of the resident.
-function wssCell(w) {
-  if (!w) return h('td', { class: 'num muted', text: '—', title: 'not in the working-set answer' });
-  const td = h('td', { class: 'num wss', text: kb(w.referenced), dataset: { bytes: w.referenced },
-    title: w.rss ? `${pct(w.referenced, w.rss)} of its ${kb(w.rss)} resident referenced in the interval` : 'nothing resident' });
-  if (w.rss) td.style.background = heat(w.referenced / w.rss, true);
-  return td;
+function fillWss(td, w) {
+  setClass(td, w ? 'num wss' : 'num muted');
+  setText(td, w ? kb(w.referenced) : '—');
+  if (w) td.dataset.bytes = w.referenced;
+  else delete td.dataset.bytes;
+  td.title = !w ? 'not in the working-set answer'
+    : w.rss ? `${pct(w.referenced, w.rss)} of its ${kb(w.rss)} resident referenced in the interval` : 'nothing resident';
+  td.style.background = w && w.rss ? heat(w.referenced / w.rss, true) : '';
+}
+
+// An element's only text, changed only where it differs (its text node kept).
+function setText(el, text) {
+  const t = el.firstChild;
+  if (t && t.nodeType === Node.TEXT_NODE && !t.nextSibling) {
+    if (t.data !== text) t.data = text;
+  } else el.textContent = text;
+}
+
+function setClass(el, cls) {
+  if (el.getAttribute('class') === cls) return;
+  if (cls) el.setAttribute('class', cls);
+  else el.removeAttribute('class');
 }
 
 function legend() {
@@ -324,6 +408,6 @@ function drawCards(el, p, nregions) {
     h('div', { class: 'stat small' },
       h('div', { class: 'label', text: 'Resident by type' }),
       h('div', { class: 'sub', text: `anon ${bytes(statusGet(s, 'rss_anon'))} · file ${bytes(statusGet(s, 'rss_file'))} · shmem ${bytes(statusGet(s, 'rss_shmem'))}` }),
-      h('div', { class: 'sub', text: `${int(nregions)} regions` })));
+      h('div', { class: 'sub', text: nregions === null ? 'regions: reading the map…' : `${int(nregions)} regions` })));
   if (!roll && p.rollup_error) el.append(h('p', { class: 'hint', text: `PSS/USS unavailable: ${p.rollup_error}` }));
 }

@@ -1,0 +1,86 @@
+/* snapcodec.h - a parsed smaps in a compact binary form, for the store's snapshots and the diff.
+ *
+ * A snapshot is read back far more often than it is taken (every diff loads one or two), and the
+ * smaps text it came from is ~1.2 kB per region, most of it padding and key names.  The binary form
+ * keeps every region and field exactly (the numbers as integers, each key name once, any value
+ * that is not a number as its text), so loading is a blob read and a decode, not a text parse.  It
+ * is written a region at a time (from a stream of smaps, holding no whole file), and read either
+ * whole (ms_snapcodec_decode: an ms_smaps) or as an index (ms_snapview: each region's head and
+ * Rss, its fields decoded only when asked), which is all a diff needs and a fraction of the memory.
+ *
+ * Layout (integers are LEB128 varints unless sized; sized ones little-endian):
+ *   "MSB1"  u32 nregions  u32 nfields  u64 key_table_offset
+ *   per region: start  size  offset  inode  dev_major  dev_minor  perms[4]  flags(1 byte: deleted)
+ *               path_len path  vmflags_len+1 (0: none) vmflags  field_count
+ *     per field: tag = key << 3 | in_kib << 2 | is_number << 1 | is_bytes, then the value (in kB
+ *                when in_kib) if is_number, else raw_len raw
+ *   key table (at key_table_offset, to the end): nkeys  { key_len key }*nkeys */
+#ifndef MEMSCOPE_STORE_SNAPCODEC_H
+#define MEMSCOPE_STORE_SNAPCODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/smaps.h"
+
+#define MS_SNAPCODEC_MAX_KEYS 256   /* distinct field keys in one smaps: the kernel prints ~27 */
+
+/* Writing, a region at a time: begin, region for each, end.  Errors are kept and given by end. */
+typedef struct {
+    ms_buf *out;
+    size_t head;              /* where the header starts in out */
+    size_t nregions, nfields;
+    ms_buf names;             /* the key table's names, copied (a region's text need not outlive it) */
+    uint32_t name_off[MS_SNAPCODEC_MAX_KEYS], name_len[MS_SNAPCODEC_MAX_KEYS];
+    size_t nkeys;
+    ms_err rc;
+} ms_snapenc;
+void ms_snapenc_begin(ms_snapenc *e, ms_buf *out);
+void ms_snapenc_region(ms_snapenc *e, const ms_region *r, const ms_smaps_field *f, size_t nf,
+                       const char *vmflags, size_t vmflags_len);
+/* Finishes the blob (or, on error, leaves out as it was before begin); frees what e holds. */
+ms_err ms_snapenc_end(ms_snapenc *e);
+
+/* Reads <dirfd>/smaps as a stream (ms_rstream: no whole file, no field array held) and appends it
+ * in the binary form to out.  base_page as ms_rstream_open takes it.  Errors as ms_rstream gives
+ * them; out is left as it was on error. */
+ms_err ms_snapcodec_read(int dirfd, uint64_t base_page, ms_buf *out);
+/* Appends s in the binary form to out. */
+ms_err ms_snapcodec_encode(const ms_smaps *s, ms_buf *out);
+/* Whether the len bytes at p are in the binary form (rather than smaps text). */
+bool ms_snapcodec_is_binary(const char *p, size_t len);
+/* Decodes the binary form already in s->maps.buf into s (regions, fields and paths point into that
+ * buffer, as after ms_smaps_parse).  MS_ERR_PARSE for a blob that is cut or inconsistent. */
+ms_err ms_snapcodec_decode(ms_smaps *s);
+
+typedef struct {
+    const char *name;         /* into the blob */
+    uint32_t len;
+    int16_t id;               /* ms_smaps_field_id */
+} ms_snapkey;
+
+/* A blob read as an index: every region's head (paths point into the blob, which the view
+ * borrows and must outlive it) and Rss, the totals of all of them, and each region's fields on
+ * request.  Checks the whole blob when opened, as ms_snapcodec_decode does. */
+typedef struct {
+    const char *data;
+    size_t len;
+    size_t n;
+    ms_region *regions;       /* owned, n of them */
+    uint64_t *rss;            /* owned: each region's Rss in bytes (0 if it has none) */
+    size_t *fpos;             /* owned: where each region's fields start in data */
+    uint32_t *fcount;         /* owned: how many fields each has */
+    ms_smaps_totals total;    /* over every region */
+    size_t nkeys;
+    ms_snapkey keys[MS_SNAPCODEC_MAX_KEYS];
+} ms_snapview;
+ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len);
+/* Region i's fields into f (room for cap); MS_ERR_TOOBIG if it has more than cap. */
+ms_err ms_snapview_fields(const ms_snapview *v, size_t i, ms_smaps_field *f, size_t cap, size_t *n);
+/* Adds region i's fields to t. */
+void ms_snapview_add(const ms_snapview *v, size_t i, ms_smaps_totals *t);
+void ms_snapview_free(ms_snapview *v);
+
+#endif
