@@ -391,9 +391,15 @@ static bool read_rollup(int pid, uint64_t *pss, uint64_t *uss, bool *gone, ms_er
     return rc == MS_OK;
 }
 
+/* How many more of the biggest are kept in reserve, to stand in for one that exits between the list
+ * and its rollup: --metrics-top N exports N processes that were alive when read. */
+#define METRICS_TOP_SPARE 8
+
 /* The processes exported one by one: those a --metrics-match pins, then the biggest `top` others
- * by RSS (l is sorted by RSS, biggest first), as indices into l. */
-static ms_err pick_processes(const ms_proclist *l, const bool *pinned, unsigned top, size_t **out, size_t *nout)
+ * by RSS (l is sorted by RSS, biggest first), as indices into l; then up to METRICS_TOP_SPARE more,
+ * the next biggest, as spares (*nspare of them, after the *nout). */
+static ms_err pick_processes(const ms_proclist *l, const bool *pinned, unsigned top, size_t **out, size_t *nout,
+                             size_t *nspare)
 {
     size_t *c = malloc((l->n ? l->n : 1) * sizeof *c);
     size_t n = 0, ntop = 0;
@@ -402,25 +408,28 @@ static ms_err pick_processes(const ms_proclist *l, const bool *pinned, unsigned 
     for (size_t i = 0; i < l->n; i++)
         if (pinned[i] && !l->p[i].kernel_thread)
             c[n++] = i;
-    for (size_t i = 0; i < l->n && ntop < top; i++) {
+    for (size_t i = 0; i < l->n && ntop < (size_t)top + METRICS_TOP_SPARE; i++) {
         const ms_procinfo *p = &l->p[i];
         if (pinned[i] || p->kernel_thread || p->vm_rss == 0)
             continue;
         c[n++] = i;
         ntop++;
     }
+    *nspare = ntop > top ? ntop - top : 0;
     *out = c;
-    *nout = n;
+    *nout = n - *nspare;
     return MS_OK;
 }
 
-/* The processes l->p[pick[0..npick)] with their rollups, read within METRICS_ROLLUP_BUDGET_NS. */
-static ms_err collect_top(const ms_proclist *l, const char (*names)[METRICS_NAME_MAX + 1], const size_t *pick,
-                          size_t npick, top_proc **out, size_t *nout)
+/* The processes l->p[pick[0..npick)] with their rollups, read within METRICS_ROLLUP_BUDGET_NS.  One
+ * of the biggest that has exited is replaced by the next of the nspare after them (none for a
+ * pinned one: what pins it is not what ranks the spares). */
+static ms_err collect_top(const ms_proclist *l, const char (*names)[METRICS_NAME_MAX + 1], const bool *pinned,
+                          const size_t *pick, size_t npick, size_t nspare, top_proc **out, size_t *nout)
 {
     ms_err rc = MS_OK;
     top_proc *t = NULL;
-    size_t n = 0;
+    size_t n = 0, next_spare = npick;
     t = calloc(npick ? npick : 1, sizeof *t);
     if (!t) {
         rc = MS_ERR_NOMEM;
@@ -428,27 +437,37 @@ static ms_err collect_top(const ms_proclist *l, const char (*names)[METRICS_NAME
     }
     uint64_t t0 = now_ns();
     for (size_t k = 0; k < npick; k++) {
-        const ms_procinfo *p = &l->p[pick[k]];
-        top_proc *q = &t[n];
-        q->pid = p->pid;
-        memcpy(q->name, names[pick[k]], sizeof q->name);
-        q->rss = p->vm_rss;
-        q->swap = p->vm_swap;
-        q->vsz = p->vm_size;
-        q->start_ticks = p->starttime;
-        metrics_exe_read(p->pid, q->exe, sizeof q->exe);
-        snprintf(q->cgroup, sizeof q->cgroup, "%s", p->cgroup ? p->cgroup : "");
-        memcpy(q->container, p->container.id, sizeof q->container);
-        if (now_ns() - t0 < METRICS_ROLLUP_BUDGET_NS) {
+        size_t at = pick[k];
+        for (;;) {
+            const ms_procinfo *p = &l->p[at];
+            top_proc *q = &t[n];
+            memset(q, 0, sizeof *q);
+            q->pid = p->pid;
+            memcpy(q->name, names[at], sizeof q->name);
+            q->rss = p->vm_rss;
+            q->swap = p->vm_swap;
+            q->vsz = p->vm_size;
+            q->start_ticks = p->starttime;
+            metrics_exe_read(p->pid, q->exe, sizeof q->exe);
+            snprintf(q->cgroup, sizeof q->cgroup, "%s", p->cgroup ? p->cgroup : "");
+            memcpy(q->container, p->container.id, sizeof q->container);
+            if (now_ns() - t0 >= METRICS_ROLLUP_BUDGET_NS) {
+                q->rollup_skipped = true;
+                atomic_fetch_add_explicit(&rollups_skipped, 1, memory_order_relaxed);
+                n++;
+                break;
+            }
             bool gone;
             q->has_rollup = read_rollup(p->pid, &q->pss, &q->uss, &gone, &q->rollup_err);
-            if (gone)
-                continue;   /* exited since the list was read: leave it out */
-        } else {
-            q->rollup_skipped = true;
-            atomic_fetch_add_explicit(&rollups_skipped, 1, memory_order_relaxed);
+            if (!gone) {
+                n++;
+                break;
+            }
+            /* exited since the list was read: leave it out, and let the next biggest stand in */
+            if (pinned[pick[k]] || next_spare >= npick + nspare)
+                break;
+            at = pick[next_spare++];
         }
-        n++;
     }
     *out = t;
     *nout = n;
@@ -866,7 +885,7 @@ static ms_err write_processes(mw *w, const server_ctx *srv, ms_proclist *l)
     ms_pss_result *pss = NULL;
     ms_pss_stats st = {0};
     name_group *g = NULL;
-    size_t ng = 0, *pick = NULL, npick = 0, ntop = 0, keep_p, keep_g, folded_g;
+    size_t ng = 0, *pick = NULL, npick = 0, nspare = 0, ntop = 0, keep_p, keep_g, folded_g;
     top_proc *top = NULL, *other = NULL;
 
     ms_proclist_sort(l, MS_PSORT_VM_RSS, true);
@@ -876,7 +895,7 @@ static ms_err write_processes(mw *w, const server_ctx *srv, ms_proclist *l)
     if (rc == MS_OK)
         rc = group_by_name(l, (const char (*)[METRICS_NAME_MAX + 1])names, pss, &g, &ng);
     if (rc == MS_OK)
-        rc = pick_processes(l, pinned, srv->metrics_top, &pick, &npick);
+        rc = pick_processes(l, pinned, srv->metrics_top, &pick, &npick, &nspare);
     if (rc != MS_OK)
         goto out;
     series_split(srv->metrics_max_series, npick, ng, &keep_p, &keep_g);
@@ -884,7 +903,9 @@ static ms_err write_processes(mw *w, const server_ctx *srv, ms_proclist *l)
     if ((rc = fold_groups(g, &ng, keep_g, &folded_g)) != MS_OK)
         goto out;
     write_namegroups(w, g, ng, &st);
-    rc = collect_top(l, (const char (*)[METRICS_NAME_MAX + 1])names, pick, keep_p, &top, &ntop);
+    /* spares stand in only where nothing is folded: past the cap, the folded are the next biggest */
+    rc = collect_top(l, (const char (*)[METRICS_NAME_MAX + 1])names, pinned, pick, keep_p,
+                     keep_p == npick ? nspare : 0, &top, &ntop);
     if (rc == MS_OK && keep_p < npick && !(other = calloc(1, sizeof *other)))
         rc = MS_ERR_NOMEM;
     if (rc != MS_OK)
