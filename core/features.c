@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "kabi.h"
 #include "kpage.h"
+#include "pageidle.h"
 #include "pagemap.h"
 
 bool ms_features_probe_own_pages(long ps, uint64_t e[2])
@@ -126,6 +127,16 @@ static bool probe_soft_dirty(void)
     return found;
 }
 
+/* Opened and closed at once: the probe marks nothing. */
+static bool probe_page_idle(void)
+{
+    int fd;
+    if (ms_pi_open(AT_FDCWD, "/sys/kernel/mm/page_idle/bitmap", &fd) != MS_OK)
+        return false;
+    close(fd);
+    return true;
+}
+
 void ms_features_probe(ms_features *out)
 {
     memset(out, 0, sizeof *out);
@@ -142,4 +153,5 @@ void ms_features_probe(ms_features *out)
     out->procmap_query = probe_procmap_query();
     out->smaps_rollup = faccessat(AT_FDCWD, "/proc/self/smaps_rollup", R_OK, 0) == 0;
     out->soft_dirty = probe_soft_dirty();
+    out->page_idle = probe_page_idle();
 }

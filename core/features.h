@@ -13,6 +13,8 @@ typedef struct {
     bool procmap_query;       /* the PROCMAP_QUERY ioctl on maps works (Linux 6.11) */
     bool smaps_rollup;
     bool soft_dirty;          /* the kernel tracks soft-dirty bits (CONFIG_MEM_SOFT_DIRTY) */
+    bool page_idle;           /* /sys/kernel/mm/page_idle/bitmap opens read-write
+                               * (CONFIG_IDLE_PAGE_TRACKING, and root) */
     bool read_fault_zero_page;/* a read fault on private anonymous memory maps the shared zero page
                                * (upstream's behaviour); false where the kernel allocates a real,
                                * exclusive page as for a write, or where pagemap cannot be read */

@@ -69,6 +69,7 @@ static enum MHD_Result h_health(http_req *r)
     jw_kbool(&w, "procmap_query", f->procmap_query);
     jw_kbool(&w, "smaps_rollup", f->smaps_rollup);
     jw_kbool(&w, "soft_dirty", f->soft_dirty);
+    jw_kbool(&w, "page_idle", f->page_idle);
     jw_kbool(&w, "read_fault_zero_page", f->read_fault_zero_page);
     jw_obj_end(&w);
     jw_kstr(&w, "thp", r->srv->sys.thp_enabled);
