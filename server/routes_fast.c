@@ -1,6 +1,6 @@
 /* routes_fast.c - answers that skip smaps where the question lets them: resident bytes per region
  * (/maps?rss=1), PSS and USS for every process on a CPU budget (/processes?fields=pss,uss), and the
- * working set (/wss).
+ * working set (/wss), by clear_refs or by the kernel's idle-page bitmap.
  *
  * /maps?rss=1 is answered from maps + PAGEMAP_SCAN (core/rssmap.c; PROCMAP_QUERY for the page size of
  * regions with huge pages) and falls back to smaps, region by region the same figures, where this
@@ -10,6 +10,7 @@
  * and written clipped to the scan's ranges, while (past maps' first MiB) a thread of the stream
  * reads the next lines. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/num.h"
+#include "core/pageidle.h"
 #include "core/proc.h"
 #include "core/rssmap.h"
 #include "core/rstream.h"
@@ -285,9 +287,12 @@ ms_err routes_pss_compute(const ms_procinfo *p, size_t n, uint64_t budget_ns, ms
 #define WSS_MIN_MS 100
 #define WSS_MAX_MS 60000
 #define WSS_DEFAULT_MS 1000
+#define WSS_PAGE_IDLE_BITMAP "/sys/kernel/mm/page_idle/bitmap"
 
 /* One measurement at a time, server-wide: each holds a worker thread for its whole interval, and
- * two on one process would clear each other's bits.  Guarded by wss_lock; 0 when none runs. */
+ * two would disturb each other (on one process clear_refs clears the other's bits; the idle-page
+ * bitmap is one for the machine, and a frame shared by two processes is marked by both).  Guarded
+ * by wss_lock; 0 when none runs. */
 static pthread_mutex_t wss_lock = PTHREAD_MUTEX_INITIALIZER;
 static int wss_running;
 
@@ -310,7 +315,8 @@ static void sleep_ms(uint64_t ms)
         ;
 }
 
-/* What the measurement cost this thread: kernel and user time of the clear and of the read. */
+/* What the measurement cost this thread: kernel and user time of the clear (or the marking) and of
+ * the read (or the check). */
 typedef struct {
     struct rusage clear0, clear1, read0, read1;
     double t_clear_end, t_read_start;
@@ -403,12 +409,146 @@ static enum MHD_Result wss_measure(http_req *r, int pid, int dirfd, uint64_t int
     return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
+/* The idle-page answer: the regions of maps at the start; rss is what pagemap showed present then
+ * (the zero page left out), tracked what took the idle mark and still had its frame at the end,
+ * referenced what of that was accessed in the interval. */
+typedef struct {
+    const ms_maps *maps;
+    const uint64_t *present, *tracked, *referenced;   /* pages, per region */
+    uint64_t page_size;
+} wss_idle;
+
+static void write_wss_idle(jw *w, int pid, uint64_t interval_ms, const wss_idle *x, const wss_cost *c)
+{
+    uint64_t rss = 0, ref = 0, tr = 0, ps = x->page_size;
+    jw_obj(w);
+    jw_ki64(w, "pid", pid);
+    jw_kstr(w, "method", "page_idle");
+    jw_ku64(w, "interval_ms", interval_ms);
+    jw_key(w, "measured_interval_ms");
+    jw_double(w, c->t_read_start - c->t_clear_end);
+    jw_key(w, "regions");
+    jw_arr(w);
+    for (size_t i = 0; i < x->maps->nregions; i++) {
+        rss += x->present[i] * ps;
+        tr += x->tracked[i] * ps;
+        ref += x->referenced[i] * ps;
+        jw_obj(w);
+        enc_region_head(w, &x->maps->regions[i]);
+        jw_ku64(w, "rss", x->present[i] * ps);
+        jw_ku64(w, "tracked", x->tracked[i] * ps);
+        jw_ku64(w, "referenced", x->referenced[i] * ps);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_ku64(w, "count", x->maps->nregions);
+    jw_key(w, "totals");
+    jw_obj(w);
+    jw_ku64(w, "rss", rss);
+    jw_ku64(w, "tracked", tr);
+    jw_ku64(w, "referenced", ref);
+    jw_obj_end(w);
+    jw_key(w, "cost");
+    jw_obj(w);
+    double mk = tv_ms(&c->clear0.ru_stime, &c->clear1.ru_stime), rk = tv_ms(&c->read0.ru_stime, &c->read1.ru_stime);
+    double mu = tv_ms(&c->clear0.ru_utime, &c->clear1.ru_utime), ru = tv_ms(&c->read0.ru_utime, &c->read1.ru_utime);
+    jw_key(w, "kernel_ms");
+    jw_double(w, mk + rk);
+    jw_key(w, "user_ms");
+    jw_double(w, mu + ru);
+    jw_key(w, "mark_kernel_ms");
+    jw_double(w, mk);
+    jw_key(w, "check_kernel_ms");
+    jw_double(w, rk);
+    jw_obj_end(w);
+    jw_kstr(w, "effect", "the process's pages were marked idle in " WSS_PAGE_IDLE_BITMAP "; the kernel keeps "
+                         "their accessed state for reclaim, so what it reclaims is unchanged");
+    jw_kstr(w, "caveat", "the kernel clears the accessed bits it marks without flushing the TLB: pages the "
+                         "process kept reading through cached translations may be missing from referenced; "
+                         "pages that could not be marked (not on an LRU list) or changed frame in the "
+                         "interval are in rss but not in tracked, and counted neither way");
+    jw_obj_end(w);
+}
+
+static enum MHD_Result wss_measure_idle(http_req *r, int pid, int dirfd, uint64_t interval_ms)
+{
+    wss_cost c;
+    ms_maps m;
+    ms_pi_set s;
+    uint64_t *cnt = NULL;     /* 3 x nregions: present, tracked, referenced */
+    int bfd = -1;
+    size_t nmarked;
+    ms_maps_init(&m);
+    ms_pi_set_init(&s);
+    getrusage(RUSAGE_THREAD, &c.clear0);
+    ms_err rc = ms_pi_open(AT_FDCWD, WSS_PAGE_IDLE_BITMAP, &bfd);
+    if (rc == MS_OK)
+        rc = ms_maps_read(dirfd, &m);
+    if (rc == MS_OK)
+        rc = ms_pi_collect(dirfd, m.regions, m.nregions, &s);
+    if (rc == MS_OK && !(cnt = calloc(3 * (m.nregions ? m.nregions : 1), sizeof *cnt)))
+        rc = MS_ERR_NOMEM;
+    if (rc == MS_OK) {
+        for (size_t k = 0; k < s.n; k++)
+            cnt[s.p[k].reg]++;
+        rc = ms_pi_mark(bfd, &s, &nmarked);
+    }
+    getrusage(RUSAGE_THREAD, &c.clear1);
+    c.t_clear_end = mono_ms();
+    if (rc == MS_OK) {
+        sleep_ms(interval_ms);
+        c.t_read_start = mono_ms();
+        getrusage(RUSAGE_THREAD, &c.read0);
+        rc = ms_pi_recheck(dirfd, &s);
+        if (rc == MS_OK)
+            rc = ms_pi_count(bfd, &s, m.nregions, cnt + m.nregions, cnt + 2 * m.nregions);
+        getrusage(RUSAGE_THREAD, &c.read1);
+    }
+    enum MHD_Result ret;
+    if (rc != MS_OK) {
+        ret = http_reply_ms(r, rc, "measuring the working set of %d by " WSS_PAGE_IDLE_BITMAP, pid);
+    } else {
+        ms_buf b;
+        ms_buf_init(&b, 0);
+        jw w;
+        jw_init(&w, &b);
+        wss_idle x = {&m, cnt, cnt + m.nregions, cnt + 2 * m.nregions, s.page_size};
+        write_wss_idle(&w, pid, interval_ms, &x, &c);
+        ret = http_reply_jw(r, MHD_HTTP_OK, &w, &b);
+    }
+    if (bfd >= 0)
+        close(bfd);
+    free(cnt);
+    ms_pi_set_free(&s);
+    ms_maps_free(&m);
+    return ret;
+}
+
 enum MHD_Result h_wss(http_req *r)
 {
-    static const char *const allowed[] = {"interval_ms", NULL};
+    static const char *const allowed[] = {"interval_ms", "method", NULL};
     if (!http_args_check(r, allowed))
         return MHD_YES;
-    if (!r->srv->allow_clear_refs)
+    /* Without a choice, the method that leaves the target's reclaim alone wherever the kernel has it. */
+    const char *method = http_arg_get(r, "method");
+    bool idle = r->srv->features.page_idle;
+    if (method && strcmp(method, "page_idle") == 0)
+        idle = true;
+    else if (method && strcmp(method, "clear_refs") == 0)
+        idle = false;
+    else if (method)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_method",
+                                "method must be clear_refs or page_idle, got '%.32s'", method);
+    if (idle && !r->srv->features.page_idle)
+        return http_reply_error(r, MHD_HTTP_NOT_IMPLEMENTED, "page_idle_unavailable",
+                                WSS_PAGE_IDLE_BITMAP " cannot be opened read-write: this kernel is built "
+                                "without CONFIG_IDLE_PAGE_TRACKING, or memscoped is not root; "
+                                "method=clear_refs measures by clearing the process's referenced bits instead");
+    if (idle && !r->srv->features.pfn_readable)
+        return http_reply_error(r, MHD_HTTP_FORBIDDEN, "pfn_hidden",
+                                "the page_idle method needs the physical frame of each page from "
+                                "/proc/PID/pagemap, which the kernel shows only to CAP_SYS_ADMIN");
+    if (!idle && !r->srv->allow_clear_refs)
         return http_reply_error(r, MHD_HTTP_FORBIDDEN, "clear_refs_not_allowed",
                                 "measuring the working set clears the process's page-referenced bits, which "
                                 "changes what the kernel reclaims from it first; start memscoped with "
@@ -431,7 +571,7 @@ enum MHD_Result h_wss(http_req *r)
         ret = http_reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "wss_busy",
                                "a working-set measurement (of process %d) is running; one runs at a time", busy);
     } else {
-        ret = wss_measure(r, pid, dirfd, interval);
+        ret = idle ? wss_measure_idle(r, pid, dirfd, interval) : wss_measure(r, pid, dirfd, interval);
         pthread_mutex_lock(&wss_lock);
         wss_running = 0;
         pthread_mutex_unlock(&wss_lock);

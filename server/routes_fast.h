@@ -17,7 +17,8 @@ enum MHD_Result h_maps_rss(http_req *r);
 bool routes_pss_args(http_req *r, bool *want, uint64_t *budget_ns);
 ms_err routes_pss_compute(const ms_procinfo *p, size_t n, uint64_t budget_ns, ms_pss_result **res,
                           ms_pss_stats *st);
-/* GET /processes/{pid}/wss?interval_ms=N: the working set by clear_refs (--allow-clear-refs). */
+/* GET /processes/{pid}/wss?interval_ms=N&method=clear_refs|page_idle: the working set by the idle-page
+ * bitmap where the kernel has it (needs PFNs), else by clear_refs (--allow-clear-refs). */
 enum MHD_Result h_wss(http_req *r);
 /* Drops the PSS cache (at shutdown, so nothing is left for the leak checker). */
 void routes_fast_clear(void);
