@@ -4,9 +4,13 @@
  * accessed bit of every page table entry of the process and the referenced flag of its pages; after
  * the interval, smaps' Referenced says, per region, how much was touched since.  It changes the
  * target's state: the kernel's reclaim reads the same bits to choose what to evict first, so a
- * process measured this way looks idle to reclaim for a moment.  The page_idle method
- * (/sys/kernel/mm/page_idle/bitmap), which does not, is not implemented: no kernel this was built
- * on has it. */
+ * process measured this way looks idle to reclaim for a moment.  It needs write access to
+ * clear_refs (ptrace access to the target) and nothing from the kernel's build.
+ *
+ * The page_idle method (pageidle.h) marks the process's frames in /sys/kernel/mm/page_idle/bitmap
+ * instead: the kernel keeps the accessed state it clears there for reclaim, so the target's
+ * reclaim is unchanged.  It needs CONFIG_IDLE_PAGE_TRACKING, root to open the bitmap, and the
+ * PFNs from pagemap (CAP_SYS_ADMIN). */
 #ifndef MEMSCOPE_WSS_H
 #define MEMSCOPE_WSS_H
 
