@@ -142,7 +142,13 @@ ms_err ms_pi_collect(int dirfd, const ms_region *regs, size_t nregs, ms_pi_set *
         rc = MS_ERR_NOMEM;
         goto out;
     }
-    size_t ri = 0;
+    /* The gate area ([vsyscall]) lies past the user address space, which pagemap covers. */
+    size_t ri = 0, last = nregs;
+    while (last > 0 && regs[last - 1].kind == MS_KIND_VSYSCALL)
+        last--;
+    if (last == 0)
+        goto out;
+    nregs = last;
     rc = ms_rss_scan_read(dirfd, regs[0].start, regs[nregs - 1].end, s->page_size, &scan);
     if (rc == MS_OK) {
         for (size_t k = 0; k < scan.n && rc == MS_OK; k++)
