@@ -24,15 +24,17 @@ static bool cap_sys_admin(void)
     return syscall(SYS_capget, &h, d) == 0 && ((d[0].effective >> CAP_SYS_ADMIN) & 1u);
 }
 
-/* -1 unknown, else whether CONFIG_MEM_SOFT_DIRTY=y in the running kernel's config */
-static int config_soft_dirty(void)
+/* -1 unknown, else whether CONFIG_<name>=y in the running kernel's config */
+static int config_has(const char *name)
 {
     FILE *f = popen("zcat /proc/config.gz 2>/dev/null", "r");
-    char line[256];
+    char line[256], on[96], off[96];
+    snprintf(on, sizeof on, "CONFIG_%s=y\n", name);
+    snprintf(off, sizeof off, "# CONFIG_%s is not set\n", name);
     int v = -1;
     while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "CONFIG_MEM_SOFT_DIRTY=y", 23) == 0) v = 1;
-        if (strncmp(line, "# CONFIG_MEM_SOFT_DIRTY is not set", 34) == 0) v = 0;
+        if (strcmp(line, on) == 0) v = 1;
+        if (strcmp(line, off) == 0) v = 0;
     }
     if (f)
         pclose(f);
@@ -50,11 +52,22 @@ int main(void)
     CHECK(f.kpageflags_readable == (access("/proc/kpageflags", R_OK) == 0));
     CHECK(f.kpagecount_readable == (access("/proc/kpagecount", R_OK) == 0));
     CHECK(f.smaps_rollup == (access("/proc/self/smaps_rollup", R_OK) == 0));
-    int sd = config_soft_dirty();
+    int sd = config_has("MEM_SOFT_DIRTY");
     if (sd >= 0)
         CHECK(f.soft_dirty == (sd == 1));
     else
         CHECK_SKIP("no /proc/config.gz: the soft-dirty probe is not cross-checked with the kernel config");
+    /* the idle-page bitmap: there exactly when the kernel is built with it; root opens it */
+    int ip = config_has("IDLE_PAGE_TRACKING");
+    bool bitmap = access("/sys/kernel/mm/page_idle/bitmap", F_OK) == 0;
+    if (!bitmap)
+        CHECK(!f.page_idle);
+    if (bitmap && geteuid() == 0)
+        CHECK(f.page_idle);
+    if (ip >= 0)
+        CHECK(bitmap == (ip == 1));
+    else
+        CHECK_SKIP("no /proc/config.gz: the page_idle probe is not cross-checked with the kernel config");
 
     /* The probes must predict what the real calls do. */
     int dirfd;
@@ -116,14 +129,14 @@ int main(void)
             ms_features_probe(&u);
             _exit(!u.pfn_readable && !u.kpageflags_readable && !u.kpagecount_readable &&
                   u.pagemap_scan == f.pagemap_scan && u.procmap_query == f.procmap_query &&
-                  u.smaps_rollup && u.read_fault_zero_page == f.read_fault_zero_page ? 0 : 1);
+                  u.smaps_rollup && u.read_fault_zero_page == f.read_fault_zero_page && !u.page_idle ? 0 : 1);
         }
         int st = 0;
         CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     printf("features: pfn %d kpageflags %d kpagecount %d scan %d procmap_query %d rollup %d soft_dirty %d "
-           "read_fault_zero_page %d\n",
+           "read_fault_zero_page %d page_idle %d\n",
            f.pfn_readable, f.kpageflags_readable, f.kpagecount_readable, f.pagemap_scan, f.procmap_query,
-           f.smaps_rollup, f.soft_dirty, f.read_fault_zero_page);
+           f.smaps_rollup, f.soft_dirty, f.read_fault_zero_page, f.page_idle);
     return check_done();
 }
