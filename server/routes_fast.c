@@ -320,41 +320,53 @@ static void sleep_ms(uint64_t ms)
 typedef struct {
     struct rusage clear0, clear1, read0, read1;
     double t_clear_end, t_read_start;
-    bool tlb_flushed;
 } wss_cost;
 
-static void write_wss(jw *w, int pid, uint64_t interval_ms, const ms_smaps *s, const wss_cost *c)
+/* One answer of either method: bytes per region (tracked only for page_idle), the cost of its two
+ * steps under their names, what it did to the target and what it may miss. */
+typedef struct {
+    const char *method;
+    const ms_region *regions;
+    size_t n;
+    const uint64_t *rss, *tracked, *referenced;   /* bytes per region; tracked NULL for clear_refs */
+    const char *step1_ms, *step2_ms;              /* cost keys of the clear/mark and the read/check */
+    int tlb_flushed;                              /* -1: no such question (page_idle) */
+    const char *effect, *caveat;                  /* caveat NULL when there is none */
+} wss_answer;
+
+static void write_wss(jw *w, int pid, uint64_t interval_ms, const wss_answer *a, const wss_cost *c)
 {
-    uint64_t rss = 0, ref = 0;
+    uint64_t rss = 0, ref = 0, tr = 0;
     jw_obj(w);
     jw_ki64(w, "pid", pid);
-    jw_kstr(w, "method", "clear_refs");
-    jw_kbool(w, "tlb_flushed", c->tlb_flushed);
+    jw_kstr(w, "method", a->method);
+    if (a->tlb_flushed >= 0)
+        jw_kbool(w, "tlb_flushed", a->tlb_flushed);
     jw_ku64(w, "interval_ms", interval_ms);
     jw_key(w, "measured_interval_ms");
     jw_double(w, c->t_read_start - c->t_clear_end);
     jw_key(w, "regions");
     jw_arr(w);
-    for (size_t i = 0; i < s->maps.nregions; i++) {
-        const ms_region *g = &s->maps.regions[i];
-        ms_region_rss v;
-        size_t nf;
-        const ms_smaps_field *f = ms_smaps_fields_of(s, g, &nf);
-        ms_region_rss_from_smaps(f, nf, &v);
-        uint64_t r = ms_wss_referenced(f, nf);
-        rss += v.rss;
-        ref += r;
+    for (size_t i = 0; i < a->n; i++) {
+        rss += a->rss[i];
+        ref += a->referenced[i];
         jw_obj(w);
-        enc_region_head(w, g);
-        jw_ku64(w, "rss", v.rss);
-        jw_ku64(w, "referenced", r);
+        enc_region_head(w, &a->regions[i]);
+        jw_ku64(w, "rss", a->rss[i]);
+        if (a->tracked) {
+            tr += a->tracked[i];
+            jw_ku64(w, "tracked", a->tracked[i]);
+        }
+        jw_ku64(w, "referenced", a->referenced[i]);
         jw_obj_end(w);
     }
     jw_arr_end(w);
-    jw_ku64(w, "count", s->maps.nregions);
+    jw_ku64(w, "count", a->n);
     jw_key(w, "totals");
     jw_obj(w);
     jw_ku64(w, "rss", rss);
+    if (a->tracked)
+        jw_ku64(w, "tracked", tr);
     jw_ku64(w, "referenced", ref);
     jw_obj_end(w);
     jw_key(w, "cost");
@@ -365,28 +377,37 @@ static void write_wss(jw *w, int pid, uint64_t interval_ms, const ms_smaps *s, c
     jw_double(w, ck + rk);
     jw_key(w, "user_ms");
     jw_double(w, cu + ru);
-    jw_key(w, "clear_refs_kernel_ms");
+    jw_key(w, a->step1_ms);
     jw_double(w, ck);
-    jw_key(w, "smaps_kernel_ms");
+    jw_key(w, a->step2_ms);
     jw_double(w, rk);
     jw_obj_end(w);
-    jw_kstr(w, "effect", "the process's accessed bits were cleared: for a moment its pages look idle to "
-                         "the kernel's reclaim");
-    if (!c->tlb_flushed)
-        jw_kstr(w, "caveat", "this kernel tracks soft-dirty bits, so the TLB was not flushed after the clear "
-                             "(that would reset them): pages the process kept reading through cached "
-                             "translations may be missing from referenced");
+    jw_kstr(w, "effect", a->effect);
+    if (a->caveat)
+        jw_kstr(w, "caveat", a->caveat);
     jw_obj_end(w);
+}
+
+static enum MHD_Result wss_reply(http_req *r, int pid, uint64_t interval_ms, const wss_answer *a, const wss_cost *c)
+{
+    ms_buf b;
+    ms_buf_init(&b, 0);
+    jw w;
+    jw_init(&w, &b);
+    write_wss(&w, pid, interval_ms, a, c);
+    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
 
 static enum MHD_Result wss_measure(http_req *r, int pid, int dirfd, uint64_t interval_ms)
 {
     wss_cost c;
     ms_smaps s;
+    uint64_t *v = NULL;       /* 2 x nregions: rss, referenced */
+    bool flushed = false;
     ms_smaps_init(&s);
     getrusage(RUSAGE_THREAD, &c.clear0);
     /* the flush is safe only where the kernel keeps no soft-dirty bits to lose: see ms_wss_clear_refs */
-    ms_err rc = ms_wss_clear_refs(dirfd, !r->srv->features.soft_dirty, &c.tlb_flushed);
+    ms_err rc = ms_wss_clear_refs(dirfd, !r->srv->features.soft_dirty, &flushed);
     getrusage(RUSAGE_THREAD, &c.clear1);
     c.t_clear_end = mono_ms();
     if (rc == MS_OK) {
@@ -396,101 +417,62 @@ static enum MHD_Result wss_measure(http_req *r, int pid, int dirfd, uint64_t int
         rc = ms_smaps_read(dirfd, &s);
         getrusage(RUSAGE_THREAD, &c.read1);
     }
+    size_t n = s.maps.nregions;
+    if (rc == MS_OK && !(v = calloc(2 * (n ? n : 1), sizeof *v)))
+        rc = MS_ERR_NOMEM;
+    enum MHD_Result ret;
     if (rc != MS_OK) {
-        ms_smaps_free(&s);
-        return http_reply_ms(r, rc, "measuring the working set of %d", pid);
+        ret = http_reply_ms(r, rc, "measuring the working set of %d", pid);
+        goto out;
     }
-    ms_buf b;
-    ms_buf_init(&b, 0);
-    jw w;
-    jw_init(&w, &b);
-    write_wss(&w, pid, interval_ms, &s, &c);
+    for (size_t i = 0; i < n; i++) {
+        ms_region_rss rr;
+        size_t nf;
+        const ms_smaps_field *f = ms_smaps_fields_of(&s, &s.maps.regions[i], &nf);
+        ms_region_rss_from_smaps(f, nf, &rr);
+        v[i] = rr.rss;
+        v[n + i] = ms_wss_referenced(f, nf);
+    }
+    {
+        wss_answer a = {
+            "clear_refs", s.maps.regions, n, v, NULL, v + n, "clear_refs_kernel_ms", "smaps_kernel_ms", flushed,
+            "the process's accessed bits were cleared: for a moment its pages look idle to the kernel's reclaim",
+            flushed ? NULL
+                    : "this kernel tracks soft-dirty bits, so the TLB was not flushed after the clear (that would "
+                      "reset them): pages the process kept reading through cached translations may be missing "
+                      "from referenced"};
+        ret = wss_reply(r, pid, interval_ms, &a, &c);
+    }
+out:
+    free(v);
     ms_smaps_free(&s);
-    return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
+    return ret;
 }
 
-/* The idle-page answer: the regions of maps at the start; rss is what pagemap showed present then
- * (the zero page left out), tracked what took the idle mark and still had its frame at the end,
- * referenced what of that was accessed in the interval. */
-typedef struct {
-    const ms_maps *maps;
-    const uint64_t *present, *tracked, *referenced;   /* pages, per region */
-    uint64_t page_size;
-} wss_idle;
-
-static void write_wss_idle(jw *w, int pid, uint64_t interval_ms, const wss_idle *x, const wss_cost *c)
-{
-    uint64_t rss = 0, ref = 0, tr = 0, ps = x->page_size;
-    jw_obj(w);
-    jw_ki64(w, "pid", pid);
-    jw_kstr(w, "method", "page_idle");
-    jw_ku64(w, "interval_ms", interval_ms);
-    jw_key(w, "measured_interval_ms");
-    jw_double(w, c->t_read_start - c->t_clear_end);
-    jw_key(w, "regions");
-    jw_arr(w);
-    for (size_t i = 0; i < x->maps->nregions; i++) {
-        rss += x->present[i] * ps;
-        tr += x->tracked[i] * ps;
-        ref += x->referenced[i] * ps;
-        jw_obj(w);
-        enc_region_head(w, &x->maps->regions[i]);
-        jw_ku64(w, "rss", x->present[i] * ps);
-        jw_ku64(w, "tracked", x->tracked[i] * ps);
-        jw_ku64(w, "referenced", x->referenced[i] * ps);
-        jw_obj_end(w);
-    }
-    jw_arr_end(w);
-    jw_ku64(w, "count", x->maps->nregions);
-    jw_key(w, "totals");
-    jw_obj(w);
-    jw_ku64(w, "rss", rss);
-    jw_ku64(w, "tracked", tr);
-    jw_ku64(w, "referenced", ref);
-    jw_obj_end(w);
-    jw_key(w, "cost");
-    jw_obj(w);
-    double mk = tv_ms(&c->clear0.ru_stime, &c->clear1.ru_stime), rk = tv_ms(&c->read0.ru_stime, &c->read1.ru_stime);
-    double mu = tv_ms(&c->clear0.ru_utime, &c->clear1.ru_utime), ru = tv_ms(&c->read0.ru_utime, &c->read1.ru_utime);
-    jw_key(w, "kernel_ms");
-    jw_double(w, mk + rk);
-    jw_key(w, "user_ms");
-    jw_double(w, mu + ru);
-    jw_key(w, "mark_kernel_ms");
-    jw_double(w, mk);
-    jw_key(w, "check_kernel_ms");
-    jw_double(w, rk);
-    jw_obj_end(w);
-    jw_kstr(w, "effect", "the process's pages were marked idle in " WSS_PAGE_IDLE_BITMAP "; the kernel keeps "
-                         "their accessed state for reclaim, so what it reclaims is unchanged");
-    jw_kstr(w, "caveat", "the kernel clears the accessed bits it marks without flushing the TLB: pages the "
-                         "process kept reading through cached translations may be missing from referenced; "
-                         "pages that could not be marked (not on an LRU list) or changed frame in the "
-                         "interval are in rss but not in tracked, and counted neither way");
-    jw_obj_end(w);
-}
-
+/* rss: what pagemap showed present at the start (the zero page left out); tracked: what took the
+ * idle mark and still had its frame at the end; referenced: what of that was accessed meanwhile. */
 static enum MHD_Result wss_measure_idle(http_req *r, int pid, int dirfd, uint64_t interval_ms)
 {
     wss_cost c;
     ms_maps m;
     ms_pi_set s;
-    uint64_t *cnt = NULL;     /* 3 x nregions: present, tracked, referenced */
+    uint64_t *v = NULL;       /* 3 x nregions: present, tracked, referenced (pages, then bytes) */
     int bfd = -1;
-    size_t nmarked;
+    size_t nmarked, n = 0;
     ms_maps_init(&m);
     ms_pi_set_init(&s);
     getrusage(RUSAGE_THREAD, &c.clear0);
     ms_err rc = ms_pi_open(AT_FDCWD, WSS_PAGE_IDLE_BITMAP, &bfd);
     if (rc == MS_OK)
         rc = ms_maps_read(dirfd, &m);
+    n = m.nregions;
     if (rc == MS_OK)
-        rc = ms_pi_collect(dirfd, m.regions, m.nregions, &s);
-    if (rc == MS_OK && !(cnt = calloc(3 * (m.nregions ? m.nregions : 1), sizeof *cnt)))
+        rc = ms_pi_collect(dirfd, m.regions, n, &s);
+    if (rc == MS_OK && !(v = calloc(3 * (n ? n : 1), sizeof *v)))
         rc = MS_ERR_NOMEM;
     if (rc == MS_OK) {
         for (size_t k = 0; k < s.n; k++)
-            cnt[s.p[k].reg]++;
+            v[s.p[k].reg]++;
         rc = ms_pi_mark(bfd, &s, &nmarked);
     }
     getrusage(RUSAGE_THREAD, &c.clear1);
@@ -501,24 +483,30 @@ static enum MHD_Result wss_measure_idle(http_req *r, int pid, int dirfd, uint64_
         getrusage(RUSAGE_THREAD, &c.read0);
         rc = ms_pi_recheck(dirfd, &s);
         if (rc == MS_OK)
-            rc = ms_pi_count(bfd, &s, m.nregions, cnt + m.nregions, cnt + 2 * m.nregions);
+            rc = ms_pi_count(bfd, &s, n, v + n, v + 2 * n);
         getrusage(RUSAGE_THREAD, &c.read1);
     }
     enum MHD_Result ret;
     if (rc != MS_OK) {
         ret = http_reply_ms(r, rc, "measuring the working set of %d by " WSS_PAGE_IDLE_BITMAP, pid);
-    } else {
-        ms_buf b;
-        ms_buf_init(&b, 0);
-        jw w;
-        jw_init(&w, &b);
-        wss_idle x = {&m, cnt, cnt + m.nregions, cnt + 2 * m.nregions, s.page_size};
-        write_wss_idle(&w, pid, interval_ms, &x, &c);
-        ret = http_reply_jw(r, MHD_HTTP_OK, &w, &b);
+        goto out;
     }
+    for (size_t i = 0; i < 3 * n; i++)
+        v[i] *= s.page_size;
+    {
+        wss_answer a = {
+            "page_idle", m.regions, n, v, v + n, v + 2 * n, "mark_kernel_ms", "check_kernel_ms", -1,
+            "the process's pages were marked idle in " WSS_PAGE_IDLE_BITMAP "; the kernel keeps their accessed "
+            "state for reclaim, so what it reclaims is unchanged",
+            "the kernel clears the accessed bits it marks without flushing the TLB: pages the process kept "
+            "reading through cached translations may be missing from referenced; pages that could not be marked "
+            "(on no LRU list) or changed frame in the interval are in rss but not in tracked, and counted neither way"};
+        ret = wss_reply(r, pid, interval_ms, &a, &c);
+    }
+out:
     if (bfd >= 0)
         close(bfd);
-    free(cnt);
+    free(v);
     ms_pi_set_free(&s);
     ms_maps_free(&m);
     return ret;
