@@ -119,6 +119,20 @@ test('the process list shows the machine totals and the subject with the API\'s 
   noProblems();
 });
 
+test('index.html preloads exactly the modules the page imports', async () => {
+  // a module missing from the list still loads, one import level later: this keeps the list whole
+  const fresh = await ctx.newPage();
+  await fresh.goto(base);
+  await fresh.waitForSelector('#proctable tbody tr');
+  const loaded = await fresh.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => new URL(e.name).pathname).filter((p) => p.endsWith('.js')));
+  const preloaded = await fresh.$$eval('link[rel=modulepreload]', (ls) => ls.map((l) => new URL(l.href).pathname));
+  await fresh.close();
+  const imported = [...new Set(loaded)].filter((p) => p !== '/js/main.js' && p !== '/js/apiworker.js').sort();
+  assert.ok(imported.length > 10, `the page loaded ${imported.length} modules`);
+  assert.deepEqual([...preloaded].sort(), imported);
+});
+
 test('a process: totals equal the API, the figure places the subject\'s area, the table has every region', async () => {
   const pid = subjectInfo.pid;
   // PSS moves whenever another process maps or drops a shared library page, so the page's figures are

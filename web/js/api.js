@@ -78,6 +78,11 @@ function apiWorker() {
   return worker;
 }
 
+// Starts the worker ahead of the first large answer, so its script is loaded and running by then.
+export function warmWorker() {
+  apiWorker();
+}
+
 function onWorkerMessage(ev) {
   const m = ev.data;
   const w = waiting.get(m.id);

@@ -1,6 +1,6 @@
 // main.js - the dashboard's shell: hash routes to views, the refresh button and auto-refresh switch,
 // and the rule that an error is always shown as a message, never as a blank page.
-import { api, ApiError, setToken } from './api.js';
+import { api, ApiError, setToken, warmWorker } from './api.js';
 import { h, clear } from './dom.js';
 import { time } from './fmt.js';
 import * as processes from './views/processes.js';
@@ -67,13 +67,16 @@ function showBanner(text) {
 
 async function loadBasics() {
   try {
+    // both asked at once (the view waits for them); a failed /system still leaves health set
+    const sysP = api('/system');
+    sysP.catch(() => {});
     app.health = await api('/health');
     const f = app.health;
     document.getElementById('footer').textContent =
       `memscoped ${f.version} · kernel ${f.kernel} · page size ${f.page_size} B · ` +
       `frames ${f.can_see && f.can_see.pfn ? 'visible' : 'hidden (not root)'} · THP ${f.thp}` +
       `${f.experiments ? '' : ' · experiments off'}`;
-    app.system = await api('/system');
+    app.system = await sysP;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       askToken();
@@ -160,6 +163,7 @@ function schedule() {
 }
 
 async function start() {
+  warmWorker();   // its script loads while the basics are asked for, not after the view's first large ask
   await loadBasics();
   if (app.health) await route();
 }
