@@ -74,6 +74,13 @@ static int by_vpn(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* qsort's array must not be NULL, even when empty. */
+static void sort_pages(ms_pi_set *s, int (*cmp)(const void *, const void *))
+{
+    if (s->n > 1)
+        qsort(s->p, s->n, sizeof *s->p, cmp);
+}
+
 /* ---- pagemap ---------------------------------------------------------------------------------- */
 
 static ms_err read_entries(int pmfd, int dirfd, uint64_t vpn, size_t n, uint64_t *e, size_t *got)
@@ -181,7 +188,7 @@ ms_err ms_pi_recheck(int dirfd, ms_pi_set *s)
         rc = MS_ERR_NOMEM;
         goto out;
     }
-    qsort(s->p, s->n, sizeof *s->p, by_vpn);
+    sort_pages(s, by_vpn);
     for (size_t i = 0; i < s->n;) {
         uint64_t base = s->p[i].vpn;
         size_t got;
@@ -254,7 +261,7 @@ ms_err ms_pi_mark(int bitmap_fd, ms_pi_set *s, size_t *nmarked)
     *nmarked = 0;
     if (!w)
         return MS_ERR_NOMEM;
-    qsort(s->p, s->n, sizeof *s->p, by_pfn);
+    sort_pages(s, by_pfn);
     for (size_t i = 0; i < s->n;) {
         size_t j, nw, got;
         uint64_t w0 = s->p[i].pfn / 64;
@@ -294,7 +301,7 @@ ms_err ms_pi_count(int bitmap_fd, ms_pi_set *s, size_t nregs, uint64_t *marked, 
         marked[r] = referenced[r] = 0;
     if (!w)
         return MS_ERR_NOMEM;
-    qsort(s->p, s->n, sizeof *s->p, by_pfn);
+    sort_pages(s, by_pfn);
     for (size_t i = 0; i < s->n;) {
         if (!s->p[i].marked) {
             i++;
