@@ -83,6 +83,16 @@ static void sort_pages(ms_pi_set *s, int (*cmp)(const void *, const void *))
 
 /* ---- pagemap ---------------------------------------------------------------------------------- */
 
+/* <dirfd>/pagemap and a buffer of PI_BATCH entries for it, both the caller's to release. */
+static ms_err pagemap_open(int dirfd, int *pmfd, uint64_t **e)
+{
+    *pmfd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
+    if (*pmfd < 0)
+        return errno == ESRCH ? ms_pid_no_mm_err(dirfd) : ms_err_from_errno(errno);
+    *e = malloc(PI_BATCH * sizeof **e);
+    return *e ? MS_OK : MS_ERR_NOMEM;
+}
+
 static ms_err read_entries(int pmfd, int dirfd, uint64_t vpn, size_t n, uint64_t *e, size_t *got)
 {
     size_t have = 0;
@@ -139,16 +149,8 @@ ms_err ms_pi_collect(int dirfd, const ms_region *regs, size_t nregs, ms_pi_set *
         rc = MS_ERR_TOOBIG;
         goto out;
     }
-    pmfd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
-    if (pmfd < 0) {
-        rc = errno == ESRCH ? ms_pid_no_mm_err(dirfd) : ms_err_from_errno(errno);
+    if ((rc = pagemap_open(dirfd, &pmfd, &e)) != MS_OK)
         goto out;
-    }
-    e = malloc(PI_BATCH * sizeof *e);
-    if (!e) {
-        rc = MS_ERR_NOMEM;
-        goto out;
-    }
     /* The gate area ([vsyscall]) lies past the user address space, which pagemap covers. */
     size_t ri = 0, last = nregs;
     while (last > 0 && regs[last - 1].kind == MS_KIND_VSYSCALL)
@@ -178,16 +180,9 @@ ms_err ms_pi_recheck(int dirfd, ms_pi_set *s)
 {
     ms_err rc = MS_OK;
     uint64_t *e = NULL;
-    int pmfd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
-    if (pmfd < 0) {
-        rc = errno == ESRCH ? ms_pid_no_mm_err(dirfd) : ms_err_from_errno(errno);
+    int pmfd = -1;
+    if ((rc = pagemap_open(dirfd, &pmfd, &e)) != MS_OK)
         goto out;
-    }
-    e = malloc(PI_BATCH * sizeof *e);
-    if (!e) {
-        rc = MS_ERR_NOMEM;
-        goto out;
-    }
     sort_pages(s, by_vpn);
     for (size_t i = 0; i < s->n;) {
         uint64_t base = s->p[i].vpn;
@@ -254,6 +249,17 @@ static ms_err write_words(int fd, uint64_t w0, size_t nw, const uint64_t *src)
     return MS_OK;
 }
 
+/* Reads the words of the run that starts at page i (see word_run) into w: *w0 the first word's
+ * index, *got how many exist. */
+static ms_err read_run(int fd, const ms_pi_set *s, size_t i, bool only_marked, uint64_t *w, size_t *j,
+                       uint64_t *w0, size_t *got)
+{
+    size_t nw;
+    *w0 = s->p[i].pfn / 64;
+    word_run(s, i, only_marked, j, &nw);
+    return read_words(fd, *w0, nw, w, got);
+}
+
 ms_err ms_pi_mark(int bitmap_fd, ms_pi_set *s, size_t *nmarked)
 {
     ms_err rc = MS_OK;
@@ -263,11 +269,9 @@ ms_err ms_pi_mark(int bitmap_fd, ms_pi_set *s, size_t *nmarked)
         return MS_ERR_NOMEM;
     sort_pages(s, by_pfn);
     for (size_t i = 0; i < s->n;) {
-        size_t j, nw, got;
-        uint64_t w0 = s->p[i].pfn / 64;
-        word_run(s, i, false, &j, &nw);
-        rc = read_words(bitmap_fd, w0, nw, w, &got);
-        if (rc != MS_OK)
+        size_t j, got;
+        uint64_t w0;
+        if ((rc = read_run(bitmap_fd, s, i, false, w, &j, &w0, &got)) != MS_OK)
             goto out;
         /* Words past the bitmap's end are neither written (that would grow a regular file) nor
          * marked. */
@@ -307,11 +311,9 @@ ms_err ms_pi_count(int bitmap_fd, ms_pi_set *s, size_t nregs, uint64_t *marked, 
             i++;
             continue;
         }
-        size_t j, nw, got;
-        uint64_t w0 = s->p[i].pfn / 64;
-        word_run(s, i, true, &j, &nw);
-        rc = read_words(bitmap_fd, w0, nw, w, &got);
-        if (rc != MS_OK)
+        size_t j, got;
+        uint64_t w0;
+        if ((rc = read_run(bitmap_fd, s, i, true, w, &j, &w0, &got)) != MS_OK)
             goto out;
         for (size_t k = i; k < j; k++) {
             const ms_pi_page *p = &s->p[k];

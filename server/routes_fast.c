@@ -322,6 +322,20 @@ typedef struct {
     double t_clear_end, t_read_start;
 } wss_cost;
 
+/* Ends the first step's accounting and, when it went well, waits the interval and starts the
+ * second's: the interval is what lies between the two. */
+static bool wss_wait(wss_cost *c, bool ok, uint64_t interval_ms)
+{
+    getrusage(RUSAGE_THREAD, &c->clear1);
+    c->t_clear_end = mono_ms();
+    if (!ok)
+        return false;
+    sleep_ms(interval_ms);
+    c->t_read_start = mono_ms();
+    getrusage(RUSAGE_THREAD, &c->read0);
+    return true;
+}
+
 /* One answer of either method: bytes per region (tracked only for page_idle), the cost of its two
  * steps under their names, what it did to the target and what it may miss. */
 typedef struct {
@@ -408,12 +422,7 @@ static enum MHD_Result wss_measure(http_req *r, int pid, int dirfd, uint64_t int
     getrusage(RUSAGE_THREAD, &c.clear0);
     /* the flush is safe only where the kernel keeps no soft-dirty bits to lose: see ms_wss_clear_refs */
     ms_err rc = ms_wss_clear_refs(dirfd, !r->srv->features.soft_dirty, &flushed);
-    getrusage(RUSAGE_THREAD, &c.clear1);
-    c.t_clear_end = mono_ms();
-    if (rc == MS_OK) {
-        sleep_ms(interval_ms);
-        c.t_read_start = mono_ms();
-        getrusage(RUSAGE_THREAD, &c.read0);
+    if (wss_wait(&c, rc == MS_OK, interval_ms)) {
         rc = ms_smaps_read(dirfd, &s);
         getrusage(RUSAGE_THREAD, &c.read1);
     }
@@ -475,12 +484,7 @@ static enum MHD_Result wss_measure_idle(http_req *r, int pid, int dirfd, uint64_
             v[s.p[k].reg]++;
         rc = ms_pi_mark(bfd, &s, &nmarked);
     }
-    getrusage(RUSAGE_THREAD, &c.clear1);
-    c.t_clear_end = mono_ms();
-    if (rc == MS_OK) {
-        sleep_ms(interval_ms);
-        c.t_read_start = mono_ms();
-        getrusage(RUSAGE_THREAD, &c.read0);
+    if (wss_wait(&c, rc == MS_OK, interval_ms)) {
         rc = ms_pi_recheck(dirfd, &s);
         if (rc == MS_OK)
             rc = ms_pi_count(bfd, &s, n, v + n, v + 2 * n);
