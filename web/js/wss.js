@@ -1,8 +1,9 @@
-// wss.js - the working-set panel of the process page: asks /wss to clear the process's accessed bits,
-// wait N ms and count what was referenced again, then lists the regions by referenced bytes with a
-// bar of their referenced share of RSS, and hands the answer to the page (onResult), which colours
-// each region of its figure and table by that share.  Without --allow-clear-refs the server answers
-// 403: say so.
+// wss.js - the working-set panel of the process page: asks /wss to mark the process's pages unused
+// (its accessed bits cleared, or its frames marked idle where the kernel has page_idle), wait N ms
+// and count what was referenced again, then lists the regions by referenced bytes with a bar of
+// their referenced share of RSS, and hands the answer to the page (onResult), which colours each
+// region of its figure and table by that share.  Where clear_refs would be used without
+// --allow-clear-refs the server answers 403: say so.
 import { api, qs } from './api.js';
 import { h, clear } from './dom.js';
 import { bytes, pct, int } from './fmt.js';
@@ -13,7 +14,9 @@ export function mountWss(box, pid, app, onResult) {
   const btn = h('button', { type: 'button', id: 'wssbtn', text: 'Measure working set' });
   const out = h('div', { id: 'wssout', 'aria-live': 'polite' });
   box.append(h('h2', { text: 'Working set' }),
-    h('p', { class: 'hint', text: 'Clears the process\'s accessed bits, waits, then counts the resident pages it used again. While it runs, the process\'s pages look idle to the kernel\'s reclaim.' }),
+    h('p', { class: 'hint', text: app.health && app.health.can_see && app.health.can_see.page_idle
+      ? 'Marks the process\'s frames idle in the kernel\'s idle-page bitmap, waits, then counts the resident pages it used again. Its reclaim state is left alone.'
+      : 'Clears the process\'s accessed bits, waits, then counts the resident pages it used again. While it runs, the process\'s pages look idle to the kernel\'s reclaim.' }),
     h('div', { class: 'toolbar' }, h('label', { for: 'wssms', text: 'Interval' }), ms, btn), out);
   btn.addEventListener('click', async () => {
     btn.disabled = true;
@@ -23,7 +26,7 @@ export function mountWss(box, pid, app, onResult) {
       draw(out, w, pid);
       if (onResult) onResult(w);
     } catch (e) {
-      const why = e.status === 403
+      const why = e.code === 'clear_refs_not_allowed'
         ? `The working set cannot be measured here: ${e.message}. memscoped must be started with --allow-clear-refs (it writes /proc/PID/clear_refs, which disturbs the process's reclaim).`
         : app.errorText(e);
       clear(out).append(h('div', { class: 'msg warn', role: 'alert', text: why }));
@@ -37,7 +40,7 @@ function draw(out, w, pid) {
   clear(out);
   const regs = (w.regions || []).filter((r) => r.rss > 0).sort((a, b) => b.referenced - a.referenced || b.rss - a.rss);
   out.append(h('p', { class: 'muted', dataset: { referenced: w.totals.referenced, rss: w.totals.rss } },
-    `${bytes(w.totals.referenced)} of ${bytes(w.totals.rss)} resident referenced in ${w.measured_interval_ms.toFixed(0)} ms (${pct(w.totals.referenced, w.totals.rss)}) · cost ${w.cost.kernel_ms} ms kernel time`));
+    `${bytes(w.totals.referenced)} of ${bytes(w.totals.rss)} resident referenced in ${w.measured_interval_ms.toFixed(0)} ms (${pct(w.totals.referenced, w.totals.rss)}) · ${w.method} · cost ${w.cost.kernel_ms} ms kernel time`));
   if (w.caveat) out.append(h('p', { class: 'msg warn', text: w.caveat }));
   const body = h('tbody');
   for (const r of regs) {
