@@ -181,24 +181,11 @@ void enc_mm_flags(jw *w, ms_mm_state mm)
     jw_kbool(w, "zombie", mm == MS_MM_ZOMBIE);
 }
 
-void enc_region_head(jw *w, const ms_region *g)
+/* A region's device, "%02x:%02x" as the kernel prints it (at most 17 bytes, no NUL). */
+static size_t fmt_dev(char *b, const ms_region *g)
 {
     static const char hexd[] = "0123456789abcdef";
-    char b[256];
     size_t n = 0;
-    n += LIT(b + n, "\"start\":\"");
-    n += jw_fmt_hex(b + n, g->start);
-    n += LIT(b + n, "\",\"end\":\"");
-    n += jw_fmt_hex(b + n, g->end);
-    n += LIT(b + n, "\",\"size\":");
-    n += jw_fmt_u64(b + n, g->end - g->start);
-    n += LIT(b + n, ",\"perms\":\"");
-    memcpy(b + n, g->perms, 4);       /* the parser let only r w x p s - through */
-    n += 4;
-    n += LIT(b + n, "\",\"offset\":");
-    n += jw_fmt_u64(b + n, g->offset);
-    n += LIT(b + n, ",\"dev\":\"");
-    /* "%02x:%02x" as the kernel prints it */
     for (int part = 0; part < 2; part++) {
         uint32_t v = part ? g->dev_minor : g->dev_major;
         char tmp[8];
@@ -214,6 +201,26 @@ void enc_region_head(jw *w, const ms_region *g)
         if (!part)
             b[n++] = ':';
     }
+    return n;
+}
+
+void enc_region_head(jw *w, const ms_region *g)
+{
+    char b[256];
+    size_t n = 0;
+    n += LIT(b + n, "\"start\":\"");
+    n += jw_fmt_hex(b + n, g->start);
+    n += LIT(b + n, "\",\"end\":\"");
+    n += jw_fmt_hex(b + n, g->end);
+    n += LIT(b + n, "\",\"size\":");
+    n += jw_fmt_u64(b + n, g->end - g->start);
+    n += LIT(b + n, ",\"perms\":\"");
+    memcpy(b + n, g->perms, 4);       /* the parser let only r w x p s - through */
+    n += 4;
+    n += LIT(b + n, "\",\"offset\":");
+    n += jw_fmt_u64(b + n, g->offset);
+    n += LIT(b + n, ",\"dev\":\"");
+    n += fmt_dev(b + n, g);
     n += LIT(b + n, "\",\"inode\":");
     n += jw_fmt_u64(b + n, g->inode);
     jw_members_raw(w, b, n);
@@ -278,6 +285,9 @@ static const quoted_key *smaps_keys(void)
 /* /maps and /smaps are streamed: a region is written as soon as core's stream
  * hands it out, so the answer costs one small buffer however many regions there are.  Figures that
  * need every region (count, totals, uss) therefore come after the list. */
+/* Unknown smaps fields the first region has that become columns of their own in the rows layout. */
+#define ROWS_UNKNOWN_COLS 8
+
 struct enc_regions {
     ms_rstream *rs;
     int dirfd;
@@ -285,6 +295,20 @@ struct enc_regions {
     bool smaps, started;
     jw w;
     ms_smaps_totals t;
+    /* the rows layout: the field columns are the first region's fields, in its order */
+    bool rows;
+    bool pending;                    /* the first region was read to name the columns */
+    const ms_region *pg;
+    const ms_smaps_field *pf;
+    size_t pnf;
+    size_t ncols;
+    int16_t col_of[MS_SF__COUNT];    /* a known field's column + 1; 0: none */
+    struct {
+        char name[64];               /* the kernel's key */
+        size_t len;
+        size_t col;
+    } unk[ROWS_UNKNOWN_COLS];
+    size_t nunk;
 };
 
 void enc_regions_close(void *ctx)
@@ -334,6 +358,166 @@ static void enc_fields(jw *w, const ms_smaps_field *f, size_t nf)
         jw_members_raw(w, b, n - 1);
 }
 
+/* ---- the rows layout (/smaps?layout=rows) ----
+ * The same figures as the objects above, each region an array in the order of the "columns" and
+ * "fields" written before the list: no key is repeated per region, which takes a 100,000-region
+ * answer from 56 MB to under a third of that, and a browser parses arrays of numbers much faster
+ * than objects.  A row ends with an object only when something does not fit the columns: path_hex,
+ * or a field the first region did not have. */
+
+static const char ROWS_COLUMNS[] =
+    "\"columns\":[\"start\",\"end\",\"size\",\"perms\",\"offset\",\"dev\",\"inode\",\"path\",\"deleted\",\"kind\"]";
+
+/* The column of field f, or -1 when it has none. */
+static ssize_t rows_col(const enc_regions *x, const ms_smaps_field *f)
+{
+    if (f->id >= 0)
+        return x->col_of[f->id] ? x->col_of[f->id] - 1 : -1;
+    for (size_t i = 0; i < x->nunk; i++)
+        if (x->unk[i].len == f->name_len && memcmp(x->unk[i].name, f->name, f->name_len) == 0)
+            return (ssize_t)x->unk[i].col;
+    return -1;
+}
+
+/* The field columns from the first region's fields (none when there is no region), as "fields". */
+static void rows_columns(enc_regions *x, const ms_smaps_field *f, size_t nf)
+{
+    char name[96];
+    JW_KEY(&x->w, "fields");
+    jw_arr(&x->w);
+    for (size_t k = 0; k < nf; k++) {
+        if (rows_col(x, &f[k]) >= 0)
+            continue;                /* a repeated key stays for the row's object */
+        if (f[k].id >= 0) {
+            x->col_of[f[k].id] = (int16_t)(x->ncols + 1);
+            jw_str(&x->w, ms_smaps_field_name((ms_smaps_field_id)f[k].id));
+        } else if (x->nunk < ROWS_UNKNOWN_COLS && f[k].name_len < sizeof x->unk[0].name) {
+            memcpy(x->unk[x->nunk].name, f[k].name, f[k].name_len);
+            x->unk[x->nunk].len = f[k].name_len;
+            x->unk[x->nunk++].col = x->ncols;
+            jw_str(&x->w, ms_smaps_json_name(f[k].name, f[k].name_len, name, sizeof name));
+        } else
+            continue;
+        x->ncols++;
+    }
+    jw_arr_end(&x->w);
+}
+
+/* A region's head as array elements, in ROWS_COLUMNS' order. */
+static void rows_head(jw *w, const ms_region *g)
+{
+    char b[160];
+    size_t n = 0;
+    b[n++] = '"';
+    n += jw_fmt_hex(b + n, g->start);
+    n += LIT(b + n, "\",\"");
+    n += jw_fmt_hex(b + n, g->end);
+    n += LIT(b + n, "\",");
+    n += jw_fmt_u64(b + n, g->end - g->start);
+    n += LIT(b + n, ",\"");
+    memcpy(b + n, g->perms, 4);
+    n += 4;
+    n += LIT(b + n, "\",");
+    n += jw_fmt_u64(b + n, g->offset);
+    n += LIT(b + n, ",\"");
+    n += fmt_dev(b + n, g);
+    n += LIT(b + n, "\",");
+    n += jw_fmt_u64(b + n, g->inode);
+    jw_members_raw(w, b, n);
+    jw_strn(w, g->path, g->path_len);
+    n = g->deleted ? LIT(b, "true,\"") : LIT(b, "false,\"");
+    const char *kind = ms_region_kind_name(g->kind);
+    size_t kl = strlen(kind);
+    memcpy(b + n, kind, kl);
+    n += kl;
+    b[n++] = '"';
+    jw_members_raw(w, b, n);
+}
+
+/* One region as a row: head, field columns (null where it lacks one), vm_flags, then an object
+ * with path_hex and the fields that have no column, only when there are any. */
+static void rows_region(enc_regions *x, const ms_region *g, const ms_smaps_field *f, size_t nf)
+{
+    jw *w = &x->w;
+    const ms_smaps_field *at[MS_SF__COUNT + ROWS_UNKNOWN_COLS] = {0};
+    size_t nextra = 0;
+    for (size_t k = 0; k < nf; k++) {
+        ssize_t c = rows_col(x, &f[k]);
+        if (c >= 0 && !at[c])
+            at[c] = &f[k];
+        else
+            nextra++;
+    }
+    jw_arr(w);
+    rows_head(w, g);
+    char b[512];
+    size_t n = 0;
+    for (size_t c = 0; c < x->ncols; c++) {
+        if (n + 24 > sizeof b || (at[c] && !at[c]->is_number)) {
+            if (n)
+                jw_members_raw(w, b, n - 1);
+            n = 0;
+        }
+        if (at[c] && !at[c]->is_number) {
+            jw_strn(w, at[c]->raw, at[c]->raw_len);
+            continue;
+        }
+        if (at[c])
+            n += jw_fmt_u64(b + n, at[c]->value);
+        else
+            n += LIT(b + n, "null");
+        b[n++] = ',';
+    }
+    if (n)
+        jw_members_raw(w, b, n - 1);
+    size_t vl;
+    const char *vf = ms_rstream_vmflags(x->rs, &vl);
+    jw_strn(w, vf ? vf : "", vf ? vl : 0);
+    if (nextra || !jw_utf8_valid(g->path, g->path_len)) {
+        char name[96];
+        jw_obj(w);
+        enc_path_hex(w, g->path, g->path_len);
+        for (size_t k = 0; k < nf; k++) {
+            ssize_t c = rows_col(x, &f[k]);
+            if (c >= 0 && at[c] == &f[k])
+                continue;
+            jw_key(w, f[k].id >= 0 ? ms_smaps_field_name((ms_smaps_field_id)f[k].id)
+                                   : ms_smaps_json_name(f[k].name, f[k].name_len, name, sizeof name));
+            if (f[k].is_number)
+                jw_u64(w, f[k].value);
+            else
+                jw_strn(w, f[k].raw, f[k].raw_len);
+        }
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+void enc_regions_rows(enc_regions *x)
+{
+    x->rows = x->smaps;
+}
+
+/* The document's opening: pid, and for rows the columns, which need the first region read. */
+static ms_err regions_open_doc(enc_regions *x)
+{
+    jw *w = &x->w;
+    jw_obj(w);
+    jw_ki64(w, "pid", x->pid);
+    if (x->rows) {
+        ms_err rc = ms_rstream_next(x->rs, &x->pg, &x->pf, &x->pnf);
+        if (rc != MS_OK)
+            return rc;
+        x->pending = x->pg != NULL;
+        jw_kstr(w, "layout", "rows");
+        jw_members_raw(w, ROWS_COLUMNS, sizeof ROWS_COLUMNS - 1);
+        rows_columns(x, x->pf, x->pg ? x->pnf : 0);
+    }
+    jw_key(w, "regions");
+    jw_arr(w);
+    return MS_OK;
+}
+
 ms_err enc_regions_fill(void *ctx, ms_buf *b, size_t want, bool *done)
 {
     enc_regions *x = ctx;
@@ -341,16 +525,20 @@ ms_err enc_regions_fill(void *ctx, ms_buf *b, size_t want, bool *done)
     w->b = b;               /* the stream's buffer is emptied between calls, the writer's state kept */
     if (!x->started) {
         x->started = true;
-        jw_obj(w);
-        jw_ki64(w, "pid", x->pid);
-        jw_key(w, "regions");
-        jw_arr(w);
+        ms_err rc = regions_open_doc(x);
+        if (rc != MS_OK)
+            return rc;
     }
     while (b->len < want && w->err == MS_OK) {
         const ms_region *g;
         const ms_smaps_field *f;
         size_t nf;
-        ms_err rc = ms_rstream_next(x->rs, &g, &f, &nf);
+        ms_err rc = MS_OK;
+        if (x->pending) {
+            g = x->pg, f = x->pf, nf = x->pnf;
+            x->pending = false;
+        } else
+            rc = ms_rstream_next(x->rs, &g, &f, &nf);
         if (rc != MS_OK)
             return rc;
         if (!g) {
@@ -368,6 +556,11 @@ ms_err enc_regions_fill(void *ctx, ms_buf *b, size_t want, bool *done)
             jw_obj_end(w);
             *done = true;
             break;
+        }
+        if (x->rows) {
+            ms_smaps_totals_add(&x->t, f, nf);
+            rows_region(x, g, f, nf);
+            continue;
         }
         jw_obj(w);
         enc_region_head(w, g);

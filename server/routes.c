@@ -440,7 +440,7 @@ static enum MHD_Result h_process(http_req *r)
 
 /* ---- regions ---- */
 
-static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps)
+static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps, bool rows)
 {
     char what[64];
     snprintf(what, sizeof what, "reading %s of %d", smaps ? "smaps" : "maps", pid);
@@ -448,6 +448,8 @@ static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps
     ms_err rc = enc_regions_open(dirfd, pid, smaps, (uint64_t)r->srv->sys.page_size, &x);
     if (rc != MS_OK)
         return http_reply_ms(r, rc, "%s", what);
+    if (rows)
+        enc_regions_rows(x);
     return http_reply_stream(r, "application/json", x, enc_regions_fill, enc_regions_close, what);
 }
 
@@ -462,22 +464,29 @@ static enum MHD_Result h_maps(http_req *r)
         return h_maps_rss(r);
     if (!open_pid(r, &pid, &dirfd))
         return MHD_YES;
-    return reply_regions(r, pid, dirfd, false);
+    return reply_regions(r, pid, dirfd, false, false);
 }
 
 static enum MHD_Result h_smaps(http_req *r)
 {
-    static const char *const allowed[] = {"group", NULL};
+    static const char *const allowed[] = {"group", "layout", NULL};
     int pid, dirfd;
     if (!http_args_check(r, allowed))
         return MHD_YES;
     const char *group = http_arg_get(r, "group");
     if (group && strcmp(group, "path") != 0)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_group", "group must be 'path', got '%.32s'", group);
+    /* rows: the compact layout of the region list (one array per region); the default, objects */
+    const char *layout = http_arg_get(r, "layout");
+    if (layout && strcmp(layout, "rows") != 0 && strcmp(layout, "objects") != 0)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_layout", "layout must be 'rows' or 'objects', got '%.32s'", layout);
+    bool rows = layout && strcmp(layout, "rows") == 0;
+    if (rows && group)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_layout", "layout=rows is a layout of the region list; group=path answers one entry per path");
     if (!open_pid(r, &pid, &dirfd))
         return MHD_YES;
     if (!group)
-        return reply_regions(r, pid, dirfd, true);
+        return reply_regions(r, pid, dirfd, true, rows);
     /* Summed per path while the file streams by: memory follows the distinct paths, not the
      * regions; the answer is one entry per path, written whole at the end. */
     ms_smaps_grouper *g = NULL;

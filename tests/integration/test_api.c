@@ -530,6 +530,10 @@ static void test_bad_input(void)
     expect_error("GET", p, 400, "missing_field");
     snprintf(p, sizeof p, "/api/v1/processes/%d/smaps?group=inode", subj.pid);
     expect_error("GET", p, 400, "bad_group");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/smaps?layout=columns", subj.pid);
+    expect_error("GET", p, 400, "bad_layout");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/smaps?layout=rows&group=path", subj.pid);
+    expect_error("GET", p, 400, "bad_layout");
 }
 
 /* A process that exits between two requests is a 404, not an error. */
