@@ -64,18 +64,30 @@ export function qs(o) {
 // available the answer comes through api() instead.
 let worker = null;
 let nextId = 1;
-const waiting = new Map();   // id -> { resolve, reject, rows, url }
+const waiting = new Map();   // id -> { resolve, reject, rows, packed, url, path, signal }
 
 function apiWorker() {
   if (worker === null) {
     try {
-      worker = new Worker(new URL('./apiworker.js', import.meta.url));
+      worker = new Worker(new URL('./apiworker.js', import.meta.url), { type: 'module' });
       worker.onmessage = onWorkerMessage;
+      worker.onerror = onWorkerError;
     } catch {
       worker = false;
     }
   }
   return worker;
+}
+
+// A worker that cannot run (a browser without module workers reads its imports as a syntax error):
+// from here on the large answers come through api(), those waiting included.
+function onWorkerError(ev) {
+  if (ev && ev.preventDefault) ev.preventDefault();
+  worker = false;
+  for (const [id, w] of waiting) {
+    waiting.delete(id);
+    api(w.path, { signal: w.signal }).then(w.resolve, w.reject);
+  }
 }
 
 // Starts the worker ahead of the first large answer, so its script is loaded and running by then.
@@ -88,11 +100,13 @@ function onWorkerMessage(ev) {
   const w = waiting.get(m.id);
   if (!w) return;
   if (m.rows) { for (const r of m.rows) w.rows.push(r); return; }
+  if (m.packed) { w.packed.push(m.packed); return; }
   waiting.delete(m.id);
   if (m.error) w.reject(new ApiError(m.error.status, m.error.code, m.error.message, w.url));
   else if (m.same) w.resolve(SAME);
   else {
     if (m.field) m.done[m.field] = w.rows;
+    if (w.packed.length) m.done.packed = w.packed;   // rows.js unpacks them
     w.resolve(m.done);
   }
 }
@@ -105,7 +119,7 @@ function ask(w, path, signal, key) {
   const url = new URL(`/api/v1${path}`, location.href).href;
   return new Promise((resolve, reject) => {
     if (signal && signal.aborted) { reject(new DOMException('aborted', 'AbortError')); return; }
-    waiting.set(id, { resolve, reject, rows: [], url });
+    waiting.set(id, { resolve, reject, rows: [], packed: [], url, path, signal });
     w.postMessage({ id, url, token: sessionStorage.getItem(TOKEN_KEY), key });
     if (signal) signal.addEventListener('abort', () => {
       if (!waiting.has(id)) return;

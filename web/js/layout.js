@@ -82,7 +82,8 @@ function paintWss(el, res, w) {
   return `, ${bytes(w.referenced)} of it referenced in the working-set interval (${pct(w.referenced, w.rss)})`;
 }
 
-// regions: smaps or maps regions (resident bytes in fields.rss from smaps, in rss from maps?rss=1);
+// regions: smaps or maps regions (resident bytes in fields.rss from smaps, in rss from maps?rss=1
+// and from smaps' rows, see rows.js);
 // layout: the process answer's layout;
 // wss: a Map of start -> { referenced, rss } from /wss, to colour each resident part by its share used.
 export function drawLayout(regions, layout, userTop, { pid, onPick, wss } = {}) {
@@ -91,7 +92,7 @@ export function drawLayout(regions, layout, userTop, { pid, onPick, wss } = {}) 
   // of every region (100,000 of them) was most of the figure's time and garbage
   const rs = regions.map((r) => ({
     _s: addrNum(r.start), _e: addrNum(r.end), _a: '', kind: r.kind, size: r.size, start: r.start, end: r.end,
-    rss: r.fields ? r.fields.rss : r.rss, reg: r,
+    rss: r.rss !== undefined ? r.rss : r.fields ? r.fields.rss : undefined, reg: r,
   }));
   // the answers come in address order: highest first is then a reversal, not a sort
   let ascending = true;

@@ -13,6 +13,7 @@ import { KIND_LABEL } from '../kinds.js';
 import { gone } from '../gone.js';
 import { virtualTable } from '../vtable.js';
 import { mountProcessPanels } from '../history.js';
+import { rowRegions } from '../rows.js';
 
 // Fields that are not sizes (the kernel prints them without "kB").
 const NOT_BYTES = new Set(['thp_eligible', 'protection_key']);
@@ -38,6 +39,8 @@ function remPx() {
 let cheapRss = true;
 // Each mounted page names its questions to the parsing worker apart (see apiLarge).
 let mounts = 0;
+// Whether this memscoped answers /smaps?layout=rows (a quarter of the bytes); learnt as cheapRss is.
+let smapsRows = true;
 
 // The cheap answer: regions with resident bytes (rss=1) or without (plain maps, older servers).
 // key: the page's prefix for apiLarge, so an unchanged answer comes back as the same object.
@@ -51,6 +54,17 @@ async function cheapMaps(pid, signal, key) {
     }
   }
   return apiLarge(`/processes/${pid}/maps`, { signal, key: `${key}maps` });
+}
+
+// Every region's smaps figures in rows (see rows.js), or null from a memscoped without that layout.
+async function smapsRowsOf(pid, signal, key) {
+  try {
+    return rowRegions(await apiLarge(`/processes/${pid}/smaps?layout=rows`, { signal, key: `${key}smaps` }));
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field')) throw e;
+    smapsRows = false;
+    return null;
+  }
 }
 
 export function mount(root, { pid }, app) {
@@ -98,15 +112,31 @@ export function mount(root, { pid }, app) {
     const signal = ctl.signal;
     const grouped = st.group;
     try {
-      // smaps is asked for at once too, but nothing waits for it before the first paint; both large
-      // answers are parsed by the worker, and one that did not change since the last refresh comes
-      // back as the same object, so nothing is drawn again for it
-      const smP = apiLarge(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal, key: `${key}smaps${grouped ? 'g' : ''}` });
-      smP.catch(() => {});
       // the process's own answer is small and quick: on a first load its header and totals go on
       // screen at once, while the regions of a large process are still on their way
       const pP = api(`/processes/${pid}`, { signal });
+      pP.catch(() => {});
       if (data === null) pP.then((p) => { if (data === null && !signal.aborted) drawHead(p, null); }, () => {});
+      // smaps in rows carries everything the page shows in a quarter of the bytes of its objects
+      // (less than the cheap answer's objects): one answer, parsed by the worker, paints it all, and
+      // one that did not change since the last refresh comes back as the same object, so nothing
+      // is drawn again for it
+      if (!grouped && smapsRows) {
+        const smP = smapsRowsOf(pid, signal, key);
+        const [p, sm] = await Promise.all([pP, smP]);
+        if (sm) {
+          if (signal.aborted) return;
+          const prev = data;
+          data = { p, cheap: sm, sm, grouped };
+          const again = prev === null || prev.grouped !== grouped;
+          draw(again || sm !== prev.sm, again || sm !== prev.sm);
+          return;
+        }
+      }
+      // a memscoped without smaps' rows (or the table grouped by path): the cheap answer first, and
+      // smaps, asked for at once, when it comes
+      const smP = apiLarge(`/processes/${pid}/smaps${grouped ? '?group=path' : ''}`, { signal, key: `${key}smaps${grouped ? 'g' : ''}` });
+      smP.catch(() => {});
       const [p, cheap] = await Promise.all([pP, cheapMaps(pid, signal, key)]);
       // the first paint (and one after grouping changed) comes from the cheap answer; a refresh of
       // what is on screen waits for smaps instead of blanking its columns in between
@@ -256,7 +286,7 @@ export function mount(root, { pid }, app) {
   }
 
   function val(r, c) {
-    if (c.field) return r.fields ? r.fields[c.key] : r[c.key];
+    if (c.field) return r.field ? r.field(c.key) : r.fields ? r.fields[c.key] : r[c.key];
     if (c.key === 'wss_ref') { const w = st.wss.get(r.start); return w ? w.referenced : undefined; }
     // a string from the parsing worker, an array where the answer came without it
     if (c.key === 'vm_flags') return Array.isArray(r.vm_flags) ? r.vm_flags.join(' ') : r.vm_flags || '';
