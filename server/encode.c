@@ -204,36 +204,64 @@ static size_t fmt_dev(char *b, const ms_region *g)
     return n;
 }
 
-void enc_region_head(jw *w, const ms_region *g)
+/* What goes around a region's head values: the object layout's keys, or the rows layout's bare
+ * separators (see below); [7] and [8] open "deleted" true or false and then "kind". */
+typedef struct {
+    const char *s;
+    size_t n;
+} head_lit;
+#define HEAD_LIT(x) {x, sizeof x - 1}
+static const head_lit HEAD_SEP[2][9] = {
+    {HEAD_LIT("\"start\":\""), HEAD_LIT("\",\"end\":\""), HEAD_LIT("\",\"size\":"), HEAD_LIT(",\"perms\":\""),
+     HEAD_LIT("\",\"offset\":"), HEAD_LIT(",\"dev\":\""), HEAD_LIT("\",\"inode\":"),
+     HEAD_LIT("\"deleted\":true,\"kind\":\""), HEAD_LIT("\"deleted\":false,\"kind\":\"")},
+    {HEAD_LIT("\""), HEAD_LIT("\",\""), HEAD_LIT("\","), HEAD_LIT(",\""), HEAD_LIT("\","), HEAD_LIT(",\""),
+     HEAD_LIT("\","), HEAD_LIT("true,\""), HEAD_LIT("false,\"")},
+};
+
+/* A region's start, end, size, perms, offset, dev, inode, path, deleted and kind: members of an
+ * object, or (rows) elements of an array, where path_hex goes to the row's trailing object. */
+static void region_head(jw *w, const ms_region *g, bool rows)
 {
+    const head_lit *k = HEAD_SEP[rows];
     char b[256];
     size_t n = 0;
-    n += LIT(b + n, "\"start\":\"");
+#define HEAD_PUT(i) (memcpy(b + n, k[i].s, k[i].n), n += k[i].n)
+    HEAD_PUT(0);
     n += jw_fmt_hex(b + n, g->start);
-    n += LIT(b + n, "\",\"end\":\"");
+    HEAD_PUT(1);
     n += jw_fmt_hex(b + n, g->end);
-    n += LIT(b + n, "\",\"size\":");
+    HEAD_PUT(2);
     n += jw_fmt_u64(b + n, g->end - g->start);
-    n += LIT(b + n, ",\"perms\":\"");
+    HEAD_PUT(3);
     memcpy(b + n, g->perms, 4);       /* the parser let only r w x p s - through */
     n += 4;
-    n += LIT(b + n, "\",\"offset\":");
+    HEAD_PUT(4);
     n += jw_fmt_u64(b + n, g->offset);
-    n += LIT(b + n, ",\"dev\":\"");
+    HEAD_PUT(5);
     n += fmt_dev(b + n, g);
-    n += LIT(b + n, "\",\"inode\":");
+    HEAD_PUT(6);
     n += jw_fmt_u64(b + n, g->inode);
     jw_members_raw(w, b, n);
-    JW_KEY(w, "path");
+    if (!rows)
+        JW_KEY(w, "path");
     jw_strn(w, g->path, g->path_len);
-    enc_path_hex(w, g->path, g->path_len);
-    n = g->deleted ? LIT(b, "\"deleted\":true,\"kind\":\"") : LIT(b, "\"deleted\":false,\"kind\":\"");
+    if (!rows)
+        enc_path_hex(w, g->path, g->path_len);
+    n = 0;
+    HEAD_PUT(g->deleted ? 7 : 8);
+#undef HEAD_PUT
     const char *kind = ms_region_kind_name(g->kind);
     size_t kl = strlen(kind);
     memcpy(b + n, kind, kl);
     n += kl;
     b[n++] = '"';
     jw_members_raw(w, b, n);
+}
+
+void enc_region_head(jw *w, const ms_region *g)
+{
+    region_head(w, g, false);
 }
 
 static void enc_vmflags(jw *w, const char *s, size_t n)
@@ -403,37 +431,6 @@ static void rows_columns(enc_regions *x, const ms_smaps_field *f, size_t nf)
     jw_arr_end(&x->w);
 }
 
-/* A region's head as array elements, in ROWS_COLUMNS' order. */
-static void rows_head(jw *w, const ms_region *g)
-{
-    char b[160];
-    size_t n = 0;
-    b[n++] = '"';
-    n += jw_fmt_hex(b + n, g->start);
-    n += LIT(b + n, "\",\"");
-    n += jw_fmt_hex(b + n, g->end);
-    n += LIT(b + n, "\",");
-    n += jw_fmt_u64(b + n, g->end - g->start);
-    n += LIT(b + n, ",\"");
-    memcpy(b + n, g->perms, 4);
-    n += 4;
-    n += LIT(b + n, "\",");
-    n += jw_fmt_u64(b + n, g->offset);
-    n += LIT(b + n, ",\"");
-    n += fmt_dev(b + n, g);
-    n += LIT(b + n, "\",");
-    n += jw_fmt_u64(b + n, g->inode);
-    jw_members_raw(w, b, n);
-    jw_strn(w, g->path, g->path_len);
-    n = g->deleted ? LIT(b, "true,\"") : LIT(b, "false,\"");
-    const char *kind = ms_region_kind_name(g->kind);
-    size_t kl = strlen(kind);
-    memcpy(b + n, kind, kl);
-    n += kl;
-    b[n++] = '"';
-    jw_members_raw(w, b, n);
-}
-
 /* One region as a row: head, field columns (null where it lacks one), vm_flags, then an object
  * with path_hex and the fields that have no column, only when there are any. */
 static void rows_region(enc_regions *x, const ms_region *g, const ms_smaps_field *f, size_t nf)
@@ -449,7 +446,7 @@ static void rows_region(enc_regions *x, const ms_region *g, const ms_smaps_field
             nextra++;
     }
     jw_arr(w);
-    rows_head(w, g);
+    region_head(w, g, true);
     char b[512];
     size_t n = 0;
     for (size_t c = 0; c < x->ncols; c++) {
