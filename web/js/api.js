@@ -59,8 +59,8 @@ export function qs(o) {
   return s ? `?${s}` : '';
 }
 
-// Large answers (a process's maps and smaps) are fetched and parsed by a worker (apiworker.js) and
-// arrive in pieces, so the main thread never spends one long task on them.  Where workers are not
+// Large answers (a process's maps and smaps) are fetched here and parsed by a worker (apiworker.js),
+// and arrive in pieces, so the main thread never spends one long task on them.  Where workers are not
 // available the answer comes through api() instead.
 let worker = null;
 let nextId = 1;
@@ -114,19 +114,35 @@ function onWorkerMessage(ev) {
 const SAME = Symbol('same');
 const lastAnswer = new Map();   // key -> the last answer under it, handed out again while unchanged
 
+async function fetchBytes(url, signal) {
+  const headers = { Accept: 'application/json' };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(url, { headers, signal });
+  return { status: res.status, body: await res.arrayBuffer() };
+}
+
 function ask(w, path, signal, key) {
   const id = nextId++;
   const url = new URL(`/api/v1${path}`, location.href).href;
   return new Promise((resolve, reject) => {
     if (signal && signal.aborted) { reject(new DOMException('aborted', 'AbortError')); return; }
     waiting.set(id, { resolve, reject, rows: [], packed: [], url, path, signal });
-    w.postMessage({ id, url, token: sessionStorage.getItem(TOKEN_KEY), key });
     if (signal) signal.addEventListener('abort', () => {
       if (!waiting.has(id)) return;
       waiting.delete(id);
       w.postMessage({ cancel: id });
       reject(new DOMException('aborted', 'AbortError'));
     }, { once: true });
+    // the request leaves from here at once (a worker just started may take hundreds of milliseconds
+    // to take its first message); the answer's bytes are moved to the worker, not copied
+    fetchBytes(url, signal).then(({ status, body }) => {
+      if (waiting.has(id)) w.postMessage({ id, url, key, status, body }, [body]);
+    }, (e) => {
+      if (!waiting.has(id)) return;
+      waiting.delete(id);
+      reject(e.name === 'AbortError' ? e : new ApiError(0, 'unreachable', `memscoped did not answer (${e.message}); is it still running?`, url));
+    });
   });
 }
 

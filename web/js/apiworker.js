@@ -1,4 +1,4 @@
-// apiworker.js - a Web Worker that fetches and parses the large answers (a process's maps and smaps:
+// apiworker.js - a Web Worker that parses the large answers (a process's maps and smaps:
 // tens of megabytes of JSON at 100,000 regions) off the page's main thread, so reading them never
 // freezes scrolling or painting.  The parsed answer goes back in pieces of at most CHUNK rows, each
 // one short task for the page to take in; and an answer whose text is the same as the last one under
@@ -12,7 +12,9 @@
 // The arrays of smaps?layout=rows go packed by column (rows.js), their buffers moved, not copied.
 //
 // A module worker (it shares rows.js with the page).
-// Messages in:  {id, url, token, key}  |  {cancel: id}
+// The page fetches (its request leaves at once, where a worker just started may take hundreds of
+// milliseconds to take its first message) and moves the answer's bytes here.
+// Messages in:  {id, url, key, status, body: ArrayBuffer}  |  {cancel: id}  |  {forget: key}
 // Messages out: ({id, rows: [...]} | {id, packed: chunk})*  then
 //               {id, done: answer-without-its-row-array, field}
 //               | {id, same: true}  |  {id, error: {status, code, message}}
@@ -32,31 +34,21 @@ function hash(text) {
   return `${text.length}:${x >>> 0}`;
 }
 
-async function run({ id, url, token, key }) {
+async function run({ id, url, key, status, body }) {
   const ctl = new AbortController();
   ctls.set(id, ctl);
   try {
-    const headers = { Accept: 'application/json' };
-    if (token) headers.Authorization = `Bearer ${token}`;
-    let res;
-    try {
-      res = await fetch(url, { headers, signal: ctl.signal });
-    } catch (e) {
-      if (e.name === 'AbortError') return;
-      postMessage({ id, error: { status: 0, code: 'unreachable', message: `memscoped did not answer (${e.message}); is it still running?` } });
-      return;
-    }
-    const text = await res.text();
+    const text = new TextDecoder().decode(body);
     let data = null;
     try {
       data = text ? JSON.parse(text) : null;
     } catch {
-      postMessage({ id, error: { status: res.status, code: 'bad_json', message: `the answer to GET ${url} is not JSON (HTTP ${res.status})` } });
+      postMessage({ id, error: { status, code: 'bad_json', message: `the answer to GET ${url} is not JSON (HTTP ${status})` } });
       return;
     }
-    if (!res.ok) {
+    if (status < 200 || status > 299) {
       const e = data && data.error ? data.error : {};
-      postMessage({ id, error: { status: res.status, code: e.code || `http_${res.status}`, message: e.message || `HTTP ${res.status} from ${url}` } });
+      postMessage({ id, error: { status, code: e.code || `http_${status}`, message: e.message || `HTTP ${status} from ${url}` } });
       return;
     }
     if (key) {
