@@ -34,10 +34,6 @@
  * once per two slots, not once per half-filled one.  Slots and the stream's buffer stay under
  * 256 KiB together: more is handed back to the system at every free and faulted in again. */
 #define RS_AHEAD_AFTER ((size_t)1 << 20)
-/* maps costs the kernel about as much per byte to print as it costs a caller to turn into an answer
- * (/maps?rss=1 also scans the page tables behind it), so a thread pays off far sooner than for
- * smaps: at 10,000 regions (0.5 MB of maps) it took the printing off the request's thread. */
-#define RS_AHEAD_AFTER_MAPS ((size_t)64 << 10)
 #define RS_SLOTS 4
 #define RS_SLOT ((size_t)32 << 10)
 #define RS_SLOT_FULL (RS_SLOT - RS_SLOT / 8)
@@ -288,7 +284,7 @@ static ms_err read_block(ms_rstream *s, size_t *got)
 /* Makes room and reads the next block; at the end, tells an exited process from a complete file. */
 static ms_err refill(ms_rstream *s)
 {
-    if (!s->ahead && s->bytes_read >= (s->smaps ? RS_AHEAD_AFTER : RS_AHEAD_AFTER_MAPS))
+    if (!s->ahead && s->bytes_read >= RS_AHEAD_AFTER)
         ahead_start(s);
     size_t keep = s->hist < s->nwin ? s->side[s->hist].text : s->open ? s->side[s->nwin].text : s->pos;
     size_t live = s->len - keep;

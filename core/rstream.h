@@ -5,9 +5,8 @@
  * in and zero on every request, which cost more than parsing them.  The stream reads the file in
  * blocks into one small buffer and hands out each region as soon as it can be classified, so its
  * memory is bounded by the largest region, not the file, and stays warm from one request to the
- * next.  Past its first MiB (maps: 64 KiB), a file is read on a thread of the stream's own, a few
- * blocks ahead, so that the kernel printing it and the caller turning it into an answer use both
- * cores.
+ * next.  Past its first MiB, a file is read on a thread of the stream's own, a few blocks ahead, so
+ * that the kernel printing it and the caller turning it into an answer use both cores.
  *
  * What it gives is what the whole-file readers give, region for region (tests/unit/test_rstream.c
  * compares them on every fixture), with two differences that follow from not holding the file:
@@ -53,9 +52,8 @@ size_t ms_rstream_dropped(const ms_rstream *s);
  * is held or for smaps.  Lets a caller prepare per-address work a block of regions at a time. */
 uint64_t ms_rstream_horizon(const ms_rstream *s);
 
-/* Whether the stream has handed its file to a reader thread (after reading RS_AHEAD_AFTER itself:
- * 1 MiB, for maps 64 KiB), so the kernel's printing of the file and the caller's work on it
- * overlap. */
+/* Whether the stream has handed its file to a reader thread (after RS_AHEAD_AFTER, 1 MiB, read
+ * itself), so the kernel's printing of the file and the caller's work on it overlap. */
 bool ms_rstream_reading_ahead(const ms_rstream *s);
 
 /* Closes the file (not dirfd) and frees everything; NULL is a no-op. */

@@ -7,7 +7,7 @@
  * kernel lacks the ioctls or method=smaps asks for it; the answer's "source" says which.  Like /maps
  * it is streamed: the scan is opened and maps' first block read before anything is sent (a failure
  * there is an ordinary error answer); then the regions read so far are scanned a block at a time
- * and written clipped to the scan's ranges, while (past maps' first 64 KiB) a thread of the stream
+ * and written clipped to the scan's ranges, while (past maps' first MiB) a thread of the stream
  * reads the next lines. */
 #include <errno.h>
 #include <fcntl.h>
