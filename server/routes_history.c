@@ -19,7 +19,9 @@
 #include "core/smaps.h"
 #include "core/stat.h"
 #include "encode.h"
+#include "log.h"
 #include "store/diff.h"
+#include "store/diffwork.h"
 #include "store/snapcodec.h"
 
 #define HIST_MAX_POINTS 2000
@@ -30,17 +32,26 @@
 #define GROWTH_MIN_WINDOW_MS 10000
 #define GROWTH_MIN_RISE ((uint64_t)1 << 20)
 #define GROWTH_TOP_REGIONS 5
+/* A diff's buffers are kept for the next one while diffs are asked for (a dashboard's clicks come
+ * seconds apart), up to what a 50,000-region process's diff needs. */
+#define DIFF_KEEP_IDLE_MS 10000
+#define DIFF_KEEP_MAX_BYTES ((size_t)32 << 20)
 
 /* Written once before the daemon starts (routes_history_init), read-only afterwards. */
 static ms_store *hist_store;
 static ms_sampler *hist_sampler;
 static uint64_t hist_interval_ms;
+/* Made and freed with the store (routes_history_init); the diffs' workspaces, by its rules. */
+static ms_diffpool *diff_pool;
 
 void routes_history_init(ms_store *store, ms_sampler *sampler, uint64_t interval_ms)
 {
     hist_store = store;
     hist_sampler = sampler;
     hist_interval_ms = interval_ms;
+    ms_diffpool_free(&diff_pool);
+    if (store && ms_diffpool_new(DIFF_KEEP_MAX_BYTES, DIFF_KEEP_IDLE_MS, &diff_pool) != MS_OK)
+        log_warn("history: no memory for the diffs' workspace pool: diffs answer 500");
 }
 
 static int64_t now_ms(void)
@@ -93,6 +104,18 @@ void routes_history_health(jw *w)
         jw_ku64(w, "wall_us", st.wall_us);
         jw_ku64(w, "write_errors", st.write_errors);
         jw_ku64(w, "auto_snapshots", st.auto_snapshots);
+        jw_obj_end(w);
+    }
+    if (diff_pool) {
+        ms_diffpool_stats ds;
+        ms_diffpool_stats_get(diff_pool, &ds);
+        jw_key(w, "diff_workspaces");
+        jw_obj(w);
+        jw_ku64(w, "kept", ds.kept);
+        jw_ku64(w, "kept_bytes", ds.kept_bytes);
+        jw_ku64(w, "made", ds.made);
+        jw_ku64(w, "reused", ds.reused);
+        jw_ku64(w, "released", ds.released);
         jw_obj_end(w);
     }
     jw_obj_end(w);
@@ -561,23 +584,13 @@ static int group_cmp(const void *x, const void *y)
     return da != db ? (da > db ? -1 : 1) : 0;
 }
 
-/* One end of a diff in the store's binary form, read as an index: a stored snapshot's blob, or the
- * live smaps encoded as it streams by.  Neither holds smaps text or a parsed field array: a
- * 10,000-region process is ~1 MB here instead of ~20 MB of fresh pages per request. */
-typedef struct {
-    ms_buf blob;
-    ms_snapview v;
-} diff_end;
-
-static void diff_end_free(diff_end *d)
-{
-    ms_snapview_free(&d->v);
-    ms_buf_free(&d->blob);
-}
+/* One end of a diff in the store's binary form, read as an index (in a workspace kept between
+ * diffs): a stored snapshot's blob, or the live smaps encoded as it streams by.  Neither holds smaps
+ * text or a parsed field array: a 10,000-region process is ~1 MB here instead of ~20 MB. */
 
 /* A stored snapshot as a diff end.  One kept as text (from before the binary form) is parsed and
  * encoded first. */
-static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, diff_end *d)
+static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, ms_diffend *d)
 {
     ms_err rc = ms_store_snapshot_get(hist_store, id, info, &d->blob);
     if (rc == MS_OK && info->format == MS_SNAP_TEXT) {
@@ -596,12 +609,13 @@ static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, diff_end *d)
 }
 
 /* The live smaps of pid as a diff end, if pid is still the process with start_time. */
-static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, diff_end *d)
+static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, ms_diffend *d)
 {
     int dirfd;
     ms_err rc = open_same(pid, start_time, &dirfd);
     if (rc != MS_OK)
         return rc;
+    ms_buf_reset(&d->blob);
     rc = ms_snapcodec_read(dirfd, page_size, &d->blob);
     close(dirfd);
     if (rc == MS_OK)
@@ -617,19 +631,18 @@ typedef struct {
     int pid;
     int64_t from, from_t, to, to_t;
     int group;                /* 0: no groups, 1: by path, 2: by kind */
-    diff_end a, b;
-    ms_diff_piece *p;
-    size_t n, *members, next;
+    ms_diffwork *work;        /* taken from diff_pool for this answer, given back with it */
+    ms_diffend *a, *b;        /* w's ends */
+    ms_diff_piece *p;         /* in w */
+    size_t n, next;
+    const size_t *members;    /* in w */
     bool started;
 } diff_stream;
 
 static void diff_stream_free(void *ctx)
 {
     diff_stream *x = ctx;
-    diff_end_free(&x->a);
-    diff_end_free(&x->b);
-    free(x->p);
-    free(x->members);
+    ms_diffpool_give(diff_pool, x->work);
     free(x);
 }
 
@@ -641,9 +654,9 @@ static void diff_entry_of(const diff_stream *x, size_t i, ms_diff_entry *e)
                          .kind = q->kind, .change = q->change, .moved = q->moved, .nbefore = q->nbefore,
                          .nafter = q->nafter, .size_before = q->size_before, .size_after = q->size_after};
     for (size_t k = 0; k < q->nbefore; k++)
-        ms_snapview_add(&x->a.v, x->members[q->first + k], &e->before);
+        ms_snapview_add(&x->a->v, x->members[q->first + k], &e->before);
     for (size_t k = q->nbefore; k < q->nbefore + q->nafter; k++)
-        ms_snapview_add(&x->b.v, x->members[q->first + k], &e->after);
+        ms_snapview_add(&x->b->v, x->members[q->first + k], &e->after);
 }
 
 static ms_err write_groups(diff_stream *x, bool by_kind)
@@ -703,9 +716,9 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         jw_ki64(w, "to_t", x->to_t);
         jw_key(w, "totals");
         jw_obj(w);
-        write_totals_obj(w, "before", &x->a.v.total);
-        write_totals_obj(w, "after", &x->b.v.total);
-        write_delta(w, &x->a.v.total, &x->b.v.total);
+        write_totals_obj(w, "before", &x->a->v.total);
+        write_totals_obj(w, "after", &x->b->v.total);
+        write_delta(w, &x->a->v.total, &x->b->v.total);
         jw_obj_end(w);
         jw_ku64(w, "count", x->n);
         if (x->group) {
@@ -745,18 +758,20 @@ enum MHD_Result h_diff(http_req *r)
         !store_ready(r))
         return MHD_YES;
     diff_stream *x = calloc(1, sizeof *x);
-    if (!x)
+    if (!x || !(x->work = ms_diffpool_take(diff_pool))) {
+        free(x);
         return http_reply_ms(r, MS_ERR_NOMEM, "diffing");
-    ms_buf_init(&x->a.blob, 0);
-    ms_buf_init(&x->b.blob, 0);
+    }
+    x->a = &x->work->a;
+    x->b = &x->work->b;
     jw_init(&x->w, NULL);
     enum MHD_Result ret = MHD_YES;
     ms_snapshot_info ia, ib = {0};
     int64_t bad = from;
-    ms_err rc = end_from_snapshot(from, &ia, &x->a);
+    ms_err rc = end_from_snapshot(from, &ia, x->a);
     if (rc == MS_OK && to) {
         bad = to;
-        rc = end_from_snapshot(to, &ib, &x->b);
+        rc = end_from_snapshot(to, &ib, x->b);
     }
     if (rc == MS_ERR_NOENT) {
         ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_snapshot", "no snapshot %" PRId64, bad);
@@ -771,10 +786,10 @@ enum MHD_Result h_diff(http_req *r)
         goto out;
     }
     x->to_t = to ? ib.t_ms : now_ms();
-    rc = to ? MS_OK : end_from_live(pid, ia.start_time, (uint64_t)r->srv->sys.page_size, &x->b);
+    rc = to ? MS_OK : end_from_live(pid, ia.start_time, (uint64_t)r->srv->sys.page_size, x->b);
     if (rc == MS_OK) {
-        ms_diff_side sa = {x->a.v.regions, x->a.v.rss, x->a.v.n}, sb = {x->b.v.regions, x->b.v.rss, x->b.v.n};
-        rc = ms_diff_match(&sa, &sb, &x->p, &x->n, &x->members);
+        ms_diff_side sa = {x->a->v.regions, x->a->v.rss, x->a->v.n}, sb = {x->b->v.regions, x->b->v.rss, x->b->v.n};
+        rc = ms_diff_match_in(&x->work->match, &sa, &sb, &x->p, &x->n, &x->members);
     }
     if (rc != MS_OK) {
         ret = http_reply_ms(r, rc, "reading smaps of %d", pid);

@@ -1,7 +1,10 @@
 /* diff.c - region matching between two smaps readings, and the steady-growth test. */
 #include "diff.h"
 
+#include "core/buf.h"
+
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,16 +123,14 @@ static bool movable(const ms_region *r)
 
 /* Joins regions of a (indices 0..na) and b (na..na+nb) that are the same mapping: overlapping with
  * the same path in one sweep, then a file mapping that moved (same path and offset, no overlap
- * with its old place) by a search among a's unmatched ones: O(n log n) in all. */
-static ms_err match(const ms_diff_side *a, const ms_diff_side *b, size_t *parent, bool *moved)
+ * with its old place) by a search among a's unmatched ones: O(n log n) in all.  w's arrays have
+ * room for both sides; parent is set up, moved and hit cleared. */
+static void match(ms_diff_scratch *w, const ms_diff_side *a, const ms_diff_side *b)
 {
     const ms_region *ra = a->r, *rb = b->r;
-    size_t na = a->n, nb = b->n;
-    bool *hit = calloc(na + nb + 1, sizeof *hit);
-    const ms_region **left = malloc((na + 1) * sizeof *left);
-    ms_err rc = MS_ERR_NOMEM;
-    if (!hit || !left)
-        goto out;
+    size_t na = a->n, nb = b->n, *parent = w->parent;
+    bool *hit = w->hit, *moved = w->moved;
+    const ms_region **left = w->left;
     /* Both lists are sorted and disjoint: one sweep meets every overlapping pair. */
     for (size_t i = 0, j = 0; i < na && j < nb;) {
         if (ra[i].start < rb[j].end && rb[j].start < ra[i].end && same_path(&ra[i], &rb[j])) {
@@ -176,33 +177,70 @@ static ms_err match(const ms_diff_side *a, const ms_diff_side *b, size_t *parent
             }
         }
     }
-    rc = MS_OK;
-out:
-    free(hit);
-    free(left);
-    return rc;
 }
 
-ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out, size_t *n,
-                     size_t **members)
+void ms_diff_scratch_free(ms_diff_scratch *w)
+{
+    free(w->parent);
+    free(w->slot);
+    free(w->mem);
+    free(w->moved);
+    free(w->hit);
+    free(w->left);
+    free(w->pieces);
+    memset(w, 0, sizeof *w);
+}
+
+size_t ms_diff_scratch_bytes(const ms_diff_scratch *w)
+{
+    return w->cap * (3 * sizeof(size_t) + 2 * sizeof(bool) + sizeof(const ms_region *)) +
+           w->pieces_cap * sizeof(ms_diff_piece);
+}
+
+/* Room for n regions on both sides in all of w's arrays but the pieces. */
+static ms_err scratch_reserve(ms_diff_scratch *w, size_t n)
+{
+    if (n <= w->cap)
+        return MS_OK;
+    size_t c = w->cap * 2 > n ? w->cap * 2 : n;
+    if (c > SIZE_MAX / sizeof(ms_diff_piece))
+        return MS_ERR_NOMEM;
+    /* Each one is grown to c or left as it was: until all are, cap stays the smaller figure. */
+#define GROW(field)                                                    \
+    do {                                                               \
+        void *np = realloc(w->field, c * sizeof *w->field);            \
+        if (!np)                                                       \
+            return MS_ERR_NOMEM;                                       \
+        w->field = np;                                                 \
+    } while (0)
+    GROW(parent);
+    GROW(slot);
+    GROW(mem);
+    GROW(moved);
+    GROW(hit);
+    GROW(left);
+#undef GROW
+    w->cap = c;
+    return MS_OK;
+}
+
+ms_err ms_diff_match_in(ms_diff_scratch *w, const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out,
+                        size_t *n, const size_t **members)
 {
     size_t na = a->n, nb = b->n, total = na + nb;
     *out = NULL;
     *n = 0;
     *members = NULL;
-    ms_err rc = MS_ERR_NOMEM;
-    size_t *parent = malloc((total + 1) * sizeof *parent);
-    size_t *slot = malloc((total + 1) * sizeof *slot);
-    size_t *mem = malloc((total + 1) * sizeof *mem);
-    bool *moved = calloc(total + 1, sizeof *moved);
-    ms_diff_piece *e = NULL;
-    if (!parent || !slot || !mem || !moved)
-        goto out;
+    ms_err rc = scratch_reserve(w, total + 1);
+    if (rc != MS_OK)
+        return rc;
+    size_t *parent = w->parent, *slot = w->slot, *mem = w->mem;
+    bool *moved = w->moved;
     for (size_t i = 0; i < total; i++)
         parent[i] = i;
-    if ((rc = match(a, b, parent, moved)) != MS_OK)
-        goto out;
-    rc = MS_ERR_NOMEM;
+    memset(moved, 0, total * sizeof *moved);
+    memset(w->hit, 0, total * sizeof *w->hit);
+    match(w, a, b);
     /* Number the pieces (b first, so a piece that exists after is placed where it is now), then
      * make them, exactly as many as there are. */
     size_t ne = 0;
@@ -213,9 +251,10 @@ ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece
         if (slot[root] == (size_t)-1)
             slot[root] = ne++;
     }
-    e = calloc(ne + 1, sizeof *e);
-    if (!e)
-        goto out;
+    if ((rc = ms_grow((void **)&w->pieces, &w->pieces_cap, ne + 1, sizeof *w->pieces, 64, 0)) != MS_OK)
+        return rc;
+    ms_diff_piece *e = w->pieces;
+    memset(e, 0, ne * sizeof *e);
     for (size_t k = 0; k < total; k++) {
         size_t idx = k < nb ? na + k : k - nb;
         ms_diff_piece *d = &e[slot[uf_find(parent, idx)]];
@@ -244,15 +283,22 @@ ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece
     *out = e;
     *n = ne;
     *members = mem;
-    e = NULL;
-    mem = NULL;
-    rc = MS_OK;
-out:
-    free(parent);
-    free(slot);
-    free(moved);
-    free(mem);
-    free(e);
+    return MS_OK;
+}
+
+ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out, size_t *n,
+                     size_t **members)
+{
+    ms_diff_scratch w;
+    memset(&w, 0, sizeof w);
+    const size_t *mem;
+    ms_err rc = ms_diff_match_in(&w, a, b, out, n, &mem);
+    if (rc == MS_OK) {          /* the caller owns the two it was given */
+        *members = w.mem;
+        w.mem = NULL;
+        w.pieces = NULL;
+    }
+    ms_diff_scratch_free(&w);
     return rc;
 }
 

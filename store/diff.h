@@ -61,6 +61,22 @@ typedef struct {
 ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out, size_t *n,
                      size_t **members);
 
+/* The arrays a match works in, kept by a caller that matches again and again (a zeroed one is
+ * empty), so that their pages are not faulted in afresh every time. */
+typedef struct {
+    size_t cap;               /* regions of both sides the arrays have room for */
+    size_t *parent, *slot, *mem;
+    bool *moved, *hit;
+    const ms_region **left;
+    ms_diff_piece *pieces;
+    size_t pieces_cap;
+} ms_diff_scratch;
+void ms_diff_scratch_free(ms_diff_scratch *w);
+size_t ms_diff_scratch_bytes(const ms_diff_scratch *w);
+/* As ms_diff_match, with *out and *members in w's arrays: valid until w's next match or free. */
+ms_err ms_diff_match_in(ms_diff_scratch *w, const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out,
+                        size_t *n, const size_t **members);
+
 /* A least-squares line through (t, v) and what it says about growth. */
 typedef struct {
     double slope;             /* units of v per second */

@@ -7,6 +7,7 @@
 #include "core/rstream.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -401,27 +402,47 @@ void ms_snapview_free(ms_snapview *v)
     v->rss = NULL;
     v->fpos = NULL;
     v->fcount = NULL;
-    v->n = 0;
+    v->n = v->cap = 0;
+}
+
+/* Room for n regions in every array (each grown in turn: cap is raised once all are). */
+static ms_err view_reserve(ms_snapview *v, size_t n)
+{
+    if (n <= v->cap)
+        return MS_OK;
+    size_t c = v->cap * 2 > n ? v->cap * 2 : n;
+    if (c > SIZE_MAX / sizeof *v->regions)
+        return MS_ERR_NOMEM;
+#define GROW(field)                                                    \
+    do {                                                               \
+        void *np = realloc(v->field, c * sizeof *v->field);            \
+        if (!np)                                                       \
+            return MS_ERR_NOMEM;                                       \
+        v->field = np;                                                 \
+    } while (0)
+    GROW(regions);
+    GROW(rss);
+    GROW(fpos);
+    GROW(fcount);
+#undef GROW
+    v->cap = c;
+    return MS_OK;
 }
 
 ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len)
 {
-    memset(v, 0, offsetof(ms_snapview, keys));
     v->data = data;
     v->len = len;
+    v->n = 0;
+    memset(&v->total, 0, sizeof v->total);
     dec d;
     size_t nregions, nfields;
     key *keys = v->keys;
     if (!open_blob(data, len, &d, &nregions, &nfields, keys, &v->nkeys))
         return MS_ERR_PARSE;
-    ms_err rc = MS_ERR_NOMEM;
-    size_t alloc = nregions + 1;
-    v->regions = malloc(alloc * sizeof *v->regions);
-    v->rss = malloc(alloc * sizeof *v->rss);
-    v->fpos = malloc(alloc * sizeof *v->fpos);
-    v->fcount = malloc(alloc * sizeof *v->fcount);
-    if (!v->regions || !v->rss || !v->fpos || !v->fcount)
-        goto out;
+    ms_err rc = view_reserve(v, nregions + 1);
+    if (rc != MS_OK)
+        return rc;
     rc = MS_ERR_PARSE;
     size_t nf = 0;
     for (size_t i = 0; i < nregions; i++) {
@@ -449,7 +470,7 @@ ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len)
     rc = MS_OK;
 out:
     if (rc != MS_OK)
-        ms_snapview_free(v);
+        v->n = 0;
     return rc;
 }
 

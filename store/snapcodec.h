@@ -63,11 +63,14 @@ typedef struct {
 
 /* A blob read as an index: every region's head (paths point into the blob, which the view
  * borrows and must outlive it) and Rss, the totals of all of them, and each region's fields on
- * request.  Checks the whole blob when opened, as ms_snapcodec_decode does. */
+ * request.  Checks the whole blob when opened, as ms_snapcodec_decode does.  Its arrays are kept
+ * from one open to the next (until ms_snapview_free), so a view opened again and again does not
+ * fault in fresh pages each time. */
 typedef struct {
     const char *data;
     size_t len;
     size_t n;
+    size_t cap;               /* regions the arrays below have room for */
     ms_region *regions;       /* owned, n of them */
     uint64_t *rss;            /* owned: each region's Rss in bytes (0 if it has none) */
     size_t *fpos;             /* owned: where each region's fields start in data */
@@ -76,6 +79,7 @@ typedef struct {
     size_t nkeys;
     ms_snapkey keys[MS_SNAPCODEC_MAX_KEYS];
 } ms_snapview;
+/* v is zeroed or was opened before. */
 ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len);
 /* Region i's fields into f (room for cap); MS_ERR_TOOBIG if it has more than cap. */
 ms_err ms_snapview_fields(const ms_snapview *v, size_t i, ms_smaps_field *f, size_t cap, size_t *n);
