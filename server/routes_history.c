@@ -8,6 +8,7 @@
 #include "routes_history.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,24 +535,88 @@ static void write_delta(jw *w, const ms_smaps_totals *a, const ms_smaps_totals *
     jw_obj_end(w);
 }
 
-static void write_entry(jw *w, const ms_diff_entry *e)
+/* The fields an answer's "figures" give, in their order: those either end has, as its "fields". */
+typedef struct {
+    int id[MS_SF__COUNT];
+    size_t n;
+} figure_fields;
+
+static void figure_fields_of(const ms_smaps_totals *a, const ms_smaps_totals *b, figure_fields *ff)
+{
+    ff->n = 0;
+    for (int i = 0; i < MS_SF__COUNT; i++)
+        if (a->seen[i] || b->seen[i])
+            ff->id[ff->n++] = i;
+}
+
+static void write_figure_fields(jw *w, const figure_fields *ff)
+{
+    jw_key(w, "fields");
+    jw_arr(w);
+    for (size_t k = 0; k < ff->n; k++)
+        jw_str(w, ms_smaps_field_name((ms_smaps_field_id)ff->id[k]));
+    jw_arr_end(w);
+}
+
+/* An entry's members, built in a local buffer and appended at once (a 10,000-region diff writes
+ * ten of them per entry): everything but the figures. */
+static void write_entry_head(jw *w, const ms_diff_entry *e)
+{
+    char b[256];
+    size_t n = 0;
+    n += JW_LIT(b + n, "\"start\":\"");
+    n += jw_fmt_hex(b + n, e->start);
+    n += JW_LIT(b + n, "\",\"end\":\"");
+    n += jw_fmt_hex(b + n, e->end);
+    b[n++] = '"';
+    jw_members_raw(w, b, n);
+    JW_KEY(w, "path");
+    jw_strn(w, e->path, e->path_len);
+    const char *kind = ms_region_kind_name(e->kind), *change = ms_diff_change_name(e->change);
+    size_t kl = strlen(kind), cl = strlen(change);
+    n = JW_LIT(b, "\"kind\":\"");
+    memcpy(b + n, kind, kl);
+    n += kl;
+    n += JW_LIT(b + n, "\",\"change\":\"");
+    memcpy(b + n, change, cl);
+    n += cl;
+    n += e->moved ? JW_LIT(b + n, "\",\"moved\":true") : JW_LIT(b + n, "\",\"moved\":false");
+    n += JW_LIT(b + n, ",\"regions_before\":");
+    n += jw_fmt_u64(b + n, e->nbefore);
+    n += JW_LIT(b + n, ",\"regions_after\":");
+    n += jw_fmt_u64(b + n, e->nafter);
+    n += JW_LIT(b + n, ",\"size_before\":");
+    n += jw_fmt_u64(b + n, e->size_before);
+    n += JW_LIT(b + n, ",\"size_after\":");
+    n += jw_fmt_u64(b + n, e->size_after);
+    jw_members_raw(w, b, n);
+}
+
+/* t's figures as an array in the order of ff (null for a field its regions do not have). */
+static void write_figures(jw *w, const figure_fields *ff, const ms_smaps_totals *t)
+{
+    char b[16 + MS_SF__COUNT * 21];
+    size_t n = JW_LIT(b, "\"figures\":[");
+    for (size_t k = 0; k < ff->n; k++) {
+        if (k)
+            b[n++] = ',';
+        int id = ff->id[k];
+        n += t->seen[id] ? jw_fmt_u64(b + n, t->v[id]) : JW_LIT(b + n, "null");
+    }
+    b[n++] = ']';
+    jw_members_raw(w, b, n);
+}
+
+static void write_entry(jw *w, const figure_fields *ff, const ms_diff_entry *e)
 {
     jw_obj(w);
-    jw_khex(w, "start", e->start);
-    jw_khex(w, "end", e->end);
-    jw_kstrn(w, "path", e->path, e->path_len);
-    jw_kstr(w, "kind", ms_region_kind_name(e->kind));
-    jw_kstr(w, "change", ms_diff_change_name(e->change));
-    jw_kbool(w, "moved", e->moved);
-    jw_ku64(w, "regions_before", e->nbefore);
-    jw_ku64(w, "regions_after", e->nafter);
-    jw_ku64(w, "size_before", e->size_before);
-    jw_ku64(w, "size_after", e->size_after);
+    write_entry_head(w, e);
     /* Most of a process's regions do not change between two readings: such an entry's figures
-     * are given once, not as before, an equal after and a zero delta (a third of the size). */
+     * are given once, as an array in the order of the answer's "fields", not as before, an equal
+     * after and a zero delta, each naming every field (a fifth of the size). */
     if (memcmp(e->before.v, e->after.v, sizeof e->before.v) == 0 &&
         memcmp(e->before.seen, e->after.seen, sizeof e->before.seen) == 0) {
-        write_totals_obj(w, "figures", &e->before);
+        write_figures(w, ff, &e->before);
     } else {
         write_totals_obj(w, "before", &e->before);
         write_totals_obj(w, "after", &e->after);
@@ -584,9 +649,9 @@ static int group_cmp(const void *x, const void *y)
     return da != db ? (da > db ? -1 : 1) : 0;
 }
 
-/* One end of a diff in the store's binary form, read as an index (in a workspace kept between
- * diffs): a stored snapshot's blob, or the live smaps encoded as it streams by.  Neither holds smaps
- * text or a parsed field array: a 10,000-region process is ~1 MB here instead of ~20 MB. */
+/* One end of a diff, read as an index (in a workspace kept between diffs): a stored snapshot's
+ * blob decoded, or the live smaps as it streams by.  Neither holds smaps text or a parsed field
+ * array: a 10,000-region process is ~2 MB here instead of ~20 MB. */
 
 /* A stored snapshot as a diff end.  One kept as text (from before the binary form) is parsed and
  * encoded first. */
@@ -615,12 +680,48 @@ static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, ms
     ms_err rc = open_same(pid, start_time, &dirfd);
     if (rc != MS_OK)
         return rc;
-    ms_buf_reset(&d->blob);
-    rc = ms_snapcodec_read(dirfd, page_size, &d->blob);
+    rc = ms_snapview_read(&d->v, dirfd, page_size);
     close(dirfd);
-    if (rc == MS_OK)
-        rc = ms_snapview_open(&d->v, d->blob.data, d->blob.len);
     return rc;
+}
+
+/* The stored end a diff reads on a helper thread while the request's own thread reads the other
+ * (for a diff against now, while the kernel prints smaps): the workspace lends it its end a, and
+ * takes it back at the join. */
+typedef struct {
+    int64_t id;
+    ms_diffend *d;
+    ms_err rc;
+} end_job;
+
+static void *end_job_main(void *arg)
+{
+    end_job *j = arg;
+    ms_snapshot_info info;
+    j->rc = end_from_snapshot(j->id, &info, j->d);
+    return NULL;
+}
+
+/* Both ends of a diff: from's snapshot into a, to's (or, to 0, pid's live smaps) into b, at once.
+ * On failure *bad is the snapshot that failed, or *live_failed is set. */
+static ms_err diff_ends(ms_diffend *a, ms_diffend *b, int64_t from, int64_t to, int pid, uint64_t start_time,
+                        uint64_t page_size, int64_t *bad, bool *live_failed)
+{
+    end_job ja = {.id = from, .d = a, .rc = MS_OK};
+    pthread_t th;
+    bool helper = pthread_create(&th, NULL, end_job_main, &ja) == 0;
+    if (!helper)
+        end_job_main(&ja);
+    ms_snapshot_info ib;
+    ms_err rb = to ? end_from_snapshot(to, &ib, b) : end_from_live(pid, start_time, page_size, b);
+    if (helper)
+        pthread_join(th, NULL);
+    *bad = from;
+    if (ja.rc != MS_OK)
+        return ja.rc;
+    *bad = to;
+    *live_failed = !to;
+    return rb;
 }
 
 /* A diff answer, written as it is sent: its two ends (to 0: the live process), the totals of
@@ -636,6 +737,7 @@ typedef struct {
     ms_diff_piece *p;         /* in w */
     size_t n, next;
     const size_t *members;    /* in w */
+    figure_fields ff;
     bool started;
 } diff_stream;
 
@@ -720,6 +822,8 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         write_totals_obj(w, "after", &x->b->v.total);
         write_delta(w, &x->a->v.total, &x->b->v.total);
         jw_obj_end(w);
+        figure_fields_of(&x->a->v.total, &x->b->v.total, &x->ff);
+        write_figure_fields(w, &x->ff);
         jw_ku64(w, "count", x->n);
         if (x->group) {
             ms_err rc = write_groups(x, x->group == 2);
@@ -732,7 +836,7 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
     while (b->len < want && x->next < x->n && w->err == MS_OK) {
         ms_diff_entry e;
         diff_entry_of(x, x->next++, &e);
-        write_entry(w, &e);
+        write_entry(w, &x->ff, &e);
     }
     if (x->next == x->n) {
         jw_arr_end(w);
@@ -768,31 +872,30 @@ enum MHD_Result h_diff(http_req *r)
     enum MHD_Result ret = MHD_YES;
     ms_snapshot_info ia, ib = {0};
     int64_t bad = from;
-    ms_err rc = end_from_snapshot(from, &ia, x->a);
+    ms_err rc = ms_store_snapshot_get(hist_store, from, &ia, NULL);
     if (rc == MS_OK && to) {
         bad = to;
-        rc = end_from_snapshot(to, &ib, x->b);
+        rc = ms_store_snapshot_get(hist_store, to, &ib, NULL);
     }
-    if (rc == MS_ERR_NOENT) {
-        ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_snapshot", "no snapshot %" PRId64, bad);
-        goto out;
-    } else if (rc != MS_OK) {
-        ret = http_reply_ms(r, rc, "reading snapshot %" PRId64, bad);
-        goto out;
-    }
-    if (ia.pid != pid || (to && (ib.pid != pid || ib.start_time != ia.start_time))) {
+    if (rc == MS_OK && (ia.pid != pid || (to && (ib.pid != pid || ib.start_time != ia.start_time)))) {
         ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "wrong_process",
                                "the snapshots must both be of pid %d (the same process)", pid);
         goto out;
     }
     x->to_t = to ? ib.t_ms : now_ms();
-    rc = to ? MS_OK : end_from_live(pid, ia.start_time, (uint64_t)r->srv->sys.page_size, x->b);
+    bool live_failed = false;
+    if (rc == MS_OK)
+        rc = diff_ends(x->a, x->b, from, to, pid, ia.start_time, (uint64_t)r->srv->sys.page_size, &bad, &live_failed);
     if (rc == MS_OK) {
         ms_diff_side sa = {x->a->v.regions, x->a->v.rss, x->a->v.n}, sb = {x->b->v.regions, x->b->v.rss, x->b->v.n};
         rc = ms_diff_match_in(&x->work->match, &sa, &sb, &x->p, &x->n, &x->members);
     }
-    if (rc != MS_OK) {
-        ret = http_reply_ms(r, rc, "reading smaps of %d", pid);
+    if (rc == MS_ERR_NOENT && !live_failed) {
+        ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_snapshot", "no snapshot %" PRId64, bad);
+        goto out;
+    } else if (rc != MS_OK) {
+        ret = live_failed ? http_reply_ms(r, rc, "reading smaps of %d", pid)
+                          : http_reply_ms(r, rc, "reading snapshot %" PRId64, bad);
         goto out;
     }
     x->pid = pid;

@@ -25,14 +25,9 @@ void ms_diffwork_free(ms_diffwork *w)
     ms_diff_scratch_free(&w->match);
 }
 
-static size_t view_bytes(const ms_snapview *v)
-{
-    return v->cap * (sizeof *v->regions + sizeof *v->rss + sizeof *v->fpos + sizeof *v->fcount);
-}
-
 size_t ms_diffwork_bytes(const ms_diffwork *w)
 {
-    return w->a.blob.cap + w->b.blob.cap + view_bytes(&w->a.v) + view_bytes(&w->b.v) +
+    return w->a.blob.cap + w->b.blob.cap + ms_snapview_bytes(&w->a.v) + ms_snapview_bytes(&w->b.v) +
            ms_diff_scratch_bytes(&w->match);
 }
 

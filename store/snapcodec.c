@@ -392,17 +392,31 @@ out:
 
 /* ---- the index ---- */
 
+_Static_assert(MS_SF__COUNT <= 32, "a region's figures are a 32-bit mask of field ids");
+
 void ms_snapview_free(ms_snapview *v)
 {
     free(v->regions);
     free(v->rss);
-    free(v->fpos);
-    free(v->fcount);
-    v->regions = NULL;
-    v->rss = NULL;
-    v->fpos = NULL;
-    v->fcount = NULL;
-    v->n = v->cap = 0;
+    free(v->figs);
+    free(v->vals);
+    ms_buf_free(&v->paths);
+    memset(v, 0, sizeof *v);
+}
+
+size_t ms_snapview_bytes(const ms_snapview *v)
+{
+    return v->cap * (sizeof *v->regions + sizeof *v->rss + sizeof *v->figs) + v->vals_cap * sizeof *v->vals +
+           v->paths.cap;
+}
+
+/* Empties v for a new reading, keeping its arrays. */
+static void view_reset(ms_snapview *v)
+{
+    v->n = 0;
+    v->nvals = 0;
+    ms_buf_reset(&v->paths);
+    memset(&v->total, 0, sizeof v->total);
 }
 
 /* Room for n regions in every array (each grown in turn: cap is raised once all are). */
@@ -422,84 +436,135 @@ static ms_err view_reserve(ms_snapview *v, size_t n)
     } while (0)
     GROW(regions);
     GROW(rss);
-    GROW(fpos);
-    GROW(fcount);
+    GROW(figs);
 #undef GROW
     v->cap = c;
     return MS_OK;
 }
 
+/* Starts region i (its head already in regions[i]): no figures yet. */
+static void fig_begin(ms_snapview *v, size_t i)
+{
+    v->figs[i] = (ms_snapfig){.at = v->nvals};
+    v->rss[i] = 0;
+}
+
+/* Adds field f to region i, the last one begun: its values are the last in vals, in id order. */
+static ms_err fig_add(ms_snapview *v, size_t i, const ms_smaps_field *f)
+{
+    if (!f->is_bytes || !ms_smaps_field_summed(f->id))
+        return MS_OK;
+    ms_snapfig *g = &v->figs[i];
+    uint32_t bit = (uint32_t)1 << f->id;
+    g->seen |= bit;
+    v->total.seen[f->id] = true;
+    v->total.v[f->id] += f->value;
+    if (f->id == MS_SF_RSS)
+        v->rss[i] += f->value;
+    if (!f->value)
+        return MS_OK;
+    size_t slot = g->at + (size_t)__builtin_popcount(g->nz & (bit - 1));
+    if (g->nz & bit) {                /* a key given twice: summed, as totals sum it */
+        v->vals[slot] += f->value;
+        return MS_OK;
+    }
+    ms_err rc = ms_grow((void **)&v->vals, &v->vals_cap, v->nvals + 1, sizeof *v->vals, 4096, 0);
+    if (rc != MS_OK)
+        return rc;
+    memmove(v->vals + slot + 1, v->vals + slot, (v->nvals - slot) * sizeof *v->vals);
+    v->vals[slot] = f->value;
+    v->nvals++;
+    g->nz |= bit;
+    return MS_OK;
+}
+
+void ms_snapview_add(const ms_snapview *v, size_t i, ms_smaps_totals *t)
+{
+    const ms_snapfig *g = &v->figs[i];
+    for (uint32_t m = g->seen; m; m &= m - 1)
+        t->seen[__builtin_ctz(m)] = true;
+    const uint64_t *val = v->vals + g->at;
+    for (uint32_t m = g->nz; m; m &= m - 1)
+        t->v[__builtin_ctz(m)] += *val++;
+}
+
 ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len)
 {
-    v->data = data;
-    v->len = len;
-    v->n = 0;
-    memset(&v->total, 0, sizeof v->total);
+    view_reset(v);
     dec d;
-    size_t nregions, nfields;
-    key *keys = v->keys;
-    if (!open_blob(data, len, &d, &nregions, &nfields, keys, &v->nkeys))
+    size_t nregions, nfields, nkeys;
+    key keys[MAX_KEYS];
+    if (!open_blob(data, len, &d, &nregions, &nfields, keys, &nkeys))
         return MS_ERR_PARSE;
     ms_err rc = view_reserve(v, nregions + 1);
     if (rc != MS_OK)
         return rc;
-    rc = MS_ERR_PARSE;
     size_t nf = 0;
     for (size_t i = 0; i < nregions; i++) {
         ms_region *r = &v->regions[i];
         uint64_t count;
+        rc = MS_ERR_PARSE;
         if (!get_head(&d, r, NULL, &count) || count > nfields - nf)
             goto out;
-        v->fpos[i] = (size_t)((const char *)d.p - data);
-        v->fcount[i] = (uint32_t)count;
-        v->rss[i] = 0;
+        fig_begin(v, i);
         for (uint64_t k = 0; k < count; k++) {
             ms_smaps_field f;
-            if (!get_field(&d, keys, v->nkeys, &f, r))
+            rc = MS_ERR_PARSE;
+            if (!get_field(&d, keys, nkeys, &f, r) || (rc = fig_add(v, i, &f)) != MS_OK)
                 goto out;
-            ms_smaps_totals_add(&v->total, &f, 1);
-            if (f.id == MS_SF_RSS && f.is_bytes)
-                v->rss[i] = f.value;
         }
         nf += count;
         v->n = i + 1;
     }
+    rc = MS_ERR_PARSE;
     if (nf != nfields || d.p != d.end)
         goto out;
     ms_maps_classify(v->regions, v->n);
     rc = MS_OK;
 out:
     if (rc != MS_OK)
-        v->n = 0;
+        view_reset(v);
     return rc;
 }
 
-ms_err ms_snapview_fields(const ms_snapview *v, size_t i, ms_smaps_field *f, size_t cap, size_t *n)
+/* Points every path at v->paths' data: while reading, a path holds its offset there (the buffer
+ * moves as it grows). */
+static void paths_fix(ms_snapview *v)
 {
-    *n = 0;
-    if (v->fcount[i] > cap)
-        return MS_ERR_TOOBIG;
-    const unsigned char *u = (const unsigned char *)v->data;
-    dec d = {u + v->fpos[i], u + v->len, false};
-    for (size_t k = 0; k < v->fcount[i]; k++)
-        if (!get_field(&d, v->keys, v->nkeys, &f[k], NULL))
-            return MS_ERR_PARSE;     /* cannot happen: the whole blob was checked when opened */
-    *n = v->fcount[i];
-    return MS_OK;
+    for (size_t i = 0; i < v->n; i++)
+        v->regions[i].path = v->paths.data + (uintptr_t)v->regions[i].path;
 }
 
-void ms_snapview_add(const ms_snapview *v, size_t i, ms_smaps_totals *t)
+ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page)
 {
-    ms_smaps_field f[64];
-    size_t n;
-    if (ms_snapview_fields(v, i, f, sizeof f / sizeof f[0], &n) == MS_OK) {
-        ms_smaps_totals_add(t, f, n);
-        return;
+    view_reset(v);
+    ms_rstream *rs = NULL;
+    ms_err rc = ms_rstream_open(dirfd, "smaps", base_page, 0, &rs);
+    /* paths are appended, each given by its offset until the end; an empty buffer has no data */
+    if (rc == MS_OK)
+        rc = ms_buf_reserve(&v->paths, 4096);
+    while (rc == MS_OK) {
+        const ms_region *g;
+        const ms_smaps_field *f;
+        size_t nf;
+        if ((rc = ms_rstream_next(rs, &g, &f, &nf)) != MS_OK || !g)
+            break;
+        if ((rc = view_reserve(v, v->n + 2)) != MS_OK)
+            break;
+        size_t i = v->n, at = v->paths.len;
+        v->regions[i] = *g;
+        if ((rc = ms_buf_append(&v->paths, g->path, g->path_len)) != MS_OK)
+            break;
+        v->regions[i].path = (const char *)(uintptr_t)at;
+        fig_begin(v, i);
+        for (size_t k = 0; k < nf && rc == MS_OK; k++)
+            rc = fig_add(v, i, &f[k]);
+        v->n = i + 1;
     }
-    /* More fields than a kernel prints today: one at a time. */
-    const unsigned char *u = (const unsigned char *)v->data;
-    dec d = {u + v->fpos[i], u + v->len, false};
-    for (size_t k = 0; k < v->fcount[i]; k++)
-        if (get_field(&d, v->keys, v->nkeys, &f[0], NULL))
-            ms_smaps_totals_add(t, f, 1);
+    ms_rstream_close(rs);
+    if (rc == MS_OK)
+        paths_fix(v);
+    else
+        view_reset(v);
+    return rc;
 }

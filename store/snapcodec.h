@@ -61,30 +61,38 @@ typedef struct {
     int16_t id;               /* ms_smaps_field_id */
 } ms_snapkey;
 
-/* A blob read as an index: every region's head (paths point into the blob, which the view
- * borrows and must outlive it) and Rss, the totals of all of them, and each region's fields on
- * request.  Checks the whole blob when opened, as ms_snapcodec_decode does.  Its arrays are kept
- * from one open to the next (until ms_snapview_free), so a view opened again and again does not
- * fault in fresh pages each time. */
+/* A reading of smaps as a diff needs it: every region's head and Rss, and its figures (the fields
+ * totals sum), each decoded once, as it is read.  Made from a blob (ms_snapview_open: paths point
+ * into the blob, which the view borrows and must outlive it, and the whole blob is checked as
+ * ms_snapcodec_decode checks it) or straight from a process's smaps as it streams by
+ * (ms_snapview_read: no blob, no text held; paths copied into the view).  Its arrays are kept from
+ * one reading to the next (until ms_snapview_free), so a view read again and again does not fault
+ * in fresh pages each time. */
 typedef struct {
-    const char *data;
-    size_t len;
+    uint32_t seen;            /* bit id: the region has field id (in bytes, summed) */
+    uint32_t nz;              /* bit id: ... and it is not 0; the values follow in id order */
+    size_t at;                /* where those values start in vals */
+} ms_snapfig;
+
+typedef struct {
     size_t n;
     size_t cap;               /* regions the arrays below have room for */
-    ms_region *regions;       /* owned, n of them */
-    uint64_t *rss;            /* owned: each region's Rss in bytes (0 if it has none) */
-    size_t *fpos;             /* owned: where each region's fields start in data */
-    uint32_t *fcount;         /* owned: how many fields each has */
+    ms_region *regions;       /* n of them */
+    uint64_t *rss;            /* each region's Rss in bytes (0 if it has none) */
+    ms_snapfig *figs;         /* each region's figures */
+    uint64_t *vals;           /* the figures' values that are not 0 */
+    size_t nvals, vals_cap;
+    ms_buf paths;             /* the paths of a view read from smaps */
     ms_smaps_totals total;    /* over every region */
-    size_t nkeys;
-    ms_snapkey keys[MS_SNAPCODEC_MAX_KEYS];
 } ms_snapview;
-/* v is zeroed or was opened before. */
+/* v is zeroed or was read before. */
 ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len);
-/* Region i's fields into f (room for cap); MS_ERR_TOOBIG if it has more than cap. */
-ms_err ms_snapview_fields(const ms_snapview *v, size_t i, ms_smaps_field *f, size_t cap, size_t *n);
-/* Adds region i's fields to t. */
+/* Reads <dirfd>/smaps into v as ms_snapcodec_read does (errors as it gives them). */
+ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page);
+/* Adds region i's figures to t. */
 void ms_snapview_add(const ms_snapview *v, size_t i, ms_smaps_totals *t);
+/* The bytes its arrays hold. */
+size_t ms_snapview_bytes(const ms_snapview *v);
 void ms_snapview_free(ms_snapview *v);
 
 #endif

@@ -106,23 +106,37 @@ static void snapshots_and_diff(void)
     /* An entry whose figures did not change gives them once (figures); every other one gives
      * before, after and delta, and they differ somewhere.  Between two snapshots of a process
      * that only waits, most of its regions are such entries, and its grown mapping is not. */
+    /* The figures come as an array in the order of the answer's fields: summed with the full
+     * entries' after, each field gives the totals' after. */
     size_t once = 0, full = 0, odd = 0, k;
-    json_t *en;
+    json_t *en, *fields = d ? json_object_get(d, "fields") : NULL;
+    size_t nf = json_array_size(fields), rss_at = nf;
+    for (size_t i = 0; i < nf; i++) {
+        const char *name = json_string_value(json_array_get(fields, i));
+        if (name && !strcmp(name, "rss"))
+            rss_at = i;
+    }
+    CHECK(nf >= 10 && rss_at < nf);
+    long long rss_after = 0;
     json_array_foreach(d ? json_object_get(d, "regions") : NULL, k, en) {
         json_t *f = json_object_get(en, "figures"), *b = json_object_get(en, "before"),
                *a = json_object_get(en, "after"), *dl = json_object_get(en, "delta");
         if (f && !b && !a && !dl) {
             once++;
             odd += strcmp(jstr(en, "change") ? jstr(en, "change") : "", "same") != 0;
+            odd += json_array_size(f) != nf;
+            rss_after += json_integer_value(json_array_get(f, rss_at));
         } else if (!f && b && a && dl) {
             full++;
             odd += json_equal(b, a);
+            rss_after += jint(a, "rss");
         } else {
             odd++;
         }
     }
     CHECK_EQ_U64(odd, 0);
     CHECK(once > full && once + full == (size_t)jint(d, "count"));
+    CHECK_EQ_U64(rss_after, jint(d, "totals.after.rss"));
     json_decref(d);
 
     /* The snapshot keeps every region and field: as many regions as the kernel's smaps had. */
