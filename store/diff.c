@@ -76,13 +76,42 @@ static int64_t rss_delta(const ms_diff_piece *e)
     return (int64_t)e->rss_after - (int64_t)e->rss_before;
 }
 
-static int by_rss_change(const void *x, const void *y)
+/* The order of the answer: largest |rss change| first, then by address (then as numbered, so the
+ * order is always the same).  Pieces are sorted by these keys, not moved about themselves (a piece
+ * is 13 words), in w's arrays: qsort would allocate (and the kernel zero) a megabyte every time. */
+typedef struct {
+    uint64_t absd, start;
+    size_t idx;
+} sort_key;
+
+static bool key_before(const sort_key *x, const sort_key *y)
 {
-    int64_t a = llabs(rss_delta(x)), b = llabs(rss_delta(y));
-    if (a != b)
-        return a > b ? -1 : 1;
-    const ms_diff_piece *ex = x, *ey = y;
-    return ex->start < ey->start ? -1 : ex->start > ey->start;
+    if (x->absd != y->absd)
+        return x->absd > y->absd;
+    if (x->start != y->start)
+        return x->start < y->start;
+    return x->idx < y->idx;
+}
+
+/* Bottom-up merge sort of k[0, n) with tmp (as long): returns which of the two ends up sorted. */
+static sort_key *merge_sort(sort_key *k, sort_key *tmp, size_t n)
+{
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                tmp[o++] = key_before(&k[j], &k[i]) ? k[j++] : k[i++];
+            while (i < mid)
+                tmp[o++] = k[i++];
+            while (j < hi)
+                tmp[o++] = k[j++];
+        }
+        sort_key *t = k;
+        k = tmp;
+        tmp = t;
+    }
+    return k;
 }
 
 static void classify(ms_diff_piece *e)
@@ -188,13 +217,15 @@ void ms_diff_scratch_free(ms_diff_scratch *w)
     free(w->hit);
     free(w->left);
     free(w->pieces);
+    free(w->spare);
+    free(w->keys);
     memset(w, 0, sizeof *w);
 }
 
 size_t ms_diff_scratch_bytes(const ms_diff_scratch *w)
 {
-    return w->cap * (3 * sizeof(size_t) + 2 * sizeof(bool) + sizeof(const ms_region *)) +
-           w->pieces_cap * sizeof(ms_diff_piece);
+    return w->cap * (3 * sizeof(size_t) + 2 * sizeof(bool) + sizeof(const ms_region *) + 2 * sizeof(sort_key)) +
+           (w->pieces_cap + w->spare_cap) * sizeof(ms_diff_piece);
 }
 
 /* Room for n regions on both sides in all of w's arrays but the pieces. */
@@ -220,6 +251,10 @@ static ms_err scratch_reserve(ms_diff_scratch *w, size_t n)
     GROW(hit);
     GROW(left);
 #undef GROW
+    void *nk = realloc(w->keys, 2 * c * sizeof(sort_key));
+    if (!nk)
+        return MS_ERR_NOMEM;
+    w->keys = nk;
     w->cap = c;
     return MS_OK;
 }
@@ -277,9 +312,24 @@ ms_err ms_diff_match_in(ms_diff_scratch *w, const ms_diff_side *a, const ms_diff
         ms_diff_piece *d = &e[slot[uf_find(parent, idx)]];
         mem[d->first + d->nbefore + d->nafter++] = idx - na;
     }
-    for (size_t i = 0; i < ne; i++)
+    sort_key *k = w->keys;
+    for (size_t i = 0; i < ne; i++) {
         classify(&e[i]);
-    qsort(e, ne, sizeof *e, by_rss_change);
+        int64_t d = rss_delta(&e[i]);
+        k[i] = (sort_key){d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d, e[i].start, i};
+    }
+    k = merge_sort(k, k + ne, ne);
+    if ((rc = ms_grow((void **)&w->spare, &w->spare_cap, ne + 1, sizeof *w->spare, 64, 0)) != MS_OK)
+        return rc;
+    for (size_t i = 0; i < ne; i++)
+        w->spare[i] = e[k[i].idx];
+    /* the sorted ones become the pieces, the others the spare for next time */
+    w->pieces = w->spare;
+    w->spare = e;
+    size_t c = w->pieces_cap;
+    w->pieces_cap = w->spare_cap;
+    w->spare_cap = c;
+    e = w->pieces;
     *out = e;
     *n = ne;
     *members = mem;

@@ -68,8 +68,9 @@ typedef struct {
     size_t *parent, *slot, *mem;
     bool *moved, *hit;
     const ms_region **left;
-    ms_diff_piece *pieces;
-    size_t pieces_cap;
+    ms_diff_piece *pieces, *spare;
+    size_t pieces_cap, spare_cap;
+    void *keys;               /* the sort's: 2 * cap of them */
 } ms_diff_scratch;
 void ms_diff_scratch_free(ms_diff_scratch *w);
 size_t ms_diff_scratch_bytes(const ms_diff_scratch *w);
