@@ -559,8 +559,9 @@ static void write_figure_fields(jw *w, const figure_fields *ff)
 }
 
 /* An entry's members, built in a local buffer and appended at once (a 10,000-region diff writes
- * ten of them per entry): everything but the figures. */
-static void write_entry_head(jw *w, const ms_diff_entry *e)
+ * ten of them per entry): everything but the figures, and the sizes only when asked (an entry
+ * whose figures did not change has them once, as its figures' size). */
+static void write_entry_head(jw *w, const ms_diff_entry *e, bool sizes)
 {
     char b[256];
     size_t n = 0;
@@ -585,10 +586,12 @@ static void write_entry_head(jw *w, const ms_diff_entry *e)
     n += jw_fmt_u64(b + n, e->nbefore);
     n += JW_LIT(b + n, ",\"regions_after\":");
     n += jw_fmt_u64(b + n, e->nafter);
-    n += JW_LIT(b + n, ",\"size_before\":");
-    n += jw_fmt_u64(b + n, e->size_before);
-    n += JW_LIT(b + n, ",\"size_after\":");
-    n += jw_fmt_u64(b + n, e->size_after);
+    if (sizes) {
+        n += JW_LIT(b + n, ",\"size_before\":");
+        n += jw_fmt_u64(b + n, e->size_before);
+        n += JW_LIT(b + n, ",\"size_after\":");
+        n += jw_fmt_u64(b + n, e->size_after);
+    }
     jw_members_raw(w, b, n);
 }
 
@@ -609,13 +612,14 @@ static void write_figures(jw *w, const figure_fields *ff, const ms_smaps_totals 
 
 static void write_entry(jw *w, const figure_fields *ff, const ms_diff_entry *e)
 {
-    jw_obj(w);
-    write_entry_head(w, e);
     /* Most of a process's regions do not change between two readings: such an entry's figures
      * are given once, as an array in the order of the answer's "fields", not as before, an equal
      * after and a zero delta, each naming every field (a fifth of the size). */
-    if (memcmp(e->before.v, e->after.v, sizeof e->before.v) == 0 &&
-        memcmp(e->before.seen, e->after.seen, sizeof e->before.seen) == 0) {
+    bool same = memcmp(e->before.v, e->after.v, sizeof e->before.v) == 0 &&
+                memcmp(e->before.seen, e->after.seen, sizeof e->before.seen) == 0;
+    jw_obj(w);
+    write_entry_head(w, e, !same);
+    if (same) {
         write_figures(w, ff, &e->before);
     } else {
         write_totals_obj(w, "before", &e->before);

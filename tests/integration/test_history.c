@@ -106,8 +106,9 @@ static void snapshots_and_diff(void)
     /* An entry whose figures did not change gives them once (figures); every other one gives
      * before, after and delta, and they differ somewhere.  Between two snapshots of a process
      * that only waits, most of its regions are such entries, and its grown mapping is not. */
-    /* The figures come as an array in the order of the answer's fields: summed with the full
-     * entries' after, each field gives the totals' after. */
+    /* The figures come as an array in the order of the answer's fields (the size among them, so
+     * such an entry has no size_before and size_after): summed with the full entries' after, they
+     * give the totals' after. */
     size_t once = 0, full = 0, odd = 0, k;
     json_t *en, *fields = d ? json_object_get(d, "fields") : NULL;
     size_t nf = json_array_size(fields), rss_at = nf;
@@ -124,11 +125,11 @@ static void snapshots_and_diff(void)
         if (f && !b && !a && !dl) {
             once++;
             odd += strcmp(jstr(en, "change") ? jstr(en, "change") : "", "same") != 0;
-            odd += json_array_size(f) != nf;
+            odd += json_array_size(f) != nf || json_object_get(en, "size_before") || json_object_get(en, "size_after");
             rss_after += json_integer_value(json_array_get(f, rss_at));
         } else if (!f && b && a && dl) {
             full++;
-            odd += json_equal(b, a);
+            odd += json_equal(b, a) || jint(en, "size_before") < 0 || jint(en, "size_after") < 0;
             rss_after += jint(a, "rss");
         } else {
             odd++;
