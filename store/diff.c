@@ -224,39 +224,21 @@ void ms_diff_scratch_free(ms_diff_scratch *w)
 
 size_t ms_diff_scratch_bytes(const ms_diff_scratch *w)
 {
-    return w->cap * (3 * sizeof(size_t) + 2 * sizeof(bool) + sizeof(const ms_region *) + 2 * sizeof(sort_key)) +
-           (w->pieces_cap + w->spare_cap) * sizeof(ms_diff_piece);
+    return w->cap * (3 * sizeof(size_t) + 2 * sizeof(bool) + sizeof(const ms_region *)) +
+           w->keys_cap * sizeof(sort_key) + (w->pieces_cap + w->spare_cap) * sizeof(ms_diff_piece);
 }
 
-/* Room for n regions on both sides in all of w's arrays but the pieces. */
+/* Room for n regions on both sides in all of w's arrays but the pieces (the sort's keys: twice). */
 static ms_err scratch_reserve(ms_diff_scratch *w, size_t n)
 {
-    if (n <= w->cap)
-        return MS_OK;
-    size_t c = w->cap * 2 > n ? w->cap * 2 : n;
-    if (c > SIZE_MAX / sizeof(ms_diff_piece))
-        return MS_ERR_NOMEM;
-    /* Each one is grown to c or left as it was: until all are, cap stays the smaller figure. */
-#define GROW(field)                                                    \
-    do {                                                               \
-        void *np = realloc(w->field, c * sizeof *w->field);            \
-        if (!np)                                                       \
-            return MS_ERR_NOMEM;                                       \
-        w->field = np;                                                 \
-    } while (0)
-    GROW(parent);
-    GROW(slot);
-    GROW(mem);
-    GROW(moved);
-    GROW(hit);
-    GROW(left);
-#undef GROW
-    void *nk = realloc(w->keys, 2 * c * sizeof(sort_key));
-    if (!nk)
-        return MS_ERR_NOMEM;
-    w->keys = nk;
-    w->cap = c;
-    return MS_OK;
+    void **const arrays[] = {(void **)&w->parent, (void **)&w->slot, (void **)&w->mem,
+                             (void **)&w->moved,  (void **)&w->hit,  (void **)&w->left};
+    const size_t elem[] = {sizeof *w->parent, sizeof *w->slot, sizeof *w->mem,
+                           sizeof *w->moved,  sizeof *w->hit,  sizeof *w->left};
+    ms_err rc = ms_grow_many(arrays, elem, 6, &w->cap, n, 64);
+    if (rc == MS_OK)
+        rc = ms_grow(&w->keys, &w->keys_cap, 2 * n, sizeof(sort_key), 128, 0);
+    return rc;
 }
 
 ms_err ms_diff_match_in(ms_diff_scratch *w, const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out,
@@ -352,10 +334,10 @@ ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece
     return rc;
 }
 
-/* Each region's Rss, as ms_smaps_totals_add counts it. */
-static uint64_t *rss_of(const ms_smaps *s)
+ms_err ms_diff_side_of(const ms_smaps *s, ms_diff_side *out)
 {
     uint64_t *rss = calloc(s->maps.nregions + 1, sizeof *rss);
+    *out = (ms_diff_side){s->maps.regions, rss, s->maps.nregions};
     for (size_t i = 0; rss && i < s->maps.nregions; i++) {
         size_t nf;
         const ms_smaps_field *f = ms_smaps_fields_of(s, &s->maps.regions[i], &nf);
@@ -363,7 +345,13 @@ static uint64_t *rss_of(const ms_smaps *s)
             if (f[k].id == MS_SF_RSS && f[k].is_bytes)
                 rss[i] += f[k].value;
     }
-    return rss;
+    return rss ? MS_OK : MS_ERR_NOMEM;
+}
+
+void ms_diff_side_free(ms_diff_side *d)
+{
+    free((void *)d->rss);
+    d->rss = NULL;
 }
 
 ms_err ms_smaps_diff(const ms_smaps *a, const ms_smaps *b, ms_diff_entry **out, size_t *n)
@@ -373,10 +361,11 @@ ms_err ms_smaps_diff(const ms_smaps *a, const ms_smaps *b, ms_diff_entry **out, 
     ms_diff_piece *p = NULL;
     size_t *mem = NULL, np = 0;
     ms_diff_entry *e = NULL;
-    ms_err rc = MS_ERR_NOMEM;
-    ms_diff_side sa = {a->maps.regions, rss_of(a), a->maps.nregions};
-    ms_diff_side sb = {b->maps.regions, rss_of(b), b->maps.nregions};
-    if (!sa.rss || !sb.rss || (rc = ms_diff_match(&sa, &sb, &p, &np, &mem)) != MS_OK)
+    ms_diff_side sa, sb;
+    ms_err rc = ms_diff_side_of(a, &sa), rb = ms_diff_side_of(b, &sb);
+    if (rc == MS_OK)
+        rc = rb;
+    if (rc != MS_OK || (rc = ms_diff_match(&sa, &sb, &p, &np, &mem)) != MS_OK)
         goto out;
     rc = MS_ERR_NOMEM;
     if (!(e = calloc(np + 1, sizeof *e)))
@@ -399,8 +388,8 @@ ms_err ms_smaps_diff(const ms_smaps *a, const ms_smaps *b, ms_diff_entry **out, 
     e = NULL;
     rc = MS_OK;
 out:
-    free((void *)sa.rss);
-    free((void *)sb.rss);
+    ms_diff_side_free(&sa);
+    ms_diff_side_free(&sb);
     free(p);
     free(mem);
     free(e);

@@ -42,6 +42,10 @@ typedef struct {
     size_t n;
 } ms_diff_side;
 
+/* s as a diff side: its regions and each one's Rss (allocated: ms_diff_side_free). */
+ms_err ms_diff_side_of(const ms_smaps *s, ms_diff_side *out);
+void ms_diff_side_free(ms_diff_side *d);
+
 /* A piece as ms_diff_entry has it, with its Rss instead of every figure, and its regions:
  * members[first .. first + nbefore) index a's regions, then members[.. + nafter) b's. */
 typedef struct {
@@ -70,7 +74,8 @@ typedef struct {
     const ms_region **left;
     ms_diff_piece *pieces, *spare;
     size_t pieces_cap, spare_cap;
-    void *keys;               /* the sort's: 2 * cap of them */
+    void *keys;               /* the sort's */
+    size_t keys_cap;
 } ms_diff_scratch;
 void ms_diff_scratch_free(ms_diff_scratch *w);
 size_t ms_diff_scratch_bytes(const ms_diff_scratch *w);

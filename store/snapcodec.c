@@ -419,27 +419,12 @@ static void view_reset(ms_snapview *v)
     memset(&v->total, 0, sizeof v->total);
 }
 
-/* Room for n regions in every array (each grown in turn: cap is raised once all are). */
+/* Room for n regions in every array. */
 static ms_err view_reserve(ms_snapview *v, size_t n)
 {
-    if (n <= v->cap)
-        return MS_OK;
-    size_t c = v->cap * 2 > n ? v->cap * 2 : n;
-    if (c > SIZE_MAX / sizeof *v->regions)
-        return MS_ERR_NOMEM;
-#define GROW(field)                                                    \
-    do {                                                               \
-        void *np = realloc(v->field, c * sizeof *v->field);            \
-        if (!np)                                                       \
-            return MS_ERR_NOMEM;                                       \
-        v->field = np;                                                 \
-    } while (0)
-    GROW(regions);
-    GROW(rss);
-    GROW(figs);
-#undef GROW
-    v->cap = c;
-    return MS_OK;
+    void **const arrays[] = {(void **)&v->regions, (void **)&v->rss, (void **)&v->figs};
+    const size_t elem[] = {sizeof *v->regions, sizeof *v->rss, sizeof *v->figs};
+    return ms_grow_many(arrays, elem, 3, &v->cap, n, 64);
 }
 
 /* Starts region i (its head already in regions[i]): no figures yet. */

@@ -516,19 +516,6 @@ static void diff(void)
 
 /* ---- diff workspaces ---- */
 
-/* Each region's Rss, for a diff side made of a parsed smaps. */
-static uint64_t *rss_array(const ms_smaps *s)
-{
-    uint64_t *rss = calloc(s->maps.nregions + 1, sizeof *rss);
-    for (size_t i = 0; rss && i < s->maps.nregions; i++) {
-        size_t nf;
-        const ms_smaps_field *f = ms_smaps_fields_of(s, &s->maps.regions[i], &nf);
-        for (size_t k = 0; k < nf; k++)
-            rss[i] += f[k].id == MS_SF_RSS ? f[k].value : 0;
-    }
-    return rss;
-}
-
 static size_t pieces_differ(const ms_diff_piece *x, const ms_diff_piece *y, size_t n)
 {
     size_t bad = 0;
@@ -559,14 +546,13 @@ static void diff_pair_make(diff_pair *d)
     region(&d->b.maps.buf, 0x7f3000000000, 0x7f3000010000, 0, "/lib/a.so", 40);
     region(&d->b.maps.buf, 0x7f4000000000, 0x7f4000100000, 0, "", 500);
     CHECK(ms_smaps_parse(&d->a) == MS_OK && ms_smaps_parse(&d->b) == MS_OK);
-    d->sa = (ms_diff_side){d->a.maps.regions, rss_array(&d->a), d->a.maps.nregions};
-    d->sb = (ms_diff_side){d->b.maps.regions, rss_array(&d->b), d->b.maps.nregions};
+    CHECK(ms_diff_side_of(&d->a, &d->sa) == MS_OK && ms_diff_side_of(&d->b, &d->sb) == MS_OK);
 }
 
 static void diff_pair_free(diff_pair *d)
 {
-    free((void *)d->sa.rss);
-    free((void *)d->sb.rss);
+    ms_diff_side_free(&d->sa);
+    ms_diff_side_free(&d->sb);
     ms_smaps_free(&d->a);
     ms_smaps_free(&d->b);
 }
@@ -600,6 +586,27 @@ static void diff_scratch(void)
     free(ref);
     free(mref);
     diff_pair_free(&d);
+}
+
+/* The workspace's arrays share one capacity: all get room, the capacity grows only once they
+ * have it, and a request no memory can meet leaves it as it was. */
+static void grow_many(void)
+{
+    uint64_t *a = NULL;
+    char *b = NULL;
+    size_t cap = 0;
+    void **const arrays[] = {(void **)&a, (void **)&b};
+    const size_t elem[] = {sizeof *a, sizeof *b};
+    CHECK(ms_grow_many(arrays, elem, 2, &cap, 100, 64) == MS_OK && cap >= 100 && a && b);
+    if (a && b) {
+        a[cap - 1] = 1;                  /* room for cap in each (the sanitizer build checks) */
+        b[cap - 1] = 1;
+    }
+    size_t was = cap;
+    CHECK(ms_grow_many(arrays, elem, 2, &cap, 50, 64) == MS_OK && cap == was);
+    CHECK(ms_grow_many(arrays, elem, 2, &cap, SIZE_MAX / 4, 64) == MS_ERR_NOMEM && cap == was);
+    free(a);
+    free(b);
 }
 
 /* The pool: a workspace given back is handed out next with its buffers as they were; it keeps at
@@ -1113,6 +1120,7 @@ int main(int argc, char **argv)
     race();
     diff();
     diff_scratch();
+    grow_many();
     diffpool();
     diffpool_race();
     snapcodec();
