@@ -201,6 +201,8 @@ typedef struct {
 
 static uint64_t get_uv(dec *d)
 {
+    if (d->p < d->end && !(*d->p & 0x80))
+        return *d->p++;               /* one byte: most tags and many values */
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (d->p == d->end)
@@ -413,6 +415,9 @@ size_t ms_snapview_bytes(const ms_snapview *v)
 /* Empties v for a new reading, keeping its arrays. */
 static void view_reset(ms_snapview *v)
 {
+    v->summed = 0;
+    for (int id = 0; id < MS_SF__COUNT; id++)
+        v->summed |= ms_smaps_field_summed(id) ? (uint32_t)1 << id : 0;
     v->n = 0;
     v->nvals = 0;
     ms_buf_reset(&v->paths);
@@ -437,7 +442,7 @@ static void fig_begin(ms_snapview *v, size_t i)
 /* Adds field f to region i, the last one begun: its values are the last in vals, in id order. */
 static ms_err fig_add(ms_snapview *v, size_t i, const ms_smaps_field *f)
 {
-    if (!f->is_bytes || !ms_smaps_field_summed(f->id))
+    if (!f->is_bytes || f->id < 0 || !(v->summed >> f->id & 1))
         return MS_OK;
     ms_snapfig *g = &v->figs[i];
     uint32_t bit = (uint32_t)1 << f->id;

@@ -83,6 +83,7 @@ typedef struct {
     uint64_t *vals;           /* the figures' values that are not 0 */
     size_t nvals, vals_cap;
     ms_buf paths;             /* the paths of a view read from smaps */
+    uint32_t summed;          /* bit id: totals sum field id (ms_smaps_field_summed) */
     ms_smaps_totals total;    /* over every region */
 } ms_snapview;
 /* v is zeroed or was read before. */
