@@ -453,12 +453,14 @@ static ms_err fig_add(ms_snapview *v, size_t i, const ms_smaps_field *f)
         v->rss[i] += f->value;
     if (!f->value)
         return MS_OK;
-    size_t slot = g->at + (size_t)__builtin_popcount(g->nz & (bit - 1));
+    /* The kernel prints the fields in id order: the value usually goes at the end. */
+    size_t slot = g->nz & ~(bit - 1) ? g->at + (size_t)__builtin_popcount(g->nz & (bit - 1)) : v->nvals;
     if (g->nz & bit) {                /* a key given twice: summed, as totals sum it */
         v->vals[slot] += f->value;
         return MS_OK;
     }
-    ms_err rc = ms_grow((void **)&v->vals, &v->vals_cap, v->nvals + 1, sizeof *v->vals, 4096, 0);
+    ms_err rc = v->nvals < v->vals_cap ? MS_OK
+                                      : ms_grow((void **)&v->vals, &v->vals_cap, v->nvals + 1, sizeof *v->vals, 4096, 0);
     if (rc != MS_OK)
         return rc;
     memmove(v->vals + slot + 1, v->vals + slot, (v->nvals - slot) * sizeof *v->vals);

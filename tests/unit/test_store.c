@@ -878,6 +878,21 @@ static void snapview(const char *fixtures)
         ms_smaps_free(&a);
         ms_smaps_free(&b);
     }
+    /* fields out of the kernel's order, one given twice (summed, as totals sum it), a zero */
+    ms_smaps a;
+    ms_smaps_init(&a);
+    const char text[] = "00400000-00402000 r-xp 00000000 08:01 5 /bin/x\nRss: 8 kB\nSize: 8 kB\n"
+                        "Private_Dirty: 4 kB\nPss: 2 kB\nRss: 4 kB\nShared_Clean: 0 kB\nSize: 4 kB\n"
+                        "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \nSwap: 4 kB\nRss: 0 kB\nLocked: 4 kB\n";
+    ms_buf blob;
+    ms_buf_init(&blob, 0);
+    ms_buf_append(&a.maps.buf, text, sizeof text - 1);
+    CHECK(ms_smaps_parse(&a) == MS_OK && ms_snapcodec_encode(&a, &blob) == MS_OK);
+    CHECK(ms_snapview_open(&v, blob.data, blob.len) == MS_OK);
+    view_is(&v, &a);
+    CHECK(v.n == 2 && v.rss[0] == 12 << 10 && v.total.v[MS_SF_SIZE] == 12 << 10 && v.total.v[MS_SF_SWAP] == 4 << 10);
+    ms_buf_free(&blob);
+    ms_smaps_free(&a);
     ms_snapview_free(&v);
     CHECK_EQ_U64(ms_snapview_bytes(&v), 0);
 }
