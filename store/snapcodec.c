@@ -163,30 +163,6 @@ ms_err ms_snapcodec_encode(const ms_smaps *s, ms_buf *out)
     return ms_snapenc_end(&e);
 }
 
-ms_err ms_snapcodec_read(int dirfd, uint64_t base_page, ms_buf *out)
-{
-    ms_rstream *rs = NULL;
-    ms_err rc = ms_rstream_open(dirfd, "smaps", base_page, 0, &rs);
-    if (rc != MS_OK)
-        return rc;
-    ms_snapenc e;
-    ms_snapenc_begin(&e, out);
-    for (;;) {
-        const ms_region *g;
-        const ms_smaps_field *f;
-        size_t nf, vl;
-        if ((rc = ms_rstream_next(rs, &g, &f, &nf)) != MS_OK || !g)
-            break;
-        const char *vm = ms_rstream_vmflags(rs, &vl);
-        ms_snapenc_region(&e, g, f, nf, vm, vl);
-    }
-    if (rc != MS_OK)
-        e.rc = rc;                    /* end then leaves out as it was */
-    rc = ms_snapenc_end(&e);
-    ms_rstream_close(rs);
-    return rc;
-}
-
 bool ms_snapcodec_is_binary(const char *p, size_t len)
 {
     return len >= HEAD_LEN && memcmp(p, MAGIC, MAGIC_LEN) == 0;

@@ -4,9 +4,9 @@
  * smaps text it came from is ~1.2 kB per region, most of it padding and key names.  The binary form
  * keeps every region and field exactly (the numbers as integers, each key name once, any value
  * that is not a number as its text), so loading is a blob read and a decode, not a text parse.  It
- * is written a region at a time (from a stream of smaps, holding no whole file), and read either
- * whole (ms_snapcodec_decode: an ms_smaps) or as an index (ms_snapview: each region's head and
- * Rss, its fields decoded only when asked), which is all a diff needs and a fraction of the memory.
+ * is written a region at a time, and read either whole (ms_snapcodec_decode: an ms_smaps) or as an
+ * index (ms_snapview: each region's head, Rss and figures), which is all a diff needs and a
+ * fraction of the memory; the live end of a diff is read into the same index straight from smaps.
  *
  * Layout (integers are LEB128 varints unless sized; sized ones little-endian):
  *   "MSB1"  u32 nregions  u32 nfields  u64 key_table_offset
@@ -43,10 +43,6 @@ void ms_snapenc_region(ms_snapenc *e, const ms_region *r, const ms_smaps_field *
 /* Finishes the blob (or, on error, leaves out as it was before begin); frees what e holds. */
 ms_err ms_snapenc_end(ms_snapenc *e);
 
-/* Reads <dirfd>/smaps as a stream (ms_rstream: no whole file, no field array held) and appends it
- * in the binary form to out.  base_page as ms_rstream_open takes it.  Errors as ms_rstream gives
- * them; out is left as it was on error. */
-ms_err ms_snapcodec_read(int dirfd, uint64_t base_page, ms_buf *out);
 /* Appends s in the binary form to out. */
 ms_err ms_snapcodec_encode(const ms_smaps *s, ms_buf *out);
 /* Whether the len bytes at p are in the binary form (rather than smaps text). */
@@ -88,7 +84,8 @@ typedef struct {
 } ms_snapview;
 /* v is zeroed or was read before. */
 ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len);
-/* Reads <dirfd>/smaps into v as ms_snapcodec_read does (errors as it gives them). */
+/* Reads <dirfd>/smaps into v as a stream (ms_rstream: no whole file, no field array held);
+ * base_page as ms_rstream_open takes it, errors as ms_rstream gives them (v is then empty). */
 ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page);
 /* Adds region i's figures to t. */
 void ms_snapview_add(const ms_snapview *v, size_t i, ms_smaps_totals *t);
