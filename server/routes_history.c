@@ -737,10 +737,10 @@ typedef struct {
     int64_t from, from_t, to, to_t;
     int group;                /* 0: no groups, 1: by path, 2: by kind */
     ms_diffwork *work;        /* taken from diff_pool for this answer, given back with it */
-    ms_diffend *a, *b;        /* w's ends */
-    ms_diff_piece *p;         /* in w */
+    ms_diffend *a, *b;        /* work's ends */
+    ms_diff_piece *p;         /* in work */
     size_t n, next;
-    const size_t *members;    /* in w */
+    const size_t *members;    /* in work */
     figure_fields ff;
     bool started;
 } diff_stream;
