@@ -11,6 +11,10 @@
  *                                       process list that reads no smaps must at least pay)
  *   msbench http REPS URL...            GET each URL REPS times on one keep-alive connection
  *   msbench load N URL...               N GETs round-robin over the URLs (leak and RSS check)
+ *   msbench turns REPS FILE URL...      REPS turns, each a read of FILE to the end (as the floor
+ *                                       reads it) and then one GET of each URL: the floor and the
+ *                                       routes measured at the same moments, sample i of each in
+ *                                       the same turn
  *
  * A URL may be prefixed with "CODE:" (e.g. "404:http://...") to expect that status; otherwise 200.
  * Output is one JSON document on stdout; samples are in microseconds.  Exit 1 if anything fails. */
@@ -438,6 +442,65 @@ static int cmd_http(int argc, char **argv)
     return rc;
 }
 
+/* The floor and the routes in strict alternation.  Blocks of repetitions taken one after another
+ * (as the floor and http commands do) let a slowdown of the machine that lasts a few seconds fall
+ * on one side and not the other, and this VM's speed changes in steps of about that length; one
+ * file read and one GET per URL in each turn puts both sides of every ratio in the same moment. */
+static int cmd_turns(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: msbench turns REPS FILE URL...\n");
+        return 2;
+    }
+    int reps = (int)parse_u64(argv[0]);
+    const char *path = argv[1];
+    int nt = argc - 2;
+    if (reps < 1 || reps > 100000 || nt > 16) {
+        fprintf(stderr, "msbench: bad reps or too many URLs\n");
+        return 2;
+    }
+    chunk = malloc(READ_CHUNK);
+    double *s = calloc((size_t)reps * (size_t)(nt + 1), sizeof *s);
+    target *t = calloc((size_t)nt, sizeof *t);
+    if (!chunk || !s || !t)
+        die("malloc");
+    CURL *h = new_handle();
+    size_t file_bytes = read_whole(path);   /* warm-up, and the size */
+    size_t bytes[16] = {0}, b;
+    double us;
+    bool ok = true;
+    for (int u = 0; u < nt; u++) {
+        parse_target(argv[u + 2], &t[u]);
+        ok = ok && get(h, &t[u], &bytes[u], &us);   /* warm-up: opens the connection */
+    }
+    for (int i = 0; ok && i < reps; i++) {
+        double t0 = now_us();
+        read_whole(path);
+        s[i] = now_us() - t0;
+        for (int u = 0; ok && u < nt; u++)
+            ok = get(h, &t[u], &b, &s[(size_t)(u + 1) * (size_t)reps + (size_t)i]);
+    }
+    long conns = 0;
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+    if (ok) {
+        char extra[128];
+        printf("{\n");
+        snprintf(extra, sizeof extra, ", \"bytes\": %zu", file_bytes);
+        print_samples("file", s, reps, extra);
+        for (int u = 0; u < nt; u++) {
+            snprintf(extra, sizeof extra, ", \"bytes\": %zu", bytes[u]);
+            printf(",\n");
+            print_samples(t[u].url, s + (size_t)(u + 1) * (size_t)reps, reps, extra);
+        }
+        printf("\n}\n");
+    }
+    curl_easy_cleanup(h);
+    free(t);
+    free(s);
+    free(chunk);
+    return ok ? 0 : 1;
+}
+
 static int cmd_load(int argc, char **argv)
 {
     if (argc < 2) {
@@ -477,7 +540,7 @@ int main(int argc, char **argv)
 {
     page_size = (uint64_t)sysconf(_SC_PAGESIZE);
     if (argc < 2) {
-        fprintf(stderr, "usage: msbench floor|http|load ...\n");
+        fprintf(stderr, "usage: msbench floor|http|load|turns ...\n");
         return 2;
     }
     if (!strcmp(argv[1], "floor"))
@@ -488,6 +551,8 @@ int main(int argc, char **argv)
         rc = cmd_http(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "load"))
         rc = cmd_load(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "turns"))
+        rc = cmd_turns(argc - 2, argv + 2);
     else
         fprintf(stderr, "msbench: unknown command %s\n", argv[1]);
     curl_global_cleanup();

@@ -71,6 +71,19 @@ ms_err ms_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first, si
     return MS_OK;
 }
 
+ms_err ms_grow_many(void **const *ps, const size_t *elem, size_t k, size_t *cap, size_t need, size_t first)
+{
+    size_t c = *cap;
+    for (size_t i = 0; i < k; i++) {
+        c = *cap;
+        ms_err rc = ms_grow(ps[i], &c, need, elem[i], first, 0);
+        if (rc != MS_OK)
+            return rc;
+    }
+    *cap = c;
+    return MS_OK;
+}
+
 ms_err ms_buf_reserve(ms_buf *b, size_t n)
 {
     if (b->max == 0)

@@ -35,6 +35,10 @@ char *ms_buf_take(ms_buf *b, size_t *len);
  * MS_ERR_TOOBIG when need > max, MS_ERR_NOMEM when out of memory (*p and *cap then as they were).
  * p is the address of any object pointer, e.g. (void **)&m->regions. */
 ms_err ms_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first, size_t max);
+/* ms_grow for k arrays that share one capacity *cap (array i's elements elem[i] bytes each): each
+ * gets room for `need`, and *cap is raised only once all have it (an array already grown when a
+ * later one fails keeps its room, which is never less than *cap). */
+ms_err ms_grow_many(void **const *ps, const size_t *elem, size_t k, size_t *cap, size_t need, size_t first);
 
 /* Reads the whole file `name` (relative to dirfd; AT_FDCWD works) into b, replacing its content.
  * MS_ERR_NOENT when the file or process is gone, MS_ERR_PERM when the kernel refuses,

@@ -258,8 +258,19 @@ static ms_err read_block(ms_rstream *s, size_t *got)
 {
     struct rs_ahead *a = s->ahead;
     *got = 0;
-    if (!a)
-        return ms_read_some(s->fd, s->buf + s->len, s->cap - s->len, got);
+    if (!a) {
+        /* The kernel gives about a page per read(): read until the room is filled, so that a
+         * caller working a block of regions at a time (ms_rstream_horizon) gets a block, not a
+         * page's worth; a short file ends with one read more. */
+        while (*got < s->cap - s->len) {
+            size_t n;
+            ms_err rc = ms_read_some(s->fd, s->buf + s->len + *got, s->cap - s->len - *got, &n);
+            if (rc != MS_OK || n == 0)
+                return *got ? MS_OK : rc;
+            *got += n;
+        }
+        return MS_OK;
+    }
     pthread_mutex_lock(&a->mu);
     while (!a->count && !a->eof && !a->err)
         pthread_cond_wait(&a->cv, &a->mu);

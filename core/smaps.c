@@ -521,6 +521,11 @@ void ms_smaps_totals_of(const ms_smaps *s, size_t first_region, size_t nregions,
         totals_add(s, &m->regions[i], t);
 }
 
+bool ms_smaps_field_summed(int id)
+{
+    return summable(id);
+}
+
 uint64_t ms_smaps_uss(const ms_smaps_totals *t)
 {
     return t->v[MS_SF_PRIVATE_CLEAN] + t->v[MS_SF_PRIVATE_DIRTY] + t->v[MS_SF_PRIVATE_HUGETLB];

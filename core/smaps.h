@@ -94,6 +94,8 @@ typedef struct {
 } ms_smaps_totals;
 /* Adds one region's fields to t (t starts zeroed). */
 void ms_smaps_totals_add(ms_smaps_totals *t, const ms_smaps_field *f, size_t n);
+/* Whether totals sum the field with this id when it is in bytes (as ms_smaps_totals_add does). */
+bool ms_smaps_field_summed(int id);
 void ms_smaps_totals_of(const ms_smaps *s, size_t first_region, size_t nregions, ms_smaps_totals *t);
 /* uss as psutil defines it: the sum of the Private_* lines (Private_Clean + Private_Dirty +
  * Private_Hugetlb). */

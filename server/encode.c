@@ -161,8 +161,7 @@ void enc_totals(jw *w, const ms_smaps_totals *t)
             jw_ku64(w, ms_smaps_field_name((ms_smaps_field_id)i), t->v[i]);
 }
 
-/* A string literal copied into a local buffer: its length is known at compile time. */
-#define LIT(dst, lit) (memcpy((dst), lit, sizeof lit - 1), sizeof lit - 1)
+#define LIT JW_LIT
 
 /* A region's fixed members are built in a local buffer and appended at once: a 10,000-region
  * answer writes some 100,000 of them, and one append beats a writer call per token. */

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/buf.h"
 
@@ -66,6 +67,9 @@ void jw_members_raw(jw *w, const char *members, size_t n);
 /* Formatting for such buffers: decimal (at most 20 bytes) and "0x..." hex (at most 18), no NUL. */
 size_t jw_fmt_u64(char *out, uint64_t v);
 size_t jw_fmt_hex(char *out, uint64_t v);
+
+/* A string literal copied into such a buffer; its length, known at compile time, is the value. */
+#define JW_LIT(dst, lit) (memcpy((dst), lit, sizeof lit - 1), sizeof lit - 1)
 
 /* A literal key with its quotes and colon put together by the compiler: JW_KEY(w, "rss"). */
 #define JW_KEY(w, lit) jw_key_raw((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)

@@ -8,6 +8,7 @@
 #include "routes_history.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,9 @@
 #include "core/smaps.h"
 #include "core/stat.h"
 #include "encode.h"
+#include "log.h"
 #include "store/diff.h"
+#include "store/diffwork.h"
 #include "store/snapcodec.h"
 
 #define HIST_MAX_POINTS 2000
@@ -30,17 +33,26 @@
 #define GROWTH_MIN_WINDOW_MS 10000
 #define GROWTH_MIN_RISE ((uint64_t)1 << 20)
 #define GROWTH_TOP_REGIONS 5
+/* A diff's buffers are kept for the next one while diffs are asked for (a dashboard's clicks come
+ * seconds apart), up to what a 50,000-region process's diff needs. */
+#define DIFF_KEEP_IDLE_MS 10000
+#define DIFF_KEEP_MAX_BYTES ((size_t)32 << 20)
 
 /* Written once before the daemon starts (routes_history_init), read-only afterwards. */
 static ms_store *hist_store;
 static ms_sampler *hist_sampler;
 static uint64_t hist_interval_ms;
+/* Made and freed with the store (routes_history_init); the diffs' workspaces, by its rules. */
+static ms_diffpool *diff_pool;
 
 void routes_history_init(ms_store *store, ms_sampler *sampler, uint64_t interval_ms)
 {
     hist_store = store;
     hist_sampler = sampler;
     hist_interval_ms = interval_ms;
+    ms_diffpool_free(&diff_pool);
+    if (store && ms_diffpool_new(DIFF_KEEP_MAX_BYTES, DIFF_KEEP_IDLE_MS, &diff_pool) != MS_OK)
+        log_warn("history: no memory for the diffs' workspace pool: diffs answer 500");
 }
 
 static int64_t now_ms(void)
@@ -93,6 +105,18 @@ void routes_history_health(jw *w)
         jw_ku64(w, "wall_us", st.wall_us);
         jw_ku64(w, "write_errors", st.write_errors);
         jw_ku64(w, "auto_snapshots", st.auto_snapshots);
+        jw_obj_end(w);
+    }
+    if (diff_pool) {
+        ms_diffpool_stats ds;
+        ms_diffpool_stats_get(diff_pool, &ds);
+        jw_key(w, "diff_workspaces");
+        jw_obj(w);
+        jw_ku64(w, "kept", ds.kept);
+        jw_ku64(w, "kept_bytes", ds.kept_bytes);
+        jw_ku64(w, "made", ds.made);
+        jw_ku64(w, "reused", ds.reused);
+        jw_ku64(w, "released", ds.released);
         jw_obj_end(w);
     }
     jw_obj_end(w);
@@ -511,24 +535,92 @@ static void write_delta(jw *w, const ms_smaps_totals *a, const ms_smaps_totals *
     jw_obj_end(w);
 }
 
-static void write_entry(jw *w, const ms_diff_entry *e)
+/* The fields an answer's "figures" give, in their order: those either end has, as its "fields". */
+typedef struct {
+    int id[MS_SF__COUNT];
+    size_t n;
+} figure_fields;
+
+static void figure_fields_of(const ms_smaps_totals *a, const ms_smaps_totals *b, figure_fields *ff)
 {
-    jw_obj(w);
-    jw_khex(w, "start", e->start);
-    jw_khex(w, "end", e->end);
-    jw_kstrn(w, "path", e->path, e->path_len);
-    jw_kstr(w, "kind", ms_region_kind_name(e->kind));
-    jw_kstr(w, "change", ms_diff_change_name(e->change));
-    jw_kbool(w, "moved", e->moved);
-    jw_ku64(w, "regions_before", e->nbefore);
-    jw_ku64(w, "regions_after", e->nafter);
-    jw_ku64(w, "size_before", e->size_before);
-    jw_ku64(w, "size_after", e->size_after);
+    ff->n = 0;
+    for (int i = 0; i < MS_SF__COUNT; i++)
+        if (a->seen[i] || b->seen[i])
+            ff->id[ff->n++] = i;
+}
+
+static void write_figure_fields(jw *w, const figure_fields *ff)
+{
+    jw_key(w, "fields");
+    jw_arr(w);
+    for (size_t k = 0; k < ff->n; k++)
+        jw_str(w, ms_smaps_field_name((ms_smaps_field_id)ff->id[k]));
+    jw_arr_end(w);
+}
+
+/* An entry's members, built in a local buffer and appended at once (a 10,000-region diff writes
+ * ten of them per entry): everything but the figures, and the sizes only when asked (an entry
+ * whose figures did not change has them once, as its figures' size). */
+static void write_entry_head(jw *w, const ms_diff_entry *e, bool sizes)
+{
+    char b[256];
+    size_t n = 0;
+    n += JW_LIT(b + n, "\"start\":\"");
+    n += jw_fmt_hex(b + n, e->start);
+    n += JW_LIT(b + n, "\",\"end\":\"");
+    n += jw_fmt_hex(b + n, e->end);
+    b[n++] = '"';
+    jw_members_raw(w, b, n);
+    JW_KEY(w, "path");
+    jw_strn(w, e->path, e->path_len);
+    const char *kind = ms_region_kind_name(e->kind), *change = ms_diff_change_name(e->change);
+    size_t kl = strlen(kind), cl = strlen(change);
+    n = JW_LIT(b, "\"kind\":\"");
+    memcpy(b + n, kind, kl);
+    n += kl;
+    n += JW_LIT(b + n, "\",\"change\":\"");
+    memcpy(b + n, change, cl);
+    n += cl;
+    n += e->moved ? JW_LIT(b + n, "\",\"moved\":true") : JW_LIT(b + n, "\",\"moved\":false");
+    n += JW_LIT(b + n, ",\"regions_before\":");
+    n += jw_fmt_u64(b + n, e->nbefore);
+    n += JW_LIT(b + n, ",\"regions_after\":");
+    n += jw_fmt_u64(b + n, e->nafter);
+    if (sizes) {
+        n += JW_LIT(b + n, ",\"size_before\":");
+        n += jw_fmt_u64(b + n, e->size_before);
+        n += JW_LIT(b + n, ",\"size_after\":");
+        n += jw_fmt_u64(b + n, e->size_after);
+    }
+    jw_members_raw(w, b, n);
+}
+
+/* t's figures as an array in the order of ff (null for a field its regions do not have). */
+static void write_figures(jw *w, const figure_fields *ff, const ms_smaps_totals *t)
+{
+    char b[16 + MS_SF__COUNT * 21];
+    size_t n = JW_LIT(b, "\"figures\":[");
+    for (size_t k = 0; k < ff->n; k++) {
+        if (k)
+            b[n++] = ',';
+        int id = ff->id[k];
+        n += t->seen[id] ? jw_fmt_u64(b + n, t->v[id]) : JW_LIT(b + n, "null");
+    }
+    b[n++] = ']';
+    jw_members_raw(w, b, n);
+}
+
+static void write_entry(jw *w, const figure_fields *ff, const ms_diff_entry *e)
+{
     /* Most of a process's regions do not change between two readings: such an entry's figures
-     * are given once, not as before, an equal after and a zero delta (a third of the size). */
-    if (memcmp(e->before.v, e->after.v, sizeof e->before.v) == 0 &&
-        memcmp(e->before.seen, e->after.seen, sizeof e->before.seen) == 0) {
-        write_totals_obj(w, "figures", &e->before);
+     * are given once, as an array in the order of the answer's "fields", not as before, an equal
+     * after and a zero delta, each naming every field (a fifth of the size). */
+    bool same = memcmp(e->before.v, e->after.v, sizeof e->before.v) == 0 &&
+                memcmp(e->before.seen, e->after.seen, sizeof e->before.seen) == 0;
+    jw_obj(w);
+    write_entry_head(w, e, !same);
+    if (same) {
+        write_figures(w, ff, &e->before);
     } else {
         write_totals_obj(w, "before", &e->before);
         write_totals_obj(w, "after", &e->after);
@@ -561,23 +653,13 @@ static int group_cmp(const void *x, const void *y)
     return da != db ? (da > db ? -1 : 1) : 0;
 }
 
-/* One end of a diff in the store's binary form, read as an index: a stored snapshot's blob, or the
- * live smaps encoded as it streams by.  Neither holds smaps text or a parsed field array: a
- * 10,000-region process is ~1 MB here instead of ~20 MB of fresh pages per request. */
-typedef struct {
-    ms_buf blob;
-    ms_snapview v;
-} diff_end;
-
-static void diff_end_free(diff_end *d)
-{
-    ms_snapview_free(&d->v);
-    ms_buf_free(&d->blob);
-}
+/* One end of a diff, read as an index (in a workspace kept between diffs): a stored snapshot's
+ * blob decoded, or the live smaps as it streams by.  Neither holds smaps text or a parsed field
+ * array: a 10,000-region process is ~2 MB here instead of ~20 MB. */
 
 /* A stored snapshot as a diff end.  One kept as text (from before the binary form) is parsed and
  * encoded first. */
-static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, diff_end *d)
+static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, ms_diffend *d)
 {
     ms_err rc = ms_store_snapshot_get(hist_store, id, info, &d->blob);
     if (rc == MS_OK && info->format == MS_SNAP_TEXT) {
@@ -596,17 +678,54 @@ static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, diff_end *d)
 }
 
 /* The live smaps of pid as a diff end, if pid is still the process with start_time. */
-static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, diff_end *d)
+static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, ms_diffend *d)
 {
     int dirfd;
     ms_err rc = open_same(pid, start_time, &dirfd);
     if (rc != MS_OK)
         return rc;
-    rc = ms_snapcodec_read(dirfd, page_size, &d->blob);
+    rc = ms_snapview_read(&d->v, dirfd, page_size);
     close(dirfd);
-    if (rc == MS_OK)
-        rc = ms_snapview_open(&d->v, d->blob.data, d->blob.len);
     return rc;
+}
+
+/* The stored end a diff reads on a helper thread while the request's own thread reads the other
+ * (for a diff against now, while the kernel prints smaps): the workspace lends it its end a, and
+ * takes it back at the join. */
+typedef struct {
+    int64_t id;
+    ms_diffend *d;
+    ms_err rc;
+} end_job;
+
+static void *end_job_main(void *arg)
+{
+    end_job *j = arg;
+    ms_snapshot_info info;
+    j->rc = end_from_snapshot(j->id, &info, j->d);
+    return NULL;
+}
+
+/* Both ends of a diff: from's snapshot into a, to's (or, to 0, pid's live smaps) into b, at once.
+ * On failure *bad is the snapshot that failed, or *live_failed is set. */
+static ms_err diff_ends(ms_diffend *a, ms_diffend *b, int64_t from, int64_t to, int pid, uint64_t start_time,
+                        uint64_t page_size, int64_t *bad, bool *live_failed)
+{
+    end_job ja = {.id = from, .d = a, .rc = MS_OK};
+    pthread_t th;
+    bool helper = pthread_create(&th, NULL, end_job_main, &ja) == 0;
+    if (!helper)
+        end_job_main(&ja);
+    ms_snapshot_info ib;
+    ms_err rb = to ? end_from_snapshot(to, &ib, b) : end_from_live(pid, start_time, page_size, b);
+    if (helper)
+        pthread_join(th, NULL);
+    *bad = from;
+    if (ja.rc != MS_OK)
+        return ja.rc;
+    *bad = to;
+    *live_failed = !to;
+    return rb;
 }
 
 /* A diff answer, written as it is sent: its two ends (to 0: the live process), the totals of
@@ -617,19 +736,19 @@ typedef struct {
     int pid;
     int64_t from, from_t, to, to_t;
     int group;                /* 0: no groups, 1: by path, 2: by kind */
-    diff_end a, b;
-    ms_diff_piece *p;
-    size_t n, *members, next;
+    ms_diffwork *work;        /* taken from diff_pool for this answer, given back with it */
+    ms_diffend *a, *b;        /* work's ends */
+    ms_diff_piece *p;         /* in work */
+    size_t n, next;
+    const size_t *members;    /* in work */
+    figure_fields ff;
     bool started;
 } diff_stream;
 
 static void diff_stream_free(void *ctx)
 {
     diff_stream *x = ctx;
-    diff_end_free(&x->a);
-    diff_end_free(&x->b);
-    free(x->p);
-    free(x->members);
+    ms_diffpool_give(diff_pool, x->work);
     free(x);
 }
 
@@ -641,9 +760,9 @@ static void diff_entry_of(const diff_stream *x, size_t i, ms_diff_entry *e)
                          .kind = q->kind, .change = q->change, .moved = q->moved, .nbefore = q->nbefore,
                          .nafter = q->nafter, .size_before = q->size_before, .size_after = q->size_after};
     for (size_t k = 0; k < q->nbefore; k++)
-        ms_snapview_add(&x->a.v, x->members[q->first + k], &e->before);
+        ms_snapview_add(&x->a->v, x->members[q->first + k], &e->before);
     for (size_t k = q->nbefore; k < q->nbefore + q->nafter; k++)
-        ms_snapview_add(&x->b.v, x->members[q->first + k], &e->after);
+        ms_snapview_add(&x->b->v, x->members[q->first + k], &e->after);
 }
 
 static ms_err write_groups(diff_stream *x, bool by_kind)
@@ -703,10 +822,12 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         jw_ki64(w, "to_t", x->to_t);
         jw_key(w, "totals");
         jw_obj(w);
-        write_totals_obj(w, "before", &x->a.v.total);
-        write_totals_obj(w, "after", &x->b.v.total);
-        write_delta(w, &x->a.v.total, &x->b.v.total);
+        write_totals_obj(w, "before", &x->a->v.total);
+        write_totals_obj(w, "after", &x->b->v.total);
+        write_delta(w, &x->a->v.total, &x->b->v.total);
         jw_obj_end(w);
+        figure_fields_of(&x->a->v.total, &x->b->v.total, &x->ff);
+        write_figure_fields(w, &x->ff);
         jw_ku64(w, "count", x->n);
         if (x->group) {
             ms_err rc = write_groups(x, x->group == 2);
@@ -719,7 +840,7 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
     while (b->len < want && x->next < x->n && w->err == MS_OK) {
         ms_diff_entry e;
         diff_entry_of(x, x->next++, &e);
-        write_entry(w, &e);
+        write_entry(w, &x->ff, &e);
     }
     if (x->next == x->n) {
         jw_arr_end(w);
@@ -745,39 +866,40 @@ enum MHD_Result h_diff(http_req *r)
         !store_ready(r))
         return MHD_YES;
     diff_stream *x = calloc(1, sizeof *x);
-    if (!x)
+    if (!x || !(x->work = ms_diffpool_take(diff_pool))) {
+        free(x);
         return http_reply_ms(r, MS_ERR_NOMEM, "diffing");
-    ms_buf_init(&x->a.blob, 0);
-    ms_buf_init(&x->b.blob, 0);
+    }
+    x->a = &x->work->a;
+    x->b = &x->work->b;
     jw_init(&x->w, NULL);
     enum MHD_Result ret = MHD_YES;
     ms_snapshot_info ia, ib = {0};
     int64_t bad = from;
-    ms_err rc = end_from_snapshot(from, &ia, &x->a);
+    ms_err rc = ms_store_snapshot_get(hist_store, from, &ia, NULL);
     if (rc == MS_OK && to) {
         bad = to;
-        rc = end_from_snapshot(to, &ib, &x->b);
+        rc = ms_store_snapshot_get(hist_store, to, &ib, NULL);
     }
-    if (rc == MS_ERR_NOENT) {
-        ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_snapshot", "no snapshot %" PRId64, bad);
-        goto out;
-    } else if (rc != MS_OK) {
-        ret = http_reply_ms(r, rc, "reading snapshot %" PRId64, bad);
-        goto out;
-    }
-    if (ia.pid != pid || (to && (ib.pid != pid || ib.start_time != ia.start_time))) {
+    if (rc == MS_OK && (ia.pid != pid || (to && (ib.pid != pid || ib.start_time != ia.start_time)))) {
         ret = http_reply_error(r, MHD_HTTP_BAD_REQUEST, "wrong_process",
                                "the snapshots must both be of pid %d (the same process)", pid);
         goto out;
     }
     x->to_t = to ? ib.t_ms : now_ms();
-    rc = to ? MS_OK : end_from_live(pid, ia.start_time, (uint64_t)r->srv->sys.page_size, &x->b);
+    bool live_failed = false;
+    if (rc == MS_OK)
+        rc = diff_ends(x->a, x->b, from, to, pid, ia.start_time, (uint64_t)r->srv->sys.page_size, &bad, &live_failed);
     if (rc == MS_OK) {
-        ms_diff_side sa = {x->a.v.regions, x->a.v.rss, x->a.v.n}, sb = {x->b.v.regions, x->b.v.rss, x->b.v.n};
-        rc = ms_diff_match(&sa, &sb, &x->p, &x->n, &x->members);
+        ms_diff_side sa = {x->a->v.regions, x->a->v.rss, x->a->v.n}, sb = {x->b->v.regions, x->b->v.rss, x->b->v.n};
+        rc = ms_diff_match_in(&x->work->match, &sa, &sb, &x->p, &x->n, &x->members);
     }
-    if (rc != MS_OK) {
-        ret = http_reply_ms(r, rc, "reading smaps of %d", pid);
+    if (rc == MS_ERR_NOENT && !live_failed) {
+        ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, "no_such_snapshot", "no snapshot %" PRId64, bad);
+        goto out;
+    } else if (rc != MS_OK) {
+        ret = live_failed ? http_reply_ms(r, rc, "reading smaps of %d", pid)
+                          : http_reply_ms(r, rc, "reading snapshot %" PRId64, bad);
         goto out;
     }
     x->pid = pid;

@@ -1,7 +1,10 @@
 /* diff.c - region matching between two smaps readings, and the steady-growth test. */
 #include "diff.h"
 
+#include "core/buf.h"
+
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,13 +76,42 @@ static int64_t rss_delta(const ms_diff_piece *e)
     return (int64_t)e->rss_after - (int64_t)e->rss_before;
 }
 
-static int by_rss_change(const void *x, const void *y)
+/* The order of the answer: largest |rss change| first, then by address (then as numbered, so the
+ * order is always the same).  Pieces are sorted by these keys, not moved about themselves (a piece
+ * is 13 words), in w's arrays: qsort would allocate (and the kernel zero) a megabyte every time. */
+typedef struct {
+    uint64_t absd, start;
+    size_t idx;
+} sort_key;
+
+static bool key_before(const sort_key *x, const sort_key *y)
 {
-    int64_t a = llabs(rss_delta(x)), b = llabs(rss_delta(y));
-    if (a != b)
-        return a > b ? -1 : 1;
-    const ms_diff_piece *ex = x, *ey = y;
-    return ex->start < ey->start ? -1 : ex->start > ey->start;
+    if (x->absd != y->absd)
+        return x->absd > y->absd;
+    if (x->start != y->start)
+        return x->start < y->start;
+    return x->idx < y->idx;
+}
+
+/* Bottom-up merge sort of k[0, n) with tmp (as long): returns which of the two ends up sorted. */
+static sort_key *merge_sort(sort_key *k, sort_key *tmp, size_t n)
+{
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                tmp[o++] = key_before(&k[j], &k[i]) ? k[j++] : k[i++];
+            while (i < mid)
+                tmp[o++] = k[i++];
+            while (j < hi)
+                tmp[o++] = k[j++];
+        }
+        sort_key *t = k;
+        k = tmp;
+        tmp = t;
+    }
+    return k;
 }
 
 static void classify(ms_diff_piece *e)
@@ -120,16 +152,14 @@ static bool movable(const ms_region *r)
 
 /* Joins regions of a (indices 0..na) and b (na..na+nb) that are the same mapping: overlapping with
  * the same path in one sweep, then a file mapping that moved (same path and offset, no overlap
- * with its old place) by a search among a's unmatched ones: O(n log n) in all. */
-static ms_err match(const ms_diff_side *a, const ms_diff_side *b, size_t *parent, bool *moved)
+ * with its old place) by a search among a's unmatched ones: O(n log n) in all.  w's arrays have
+ * room for both sides; parent is set up, moved and hit cleared. */
+static void match(ms_diff_scratch *w, const ms_diff_side *a, const ms_diff_side *b)
 {
     const ms_region *ra = a->r, *rb = b->r;
-    size_t na = a->n, nb = b->n;
-    bool *hit = calloc(na + nb + 1, sizeof *hit);
-    const ms_region **left = malloc((na + 1) * sizeof *left);
-    ms_err rc = MS_ERR_NOMEM;
-    if (!hit || !left)
-        goto out;
+    size_t na = a->n, nb = b->n, *parent = w->parent;
+    bool *hit = w->hit, *moved = w->moved;
+    const ms_region **left = w->left;
     /* Both lists are sorted and disjoint: one sweep meets every overlapping pair. */
     for (size_t i = 0, j = 0; i < na && j < nb;) {
         if (ra[i].start < rb[j].end && rb[j].start < ra[i].end && same_path(&ra[i], &rb[j])) {
@@ -176,33 +206,58 @@ static ms_err match(const ms_diff_side *a, const ms_diff_side *b, size_t *parent
             }
         }
     }
-    rc = MS_OK;
-out:
-    free(hit);
-    free(left);
+}
+
+void ms_diff_scratch_free(ms_diff_scratch *w)
+{
+    free(w->parent);
+    free(w->slot);
+    free(w->mem);
+    free(w->moved);
+    free(w->hit);
+    free(w->left);
+    free(w->pieces);
+    free(w->spare);
+    free(w->keys);
+    memset(w, 0, sizeof *w);
+}
+
+size_t ms_diff_scratch_bytes(const ms_diff_scratch *w)
+{
+    return w->cap * (3 * sizeof(size_t) + 2 * sizeof(bool) + sizeof(const ms_region *)) +
+           w->keys_cap * sizeof(sort_key) + (w->pieces_cap + w->spare_cap) * sizeof(ms_diff_piece);
+}
+
+/* Room for n regions on both sides in all of w's arrays but the pieces (the sort's keys: twice). */
+static ms_err scratch_reserve(ms_diff_scratch *w, size_t n)
+{
+    void **const arrays[] = {(void **)&w->parent, (void **)&w->slot, (void **)&w->mem,
+                             (void **)&w->moved,  (void **)&w->hit,  (void **)&w->left};
+    const size_t elem[] = {sizeof *w->parent, sizeof *w->slot, sizeof *w->mem,
+                           sizeof *w->moved,  sizeof *w->hit,  sizeof *w->left};
+    ms_err rc = ms_grow_many(arrays, elem, 6, &w->cap, n, 64);
+    if (rc == MS_OK)
+        rc = ms_grow(&w->keys, &w->keys_cap, 2 * n, sizeof(sort_key), 128, 0);
     return rc;
 }
 
-ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out, size_t *n,
-                     size_t **members)
+ms_err ms_diff_match_in(ms_diff_scratch *w, const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out,
+                        size_t *n, const size_t **members)
 {
     size_t na = a->n, nb = b->n, total = na + nb;
     *out = NULL;
     *n = 0;
     *members = NULL;
-    ms_err rc = MS_ERR_NOMEM;
-    size_t *parent = malloc((total + 1) * sizeof *parent);
-    size_t *slot = malloc((total + 1) * sizeof *slot);
-    size_t *mem = malloc((total + 1) * sizeof *mem);
-    bool *moved = calloc(total + 1, sizeof *moved);
-    ms_diff_piece *e = NULL;
-    if (!parent || !slot || !mem || !moved)
-        goto out;
+    ms_err rc = scratch_reserve(w, total + 1);
+    if (rc != MS_OK)
+        return rc;
+    size_t *parent = w->parent, *slot = w->slot, *mem = w->mem;
+    bool *moved = w->moved;
     for (size_t i = 0; i < total; i++)
         parent[i] = i;
-    if ((rc = match(a, b, parent, moved)) != MS_OK)
-        goto out;
-    rc = MS_ERR_NOMEM;
+    memset(moved, 0, total * sizeof *moved);
+    memset(w->hit, 0, total * sizeof *w->hit);
+    match(w, a, b);
     /* Number the pieces (b first, so a piece that exists after is placed where it is now), then
      * make them, exactly as many as there are. */
     size_t ne = 0;
@@ -213,9 +268,10 @@ ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece
         if (slot[root] == (size_t)-1)
             slot[root] = ne++;
     }
-    e = calloc(ne + 1, sizeof *e);
-    if (!e)
-        goto out;
+    if ((rc = ms_grow((void **)&w->pieces, &w->pieces_cap, ne + 1, sizeof *w->pieces, 64, 0)) != MS_OK)
+        return rc;
+    ms_diff_piece *e = w->pieces;
+    memset(e, 0, ne * sizeof *e);
     for (size_t k = 0; k < total; k++) {
         size_t idx = k < nb ? na + k : k - nb;
         ms_diff_piece *d = &e[slot[uf_find(parent, idx)]];
@@ -238,28 +294,50 @@ ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece
         ms_diff_piece *d = &e[slot[uf_find(parent, idx)]];
         mem[d->first + d->nbefore + d->nafter++] = idx - na;
     }
-    for (size_t i = 0; i < ne; i++)
+    sort_key *k = w->keys;
+    for (size_t i = 0; i < ne; i++) {
         classify(&e[i]);
-    qsort(e, ne, sizeof *e, by_rss_change);
+        int64_t d = rss_delta(&e[i]);
+        k[i] = (sort_key){d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d, e[i].start, i};
+    }
+    k = merge_sort(k, k + ne, ne);
+    if ((rc = ms_grow((void **)&w->spare, &w->spare_cap, ne + 1, sizeof *w->spare, 64, 0)) != MS_OK)
+        return rc;
+    for (size_t i = 0; i < ne; i++)
+        w->spare[i] = e[k[i].idx];
+    /* the sorted ones become the pieces, the others the spare for next time */
+    w->pieces = w->spare;
+    w->spare = e;
+    size_t c = w->pieces_cap;
+    w->pieces_cap = w->spare_cap;
+    w->spare_cap = c;
+    e = w->pieces;
     *out = e;
     *n = ne;
     *members = mem;
-    e = NULL;
-    mem = NULL;
-    rc = MS_OK;
-out:
-    free(parent);
-    free(slot);
-    free(moved);
-    free(mem);
-    free(e);
+    return MS_OK;
+}
+
+ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out, size_t *n,
+                     size_t **members)
+{
+    ms_diff_scratch w;
+    memset(&w, 0, sizeof w);
+    const size_t *mem;
+    ms_err rc = ms_diff_match_in(&w, a, b, out, n, &mem);
+    if (rc == MS_OK) {          /* the caller owns the two it was given */
+        *members = w.mem;
+        w.mem = NULL;
+        w.pieces = NULL;
+    }
+    ms_diff_scratch_free(&w);
     return rc;
 }
 
-/* Each region's Rss, as ms_smaps_totals_add counts it. */
-static uint64_t *rss_of(const ms_smaps *s)
+ms_err ms_diff_side_of(const ms_smaps *s, ms_diff_side *out)
 {
     uint64_t *rss = calloc(s->maps.nregions + 1, sizeof *rss);
+    *out = (ms_diff_side){s->maps.regions, rss, s->maps.nregions};
     for (size_t i = 0; rss && i < s->maps.nregions; i++) {
         size_t nf;
         const ms_smaps_field *f = ms_smaps_fields_of(s, &s->maps.regions[i], &nf);
@@ -267,7 +345,13 @@ static uint64_t *rss_of(const ms_smaps *s)
             if (f[k].id == MS_SF_RSS && f[k].is_bytes)
                 rss[i] += f[k].value;
     }
-    return rss;
+    return rss ? MS_OK : MS_ERR_NOMEM;
+}
+
+void ms_diff_side_free(ms_diff_side *d)
+{
+    free((void *)d->rss);
+    d->rss = NULL;
 }
 
 ms_err ms_smaps_diff(const ms_smaps *a, const ms_smaps *b, ms_diff_entry **out, size_t *n)
@@ -277,10 +361,11 @@ ms_err ms_smaps_diff(const ms_smaps *a, const ms_smaps *b, ms_diff_entry **out, 
     ms_diff_piece *p = NULL;
     size_t *mem = NULL, np = 0;
     ms_diff_entry *e = NULL;
-    ms_err rc = MS_ERR_NOMEM;
-    ms_diff_side sa = {a->maps.regions, rss_of(a), a->maps.nregions};
-    ms_diff_side sb = {b->maps.regions, rss_of(b), b->maps.nregions};
-    if (!sa.rss || !sb.rss || (rc = ms_diff_match(&sa, &sb, &p, &np, &mem)) != MS_OK)
+    ms_diff_side sa, sb;
+    ms_err rc = ms_diff_side_of(a, &sa), rb = ms_diff_side_of(b, &sb);
+    if (rc == MS_OK)
+        rc = rb;
+    if (rc != MS_OK || (rc = ms_diff_match(&sa, &sb, &p, &np, &mem)) != MS_OK)
         goto out;
     rc = MS_ERR_NOMEM;
     if (!(e = calloc(np + 1, sizeof *e)))
@@ -303,8 +388,8 @@ ms_err ms_smaps_diff(const ms_smaps *a, const ms_smaps *b, ms_diff_entry **out, 
     e = NULL;
     rc = MS_OK;
 out:
-    free((void *)sa.rss);
-    free((void *)sb.rss);
+    ms_diff_side_free(&sa);
+    ms_diff_side_free(&sb);
     free(p);
     free(mem);
     free(e);

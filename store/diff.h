@@ -42,6 +42,10 @@ typedef struct {
     size_t n;
 } ms_diff_side;
 
+/* s as a diff side: its regions and each one's Rss (allocated: ms_diff_side_free). */
+ms_err ms_diff_side_of(const ms_smaps *s, ms_diff_side *out);
+void ms_diff_side_free(ms_diff_side *d);
+
 /* A piece as ms_diff_entry has it, with its Rss instead of every figure, and its regions:
  * members[first .. first + nbefore) index a's regions, then members[.. + nafter) b's. */
 typedef struct {
@@ -60,6 +64,24 @@ typedef struct {
 /* *out sorted as ms_smaps_diff sorts; *out and *members owned (free()). */
 ms_err ms_diff_match(const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out, size_t *n,
                      size_t **members);
+
+/* The arrays a match works in, kept by a caller that matches again and again (a zeroed one is
+ * empty), so that their pages are not faulted in afresh every time. */
+typedef struct {
+    size_t cap;               /* regions of both sides the arrays have room for */
+    size_t *parent, *slot, *mem;
+    bool *moved, *hit;
+    const ms_region **left;
+    ms_diff_piece *pieces, *spare;
+    size_t pieces_cap, spare_cap;
+    void *keys;               /* the sort's */
+    size_t keys_cap;
+} ms_diff_scratch;
+void ms_diff_scratch_free(ms_diff_scratch *w);
+size_t ms_diff_scratch_bytes(const ms_diff_scratch *w);
+/* As ms_diff_match, with *out and *members in w's arrays: valid until w's next match or free. */
+ms_err ms_diff_match_in(ms_diff_scratch *w, const ms_diff_side *a, const ms_diff_side *b, ms_diff_piece **out,
+                        size_t *n, const size_t **members);
 
 /* A least-squares line through (t, v) and what it says about growth. */
 typedef struct {

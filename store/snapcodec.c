@@ -7,6 +7,7 @@
 #include "core/rstream.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,30 +163,6 @@ ms_err ms_snapcodec_encode(const ms_smaps *s, ms_buf *out)
     return ms_snapenc_end(&e);
 }
 
-ms_err ms_snapcodec_read(int dirfd, uint64_t base_page, ms_buf *out)
-{
-    ms_rstream *rs = NULL;
-    ms_err rc = ms_rstream_open(dirfd, "smaps", base_page, 0, &rs);
-    if (rc != MS_OK)
-        return rc;
-    ms_snapenc e;
-    ms_snapenc_begin(&e, out);
-    for (;;) {
-        const ms_region *g;
-        const ms_smaps_field *f;
-        size_t nf, vl;
-        if ((rc = ms_rstream_next(rs, &g, &f, &nf)) != MS_OK || !g)
-            break;
-        const char *vm = ms_rstream_vmflags(rs, &vl);
-        ms_snapenc_region(&e, g, f, nf, vm, vl);
-    }
-    if (rc != MS_OK)
-        e.rc = rc;                    /* end then leaves out as it was */
-    rc = ms_snapenc_end(&e);
-    ms_rstream_close(rs);
-    return rc;
-}
-
 bool ms_snapcodec_is_binary(const char *p, size_t len)
 {
     return len >= HEAD_LEN && memcmp(p, MAGIC, MAGIC_LEN) == 0;
@@ -200,6 +177,8 @@ typedef struct {
 
 static uint64_t get_uv(dec *d)
 {
+    if (d->p < d->end && !(*d->p & 0x80))
+        return *d->p++;               /* one byte: most tags and many values */
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (d->p == d->end)
@@ -391,94 +370,169 @@ out:
 
 /* ---- the index ---- */
 
+_Static_assert(MS_SF__COUNT <= 32, "a region's figures are a 32-bit mask of field ids");
+
 void ms_snapview_free(ms_snapview *v)
 {
     free(v->regions);
     free(v->rss);
-    free(v->fpos);
-    free(v->fcount);
-    v->regions = NULL;
-    v->rss = NULL;
-    v->fpos = NULL;
-    v->fcount = NULL;
+    free(v->figs);
+    free(v->vals);
+    ms_buf_free(&v->paths);
+    memset(v, 0, sizeof *v);
+}
+
+size_t ms_snapview_bytes(const ms_snapview *v)
+{
+    return v->cap * (sizeof *v->regions + sizeof *v->rss + sizeof *v->figs) + v->vals_cap * sizeof *v->vals +
+           v->paths.cap;
+}
+
+/* Empties v for a new reading, keeping its arrays. */
+static void view_reset(ms_snapview *v)
+{
+    v->summed = 0;
+    for (int id = 0; id < MS_SF__COUNT; id++)
+        v->summed |= ms_smaps_field_summed(id) ? (uint32_t)1 << id : 0;
     v->n = 0;
+    v->nvals = 0;
+    ms_buf_reset(&v->paths);
+    memset(&v->total, 0, sizeof v->total);
+}
+
+/* Room for n regions in every array. */
+static ms_err view_reserve(ms_snapview *v, size_t n)
+{
+    void **const arrays[] = {(void **)&v->regions, (void **)&v->rss, (void **)&v->figs};
+    const size_t elem[] = {sizeof *v->regions, sizeof *v->rss, sizeof *v->figs};
+    return ms_grow_many(arrays, elem, 3, &v->cap, n, 64);
+}
+
+/* Starts region i (its head already in regions[i]): no figures yet. */
+static void fig_begin(ms_snapview *v, size_t i)
+{
+    v->figs[i] = (ms_snapfig){.at = v->nvals};
+    v->rss[i] = 0;
+}
+
+/* Adds field f to region i, the last one begun: its values are the last in vals, in id order. */
+static ms_err fig_add(ms_snapview *v, size_t i, const ms_smaps_field *f)
+{
+    if (!f->is_bytes || f->id < 0 || !(v->summed >> f->id & 1))
+        return MS_OK;
+    ms_snapfig *g = &v->figs[i];
+    uint32_t bit = (uint32_t)1 << f->id;
+    g->seen |= bit;
+    v->total.seen[f->id] = true;
+    v->total.v[f->id] += f->value;
+    if (f->id == MS_SF_RSS)
+        v->rss[i] += f->value;
+    if (!f->value)
+        return MS_OK;
+    /* The kernel prints the fields in id order: the value usually goes at the end. */
+    size_t slot = g->nz & ~(bit - 1) ? g->at + (size_t)__builtin_popcount(g->nz & (bit - 1)) : v->nvals;
+    if (g->nz & bit) {                /* a key given twice: summed, as totals sum it */
+        v->vals[slot] += f->value;
+        return MS_OK;
+    }
+    ms_err rc = v->nvals < v->vals_cap ? MS_OK
+                                      : ms_grow((void **)&v->vals, &v->vals_cap, v->nvals + 1, sizeof *v->vals, 4096, 0);
+    if (rc != MS_OK)
+        return rc;
+    memmove(v->vals + slot + 1, v->vals + slot, (v->nvals - slot) * sizeof *v->vals);
+    v->vals[slot] = f->value;
+    v->nvals++;
+    g->nz |= bit;
+    return MS_OK;
+}
+
+void ms_snapview_add(const ms_snapview *v, size_t i, ms_smaps_totals *t)
+{
+    const ms_snapfig *g = &v->figs[i];
+    for (uint32_t m = g->seen; m; m &= m - 1)
+        t->seen[__builtin_ctz(m)] = true;
+    const uint64_t *val = v->vals + g->at;
+    for (uint32_t m = g->nz; m; m &= m - 1)
+        t->v[__builtin_ctz(m)] += *val++;
 }
 
 ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len)
 {
-    memset(v, 0, offsetof(ms_snapview, keys));
-    v->data = data;
-    v->len = len;
+    view_reset(v);
     dec d;
-    size_t nregions, nfields;
-    key *keys = v->keys;
-    if (!open_blob(data, len, &d, &nregions, &nfields, keys, &v->nkeys))
+    size_t nregions, nfields, nkeys;
+    key keys[MAX_KEYS];
+    if (!open_blob(data, len, &d, &nregions, &nfields, keys, &nkeys))
         return MS_ERR_PARSE;
-    ms_err rc = MS_ERR_NOMEM;
-    size_t alloc = nregions + 1;
-    v->regions = malloc(alloc * sizeof *v->regions);
-    v->rss = malloc(alloc * sizeof *v->rss);
-    v->fpos = malloc(alloc * sizeof *v->fpos);
-    v->fcount = malloc(alloc * sizeof *v->fcount);
-    if (!v->regions || !v->rss || !v->fpos || !v->fcount)
-        goto out;
-    rc = MS_ERR_PARSE;
+    ms_err rc = view_reserve(v, nregions + 1);
+    if (rc != MS_OK)
+        return rc;
     size_t nf = 0;
     for (size_t i = 0; i < nregions; i++) {
         ms_region *r = &v->regions[i];
         uint64_t count;
+        rc = MS_ERR_PARSE;
         if (!get_head(&d, r, NULL, &count) || count > nfields - nf)
             goto out;
-        v->fpos[i] = (size_t)((const char *)d.p - data);
-        v->fcount[i] = (uint32_t)count;
-        v->rss[i] = 0;
+        fig_begin(v, i);
         for (uint64_t k = 0; k < count; k++) {
             ms_smaps_field f;
-            if (!get_field(&d, keys, v->nkeys, &f, r))
+            rc = MS_ERR_PARSE;
+            if (!get_field(&d, keys, nkeys, &f, r) || (rc = fig_add(v, i, &f)) != MS_OK)
                 goto out;
-            ms_smaps_totals_add(&v->total, &f, 1);
-            if (f.id == MS_SF_RSS && f.is_bytes)
-                v->rss[i] = f.value;
         }
         nf += count;
         v->n = i + 1;
     }
+    rc = MS_ERR_PARSE;
     if (nf != nfields || d.p != d.end)
         goto out;
     ms_maps_classify(v->regions, v->n);
     rc = MS_OK;
 out:
     if (rc != MS_OK)
-        ms_snapview_free(v);
+        view_reset(v);
     return rc;
 }
 
-ms_err ms_snapview_fields(const ms_snapview *v, size_t i, ms_smaps_field *f, size_t cap, size_t *n)
+/* Points every path at v->paths' data: while reading, a path holds its offset there (the buffer
+ * moves as it grows). */
+static void paths_fix(ms_snapview *v)
 {
-    *n = 0;
-    if (v->fcount[i] > cap)
-        return MS_ERR_TOOBIG;
-    const unsigned char *u = (const unsigned char *)v->data;
-    dec d = {u + v->fpos[i], u + v->len, false};
-    for (size_t k = 0; k < v->fcount[i]; k++)
-        if (!get_field(&d, v->keys, v->nkeys, &f[k], NULL))
-            return MS_ERR_PARSE;     /* cannot happen: the whole blob was checked when opened */
-    *n = v->fcount[i];
-    return MS_OK;
+    for (size_t i = 0; i < v->n; i++)
+        v->regions[i].path = v->paths.data + (uintptr_t)v->regions[i].path;
 }
 
-void ms_snapview_add(const ms_snapview *v, size_t i, ms_smaps_totals *t)
+ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page)
 {
-    ms_smaps_field f[64];
-    size_t n;
-    if (ms_snapview_fields(v, i, f, sizeof f / sizeof f[0], &n) == MS_OK) {
-        ms_smaps_totals_add(t, f, n);
-        return;
+    view_reset(v);
+    ms_rstream *rs = NULL;
+    ms_err rc = ms_rstream_open(dirfd, "smaps", base_page, 0, &rs);
+    /* paths are appended, each given by its offset until the end; an empty buffer has no data */
+    if (rc == MS_OK)
+        rc = ms_buf_reserve(&v->paths, 4096);
+    while (rc == MS_OK) {
+        const ms_region *g;
+        const ms_smaps_field *f;
+        size_t nf;
+        if ((rc = ms_rstream_next(rs, &g, &f, &nf)) != MS_OK || !g)
+            break;
+        if ((rc = view_reserve(v, v->n + 2)) != MS_OK)
+            break;
+        size_t i = v->n, at = v->paths.len;
+        v->regions[i] = *g;
+        if ((rc = ms_buf_append(&v->paths, g->path, g->path_len)) != MS_OK)
+            break;
+        v->regions[i].path = (const char *)(uintptr_t)at;
+        fig_begin(v, i);
+        for (size_t k = 0; k < nf && rc == MS_OK; k++)
+            rc = fig_add(v, i, &f[k]);
+        v->n = i + 1;
     }
-    /* More fields than a kernel prints today: one at a time. */
-    const unsigned char *u = (const unsigned char *)v->data;
-    dec d = {u + v->fpos[i], u + v->len, false};
-    for (size_t k = 0; k < v->fcount[i]; k++)
-        if (get_field(&d, v->keys, v->nkeys, &f[0], NULL))
-            ms_smaps_totals_add(t, f, 1);
+    ms_rstream_close(rs);
+    if (rc == MS_OK)
+        paths_fix(v);
+    else
+        view_reset(v);
+    return rc;
 }

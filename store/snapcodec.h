@@ -4,9 +4,9 @@
  * smaps text it came from is ~1.2 kB per region, most of it padding and key names.  The binary form
  * keeps every region and field exactly (the numbers as integers, each key name once, any value
  * that is not a number as its text), so loading is a blob read and a decode, not a text parse.  It
- * is written a region at a time (from a stream of smaps, holding no whole file), and read either
- * whole (ms_snapcodec_decode: an ms_smaps) or as an index (ms_snapview: each region's head and
- * Rss, its fields decoded only when asked), which is all a diff needs and a fraction of the memory.
+ * is written a region at a time, and read either whole (ms_snapcodec_decode: an ms_smaps) or as an
+ * index (ms_snapview: each region's head, Rss and figures), which is all a diff needs and a
+ * fraction of the memory; the live end of a diff is read into the same index straight from smaps.
  *
  * Layout (integers are LEB128 varints unless sized; sized ones little-endian):
  *   "MSB1"  u32 nregions  u32 nfields  u64 key_table_offset
@@ -43,10 +43,6 @@ void ms_snapenc_region(ms_snapenc *e, const ms_region *r, const ms_smaps_field *
 /* Finishes the blob (or, on error, leaves out as it was before begin); frees what e holds. */
 ms_err ms_snapenc_end(ms_snapenc *e);
 
-/* Reads <dirfd>/smaps as a stream (ms_rstream: no whole file, no field array held) and appends it
- * in the binary form to out.  base_page as ms_rstream_open takes it.  Errors as ms_rstream gives
- * them; out is left as it was on error. */
-ms_err ms_snapcodec_read(int dirfd, uint64_t base_page, ms_buf *out);
 /* Appends s in the binary form to out. */
 ms_err ms_snapcodec_encode(const ms_smaps *s, ms_buf *out);
 /* Whether the len bytes at p are in the binary form (rather than smaps text). */
@@ -61,26 +57,40 @@ typedef struct {
     int16_t id;               /* ms_smaps_field_id */
 } ms_snapkey;
 
-/* A blob read as an index: every region's head (paths point into the blob, which the view
- * borrows and must outlive it) and Rss, the totals of all of them, and each region's fields on
- * request.  Checks the whole blob when opened, as ms_snapcodec_decode does. */
+/* A reading of smaps as a diff needs it: every region's head and Rss, and its figures (the fields
+ * totals sum), each decoded once, as it is read.  Made from a blob (ms_snapview_open: paths point
+ * into the blob, which the view borrows and must outlive it, and the whole blob is checked as
+ * ms_snapcodec_decode checks it) or straight from a process's smaps as it streams by
+ * (ms_snapview_read: no blob, no text held; paths copied into the view).  Its arrays are kept from
+ * one reading to the next (until ms_snapview_free), so a view read again and again does not fault
+ * in fresh pages each time. */
 typedef struct {
-    const char *data;
-    size_t len;
+    uint32_t seen;            /* bit id: the region has field id (in bytes, summed) */
+    uint32_t nz;              /* bit id: ... and it is not 0; the values follow in id order */
+    size_t at;                /* where those values start in vals */
+} ms_snapfig;
+
+typedef struct {
     size_t n;
-    ms_region *regions;       /* owned, n of them */
-    uint64_t *rss;            /* owned: each region's Rss in bytes (0 if it has none) */
-    size_t *fpos;             /* owned: where each region's fields start in data */
-    uint32_t *fcount;         /* owned: how many fields each has */
+    size_t cap;               /* regions the arrays below have room for */
+    ms_region *regions;       /* n of them */
+    uint64_t *rss;            /* each region's Rss in bytes (0 if it has none) */
+    ms_snapfig *figs;         /* each region's figures */
+    uint64_t *vals;           /* the figures' values that are not 0 */
+    size_t nvals, vals_cap;
+    ms_buf paths;             /* the paths of a view read from smaps */
+    uint32_t summed;          /* bit id: totals sum field id (ms_smaps_field_summed) */
     ms_smaps_totals total;    /* over every region */
-    size_t nkeys;
-    ms_snapkey keys[MS_SNAPCODEC_MAX_KEYS];
 } ms_snapview;
+/* v is zeroed or was read before. */
 ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len);
-/* Region i's fields into f (room for cap); MS_ERR_TOOBIG if it has more than cap. */
-ms_err ms_snapview_fields(const ms_snapview *v, size_t i, ms_smaps_field *f, size_t cap, size_t *n);
-/* Adds region i's fields to t. */
+/* Reads <dirfd>/smaps into v as a stream (ms_rstream: no whole file, no field array held);
+ * base_page as ms_rstream_open takes it, errors as ms_rstream gives them (v is then empty). */
+ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page);
+/* Adds region i's figures to t. */
 void ms_snapview_add(const ms_snapview *v, size_t i, ms_smaps_totals *t);
+/* The bytes its arrays hold. */
+size_t ms_snapview_bytes(const ms_snapview *v);
 void ms_snapview_free(ms_snapview *v);
 
 #endif

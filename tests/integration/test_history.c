@@ -106,23 +106,38 @@ static void snapshots_and_diff(void)
     /* An entry whose figures did not change gives them once (figures); every other one gives
      * before, after and delta, and they differ somewhere.  Between two snapshots of a process
      * that only waits, most of its regions are such entries, and its grown mapping is not. */
+    /* The figures come as an array in the order of the answer's fields (the size among them, so
+     * such an entry has no size_before and size_after): summed with the full entries' after, they
+     * give the totals' after. */
     size_t once = 0, full = 0, odd = 0, k;
-    json_t *en;
+    json_t *en, *fields = d ? json_object_get(d, "fields") : NULL;
+    size_t nf = json_array_size(fields), rss_at = nf;
+    for (size_t i = 0; i < nf; i++) {
+        const char *name = json_string_value(json_array_get(fields, i));
+        if (name && !strcmp(name, "rss"))
+            rss_at = i;
+    }
+    CHECK(nf >= 10 && rss_at < nf);
+    long long rss_after = 0;
     json_array_foreach(d ? json_object_get(d, "regions") : NULL, k, en) {
         json_t *f = json_object_get(en, "figures"), *b = json_object_get(en, "before"),
                *a = json_object_get(en, "after"), *dl = json_object_get(en, "delta");
         if (f && !b && !a && !dl) {
             once++;
             odd += strcmp(jstr(en, "change") ? jstr(en, "change") : "", "same") != 0;
+            odd += json_array_size(f) != nf || json_object_get(en, "size_before") || json_object_get(en, "size_after");
+            rss_after += json_integer_value(json_array_get(f, rss_at));
         } else if (!f && b && a && dl) {
             full++;
-            odd += json_equal(b, a);
+            odd += json_equal(b, a) || jint(en, "size_before") < 0 || jint(en, "size_after") < 0;
+            rss_after += jint(a, "rss");
         } else {
             odd++;
         }
     }
     CHECK_EQ_U64(odd, 0);
     CHECK(once > full && once + full == (size_t)jint(d, "count"));
+    CHECK_EQ_U64(rss_after, jint(d, "totals.after.rss"));
     json_decref(d);
 
     /* The snapshot keeps every region and field: as many regions as the kernel's smaps had. */
@@ -255,6 +270,87 @@ static void *reader(void *arg)
     return NULL;
 }
 
+/* ---- diffs sharing their workspaces ---- */
+
+typedef struct {
+    const char *path;         /* a diff of two stored snapshots: the same answer every time */
+    const char *want;
+    size_t want_len;
+    const char *now_path;     /* a diff against now: a whole answer every time */
+    long long count;
+    atomic_int bad, done;
+} diff_racer;
+
+static void *diff_race(void *arg)
+{
+    diff_racer *d = arg;
+    for (int i = 0; i < 6; i++) {
+        http_resp r;
+        bool now = i % 3 == 2;
+        if (!http_get(&srv, now ? d->now_path : d->path, &r) || r.status != 200 || !r.json ||
+            (!now && (r.len != d->want_len || memcmp(r.body, d->want, r.len) != 0)) ||
+            (now && jint(r.json, "count") != (long long)json_array_size(json_object_get(r.json, "regions"))))
+            atomic_fetch_add(&d->bad, 1);
+        else
+            atomic_fetch_add(&d->done, 1);
+        http_resp_free(&r);
+    }
+    return NULL;
+}
+
+/* A diff's buffers are kept for the next one (/health counts the workspaces made and reused):
+ * diffs one after the other make no new one, and diffs at once, each of a 3,000-region process
+ * (answers of ~1.5 MB, so that their streams overlap), each get a workspace of their own: every
+ * answer of the two stored snapshots is byte for byte the one given alone. */
+static void diff_workspaces(void)
+{
+    ms_subject subj;
+    const char *args[] = {"--regions", "3000", "--pages", "64", "--write", "16", NULL};
+    CHECK(subject_start(&subj, args));
+    int pid = subj.pid;
+    char path[128], now_path[128];
+    snprintf(path, sizeof path, "/api/v1/processes/%d/snapshots", pid);
+    http_resp r;
+    long long id[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        CHECK(http_do(&srv, "POST", path, NULL, json_ct, &r) && r.status == 201);
+        id[i] = jint(r.json, "id");
+        http_resp_free(&r);
+    }
+    snprintf(path, sizeof path, "/api/v1/processes/%d/diff?from=%lld&to=%lld", pid, id[0], id[1]);
+    snprintf(now_path, sizeof now_path, "/api/v1/processes/%d/diff?from=%lld", pid, id[0]);
+    http_resp want;
+    CHECK(http_get(&srv, path, &want) && want.status == 200 && jint(want.json, "count") >= 3000);
+    json_t *h, *j = hs_health(&srv, &h);
+    long long made = jint(h, "diff_workspaces.made"), reused = jint(h, "diff_workspaces.reused");
+    CHECK(made >= 1 && jint(h, "diff_workspaces.kept") >= 1 && jint(h, "diff_workspaces.kept_bytes") > 0);
+    json_decref(j);
+    for (int i = 0; i < 3; i++) {
+        CHECK(http_get(&srv, i == 1 ? now_path : path, &r) && r.status == 200);
+        CHECK(i == 1 || (r.len == want.len && memcmp(r.body, want.body, r.len) == 0));
+        http_resp_free(&r);
+    }
+    j = hs_health(&srv, &h);
+    CHECK_EQ_U64(jint(h, "diff_workspaces.made"), made);          /* one after the other: none new */
+    CHECK_EQ_U64(jint(h, "diff_workspaces.reused"), reused + 3);
+    json_decref(j);
+
+    diff_racer d = {.path = path, .want = want.body, .want_len = want.len, .now_path = now_path};
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, diff_race, &d);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ_U64(atomic_load(&d.bad), 0);
+    CHECK_EQ_U64(atomic_load(&d.done), 4 * 6);
+    j = hs_health(&srv, &h);
+    CHECK_EQ_U64(jint(h, "diff_workspaces.made") + jint(h, "diff_workspaces.reused"), made + reused + 3 + 4 * 6);
+    CHECK(jint(h, "diff_workspaces.kept") <= 2);
+    json_decref(j);
+    http_resp_free(&want);
+    subject_stop(&subj);
+}
+
 static void race_with_sampler(void)
 {
     pthread_t t[4];
@@ -282,6 +378,7 @@ int main(void)
     figures_exact();
     snapshots_and_diff();
     errors();
+    diff_workspaces();
     race_with_sampler();
     CHECK(server_stop(&srv) == 0);      /* SIGTERM stops the sampler cleanly */
     hs_rmdir(dir);

@@ -155,7 +155,12 @@ static void test_still_subject(void)
     size_t calls = check_stream_equals_smaps(dirfd, 256);
     fprintf(stderr, "stream in 256-byte blocks: %zu scan calls\n", calls);
     CHECK(calls > 5);
-    check_stream_equals_smaps(dirfd, 0);
+    /* in the default 32 KiB blocks the subject's maps (~25 KB) is read whole before the first
+     * slice, though the kernel gives a page per read(): one slice, the empty probe of the open
+     * and the tail past the last region */
+    calls = check_stream_equals_smaps(dirfd, 0);
+    fprintf(stderr, "stream in default blocks: %zu scan calls\n", calls);
+    CHECK(calls <= 3);
     if (huge == 0)
         CHECK_SKIP("the kernel gave the subject's MADV_HUGEPAGE region no huge page (THP %s)",
                    "disabled or fragmented memory");

@@ -7,6 +7,7 @@
  * sample and snapshot (by pid and start time, or by pid, name and time). */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include "core/proc.h"
 #include "core/stat.h"
 #include "store/diff.h"
+#include "store/diffwork.h"
 #include "store/snapcodec.h"
 #include "store/store.h"
 
@@ -512,6 +514,215 @@ static void diff(void)
     ms_smaps_free(&b);
 }
 
+/* ---- diff workspaces ---- */
+
+static size_t pieces_differ(const ms_diff_piece *x, const ms_diff_piece *y, size_t n)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += x[i].start != y[i].start || x[i].end != y[i].end || x[i].change != y[i].change ||
+               x[i].moved != y[i].moved || x[i].nbefore != y[i].nbefore || x[i].nafter != y[i].nafter ||
+               x[i].rss_before != y[i].rss_before || x[i].rss_after != y[i].rss_after || x[i].first != y[i].first;
+    return bad;
+}
+
+/* The diff test's two readings, as diff sides. */
+typedef struct {
+    ms_smaps a, b;
+    ms_diff_side sa, sb;
+} diff_pair;
+
+static void diff_pair_make(diff_pair *d)
+{
+    ms_smaps_init(&d->a);
+    ms_smaps_init(&d->b);
+    region(&d->a.maps.buf, 0x1000000, 0x1100000, 0, "[heap]", 100);
+    region(&d->a.maps.buf, 0x7f0000000000, 0x7f0000010000, 0, "/lib/a.so", 40);
+    region(&d->a.maps.buf, 0x7f1000000000, 0x7f1000100000, 0, "", 200);
+    region(&d->a.maps.buf, 0x7f2000000000, 0x7f2000010000, 0, "/lib/gone.so", 30);
+    region(&d->b.maps.buf, 0x1000000, 0x1200000, 0, "[heap]", 300);
+    region(&d->b.maps.buf, 0x7f1000000000, 0x7f1000080000, 0, "", 150);
+    region(&d->b.maps.buf, 0x7f1000080000, 0x7f1000100000, 0, "", 50);
+    region(&d->b.maps.buf, 0x7f3000000000, 0x7f3000010000, 0, "/lib/a.so", 40);
+    region(&d->b.maps.buf, 0x7f4000000000, 0x7f4000100000, 0, "", 500);
+    CHECK(ms_smaps_parse(&d->a) == MS_OK && ms_smaps_parse(&d->b) == MS_OK);
+    CHECK(ms_diff_side_of(&d->a, &d->sa) == MS_OK && ms_diff_side_of(&d->b, &d->sb) == MS_OK);
+}
+
+static void diff_pair_free(diff_pair *d)
+{
+    ms_diff_side_free(&d->sa);
+    ms_diff_side_free(&d->sb);
+    ms_smaps_free(&d->a);
+    ms_smaps_free(&d->b);
+}
+
+/* A match in kept arrays gives what a match in fresh ones gives, also after a larger or a
+ * different match in them (nothing of the one before leaks into the next). */
+static void diff_scratch(void)
+{
+    diff_pair d;
+    diff_pair_make(&d);
+    ms_diff_piece *ref;
+    size_t nref, *mref;
+    CHECK(ms_diff_match(&d.sa, &d.sb, &ref, &nref, &mref) == MS_OK && nref == 5);
+    ms_diff_scratch w;
+    memset(&w, 0, sizeof w);
+    ms_diff_side both = d.sb;           /* b against itself: every region the same */
+    ms_diff_piece *p;
+    size_t n;
+    const size_t *m;
+    for (int round = 0; round < 3; round++) {
+        CHECK(ms_diff_match_in(&w, &both, &d.sb, &p, &n, &m) == MS_OK && n == d.sb.n);
+        for (size_t i = 0; i < n && i < d.sb.n; i++)
+            CHECK(p[i].change == MS_DIFF_SAME && p[i].nbefore == 1 && p[i].nafter == 1);
+        CHECK(ms_diff_match_in(&w, &d.sa, &d.sb, &p, &n, &m) == MS_OK && n == nref);
+        CHECK_EQ_U64(n == nref ? pieces_differ(p, ref, n) : 1, 0);
+        CHECK(n == nref && memcmp(m, mref, (d.sa.n + d.sb.n) * sizeof *m) == 0);
+    }
+    CHECK(ms_diff_scratch_bytes(&w) > 0);
+    ms_diff_scratch_free(&w);
+    CHECK_EQ_U64(ms_diff_scratch_bytes(&w), 0);
+    free(ref);
+    free(mref);
+    diff_pair_free(&d);
+}
+
+/* The workspace's arrays share one capacity: all get room, the capacity grows only once they
+ * have it, and a request no memory can meet leaves it as it was. */
+static void grow_many(void)
+{
+    uint64_t *a = NULL;
+    char *b = NULL;
+    size_t cap = 0;
+    void **const arrays[] = {(void **)&a, (void **)&b};
+    const size_t elem[] = {sizeof *a, sizeof *b};
+    CHECK(ms_grow_many(arrays, elem, 2, &cap, 100, 64) == MS_OK && cap >= 100 && a && b);
+    if (a && b) {
+        a[cap - 1] = 1;                  /* room for cap in each (the sanitizer build checks) */
+        b[cap - 1] = 1;
+    }
+    size_t was = cap;
+    CHECK(ms_grow_many(arrays, elem, 2, &cap, 50, 64) == MS_OK && cap == was);
+    CHECK(ms_grow_many(arrays, elem, 2, &cap, SIZE_MAX / 4, 64) == MS_ERR_NOMEM && cap == was);
+    free(a);
+    free(b);
+}
+
+/* The pool: a workspace given back is handed out next with its buffers as they were; it keeps at
+ * most MS_DIFFPOOL_KEEP, none holding more than its byte cap, and frees what stays idle. */
+static void diffpool(void)
+{
+    ms_diffpool *p;
+    ms_diffpool_stats st;
+    CHECK(ms_diffpool_new((size_t)1 << 20, 200, &p) == MS_OK);
+    ms_diffwork *w = ms_diffpool_take(p);
+    CHECK(w != NULL && ms_buf_reserve(&w->a.blob, 64 << 10) == MS_OK);
+    char *kept = w ? w->a.blob.data : NULL;
+    ms_diffpool_give(p, w);
+    ms_diffwork *again = ms_diffpool_take(p);
+    CHECK(again == w && again->a.blob.data == kept && again->a.blob.cap > (64 << 10));
+    ms_diffpool_stats_get(p, &st);
+    CHECK(st.made == 1 && st.reused == 1 && st.kept == 0);
+    ms_diffwork *x[MS_DIFFPOOL_KEEP + 1] = {again};
+    for (size_t i = 1; i < MS_DIFFPOOL_KEEP + 1; i++)
+        CHECK((x[i] = ms_diffpool_take(p)) != NULL);
+    for (size_t i = 0; i < MS_DIFFPOOL_KEEP + 1; i++)
+        ms_diffpool_give(p, x[i]);
+    ms_diffpool_stats_get(p, &st);
+    CHECK(st.kept == MS_DIFFPOOL_KEEP && st.released == 1 && st.made == MS_DIFFPOOL_KEEP + 1);
+    CHECK(st.kept_bytes > 0);
+    ms_diffwork *big = ms_diffpool_take(p);
+    CHECK(big && ms_buf_reserve(&big->b.blob, (size_t)2 << 20) == MS_OK);
+    ms_diffpool_give(p, big);            /* over the cap: freed, not kept */
+    ms_diffpool_stats_get(p, &st);
+    CHECK(st.kept == MS_DIFFPOOL_KEEP - 1 && st.released == 2);
+    /* idle for 200 ms: the pool's thread frees them (given 5 s on a loaded machine) */
+    for (int i = 0; i < 500; i++) {
+        ms_diffpool_stats_get(p, &st);
+        if (!st.kept)
+            break;
+        usleep(10000);
+    }
+    CHECK(st.kept == 0 && st.kept_bytes == 0 && st.released == MS_DIFFPOOL_KEEP + 1);
+    ms_diffpool_free(&p);
+    CHECK(p == NULL);
+    ms_diffpool_free(&p);                /* a no-op */
+}
+
+typedef struct {
+    ms_diffpool *p;
+    const diff_pair *d;
+    const ms_diff_piece *ref;
+    size_t nref;
+    int id;
+    size_t bad, rounds;
+} pool_racer;
+
+/* Takes a workspace, marks it as its own, matches in it, checks the answer and that the mark is
+ * still its own (no other thread was handed the same one meanwhile), gives it back. */
+static void *pool_race(void *arg)
+{
+    pool_racer *r = arg;
+    for (int i = 0; i < 300; i++) {
+        ms_diffwork *w = ms_diffpool_take(r->p);
+        if (!w) {
+            r->bad++;
+            continue;
+        }
+        ms_buf_reset(&w->a.blob);
+        ms_buf_append(&w->a.blob, &r->id, sizeof r->id);
+        ms_diff_piece *p;
+        size_t n;
+        const size_t *m;
+        bool side = i & 1;           /* every other round the other way round: the sizes differ */
+        if (ms_diff_match_in(&w->match, side ? &r->d->sb : &r->d->sa, side ? &r->d->sa : &r->d->sb, &p, &n, &m) != MS_OK)
+            r->bad++;
+        else if (!side)
+            r->bad += n != r->nref || pieces_differ(p, r->ref, n);
+        sched_yield();
+        int mark;
+        memcpy(&mark, w->a.blob.data, sizeof mark);
+        r->bad += w->a.blob.len != sizeof mark || mark != r->id;
+        ms_diffpool_give(r->p, w);
+        r->rounds++;
+    }
+    return NULL;
+}
+
+/* Four threads diffing at once through one pool of two. */
+static void diffpool_race(void)
+{
+    diff_pair d;
+    diff_pair_make(&d);
+    ms_diff_piece *ref;
+    size_t nref, *mref;
+    CHECK(ms_diff_match(&d.sa, &d.sb, &ref, &nref, &mref) == MS_OK);
+    ms_diffpool *p;
+    CHECK(ms_diffpool_new((size_t)1 << 20, 5, &p) == MS_OK);
+    pool_racer r[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (pool_racer){.p = p, .d = &d, .ref = ref, .nref = nref, .id = i + 1};
+        CHECK(pthread_create(&th[i], NULL, pool_race, &r[i]) == 0);
+    }
+    size_t bad = 0, rounds = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        bad += r[i].bad;
+        rounds += r[i].rounds;
+    }
+    CHECK_EQ_U64(bad, 0);
+    CHECK_EQ_U64(rounds, 4 * 300);
+    ms_diffpool_stats st;
+    ms_diffpool_stats_get(p, &st);
+    CHECK(st.made + st.reused == 4 * 300 && st.reused > 0);
+    ms_diffpool_free(&p);
+    free(ref);
+    free(mref);
+    diff_pair_free(&d);
+}
+
 /* ---- snapshots kept parsed ---- */
 
 /* b says everything a says: every region's head, path, kind and VmFlags, every field's key, id,
@@ -597,12 +808,39 @@ static void snapcodec(void)
     ms_smaps_free(&b);
 }
 
-/* On recorded smaps (libraries, THP, hugetlb, a field no kernel printed):
- * the form written as the file streams by decodes to what the whole-file parse gives, and read as
- * an index gives every region's head, Rss, fields and the totals. */
+/* v holds what the whole-file parse a holds: every region's head, path, kind and Rss, each
+ * region's figures and the totals. */
+static void view_is(const ms_snapview *v, const ms_smaps *a)
+{
+    CHECK_EQ_U64(v->n, a->maps.nregions);
+    size_t bad = 0;
+    for (size_t i = 0; i < v->n && i < a->maps.nregions; i++) {
+        const ms_region *x = &a->maps.regions[i], *y = &v->regions[i];
+        bad += x->start != y->start || x->end != y->end || x->offset != y->offset || x->kind != y->kind ||
+               x->inode != y->inode || strcmp(x->perms, y->perms) || x->deleted != y->deleted ||
+               x->path_len != y->path_len || memcmp(x->path, y->path, x->path_len);
+        ms_smaps_totals one, want;
+        memset(&one, 0, sizeof one);
+        ms_snapview_add(v, i, &one);
+        ms_smaps_totals_of(a, i, 1, &want);
+        bad += memcmp(one.v, want.v, sizeof one.v) != 0 || memcmp(one.seen, want.seen, sizeof one.seen) != 0;
+        bad += v->rss[i] != want.v[MS_SF_RSS];
+    }
+    CHECK_EQ_U64(bad, 0);
+    ms_smaps_totals t;
+    ms_smaps_totals_of(a, 0, a->maps.nregions, &t);
+    CHECK(memcmp(t.v, v->total.v, sizeof t.v) == 0 && memcmp(t.seen, v->total.seen, sizeof t.seen) == 0);
+}
+
+/* On recorded smaps (libraries, THP, hugetlb, a field no kernel printed): the binary form decodes to
+ * what the whole-file parse gives, and read as an index, from that form or straight from the file
+ * as it streams by, gives every region's head, Rss, figures and the totals, also when the same view
+ * is read again (its arrays kept). */
 static void snapview(const char *fixtures)
 {
     static const char *const cases[] = {"files", "thp", "hugetlb", "unknown_field"};
+    ms_snapview v;
+    memset(&v, 0, sizeof v);
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/%s", fixtures, cases[c]);
@@ -613,50 +851,47 @@ static void snapview(const char *fixtures)
         CHECK(ms_dir_open(dir, &fd) == MS_OK && ms_read_file_at(fd, "smaps", &a.maps.buf) == MS_OK);
         CHECK(ms_smaps_parse(&a) == MS_OK && a.maps.nregions > 0);
         /* A recorded process has the stat the stream checks for an exit; the hand-edited one none. */
-        if (faccessat(fd, "stat", R_OK, 0) == 0)
-            CHECK(ms_snapcodec_read(fd, (uint64_t)sysconf(_SC_PAGESIZE), &b.maps.buf) == MS_OK);
-        else
-            CHECK(ms_snapcodec_encode(&a, &b.maps.buf) == MS_OK);
+        bool streams = faccessat(fd, "stat", R_OK, 0) == 0;
+        CHECK(ms_snapcodec_encode(&a, &b.maps.buf) == MS_OK);
         ms_buf blob;
         ms_buf_init(&blob, 0);
         ms_buf_append(&blob, b.maps.buf.data, b.maps.buf.len);
         CHECK(ms_snapcodec_decode(&b) == MS_OK);
         same_smaps(&a, &b);
-        ms_snapview v;
-        CHECK(ms_snapview_open(&v, blob.data, blob.len) == MS_OK);
-        CHECK_EQ_U64(v.n, a.maps.nregions);
-        size_t bad = 0;
-        for (size_t i = 0; i < v.n && i < a.maps.nregions; i++) {
-            const ms_region *x = &a.maps.regions[i], *y = &v.regions[i];
-            bad += x->start != y->start || x->end != y->end || x->offset != y->offset || x->kind != y->kind ||
-                   x->path_len != y->path_len || memcmp(x->path, y->path, x->path_len);
-            size_t nx, ny;
-            const ms_smaps_field *fx = ms_smaps_fields_of(&a, x, &nx);
-            ms_smaps_field fy[64];
-            bad += ms_snapview_fields(&v, i, fy, 64, &ny) != MS_OK || nx != ny;
-            uint64_t rss = 0;
-            for (size_t k = 0; k < nx && nx == ny; k++) {
-                bad += fx[k].id != fy[k].id || fx[k].value != fy[k].value || fx[k].name_len != fy[k].name_len;
-                rss += fx[k].id == MS_SF_RSS ? fx[k].value : 0;
+        for (int round = 0; round < 2; round++) {
+            CHECK(ms_snapview_open(&v, blob.data, blob.len) == MS_OK);
+            view_is(&v, &a);
+            if (streams) {
+                CHECK(ms_snapview_read(&v, fd, (uint64_t)sysconf(_SC_PAGESIZE)) == MS_OK);
+                view_is(&v, &a);
             }
-            bad += rss != v.rss[i];
-            ms_smaps_totals one, want;
-            memset(&one, 0, sizeof one);
-            ms_snapview_add(&v, i, &one);
-            ms_smaps_totals_of(&a, i, 1, &want);
-            bad += memcmp(one.v, want.v, sizeof one.v) != 0;
         }
-        CHECK_EQ_U64(bad, 0);
-        ms_smaps_totals t;
-        ms_smaps_totals_of(&a, 0, a.maps.nregions, &t);
-        CHECK(memcmp(t.v, v.total.v, sizeof t.v) == 0 && memcmp(t.seen, v.total.seen, sizeof t.seen) == 0);
-        ms_snapview_free(&v);
+        CHECK(ms_snapview_bytes(&v) > 0);
+        /* a cut blob is refused and leaves the view empty */
+        CHECK(ms_snapview_open(&v, blob.data, blob.len - 1) == MS_ERR_PARSE && v.n == 0);
         ms_buf_free(&blob);
         if (fd >= 0)
             close(fd);
         ms_smaps_free(&a);
         ms_smaps_free(&b);
     }
+    /* fields out of the kernel's order, one given twice (summed, as totals sum it), a zero */
+    ms_smaps a;
+    ms_smaps_init(&a);
+    const char text[] = "00400000-00402000 r-xp 00000000 08:01 5 /bin/x\nRss: 8 kB\nSize: 8 kB\n"
+                        "Private_Dirty: 4 kB\nPss: 2 kB\nRss: 4 kB\nShared_Clean: 0 kB\nSize: 4 kB\n"
+                        "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \nSwap: 4 kB\nRss: 0 kB\nLocked: 4 kB\n";
+    ms_buf blob;
+    ms_buf_init(&blob, 0);
+    ms_buf_append(&a.maps.buf, text, sizeof text - 1);
+    CHECK(ms_smaps_parse(&a) == MS_OK && ms_snapcodec_encode(&a, &blob) == MS_OK);
+    CHECK(ms_snapview_open(&v, blob.data, blob.len) == MS_OK);
+    view_is(&v, &a);
+    CHECK(v.n == 2 && v.rss[0] == 12 << 10 && v.total.v[MS_SF_SIZE] == 12 << 10 && v.total.v[MS_SF_SWAP] == 4 << 10);
+    ms_buf_free(&blob);
+    ms_smaps_free(&a);
+    ms_snapview_free(&v);
+    CHECK_EQ_U64(ms_snapview_bytes(&v), 0);
 }
 
 /* A store made by the schema before snapshots were kept parsed, holding a text snapshot: after the
@@ -896,6 +1131,10 @@ int main(int argc, char **argv)
     snapshots();
     race();
     diff();
+    diff_scratch();
+    grow_many();
+    diffpool();
+    diffpool_race();
     snapcodec();
     snapview(argv[1]);
     snapshot_text_migrated();
