@@ -291,6 +291,114 @@ async function pagemapPage(ctx, base) {
   }
 }
 
+// The history chart and the diff view of a 10,000-region subject (scenario "diff"; it runs in a whole
+// bench, or with BENCH_ONLY=diff).  Snapshot A, then one byte written into each of the subject's
+// one-page regions through /proc/<pid>/mem (so every one of them grows by a page), snapshot B.  The
+// diff has no address of its own: it opens on the process page by choosing the two snapshots and
+// pressing Compare, so its times are from that click (dispatched in the page) to the first frame
+// showing the diff's rows; the chart's are from the process page's navigation.
+const DIFF_REGIONS = 10000;
+async function diffPage(ctx, base) {
+  const { proc, info } = await subject(['--regions', String(DIFF_REGIONS), '--pages', '256', '--write', '64']);
+  const api = async (p, opts) => {
+    const r = await fetch(`${base}api/v1${p}`, opts);
+    if (!r.ok) throw new Error(`${p}: HTTP ${r.status} ${await r.text()}`);
+    return r.json();
+  };
+  try {
+    const pid = info.pid;
+    // the chart needs the sampler (every 10 s by default) to have seen the subject
+    for (let i = 0; ; i++) {
+      const r = await fetch(`${base}api/v1/processes/${pid}/history?since=1h`);
+      if (r.ok && (await r.json()).count > 0) break;
+      if (i > 300) throw new Error('the sampler did not see the subject in 30 s');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const a = await api(`/processes/${pid}/snapshots`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const maps = await api(`/processes/${pid}/maps`);
+    const fd = fs.openSync(`/proc/${pid}/mem`, 'r+');
+    let touched = 0;
+    try {
+      for (const r of maps.regions) {
+        const start = parseInt(r.start, 16), end = parseInt(r.end, 16);
+        if (end - start !== 4096 || r.path || (r.rss ?? 0) > 0) continue;   // the subject's one-page regions
+        fs.writeSync(fd, Buffer.from([1]), 0, 1, start);
+        touched++;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    const b = await api(`/processes/${pid}/snapshots`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const t = performance.now();
+    const d = await api(`/processes/${pid}/diff?from=${a.id}&to=${b.id}`);
+    const apiMs = Math.round(performance.now() - t);
+    const changed = d.regions.filter((r) => r.change !== 'same').length;
+    const page = await open(ctx, `${base}#/process/${pid}`, [
+      ['chart', '#hchart canvas'],
+      ['snaps', `#snap-${b.id}`],
+      ['smaps', '#regtable[data-source=smaps] tbody tr[data-start]'],
+    ]);
+    const marks = await page.evaluate(() => window.__marks);
+    const pageLong = longest(await page.evaluate(() => window.__lt));
+    const pageNodes = await nodes(page);
+    await page.check(`#snap-${a.id}`);
+    await page.check(`#snap-${b.id}`);
+    await page.waitForTimeout(300);
+    // from the click to the first frame with a diff row, and the frame after it (usable)
+    const r = await page.evaluate(() => new Promise((resolve) => {
+      const t0 = performance.now();
+      document.getElementById('opendiff').click();
+      const tick = () => {
+        if (!document.querySelector('#difftable tbody tr')) return requestAnimationFrame(tick);
+        const first = performance.now();
+        requestAnimationFrame(() => setTimeout(() => resolve({ t0, first: first - t0, usable: performance.now() - t0 }), 0));
+      };
+      requestAnimationFrame(tick);
+    }));
+    const rows = await page.$$eval('#difftable tbody tr', (trs) => trs.length);
+    const diffLong = longest(await page.evaluate(() => window.__lt), r.t0);
+    const diffNodes = await nodes(page);
+    // scroll the diff's list through, a wheel turn at a time
+    const t1 = await page.evaluate(() => performance.now());
+    await page.$eval('#difftable', (e) => e.scrollIntoView());
+    const box = await page.$eval('#difftable', (e) => { const q = e.getBoundingClientRect(); return { x: q.left + q.width / 2, y: Math.max(q.top, 0) + 200 }; });
+    await page.mouse.move(box.x, box.y);
+    for (let i = 0; i < 60; i++) {
+      await page.mouse.wheel(0, 800);
+      await page.waitForTimeout(16);
+    }
+    await page.waitForTimeout(100);
+    const scrollLong = longest(await page.evaluate(() => window.__lt), t1);
+    const heap = await heapMiB(page);
+    await page.close();
+    return {
+      regions: d.count, touched, changed, rows_drawn: rows, diff_api_ms: apiMs,
+      chart_ms: Math.round(marks.chart), snaps_ms: Math.round(marks.snaps), page_smaps_ms: Math.round(marks.smaps),
+      page_longest_task_ms: pageLong, page_dom_nodes: pageNodes,
+      first_diff_row_ms: Math.round(r.first), diff_usable_ms: Math.round(r.usable), longest_task_diff_ms: diffLong,
+      longest_task_scroll_ms: scrollLong, dom_nodes: diffNodes, js_heap_mib: heap,
+    };
+  } finally {
+    proc.stdin.end();
+    await stop(proc);
+  }
+}
+
+// The diff scenario's rows of the targets' table.
+function diffTargets(out, mb, v) {
+  const d = out.diff;
+  if (!d) return [];
+  const n = `diff of ${d.changed.toLocaleString('en-US')} changed regions`;
+  return [
+    [`10k regions: history chart on screen (from navigation)`, mb('diff', 'chart_ms'), '≤ 1000 ms', v(d.chart_ms <= 1000)],
+    [`${n}: first rows on screen (from Compare)`, mb('diff', 'first_diff_row_ms'), '≤ 1000 ms', v(d.first_diff_row_ms <= 1000)],
+    [`${n}: usable`, mb('diff', 'diff_usable_ms'), '≤ 1500 ms', v(d.diff_usable_ms <= 1500)],
+    [`${n}: DOM nodes`, d.dom_nodes.toLocaleString('en-US'), '≤ 20,000', v(d.dom_nodes <= 20000)],
+    [`${n}: longest task while scrolling the list`, mb('diff', 'longest_task_scroll_ms'), '≤ 50 ms', v(d.longest_task_scroll_ms <= 50)],
+    [`${n}: longest task, loading (JS heap ${d.js_heap_mib} MiB; the diff answer ${d.diff_api_ms} ms)`, mb('diff', 'longest_task_diff_ms'), '—', '—'],
+  ];
+}
+
 async function main() {
   if (!BIN || !SUBJECT) throw new Error('set MEMSCOPE_BIN and MEMSCOPE_SUBJECT (bench/browser.sh does)');
   const server = spawn(BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info', '--data-dir', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -329,6 +437,7 @@ async function main() {
       log('page map, 64 GiB region');
       await repeat(out, 'pagemap', () => pagemapPage(ctx, base));
     }
+    if (!process.env.BENCH_ONLY || ONLY.includes('diff')) await repeat(out, 'diff', () => diffPage(ctx, base));
   } catch (e) {
     out.error = String(e && e.stack || e);
     log(out.error);
@@ -387,6 +496,7 @@ function table(out) {
     if (pm.pan_ms_max !== undefined) t.push(['64 GiB region page map: pan (slowest of 3)', mb('pagemap', 'pan_ms_max'), '< 100 ms', v(pm.pan_ms_max < 100)]);
     t.push(['64 GiB region page map: back to the whole region', mb('pagemap', 'whole_ms'), '< 100 ms', v(pm.whole_ms < 100)]);
   }
+  t.push(...diffTargets(out, mb, v));
   L.push('| target | measured | limit | verdict |', '|---|---|---|---|');
   for (const row of t) L.push(`| ${row.join(' | ')} |`);
   L.push('');
