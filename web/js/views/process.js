@@ -383,7 +383,14 @@ export function mount(root, { pid }, app) {
     drawFigure();
     drawTable();
   });
-  return { async refresh() { await refresh(); if (!st.exited) await panels.refresh(); }, destroy() { if (ctl) ctl.abort(); vt.destroy(); panels.destroy(); forgetKeys(key); } };
+  // The panels fetch beside the page's own answers, not after them: at 10,000 regions smaps alone
+  // kept the history chart off the screen for a second.  A panel's error is awaited with the page's.
+  return { async refresh() {
+    const p = st.exited ? null : panels.refresh();
+    if (p) p.catch(() => {});
+    await refresh();
+    if (p) await p;
+  }, destroy() { if (ctl) ctl.abort(); vt.destroy(); panels.destroy(); forgetKeys(key); } };
 }
 
 // A region's referenced bytes in the working-set interval, on the colour of its share of the resident.
