@@ -520,6 +520,12 @@ bool ms_rstream_reading_ahead(const ms_rstream *s)
     return s->ahead != NULL;
 }
 
+void ms_rstream_read_ahead(ms_rstream *s)
+{
+    if (!s->ahead)
+        ahead_start(s);
+}
+
 void ms_rstream_close(ms_rstream *s)
 {
     if (!s)
