@@ -36,12 +36,12 @@ function mountTree(root, app) {
   const refresh = async () => {
     if (ctl) ctl.abort();
     ctl = new AbortController();
-    const [list, ev] = await Promise.all([
-      api('/cgroups', { signal: ctl.signal }).catch((e) => e),
-      api(`/events${qs({ type: 'oom' })}`, { signal: ctl.signal }),
-    ]);
+    // both asked at once; the tree is drawn as soon as its answer is in, not after the kills'
+    const evP = api(`/events${qs({ type: 'oom' })}`, { signal: ctl.signal });
+    evP.catch(() => {});   // awaited below
+    const list = await api('/cgroups', { signal: ctl.signal }).catch((e) => e);
     if (list instanceof ApiError) {
-      vt.set(vt.head, []);
+      vt.draw([], 1);
       head.textContent = '';
       app.message(root, 'warn', `No cgroups to show: ${list.message}`);
     } else if (list instanceof Error) {
@@ -49,7 +49,7 @@ function mountTree(root, app) {
     } else {
       drawTree(head, vt, list);
     }
-    drawOoms(ooms, ev);
+    drawOoms(ooms, await evP);
   };
   return { refresh, destroy() { if (ctl) ctl.abort(); vt.destroy(); } };
 }
