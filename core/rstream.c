@@ -29,9 +29,11 @@
 /* Read-ahead: once a file has proved large, a thread of the stream's own reads it (the kernel's
  * printing of smaps is most of the cost) while the caller parses and writes what came before, on
  * the other core.  Four 32 KiB slots between them, each filled to RS_SLOT_FULL before it is
- * handed over; a reader that found them all full sleeps until half are free again.  Every hand-over
- * that wakes a thread costs a context switch (tens of microseconds in a VM), so the reader is woken
- * once per two slots, not once per half-filled one.  Slots and the stream's buffer stay under
+ * handed over; a reader that found them all full sleeps until half are free again, and a caller
+ * that found none sleeps until half are filled.  Every hand-over that wakes a thread costs a context
+ * switch (tens of microseconds in a VM), so either side is woken once per two slots, not once per
+ * slot or per half-filled one: whichever side is faster (the caller, when it only parses) would
+ * otherwise wait, and be woken, for every slot.  Slots and the stream's buffer stay under
  * 256 KiB together: more is handed back to the system at every free and faulted in again. */
 #define RS_AHEAD_AFTER ((size_t)1 << 20)
 #define RS_SLOTS 4
@@ -206,7 +208,8 @@ static void *ahead_main(void *arg)
         }
         a->err = err;
         a->eof = eof;
-        pthread_cond_broadcast(&a->cv);
+        if (a->count >= RS_SLOTS / 2 || err || eof)
+            pthread_cond_broadcast(&a->cv);     /* what a caller that found none waits for */
         pthread_mutex_unlock(&a->mu);
         if (err || eof)
             return NULL;
@@ -272,8 +275,9 @@ static ms_err read_block(ms_rstream *s, size_t *got)
         return MS_OK;
     }
     pthread_mutex_lock(&a->mu);
-    while (!a->count && !a->eof && !a->err)
-        pthread_cond_wait(&a->cv, &a->mu);
+    if (!a->count)
+        while (a->count < RS_SLOTS / 2 && !a->eof && !a->err)
+            pthread_cond_wait(&a->cv, &a->mu);
     if (!a->count) {
         int err = a->err;
         pthread_mutex_unlock(&a->mu);
@@ -514,6 +518,12 @@ uint64_t ms_rstream_horizon(const ms_rstream *s)
 bool ms_rstream_reading_ahead(const ms_rstream *s)
 {
     return s->ahead != NULL;
+}
+
+void ms_rstream_read_ahead(ms_rstream *s)
+{
+    if (!s->ahead)
+        ahead_start(s);
 }
 
 void ms_rstream_close(ms_rstream *s)

@@ -508,6 +508,10 @@ ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page)
     view_reset(v);
     ms_rstream *rs = NULL;
     ms_err rc = ms_rstream_open(dirfd, "smaps", base_page, 0, &rs);
+    /* The whole file is read, and a diff is asked of processes worth diffing: let the kernel print
+     * it on the reader thread from the first block on, not only past the first MiB. */
+    if (rc == MS_OK)
+        ms_rstream_read_ahead(rs);
     /* paths are appended, each given by its offset until the end; an empty buffer has no data */
     if (rc == MS_OK)
         rc = ms_buf_reserve(&v->paths, 4096);

@@ -27,6 +27,7 @@ typedef struct {
     bool file_fields;      /* compare file regions' fields: not live, where another process mapping
                             * the same file moves Pss and Shared/Private_Clean */
     const char *label;     /* print the first differences under this name; NULL: silent */
+    bool ahead_now;        /* hand the file to the reader thread right after open */
 } rs_agree_opts;
 
 static inline bool rs_span_eq(const char *a, size_t an, const char *b, size_t bn)
@@ -68,6 +69,8 @@ static inline rs_agreement rs_agree(int dirfd, const char *name, size_t block, r
     a.whole_regions = whole.maps.nregions;
     ms_rstream *s = NULL;
     a.got = ms_rstream_open(dirfd, name, 4096, block, &s);
+    if (a.got == MS_OK && o.ahead_now)
+        ms_rstream_read_ahead(s);
     while (a.got == MS_OK) {
         const ms_region *r;
         const ms_smaps_field *f;

@@ -3,7 +3,8 @@
  * Every fixture with a maps or smaps is read both ways and compared region by region, field by
  * field, with block sizes from 256 bytes (nearly every line crosses a refill, and every region
  * grows the buffer) to the default; the 10,000-region ones (7 MB of smaps) are read ahead on the
- * stream's own thread past their first MiB; maps' horizon must bound every region handed out.
+ * stream's own thread past their first MiB, and every fixture once more with the reader thread
+ * started right after open; maps' horizon must bound every region handed out.
  * Then a live subject with
  * 10,000 regions, whose regions and page counts must agree too (those of its own anonymous regions:
  * a shared file's move with the rest of the machine); and the errors: a refused or missing file
@@ -18,9 +19,10 @@
 #include <stdlib.h>
 
 /* Reads dir/name both ways and compares; returns the number of regions (or -1 on a mismatch). */
-static long compare(int dirfd, const char *label, const char *name, size_t block, bool live)
+static long compare_as(int dirfd, const char *label, const char *name, size_t block, bool live, bool ahead_now)
 {
-    rs_agreement a = rs_agree(dirfd, name, block, (rs_agree_opts){.kinds = true, .file_fields = !live, .label = label});
+    rs_agreement a = rs_agree(dirfd, name, block,
+                              (rs_agree_opts){.kinds = true, .file_fields = !live, .label = label, .ahead_now = ahead_now});
     bool same = rs_agreed(&a);
     if (same)
         check_pass_++;
@@ -34,6 +36,9 @@ static long compare(int dirfd, const char *label, const char *name, size_t block
     /* past 1 MiB the file is read on a thread of the stream's own: the 7 MB ones take that path */
     if (a.got == MS_OK && strcmp(name, "smaps") == 0 && a.regions >= 10000)
         CHECK(a.ahead);
+    /* asked to, the stream reads ahead from its first block, however small the file */
+    if (a.got == MS_OK && ahead_now)
+        CHECK(a.ahead);
     /* maps' horizon bounds every region handed out (a torn file's need not); smaps has none */
     if (strcmp(label, "torn") != 0 && a.past_horizon != 0) {
         CHECK_EQ_U64(a.past_horizon, 0);
@@ -41,6 +46,11 @@ static long compare(int dirfd, const char *label, const char *name, size_t block
                 a.past_horizon);
     }
     return same ? (long)(a.want == MS_OK ? a.regions : 0) : -1;
+}
+
+static long compare(int dirfd, const char *label, const char *name, size_t block, bool live)
+{
+    return compare_as(dirfd, label, name, block, live, false);
 }
 
 
@@ -70,6 +80,7 @@ static void fixtures(const char *base, const char *build)
                 long n = compare(fd, label, sm ? "smaps" : "maps", blocks[b], false);
                 if (big && b == 0)
                     CHECK(n == 10024 || n == 10022 || n >= 10000);
+                CHECK(compare_as(fd, label, sm ? "smaps" : "maps", blocks[b], false, true) == n);
             }
         close(fd);
     }
