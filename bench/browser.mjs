@@ -375,6 +375,8 @@ async function containersPage(ctx) {
     const rows = await page.$$eval('#cgtree tbody tr[data-path]', (t) => t.length);
     const marks = await page.evaluate(() => window.__marks);
     const loadLong = longest(await page.evaluate(() => window.__lt));
+    // when the page had the server's answer (its part of the time to the tree), from navigation
+    const answered = await page.evaluate(() => Math.max(...performance.getEntriesByType('resource').filter((e) => /\/api\/v1\/cgroups$/.test(e.name)).map((e) => e.responseEnd)));
     const domNodes = await nodes(page);
     // scroll the page through the tree, a wheel turn at a time
     const ts = await page.evaluate(() => performance.now());
@@ -407,7 +409,7 @@ async function containersPage(ctx) {
     const refreshLong = longest(await page.evaluate(() => window.__lt), refresh.t);
     const heap = await heapMiB(page);
     await page.close();
-    return { cgroups: made, listed: answer.count, rows, api_ms: apiMs, first_row_ms: Math.round(marks.firstRow), ooms_ms: Math.round(marks.oom),
+    return { cgroups: made, listed: answer.count, rows, api_ms: apiMs, cgroups_answered_ms: Math.round(answered), first_row_ms: Math.round(marks.firstRow), ooms_ms: Math.round(marks.oom),
       longest_task_load_ms: loadLong, longest_task_scroll_ms: scrollLong, refresh_ms: Math.round(refresh.done),
       refresh_rows_ms: Math.round(refresh.changed), refresh_longest_task_ms: refreshLong, dom_nodes: domNodes, js_heap_mib: heap };
   } finally {
@@ -421,7 +423,7 @@ function containersRows(out, t, mb, v) {
   const c = out.containers;
   if (!c) return;
   const k = 'containers';
-  t.push([`Containers page (${c.cgroups.toLocaleString('en-US')} cgroups, ${c.rows.toLocaleString('en-US')} rows drawn; /cgroups alone ${mb(k, 'api_ms')}): tree on screen`, mb(k, 'first_row_ms'), '≤ 1000 ms', v(c.first_row_ms <= 1000)]);
+  t.push([`Containers page (${c.cgroups.toLocaleString('en-US')} cgroups, ${c.rows.toLocaleString('en-US')} rows drawn): tree on screen (the page had /cgroups at ${mb(k, 'cgroups_answered_ms')}; asked alone it takes ${mb(k, 'api_ms')})`, mb(k, 'first_row_ms'), '≤ 1000 ms', v(c.first_row_ms <= 1000)]);
   t.push(['Containers page: DOM nodes', c.dom_nodes.toLocaleString('en-US'), '≤ 20,000', v(c.dom_nodes <= 20000)]);
   t.push(['Containers page: refresh (the one interaction it offers: no sort, filter or expand)', mb(k, 'refresh_ms'), '< 200 ms', v(c.refresh_ms < 200)]);
   t.push(['Containers page: longest task while loading', mb(k, 'longest_task_load_ms'), '—', '—']);
