@@ -399,6 +399,146 @@ function diffTargets(out, mb, v) {
   ];
 }
 
+// The Containers page at CG_COUNT memory cgroups: a cgroup v2 tree written into a temporary directory
+// as a Kubernetes node lays it out (system.slice services; kubepods.slice, its burstable and
+// besteffort slices, pods of a pause and two containers each, four levels deep), every cgroup with the
+// files the recorded fixtures have (tests/fixtures/cgroup-v2-make.py), read by a memscoped of its own
+// through --cgroup-root.  The page offers no sort, filter or expand: its one interaction is refresh.
+// Runs with every scenario, and alone with BENCH_ONLY=containers.
+const CG_COUNT = 1000;
+function cgroupTree(top) {
+  const MiB = 2 ** 20;
+  let made = 0, seq = 0;
+  const hex = (n) => (n * 2654435761 >>> 0).toString(16).padStart(8, '0').repeat(8);
+  const write = (dir, { anon, file, limit = 'max', procs = [], root = false, oom = 0 }) => {
+    fs.mkdirSync(dir, { recursive: true });
+    made++;
+    const slab = Math.round(anon / 20), stack = 16384 * (1 + procs.length), pt = 65536 * (1 + procs.length), percpu = 4096, sock = 0, shmem = Math.round(file / 50);
+    const kernel = slab + stack + pt + percpu;
+    const total = anon + file + kernel + sock;
+    const stat = [['anon', anon], ['file', file], ['kernel', kernel], ['kernel_stack', stack], ['pagetables', pt], ['sec_pagetables', 0],
+      ['percpu', percpu], ['sock', sock], ['vmalloc', 0], ['shmem', shmem], ['zswap', 0], ['zswapped', 0], ['file_mapped', Math.round(file / 3)],
+      ['file_dirty', 8192], ['file_writeback', 0], ['swapcached', 0], ['anon_thp', 0], ['file_thp', 0], ['shmem_thp', 0],
+      ['inactive_anon', anon + shmem - (anon >> 2)], ['active_anon', anon >> 2], ['inactive_file', Math.round((file - shmem) * 2 / 3)],
+      ['active_file', file - shmem - Math.round((file - shmem) * 2 / 3)], ['unevictable', 0], ['slab_reclaimable', Math.round(slab * 3 / 5)],
+      ['slab_unreclaimable', slab - Math.round(slab * 3 / 5)], ['slab', slab], ['workingset_refault_anon', 0], ['workingset_refault_file', 112],
+      ['pgscan', 1520], ['pgsteal', 1498], ['pgfault', 48211 + seq], ['pgmajfault', 37], ['pgactivate', 5120], ['pgdeactivate', 190]]
+      .map(([k, v]) => `${k} ${v}\n`).join('');
+    const psi = (seq++ % 7) ? '0.00' : '1.25';
+    const files = { 'cgroup.procs': procs.map((x) => `${x}\n`).join(''), 'memory.stat': stat,
+      'memory.pressure': `some avg10=${psi} avg60=0.40 avg300=0.10 total=${1000 * seq}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=${500 * seq}\n` };
+    if (root) files['cgroup.controllers'] = 'cpuset cpu io memory hugetlb pids rdma misc\n';
+    else Object.assign(files, {
+      'memory.current': `${total + 8192}\n`, 'memory.peak': `${total + 8192 + MiB}\n`, 'memory.max': `${limit}\n`, 'memory.high': 'max\n',
+      'memory.low': '0\n', 'memory.min': '0\n', 'memory.swap.current': '0\n', 'memory.swap.peak': '0\n', 'memory.swap.max': 'max\n',
+      'memory.events': `low 0\nhigh 0\nmax ${oom * 3}\noom ${oom}\noom_kill ${oom}\noom_group_kill 0\n`,
+      'memory.events.local': `low 0\nhigh 0\nmax 0\noom 0\noom_kill ${oom}\noom_group_kill 0\n`,
+    });
+    for (const [k, v] of Object.entries(files)) fs.writeFileSync(path.join(dir, k), v);
+  };
+  write(top, { anon: 40000 * MiB, file: 60000 * MiB, procs: [1], root: true });
+  const sys = path.join(top, 'system.slice');
+  write(sys, { anon: 900 * MiB, file: 2000 * MiB });
+  const kp = path.join(top, 'kubepods.slice');
+  write(kp, { anon: 30000 * MiB, file: 40000 * MiB, limit: 120 * 1024 * MiB });
+  const qos = ['burstable', 'besteffort'].map((q) => path.join(kp, `kubepods-${q}.slice`));
+  for (const q of qos) write(q, { anon: 15000 * MiB, file: 20000 * MiB });
+  const pods = Math.floor((CG_COUNT - made) / 4);
+  for (let i = 0; i < pods; i++) {
+    const q = qos[i % 5 === 4 ? 1 : 0];
+    const uid = `${hex(i + 1).slice(0, 8)}_${hex(i + 2).slice(0, 4)}_4${hex(i + 3).slice(0, 3)}_9${hex(i + 4).slice(0, 3)}_${hex(i + 5).slice(0, 12)}`;
+    const pod = path.join(q, `${path.basename(q, '.slice')}-pod${uid}.slice`);
+    const big = 20 + (i * 37) % 900;
+    write(pod, { anon: big * MiB, file: 2 * big * MiB, limit: i % 5 === 4 ? 'max' : (2 * big + 512) * MiB * 2 });
+    write(path.join(pod, `cri-containerd-${hex(10000 + i)}.scope`), { anon: 262144, file: 4 * MiB, procs: [100000 + 3 * i] });
+    write(path.join(pod, `cri-containerd-${hex(20000 + i)}.scope`), { anon: (big - 10) * MiB, file: big * MiB, procs: [100001 + 3 * i],
+      limit: i % 5 === 4 ? 'max' : (big * 3 + 256) * MiB, oom: i % 50 === 0 ? 1 : 0 });
+    write(path.join(pod, `cri-containerd-${hex(30000 + i)}.scope`), { anon: 9 * MiB, file: 20 * MiB, procs: [100002 + 3 * i] });
+  }
+  for (let i = 0; made < CG_COUNT; i++) write(path.join(sys, `svc-${String(i).padStart(3, '0')}.service`), { anon: (5 + i) * MiB, file: (10 + 2 * i) * MiB, procs: [5000 + i] });
+  return made;
+}
+
+async function containersPage(ctx) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memscope-bench-cgroups-'));
+  let server = null;
+  try {
+    const made = cgroupTree(dir);
+    // the browser test's flags (tests/browser/containers.test.mjs), with no store: only the tree is read
+    server = spawn(BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--cgroup-root', dir, '--data-dir', 'none', '--log-level', 'info'],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(server);
+    const base = (await waitLine(server, server.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1];
+    server.stderr.resume();
+    // this server is another origin than main()'s: warm the browser's cache of its modules once
+    const warm = await ctx.newPage();
+    await warm.goto(base);
+    await warm.waitForSelector('#proctable tbody tr');
+    await warm.close();
+    const t0 = performance.now();
+    const answer = await (await fetch(`${base}api/v1/cgroups`)).json();
+    const apiMs = Math.round(performance.now() - t0);
+    const page = await open(ctx, `${base}#/containers`, [['firstRow', '#cgtree tbody tr[data-path]'], ['oom', '#oomkept']]);
+    // the whole tree: the last of the flat list's cgroups has a row
+    const rows = await page.$$eval('#cgtree tbody tr[data-path]', (t) => t.length);
+    const marks = await page.evaluate(() => window.__marks);
+    const loadLong = longest(await page.evaluate(() => window.__lt));
+    // when the page had the server's answer (its part of the time to the tree), from navigation
+    const answered = await page.evaluate(() => Math.max(...performance.getEntriesByType('resource').filter((e) => /\/api\/v1\/cgroups$/.test(e.name)).map((e) => e.responseEnd)));
+    const domNodes = await nodes(page);
+    // scroll the page through the tree, a wheel turn at a time
+    const ts = await page.evaluate(() => performance.now());
+    await page.mouse.move(640, 450);
+    for (let i = 0; i < 60; i++) {
+      await page.mouse.wheel(0, 800);
+      await page.waitForTimeout(16);
+    }
+    await page.waitForTimeout(100);
+    const scrollLong = longest(await page.evaluate(() => window.__lt), ts);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(300);
+    // refresh (the button): from the click, dispatched in the page, to the first frame after the
+    // tree's rows changed, and to the first frame after the shell says it is done
+    const refresh = await page.evaluate(() => new Promise((resolve) => {
+      const tb = document.querySelector('#cgtree');
+      const main = document.getElementById('main');
+      let changed = null, seenBusy = false;
+      const mo = new MutationObserver(() => { mo.disconnect(); requestAnimationFrame(() => { changed = performance.now(); }); });
+      mo.observe(tb, { childList: true, subtree: true, characterData: true, attributes: true });
+      const t = performance.now();
+      document.getElementById('refresh').click();
+      const tick = () => {
+        seenBusy ||= main.hasAttribute('aria-busy');
+        if (seenBusy && !main.hasAttribute('aria-busy') && changed !== null) requestAnimationFrame(() => resolve({ changed: changed - t, done: performance.now() - t, t }));
+        else setTimeout(tick, 2);
+      };
+      tick();
+    }));
+    const refreshLong = longest(await page.evaluate(() => window.__lt), refresh.t);
+    const heap = await heapMiB(page);
+    await page.close();
+    return { cgroups: made, listed: answer.count, rows, api_ms: apiMs, cgroups_answered_ms: Math.round(answered), first_row_ms: Math.round(marks.firstRow), ooms_ms: Math.round(marks.oom),
+      longest_task_load_ms: loadLong, longest_task_scroll_ms: scrollLong, refresh_ms: Math.round(refresh.done),
+      refresh_rows_ms: Math.round(refresh.changed), refresh_longest_task_ms: refreshLong, dom_nodes: domNodes, js_heap_mib: heap };
+  } finally {
+    if (server) await stop(server);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The Containers page's rows of the targets table (table() below calls it).
+function containersRows(out, t, mb, v) {
+  const c = out.containers;
+  if (!c) return;
+  const k = 'containers';
+  t.push([`Containers page (${c.cgroups.toLocaleString('en-US')} cgroups, ${c.rows.toLocaleString('en-US')} rows drawn): tree on screen (the page had /cgroups at ${mb(k, 'cgroups_answered_ms')}; asked alone it takes ${mb(k, 'api_ms')})`, mb(k, 'first_row_ms'), '≤ 1000 ms', v(c.first_row_ms <= 1000)]);
+  t.push(['Containers page: DOM nodes', c.dom_nodes.toLocaleString('en-US'), '≤ 20,000', v(c.dom_nodes <= 20000)]);
+  t.push(['Containers page: refresh (the one interaction it offers: no sort, filter or expand)', mb(k, 'refresh_ms'), '< 200 ms', v(c.refresh_ms < 200)]);
+  t.push(['Containers page: longest task while loading', mb(k, 'longest_task_load_ms'), '—', '—']);
+  t.push(['Containers page: longest task while scrolling', mb(k, 'longest_task_scroll_ms'), '≤ 50 ms', v(c.longest_task_scroll_ms <= 50)]);
+  t.push([`Containers page: JS heap ${c.js_heap_mib} MiB; longest task in the refresh`, mb(k, 'refresh_longest_task_ms'), '—', '—']);
+}
+
 async function main() {
   if (!BIN || !SUBJECT) throw new Error('set MEMSCOPE_BIN and MEMSCOPE_SUBJECT (bench/browser.sh does)');
   const server = spawn(BIN, ['--listen', '127.0.0.1:0', '--web-dir', WEB, '--log-level', 'info', '--data-dir', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -438,6 +578,7 @@ async function main() {
       await repeat(out, 'pagemap', () => pagemapPage(ctx, base));
     }
     if (!process.env.BENCH_ONLY || ONLY.includes('diff')) await repeat(out, 'diff', () => diffPage(ctx, base));
+    if (ONLY.includes('containers') || !process.env.BENCH_ONLY) { log(`Containers page, ${CG_COUNT} cgroups`); await repeat(out, 'containers', () => containersPage(ctx)); }
   } catch (e) {
     out.error = String(e && e.stack || e);
     log(out.error);
@@ -490,6 +631,7 @@ function table(out) {
     for (const k of ['sort', 'sort_again', 'filter', 'refresh']) t.push([`process list (${li.processes}): ${k.replace('_', ' ')}`, mb('list', `${k}_ms`), '< 200 ms', v(li[`${k}_ms`] < 200)]);
     t.push(['process list: DOM nodes', li.dom_nodes.toLocaleString('en-US'), '≤ 20,000', v(li.dom_nodes <= 20000)]);
   }
+  containersRows(out, t, mb, v);
   if (pm) {
     t.push(['64 GiB region page map: counts on screen', mb('pagemap', 'counts_ms'), '—', '—']);
     t.push(['64 GiB region page map: zoom (slowest of 4)', mb('pagemap', 'zoom_ms_max'), '< 100 ms', v(pm.zoom_ms_max < 100)]);

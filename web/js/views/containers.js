@@ -5,6 +5,7 @@ import { api, qs, ApiError } from '../api.js';
 import { h, clear } from '../dom.js';
 import { bytes, int, pct } from '../fmt.js';
 import { memBar, legend } from '../membar.js';
+import { virtualTable } from '../vtable.js';
 
 export function mount(root, params, app) {
   return params.path === undefined ? mountTree(root, app) : mountOne(root, params.path, app);
@@ -26,29 +27,31 @@ function mountTree(root, app) {
   const head = h('p', { class: 'hint', id: 'cgsummary' });
   const tree = h('table', { class: 'data cgtree', id: 'cgtree' });
   const ooms = h('div', { id: 'oomlist' });
-  root.append(h('h1', { text: 'Containers and cgroups' }), head, legend(h),
-    h('div', { class: 'scroll-x' }, tree),
+  // only the rows in view are drawn: a node with pods of several containers each has thousands
+  const wrap = h('div', { class: 'scroll-x tablewrap', id: 'cgwrap' }, tree);
+  root.append(h('h1', { text: 'Containers and cgroups' }), head, legend(h), wrap,
     h('h2', { text: 'OOM kills' }), ooms);
+  const vt = treeTable(tree, wrap);
   let ctl = null;
   const refresh = async () => {
     if (ctl) ctl.abort();
     ctl = new AbortController();
-    const [list, ev] = await Promise.all([
-      api('/cgroups', { signal: ctl.signal }).catch((e) => e),
-      api(`/events${qs({ type: 'oom' })}`, { signal: ctl.signal }),
-    ]);
+    // both asked at once; the tree is drawn as soon as its answer is in, not after the kills'
+    const evP = api(`/events${qs({ type: 'oom' })}`, { signal: ctl.signal });
+    evP.catch(() => {});   // awaited below
+    const list = await api('/cgroups', { signal: ctl.signal }).catch((e) => e);
     if (list instanceof ApiError) {
-      clear(tree);
+      vt.draw([], 1);
       head.textContent = '';
       app.message(root, 'warn', `No cgroups to show: ${list.message}`);
     } else if (list instanceof Error) {
       throw list;
     } else {
-      drawTree(head, tree, list);
+      drawTree(head, vt, list);
     }
-    drawOoms(ooms, ev);
+    drawOoms(ooms, await evP);
   };
-  return { refresh, destroy() { if (ctl) ctl.abort(); } };
+  return { refresh, destroy() { if (ctl) ctl.abort(); vt.destroy(); } };
 }
 
 // Children sorted by usage under their parent, depth-first: the flat list becomes an indented tree.
@@ -68,21 +71,19 @@ function ordered(cgroups) {
 // The v2 root has no memory.current: its usage is what its parts add up to.
 const usageOf = (c) => c.usage ?? (c.parts ? c.parts.anon + c.parts.file + c.parts.shmem + (c.parts.kernel || 0) + (c.parts.sock || 0) : 0);
 
-function drawTree(head, table, list) {
-  const rows = ordered(list.cgroups);
-  const scale = Math.max(1, ...rows.map(usageOf));
-  head.textContent = `cgroup v${list.version} memory controller at ${list.root}${list.hybrid ? ' (hybrid host)' : ''}: ` +
-    `${int(list.count)} cgroups. Bars share one scale (the largest usage); a limited cgroup's bar is drawn ` +
-    'against its limit, marked at the right.';
-  clear(table);
-  table.append(h('thead', null, h('tr', null,
-    ['cgroup', 'usage', 'split', 'limit', 'processes', 'OOM kills', 'pressure'].map((t, i) =>
-      h('th', { scope: 'col', class: i === 1 || i >= 3 ? 'num' : null, text: t })))));
-  const body = h('tbody');
-  for (const c of rows) {
+// The tree's virtual table: its header, and one row per cgroup kept (by path) while its figures are
+// the same, so a refresh that changes nothing changes nothing in the DOM.
+function treeTable(table, wrap) {
+  const rows = new Map();
+  let scale = 1;
+  const vt = virtualTable(table, wrap, (c) => {
     const u = usageOf(c);
     const limited = c.limit !== null && c.limit !== undefined;
-    body.append(h('tr', { dataset: { path: c.path } },
+    const sig = `${scale}|${u}|${c.limit}|${c.nprocs}|${c.oom_kills}|${c.pressure_some_avg10}|${c.depth}|` +
+      `${c.parts ? Object.values(c.parts).join(',') : ''}|${c.container ? c.container.id || c.container.pod_uid : ''}`;
+    let r = rows.get(c.path);
+    if (r && r.sig === sig) return r.tr;
+    const tr = h('tr', { dataset: { path: c.path } },
       h('td', { class: 'cgname', css: { paddingLeft: `${0.3 + c.depth * 1.1}rem` } },
         h('a', { href: cgroupHref(c.path), text: baseName(c.path), title: c.path }), containerTag(c.container)),
       h('td', { class: 'num usage', dataset: { bytes: u }, text: bytes(u) }),
@@ -91,9 +92,31 @@ function drawTree(head, table, list) {
       h('td', { class: 'num limit', dataset: { bytes: limited ? c.limit : '' }, text: limited ? bytes(c.limit) : 'none' }),
       h('td', { class: 'num', text: int(c.nprocs) }),
       h('td', { class: ['num', c.oom_kills ? 'bad' : null], text: c.oom_kills === null ? '—' : int(c.oom_kills) }),
-      h('td', { class: 'num', text: c.pressure_some_avg10 === null ? '—' : `${c.pressure_some_avg10.toFixed(2)}%` })));
-  }
-  table.append(body);
+      h('td', { class: 'num', text: c.pressure_some_avg10 === null ? '—' : `${c.pressure_some_avg10.toFixed(2)}%` }));
+    r = { tr, sig };
+    rows.set(c.path, r);
+    return tr;
+  });
+  vt.head = h('tr', null, ['cgroup', 'usage', 'split', 'limit', 'processes', 'OOM kills', 'pressure'].map((t, i) =>
+    h('th', { scope: 'col', class: i === 1 || i >= 3 ? 'num' : null, text: t })));
+  vt.draw = (list, sc) => {
+    scale = sc;
+    const live = new Set(list.map((c) => c.path));
+    for (const p of rows.keys()) if (!live.has(p)) rows.delete(p);
+    vt.set(vt.head, list);
+    table.dataset.count = String(list.length);
+  };
+  return vt;
+}
+
+function drawTree(head, vt, list) {
+  const rows = ordered(list.cgroups);
+  let scale = 1;
+  for (const c of rows) scale = Math.max(scale, usageOf(c));
+  head.textContent = `cgroup v${list.version} memory controller at ${list.root}${list.hybrid ? ' (hybrid host)' : ''}: ` +
+    `${int(list.count)} cgroups. Bars share one scale (the largest usage); a limited cgroup's bar is drawn ` +
+    'against its limit, marked at the right.';
+  vt.draw(rows, scale);
 }
 
 function drawOoms(box, ev) {
