@@ -29,11 +29,12 @@
 /* Read-ahead: once a file has proved large, a thread of the stream's own reads it (the kernel's
  * printing of smaps is most of the cost) while the caller parses and writes what came before, on
  * the other core.  Four 32 KiB slots between them, each filled to RS_SLOT_FULL before it is
- * handed over; a reader that found them all full sleeps until half are free again, and a caller
- * that found none sleeps until half are filled.  Every hand-over that wakes a thread costs a context
- * switch (tens of microseconds in a VM), so either side is woken once per two slots, not once per
- * slot or per half-filled one: whichever side is faster (the caller, when it only parses) would
- * otherwise wait, and be woken, for every slot.  Slots and the stream's buffer stay under
+ * handed over; a reader that found them all full sleeps until half are free again.  Every hand-over
+ * that wakes a thread costs a context switch (tens of microseconds in a VM), so the reader is woken
+ * once per two slots, not once per half-filled one.  A caller that only parses (ms_rstream_read_ahead:
+ * a diff) is the faster side and would be woken for every slot: it sleeps until half are filled.
+ * One that does more per region (/maps?rss=1 scans and writes) is the slower side: it rarely finds
+ * none, and then takes the first.  Slots and the stream's buffer stay under
  * 256 KiB together: more is handed back to the system at every free and faulted in again. */
 #define RS_AHEAD_AFTER ((size_t)1 << 20)
 #define RS_SLOTS 4
@@ -48,6 +49,7 @@ struct rs_ahead {
     char *slot[RS_SLOTS];
     size_t len[RS_SLOTS];
     size_t head, count;     /* filled slots: head .. head + count - 1 (mod RS_SLOTS) */
+    size_t wake_at;         /* filled slots a caller that found none waits for (set before start) */
     bool eof, stop;
     int err;                /* errno of a failed read, 0 if none */
 };
@@ -208,7 +210,7 @@ static void *ahead_main(void *arg)
         }
         a->err = err;
         a->eof = eof;
-        if (a->count >= RS_SLOTS / 2 || err || eof)
+        if (a->count >= a->wake_at || err || eof)
             pthread_cond_broadcast(&a->cv);     /* what a caller that found none waits for */
         pthread_mutex_unlock(&a->mu);
         if (err || eof)
@@ -231,11 +233,12 @@ static void ahead_stop(struct rs_ahead *a)
 }
 
 /* Hands the rest of the file to a reader thread.  Failing that, the stream simply reads on itself. */
-static void ahead_start(ms_rstream *s)
+static void ahead_start(ms_rstream *s, size_t wake_at)
 {
     struct rs_ahead *a = calloc(1, sizeof *a);
     if (!a)
         return;
+    a->wake_at = wake_at;
     a->fd = s->fd;
     bool ok = true;
     for (size_t i = 0; i < RS_SLOTS; i++)
@@ -276,7 +279,7 @@ static ms_err read_block(ms_rstream *s, size_t *got)
     }
     pthread_mutex_lock(&a->mu);
     if (!a->count)
-        while (a->count < RS_SLOTS / 2 && !a->eof && !a->err)
+        while (a->count < a->wake_at && !a->eof && !a->err)
             pthread_cond_wait(&a->cv, &a->mu);
     if (!a->count) {
         int err = a->err;
@@ -300,7 +303,7 @@ static ms_err read_block(ms_rstream *s, size_t *got)
 static ms_err refill(ms_rstream *s)
 {
     if (!s->ahead && s->bytes_read >= RS_AHEAD_AFTER)
-        ahead_start(s);
+        ahead_start(s, 1);
     size_t keep = s->hist < s->nwin ? s->side[s->hist].text : s->open ? s->side[s->nwin].text : s->pos;
     size_t live = s->len - keep;
     /* The kernel gives a seq_file about a page per read(): compacting before every read would move
@@ -523,7 +526,7 @@ bool ms_rstream_reading_ahead(const ms_rstream *s)
 void ms_rstream_read_ahead(ms_rstream *s)
 {
     if (!s->ahead)
-        ahead_start(s);
+        ahead_start(s, RS_SLOTS / 2);
 }
 
 void ms_rstream_close(ms_rstream *s)

@@ -57,8 +57,10 @@ uint64_t ms_rstream_horizon(const ms_rstream *s);
 bool ms_rstream_reading_ahead(const ms_rstream *s);
 
 /* Hands the rest of the file to the reader thread now rather than after RS_AHEAD_AFTER, for a
- * caller that expects a large file and reads it to the end (a diff of a whole process).  On a small
- * file that costs a thread's start; failing to start one, the stream reads on itself. */
+ * caller that expects a large file and reads it to the end doing little per region (a diff of a
+ * whole process): such a caller outruns the kernel, so when it finds nothing read it waits for
+ * half the read-ahead slots rather than being woken for each.  On a small file that costs a
+ * thread's start; failing to start one, the stream reads on itself. */
 void ms_rstream_read_ahead(ms_rstream *s);
 
 /* Closes the file (not dirfd) and frees everything; NULL is a no-op. */
