@@ -168,10 +168,13 @@ ms_err ms_read_fd(int fd, ms_buf *b)
 {
     ms_buf_reset(b);
     for (;;) {
-        /* Ask for at least 64 KiB (or what is left under the cap plus one byte, to detect TOOBIG). */
+        /* Ask for at least 64 KiB (or what is left under the cap plus one byte, to detect TOOBIG).
+         * A first buffer of exactly MS_BUF_FIRST (the reserve adds a byte for the terminator): one
+         * byte more doubled it to 128 KiB, which malloc maps and unmaps on every call at memscoped's
+         * mmap threshold, for files (a cgroup's, a process's status) of a few hundred bytes. */
         size_t want = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
         if (want < MS_BUF_FIRST / 2) {
-            ms_err rc = ms_buf_reserve(b, b->cap ? b->cap : MS_BUF_FIRST);
+            ms_err rc = ms_buf_reserve(b, b->cap ? b->cap : MS_BUF_FIRST - 1);
             if (rc == MS_ERR_TOOBIG && b->len < b->max)
                 rc = ms_buf_reserve(b, b->max - b->len);
             if (rc != MS_OK)
