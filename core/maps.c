@@ -128,6 +128,11 @@ ms_err ms_maps_parse_line(const char **pp, const char *end, ms_region *r)
     return MS_OK;
 }
 
+bool ms_maps_line_range(const char *p, const char *end, uint64_t *start, uint64_t *stop)
+{
+    return hex(&p, end, start) && p < end && *p++ == '-' && hex(&p, end, stop);
+}
+
 ms_err ms_maps_parse(ms_maps *m)
 {
     ms_err rc = MS_OK;

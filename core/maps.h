@@ -83,6 +83,9 @@ size_t ms_maps_drop_torn(ms_region *r, size_t n, void *also, size_t also_size);
  * '\n' (or at end for an unterminated last line).  Sets every field of *r; kind is left for
  * ms_maps_classify.  MS_ERR_PARSE if the line stops before the inode or has junk in a field. */
 ms_err ms_maps_parse_line(const char **p, const char *end, ms_region *r);
+/* The start and end addresses of the region line at p ("start-end ..."), read without the rest of
+ * the line: false when p does not start with them. */
+bool ms_maps_line_range(const char *p, const char *end, uint64_t *start, uint64_t *stop);
 /* Makes room for `want` regions in m->regions (geometric growth). */
 ms_err ms_maps_reserve(ms_maps *m, size_t want);
 

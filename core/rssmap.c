@@ -24,6 +24,23 @@
 /* page_regions per call: 96 KiB.  A 10,000-region subject fits in a few calls. */
 #define RSS_SCAN_VEC 4096
 
+/* What the stream's reader thread scanned for one read-ahead slot: the kernel's ranges over
+ * [from, to) as they came (to == 0: nothing scanned), and the calls it took.  Owned as the slot is
+ * (see ms_rstream_hook). */
+typedef struct {
+    struct page_region *v;
+    size_t n, cap;
+    uint64_t from, to;
+    size_t calls;
+} rss_batch;
+
+/* The reader thread's side.  horizon: where its last slot's scan ended (0 before the first);
+ * touched by that thread only. */
+struct rss_ahead {
+    rss_batch batch[MS_RSTREAM_SLOTS];
+    uint64_t horizon;
+};
+
 void ms_rss_scan_init(ms_rss_scan *s)
 {
     memset(s, 0, sizeof *s);
@@ -32,8 +49,18 @@ void ms_rss_scan_init(ms_rss_scan *s)
     s->pagemap_fd = -1;
 }
 
+static void ahead_free(struct rss_ahead *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < MS_RSTREAM_SLOTS; i++)
+        free(a->batch[i].v);
+    free(a);
+}
+
 void ms_rss_scan_free(ms_rss_scan *s)
 {
+    ahead_free(s->ahead);
     free(s->r);
     free(s->vec);
     if (s->maps_fd >= 0)
@@ -60,26 +87,44 @@ static ms_err ranges_add(ms_rss_scan *s, const struct page_region *p)
     return MS_OK;
 }
 
-/* One PAGEMAP_SCAN call over [start, end) into s->vec: the number of ranges, or -1 with errno. */
-static int scan_call(ms_rss_scan *s, uint64_t start, uint64_t end)
+/* One PAGEMAP_SCAN call over [start, end) into vec (room for RSS_SCAN_VEC): the number of ranges,
+ * or -1 with errno. */
+static int scan_call(int fd, struct page_region *vec, uint64_t start, uint64_t end)
 {
     struct pm_scan_arg a;
     memset(&a, 0, sizeof a);
     a.size = sizeof a;
     a.start = start;
     a.end = end;
-    a.vec = (uint64_t)(uintptr_t)s->vec;
+    a.vec = (uint64_t)(uintptr_t)vec;
     a.vec_len = RSS_SCAN_VEC;
     a.category_mask = PAGE_IS_PRESENT | PAGE_IS_PFNZERO;
     a.category_inverted = PAGE_IS_PFNZERO;
     /* HUGE is told by the page-table level the walk is at anyway: it costs no page lookups. */
     a.return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE;
     int n;
-    while ((n = ioctl(s->pagemap_fd, PAGEMAP_SCAN, &a)) < 0 && errno == EINTR)
+    while ((n = ioctl(fd, PAGEMAP_SCAN, &a)) < 0 && errno == EINTR)
         ;
-    if (n >= 0)
-        s->calls++;
     return n;
+}
+
+/* The next call of a walk over [*next, upto): its ranges in vec, checked, *n of them, and *next
+ * moved on to where the walk got (see the top of this file for why from the ranges). */
+static ms_err scan_step(int fd, struct page_region *vec, uint64_t *next, uint64_t upto, size_t *n)
+{
+    int got = scan_call(fd, vec, *next, upto);
+    *n = 0;
+    if (got < 0)
+        return ms_err_from_errno(errno);
+    for (int i = 0; i < got; i++) {
+        if (vec[i].start < *next || vec[i].end > upto || vec[i].start >= vec[i].end)
+            return MS_ERR_PARSE;         /* the kernel broke its own contract */
+        *next = vec[i].end;
+    }
+    if (got < RSS_SCAN_VEC)
+        *next = upto;                    /* a vector not full: the walk got to upto */
+    *n = (size_t)got;
+    return MS_OK;
 }
 
 ms_err ms_rss_scan_open(int dirfd, uint64_t start, uint64_t end, uint64_t base_page, ms_rss_scan *s)
@@ -97,9 +142,11 @@ ms_err ms_rss_scan_open(int dirfd, uint64_t start, uint64_t end, uint64_t base_p
         goto out;
     }
     /* An empty range: a kernel without the ioctl refuses it as it would any other. */
-    if (scan_call(s, start, start) < 0)
+    if (scan_call(s->pagemap_fd, s->vec, start, start) < 0)
         rc = (errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL) ? MS_ERR_UNSUPPORTED
                                                                          : ms_err_from_errno(errno);
+    else
+        s->calls++;
 out:
     if (rc != MS_OK)
         ms_rss_scan_free(s);
@@ -113,21 +160,92 @@ ms_err ms_rss_scan_to(ms_rss_scan *s, uint64_t upto)
     if (upto > s->end)
         upto = s->end;
     while (rc == MS_OK && s->next < upto) {
-        int n = scan_call(s, s->next, upto);
-        if (n < 0) {
-            rc = ms_err_from_errno(errno);
-            break;
-        }
-        for (int i = 0; rc == MS_OK && i < n; i++) {
-            if (vec[i].start < s->next || vec[i].end > upto || vec[i].start >= vec[i].end)
-                rc = MS_ERR_PARSE;       /* the kernel broke its own contract */
-            else if ((rc = ranges_add(s, &vec[i])) == MS_OK)
-                s->next = vec[i].end;
-        }
-        if (rc == MS_OK && (size_t)n < RSS_SCAN_VEC)
-            s->next = upto;              /* a vector not full: the walk got to upto */
+        size_t n;
+        rc = scan_step(s->pagemap_fd, s->vec, &s->next, upto, &n);
+        s->calls++;
+        for (size_t i = 0; rc == MS_OK && i < n; i++)
+            rc = ranges_add(s, &vec[i]);
     }
     return rc;
+}
+
+/* The reader thread's scan (ms_rstream_hook.on_read) of the regions whose lines end in text: from
+ * where its last slot's scan ended, or for the first slot from the first line that starts in it,
+ * up to the end of the last complete line.  A failure leaves the batch empty: the caller's thread
+ * scans that part itself, and meets the error there. */
+static void ahead_on_read(void *ctx, size_t slot, const char *text, size_t len)
+{
+    ms_rss_scan *s = ctx;        /* of s, only what stays as it was before the thread started */
+    struct rss_ahead *a = s->ahead;
+    rss_batch *b = &a->batch[slot];
+    b->n = b->calls = 0;
+    b->from = b->to = 0;
+    const char *end = text + len, *last = memrchr(text, '\n', len), *first = memchr(text, '\n', len);
+    const char *before = last ? memrchr(text, '\n', (size_t)(last - text)) : NULL;
+    uint64_t start, stop, from = a->horizon;
+    if (!before || (!from && !ms_maps_line_range(first + 1, end, &from, &stop)))
+        return;                  /* no complete line after the first '\n': a slot of a few huge lines */
+    if (!ms_maps_line_range(before + 1, end, &start, &stop))
+        return;
+    if (stop > s->end)
+        stop = s->end;
+    uint64_t next = from;
+    while (next < stop) {
+        size_t n;
+        if (b->cap - b->n < RSS_SCAN_VEC &&
+            ms_grow((void **)&b->v, &b->cap, b->n + RSS_SCAN_VEC, sizeof *b->v, RSS_SCAN_VEC, 0) != MS_OK)
+            break;
+        ms_err rc = scan_step(s->pagemap_fd, b->v + b->n, &next, stop, &n);
+        b->calls++;
+        if (rc != MS_OK)
+            break;
+        b->n += n;
+    }
+    if (next < stop || from >= stop) {
+        b->n = 0;
+        return;
+    }
+    b->from = from;
+    b->to = a->horizon = stop;
+}
+
+/* The caller's side (ms_rstream_hook.on_take): the batch's ranges join the scan's.  Whatever lies
+ * between where this thread's scan got and where the batch starts is scanned here first; what the
+ * batch holds before that point was scanned already. */
+static ms_err ahead_on_take(void *ctx, size_t slot)
+{
+    ms_rss_scan *s = ctx;
+    const rss_batch *b = &s->ahead->batch[slot];
+    ms_err rc = MS_OK;
+    s->calls += b->calls;
+    s->ahead_calls += b->calls;
+    if (b->to <= s->next)
+        return MS_OK;
+    if (b->from > s->next && (rc = ms_rss_scan_to(s, b->from)) != MS_OK)
+        return rc;
+    for (size_t i = 0; rc == MS_OK && i < b->n; i++) {
+        struct page_region p = b->v[i];
+        if (p.end <= s->next)
+            continue;
+        if (p.start < s->next)
+            p.start = s->next;
+        rc = ranges_add(s, &p);
+    }
+    if (rc == MS_OK)
+        s->next = b->to;
+    return rc;
+}
+
+/* Ties the scan to the stream's reader thread, if the stream has not started reading ahead. */
+static ms_err ahead_follow(ms_rss_scan *s, ms_rstream *rs)
+{
+    if (s->ahead)
+        return MS_OK;
+    if (!(s->ahead = calloc(1, sizeof *s->ahead)))
+        return MS_ERR_NOMEM;
+    ms_rstream_hook h = {ahead_on_read, ahead_on_take, s};
+    ms_rstream_set_hook(rs, &h);      /* too late for a stream reading ahead: this thread scans */
+    return MS_OK;
 }
 
 ms_err ms_rss_scan_read(int dirfd, uint64_t start, uint64_t end, uint64_t base_page, ms_rss_scan *s)
@@ -181,7 +299,10 @@ ms_err ms_rss_scan_region(ms_rss_scan *s, const ms_region *g, ms_region_rss *out
 
 ms_err ms_rss_scan_next(ms_rss_scan *s, ms_rstream *rs, const ms_region **g, ms_region_rss *out)
 {
-    ms_err rc = ms_rstream_next(rs, g, NULL, NULL);
+    *g = NULL;
+    ms_err rc = ahead_follow(s, rs);
+    if (rc == MS_OK)
+        rc = ms_rstream_next(rs, g, NULL, NULL);
     if (rc == MS_OK && !*g)
         rc = ms_rss_scan_to(s, s->end);
     else if (rc == MS_OK && (*g)->end > s->next) {

@@ -58,6 +58,8 @@ typedef struct {
     int dirfd;                /* borrowed from ms_rss_scan_open's caller */
     int maps_fd;              /* owned, opened for the first page-size question; -1 until then */
     uint64_t base_page;
+    struct rss_ahead *ahead;  /* owned: what a stream's reader thread scans (ms_rss_scan_next) */
+    size_t ahead_calls;       /* of calls, those made on the stream's reader thread */
 } ms_rss_scan;
 
 void ms_rss_scan_init(ms_rss_scan *s);
@@ -77,9 +79,14 @@ ms_err ms_rss_scan_read(int dirfd, uint64_t start, uint64_t end, uint64_t base_p
  * PROCMAP_QUERY for its page size: MS_ERR_UNSUPPORTED without it. */
 ms_err ms_rss_scan_region(ms_rss_scan *s, const ms_region *g, ms_region_rss *out);
 /* The next region of a maps stream (*g == NULL at the end) and its figures: the scan follows the
- * stream a block of lines at a time (up to ms_rstream_horizon), so that a reader thread of the
- * stream prints the next lines while this one scans and the caller writes.  At the end the scan
- * goes on to its own end, so that ms_rss_scan_outside sees everything. */
+ * stream a block of lines at a time (up to ms_rstream_horizon).  Once the stream reads ahead on its
+ * thread, that thread scans each block's regions right after reading them (ms_rstream_hook), where
+ * the kernel's structures the printing just walked are still in its core's cache (a scan on
+ * another core took twice the time), and this thread only clips and writes.  At the end the scan
+ * goes on to its own end, so that ms_rss_scan_outside sees everything.  The first call ties the
+ * scan to rs, which must be the only stream used with it (one that reads ahead already is simply
+ * followed from this thread), and rs must be closed before the scan is freed: its thread uses the
+ * scan's descriptor and buffers. */
 ms_err ms_rss_scan_next(ms_rss_scan *s, ms_rstream *rs, const ms_region **g, ms_region_rss *out);
 /* Resident bytes the scan found in no region handed to ms_rss_scan_region: the process mapped
  * something between the two reads.  Meaningful once every region was handed over and the scan

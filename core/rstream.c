@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "num.h"
 #include "proc.h"
 
 #define RS_BLOCK_DEFAULT ((size_t)32 << 10)   /* the kernel gives a page per read() anyway */
@@ -32,12 +31,13 @@
  * handed over; a reader that found them all full sleeps until half are free again.  Every hand-over
  * that wakes a thread costs a context switch (tens of microseconds in a VM), so the reader is woken
  * once per two slots, not once per half-filled one.  A caller that only parses (ms_rstream_read_ahead:
- * a diff) is the faster side and would be woken for every slot: it sleeps until half are filled.
- * One that does more per region (/maps?rss=1 scans and writes) is the slower side: it rarely finds
- * none, and then takes the first.  Slots and the stream's buffer stay under
+ * a diff) is the faster side and would be woken for every slot: it sleeps until half are filled, and
+ * so does one whose hook has the reader thread do work of its own on each slot (/maps?rss=1, whose
+ * scan runs there).  One that does more per region than the reader is the slower side: it rarely
+ * finds none, and then takes the first.  Slots and the stream's buffer stay under
  * 256 KiB together: more is handed back to the system at every free and faulted in again. */
 #define RS_AHEAD_AFTER ((size_t)1 << 20)
-#define RS_SLOTS 4
+#define RS_SLOTS MS_RSTREAM_SLOTS
 #define RS_SLOT ((size_t)32 << 10)
 #define RS_SLOT_FULL (RS_SLOT - RS_SLOT / 8)
 
@@ -52,6 +52,7 @@ struct rs_ahead {
     size_t wake_at;         /* filled slots a caller that found none waits for (set before start) */
     bool eof, stop;
     int err;                /* errno of a failed read, 0 if none */
+    ms_rstream_hook hook;   /* copied at start: on_read NULL when there is none */
 };
 
 typedef struct {
@@ -66,6 +67,7 @@ struct ms_rstream {
     bool done;              /* eof and every line parsed */
     size_t bytes_read;      /* 0: the file was empty */
     struct rs_ahead *ahead; /* NULL until the file has proved large */
+    ms_rstream_hook hook;   /* on_read NULL when there is none */
     uint64_t base_page;
     size_t block;
 
@@ -203,6 +205,8 @@ static void *ahead_main(void *arg)
             }
             len += n;
         }
+        if (len && a->hook.on_read)
+            a->hook.on_read(a->hook.ctx, i, a->slot[i], len);
         pthread_mutex_lock(&a->mu);
         if (len) {
             a->len[i] = len;
@@ -240,6 +244,7 @@ static void ahead_start(ms_rstream *s, size_t wake_at)
         return;
     a->wake_at = wake_at;
     a->fd = s->fd;
+    a->hook = s->hook;
     bool ok = true;
     for (size_t i = 0; i < RS_SLOTS; i++)
         ok &= (a->slot[i] = malloc(RS_SLOT)) != NULL;
@@ -289,6 +294,7 @@ static ms_err read_block(ms_rstream *s, size_t *got)
     size_t i = a->head, n = a->len[i];
     pthread_mutex_unlock(&a->mu);
     memcpy(s->buf + s->len, a->slot[i], n);     /* the reader leaves a counted slot alone */
+    ms_err rc = a->hook.on_take ? a->hook.on_take(a->hook.ctx, i) : MS_OK;
     pthread_mutex_lock(&a->mu);
     a->head = (a->head + 1) % RS_SLOTS;
     a->count--;
@@ -296,14 +302,14 @@ static ms_err read_block(ms_rstream *s, size_t *got)
         pthread_cond_broadcast(&a->cv);     /* what a reader that found them all full waits for */
     pthread_mutex_unlock(&a->mu);
     *got = n;
-    return MS_OK;
+    return rc;
 }
 
 /* Makes room and reads the next block; at the end, tells an exited process from a complete file. */
 static ms_err refill(ms_rstream *s)
 {
     if (!s->ahead && s->bytes_read >= RS_AHEAD_AFTER)
-        ahead_start(s, 1);
+        ahead_start(s, s->hook.on_read ? RS_SLOTS / 2 : 1);
     size_t keep = s->hist < s->nwin ? s->side[s->hist].text : s->open ? s->side[s->nwin].text : s->pos;
     size_t live = s->len - keep;
     /* The kernel gives a seq_file about a page per read(): compacting before every read would move
@@ -511,9 +517,9 @@ uint64_t ms_rstream_horizon(const ms_rstream *s)
     /* The buffer starts at a line start (compaction keeps whole regions), so the last complete
      * line starts after the '\n' before its own, or at 0. */
     const char *nl = memrchr(s->buf, '\n', s->safe - 1);
-    const char *p = nl ? nl + 1 : s->buf, *end = s->buf + s->safe;
+    const char *p = nl ? nl + 1 : s->buf;
     uint64_t start, stop;
-    if (!ms_num_hex(&p, end, &start) || p >= end || *p++ != '-' || !ms_num_hex(&p, end, &stop))
+    if (!ms_maps_line_range(p, s->buf + s->safe, &start, &stop))
         return 0;                 /* not a region line: the parser will say so when it gets there */
     return stop;
 }
@@ -527,6 +533,14 @@ void ms_rstream_read_ahead(ms_rstream *s)
 {
     if (!s->ahead)
         ahead_start(s, RS_SLOTS / 2);
+}
+
+bool ms_rstream_set_hook(ms_rstream *s, const ms_rstream_hook *h)
+{
+    if (s->ahead)
+        return false;
+    s->hook = *h;
+    return true;
 }
 
 void ms_rstream_close(ms_rstream *s)

@@ -63,6 +63,28 @@ bool ms_rstream_reading_ahead(const ms_rstream *s);
  * thread's start; failing to start one, the stream reads on itself. */
 void ms_rstream_read_ahead(ms_rstream *s);
 
+/* Work done on each block the reader thread reads, beside the stream's own: for a caller whose
+ * per-region work includes a system call that touches the same kernel objects as the file's
+ * printing (a page-table scan of the regions just listed), done right after the printing on the
+ * same core, where they are still in its cache.
+ *   - on_read(ctx, slot, text, len) runs on the reader thread when a block has been read into read-ahead
+ *     slot `slot` (0 .. MS_RSTREAM_SLOTS - 1): text is the file's next len bytes, which may start
+ *     and end in the middle of a line;
+ *   - on_take(ctx, slot) runs on the caller's thread, inside ms_rstream_next, when that block is
+ *     taken, before any of its regions is handed out; an error ends the stream with it.
+ * What a hook keeps per slot has the slot's owner: the reader thread's from the moment it starts
+ * filling the slot until on_read returns, the caller's from on_take until the next on_read of that
+ * slot (the stream makes sure the two never overlap).  ctx must outlive the stream. */
+#define MS_RSTREAM_SLOTS 4
+typedef struct {
+    void (*on_read)(void *ctx, size_t slot, const char *text, size_t len);
+    ms_err (*on_take)(void *ctx, size_t slot);
+    void *ctx;
+} ms_rstream_hook;
+
+/* Sets the hook; only before the stream reads ahead (false, and nothing set, after). */
+bool ms_rstream_set_hook(ms_rstream *s, const ms_rstream_hook *h);
+
 /* Closes the file (not dirfd) and frees everything; NULL is a no-op. */
 void ms_rstream_close(ms_rstream *s);
 

@@ -52,8 +52,8 @@ typedef struct {
 static void rss_stream_free(void *ctx)
 {
     rss_stream *x = ctx;
+    ms_rstream_close(x->rs);          /* first: its reader thread scans with x->scan */
     ms_rss_scan_free(&x->scan);
-    ms_rstream_close(x->rs);
     if (x->dirfd >= 0)
         close(x->dirfd);
     free(x);

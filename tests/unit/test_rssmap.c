@@ -1,6 +1,6 @@
 /* test_rssmap.c - regions from PROCMAP_QUERY (against maps) and resident bytes per region from
  * PAGEMAP_SCAN (against smaps) of live processes: one holding still (every figure must equal smaps',
- * scanned whole or in slices behind a maps stream), our own address space with more ranges than one
+ * scanned whole or in slices behind a maps stream, or by the stream's reader thread), our own address space with more ranges than one
  * scan call returns (the resume rule) and a range cut by a slice, and a process remapping itself as
  * fast as it can (never an impossible answer, either way). */
 #include "check.h"
@@ -90,9 +90,11 @@ static uint64_t check_rss_equals_smaps(int dirfd)
 }
 
 /* The streaming path the server takes: maps read as a stream (in blocks of `block`) and scanned a
- * block of regions at a time behind it.  Every region's figures equal smaps', whatever the slices;
- * returns the scan calls made. */
-static size_t check_stream_equals_smaps(int dirfd, size_t block)
+ * block of regions at a time behind it; with `ahead`, the stream reads ahead on its thread from its
+ * second block on, and that thread scans each block's regions (the server's path past maps' first
+ * MiB).  Every region's figures equal smaps', whatever the slices; returns the scan calls made, and
+ * in *on_thread (when not NULL) those made on the stream's thread. */
+static size_t check_stream_equals_smaps(int dirfd, size_t block, bool ahead, size_t *on_thread)
 {
     ms_smaps s;
     ms_rss_scan sc;
@@ -110,6 +112,8 @@ static size_t check_stream_equals_smaps(int dirfd, size_t block)
         CHECK(rc == MS_OK);
         if (rc != MS_OK || !g)
             break;
+        if (ahead && i == 0)
+            ms_rstream_read_ahead(rs);      /* after the first call, which ties the scan to the stream */
         if (i >= s.maps.nregions) {
             bad++;
             break;
@@ -128,6 +132,8 @@ static size_t check_stream_equals_smaps(int dirfd, size_t block)
     CHECK_EQ_U64(i, s.maps.nregions);
     CHECK_EQ_U64(ms_rss_scan_outside(&sc), 0);
     size_t calls = sc.calls;
+    if (on_thread)
+        *on_thread = sc.ahead_calls;
     ms_rstream_close(rs);
     ms_rss_scan_free(&sc);
     ms_smaps_free(&s);
@@ -152,13 +158,13 @@ static void test_still_subject(void)
     uint64_t huge = check_rss_equals_smaps(dirfd);
     /* 256-byte blocks: a slice every region the classifier looks ahead (16), across the subject's
      * resident ranges */
-    size_t calls = check_stream_equals_smaps(dirfd, 256);
+    size_t calls = check_stream_equals_smaps(dirfd, 256, false, NULL);
     fprintf(stderr, "stream in 256-byte blocks: %zu scan calls\n", calls);
     CHECK(calls > 5);
     /* in the default 32 KiB blocks the subject's maps (~25 KB) is read whole before the first
      * slice, though the kernel gives a page per read(): one slice, the empty probe of the open
      * and the tail past the last region */
-    calls = check_stream_equals_smaps(dirfd, 0);
+    calls = check_stream_equals_smaps(dirfd, 0, false, NULL);
     fprintf(stderr, "stream in default blocks: %zu scan calls\n", calls);
     CHECK(calls <= 3);
     if (huge == 0)
@@ -171,6 +177,29 @@ static void test_still_subject(void)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
+}
+
+/* A subject whose maps (~250 KB) is read ahead on the stream's thread, which scans each block it
+ * reads: the figures are smaps' still, region for region, and that thread made scan calls. */
+static void test_ahead_subject(void)
+{
+    subject s;
+    const char *args[] = {"--pages", "300", "--write", "100", "--read", "50", "--regions", "3000",
+                          "--heap", "16M", "--heap-write", "4M", "--thp", "4M", NULL};
+    if (spawn_subject(&s, args) != 0) {
+        CHECK(!"subject did not start");
+        return;
+    }
+    int dirfd;
+    CHECK(ms_pid_open(s.pid, &dirfd) == MS_OK);
+    for (size_t block = 256; block <= 32768; block *= 128) {
+        size_t on_thread = 0, calls = check_stream_equals_smaps(dirfd, block, true, &on_thread);
+        fprintf(stderr, "stream read ahead after a %zu-byte block: %zu scan calls, %zu on its thread\n", block,
+                calls, on_thread);
+        CHECK(on_thread > 0);
+    }
+    close(dirfd);
+    stop_subject(&s);
 }
 
 /* Our own memory: 6,000 separate resident pages in one region are more ranges than one scan call
@@ -249,7 +278,7 @@ static void test_clip(void)
 
 /* The streaming path over a changing process, in small blocks (many slices, each a moment after
  * the lines it covers were read): the impossible answers it gave, 0 or 1. */
-static unsigned stream_impossible(int dirfd)
+static unsigned stream_impossible(int dirfd, bool ahead)
 {
     ms_rss_scan sc;
     ms_rstream *rs = NULL;
@@ -266,6 +295,8 @@ static unsigned stream_impossible(int dirfd)
             break;
         ok = g->start < g->end && g->start >= last && v.rss + v.hugetlb <= g->end - g->start && v.huge <= v.rss;
         last = g->end;
+        if (ahead && last && !ms_rstream_reading_ahead(rs))
+            ms_rstream_read_ahead(rs);
     }
     if (!ok || rc != MS_OK)
         fprintf(stderr, "  stream: %s\n", rc != MS_OK ? ms_strerror(rc) : "an impossible region");
@@ -309,7 +340,8 @@ static void test_churn(void)
         changed += m.outside > 0;
         reads++;
         ms_rssmap_free(&m);
-        bad += stream_impossible(dirfd);
+        bad += stream_impossible(dirfd, false);
+        bad += stream_impossible(dirfd, true);
         clock_gettime(CLOCK_MONOTONIC, &t);
     } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 2000);
     fprintf(stderr, "churn: %u reads, %u saw the process change between the walks\n", reads, changed);
@@ -335,6 +367,7 @@ int main(void)
     ms_procmap_gate_probe(&gate);
     test_clip();
     test_still_subject();
+    test_ahead_subject();
     test_many_ranges();
     test_churn();
     return check_done();
