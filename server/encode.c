@@ -220,7 +220,7 @@ static const head_lit HEAD_SEP[2][9] = {
 
 /* A region's start, end, size, perms, offset, dev, inode, path, deleted and kind: members of an
  * object, or (rows) elements of an array, where path_hex goes to the row's trailing object. */
-static void region_head(jw *w, const ms_region *g, bool rows)
+static inline __attribute__((always_inline)) void region_head(jw *w, const ms_region *g, bool rows)
 {
     const head_lit *k = HEAD_SEP[rows];
     char b[256];

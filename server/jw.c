@@ -225,39 +225,65 @@ static const char digit_pairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+/* Decimal digits of v (v > 0): the bit length gives it to within one, a power of ten settles it. */
+static size_t dec_digits(uint64_t v)
+{
+    static const uint64_t pow10[20] = {
+        1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
+        1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+        100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+        1000000000000000000ULL, 10000000000000000000ULL};
+    unsigned t = (unsigned)(64 - __builtin_clzll(v)) * 1233 >> 12;   /* log10(2) ~ 1233/4096 */
+    return t + (v >= pow10[t]);
+}
+
+/* Written from the last digit back, straight into out: most numbers of a region (its rss, offset,
+ * inode) are short, and a copy out of a scratch buffer cost more than making them. */
 size_t jw_fmt_u64(char *out, uint64_t v)
 {
-    char tmp[20];
-    size_t k = sizeof tmp;
+    if (v < 10) {
+        out[0] = (char)('0' + v);
+        return 1;
+    }
+    size_t n = dec_digits(v);
+    char *p = out + n;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
-        tmp[--k] = digit_pairs[2 * r + 1];
-        tmp[--k] = digit_pairs[2 * r];
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * r, 2);
     }
-    if (v >= 10) {
-        tmp[--k] = digit_pairs[2 * v + 1];
-        tmp[--k] = digit_pairs[2 * v];
-    } else {
-        tmp[--k] = (char)('0' + v);
-    }
-    memcpy(out, tmp + k, sizeof tmp - k);
-    return sizeof tmp - k;
+    if (v >= 10)
+        memcpy(p - 2, digit_pairs + 2 * v, 2);
+    else
+        p[-1] = (char)('0' + v);
+    return n;
 }
+
+/* Two hex digits per step, as for decimal: an address has 12. */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 size_t jw_fmt_hex(char *out, uint64_t v)
 {
-    static const char hex[] = "0123456789abcdef";
-    char tmp[16];
-    size_t k = sizeof tmp;
-    do {
-        tmp[--k] = hex[v & 15];
-        v >>= 4;
-    } while (v);
+    size_t n = v ? (size_t)(67 - __builtin_clzll(v)) / 4 : 1;   /* digits: bits rounded up to nibbles */
+    char *p = out + 2 + n;
     out[0] = '0';
     out[1] = 'x';
-    memcpy(out + 2, tmp + k, sizeof tmp - k);
-    return 2 + sizeof tmp - k;
+    for (; v >= 16; v >>= 8) {
+        p -= 2;
+        memcpy(p, hex_pairs + 2 * (v & 255), 2);
+    }
+    if (p > out + 2)
+        p[-1] = hex_pairs[2 * v + 1];
+    return 2 + n;
 }
 
 void jw_u64(jw *w, uint64_t v)

@@ -114,10 +114,11 @@ static void test_errors(void)
     ms_buf_free(&b);
 }
 
-/* Numbers as printf writes them, at every digit count and edge; members appended raw. */
+/* Numbers as printf writes them, at every decimal and hex digit count and edge, every bit length
+ * (the writers size a number by its bits) and a spread of others; members appended raw. */
 static void test_numbers(void)
 {
-    uint64_t v[64];
+    uint64_t v[64 + 3 * 64 + 1000];
     size_t nv = 0;
     v[nv++] = 0;
     v[nv++] = UINT64_MAX;
@@ -126,6 +127,16 @@ static void test_numbers(void)
         v[nv++] = p;
         if (p > UINT64_MAX / 10)
             break;
+    }
+    for (unsigned k = 0; k < 64; k++) {
+        v[nv++] = (uint64_t)1 << k;
+        v[nv++] = ((uint64_t)1 << k) - 1;
+        v[nv++] = ((uint64_t)1 << k) | (((uint64_t)1 << k) >> 1);
+    }
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 1000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;     /* xorshift: every magnitude, every digit */
+        v[nv++] = x >> (x & 63);
     }
     for (size_t i = 0; i < nv; i++) {
         char got[24], want[24];
