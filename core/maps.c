@@ -48,14 +48,43 @@ static const unsigned char hexdig1[256] = {
     ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 };
 
-/* As ms_num_hex (false on no digit or on overflow past 64 bits), inlined for speed. */
-static inline bool hex(const char **pp, const char *end, uint64_t *out)
+/* The 8 bytes at p as 8 hex digits, when each is 0-9 or a-f (the kernel prints lower case): one
+ * step for what a byte at a time took 8 lookups and checks, and addresses are most of a maps line.
+ * Each byte is tested against the bounds of the two runs with its high bit as the carry-free flag
+ * (bytes are checked to be ASCII first), then the nibbles are folded together pairwise. */
+static inline bool hex8(const char *p, uint64_t *out)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t x;
+    memcpy(&x, p, 8);
+    if (x & high)
+        return false;
+#define GE(k) ((x + (0x80 - (k)) * ones) & high)      /* byte >= k, for ASCII bytes */
+    uint64_t digit = GE('0') & ~GE('9' + 1), lower = GE('a') & ~GE('f' + 1);
+#undef GE
+    if ((digit | lower) != high)
+        return false;
+    /* little-endian: byte 0 is the first, most significant digit */
+    uint64_t nib = (x & 0x0f0f0f0f0f0f0f0fULL) + (lower >> 7) * 9;
+    nib = ((nib & 0x00ff00ff00ff00ffULL) << 4) | ((nib >> 8) & 0x00ff00ff00ff00ffULL);
+    nib = ((nib & 0x0000ffff0000ffffULL) << 8) | ((nib >> 16) & 0x0000ffff0000ffffULL);
+    *out = ((nib & 0xffff) << 16) | ((nib >> 32) & 0xffff);
+    return true;
+}
+
+/* As ms_num_hex (false on no digit or on overflow past 64 bits), inlined for speed.  wide: the
+ * field has 8 digits or more (addresses and offsets, printed %08lx), taken in one step first; the
+ * digits after them, and everything of a field that is not (upper case, a short field), go a digit
+ * at a time as before. */
+static inline bool hex_at(const char **pp, const char *end, uint64_t *out, bool wide)
 {
     const char *p = *pp;
     uint64_t v = 0;
     unsigned d;
     if (p >= end || !hexdig1[(unsigned char)*p])
         return false;
+    if (wide && end - p >= 8 && hex8(p, &v))
+        p += 8;
     for (; p < end && (d = hexdig1[(unsigned char)*p]) != 0; p++) {
         if (v >> 60)
             return false;
@@ -64,6 +93,16 @@ static inline bool hex(const char **pp, const char *end, uint64_t *out)
     *pp = p;
     *out = v;
     return true;
+}
+
+static inline bool hex(const char **pp, const char *end, uint64_t *out)
+{
+    return hex_at(pp, end, out, false);
+}
+
+static inline bool hex_wide(const char **pp, const char *end, uint64_t *out)
+{
+    return hex_at(pp, end, out, true);
 }
 
 static bool is_perm(char c, char yes, char no)
@@ -83,9 +122,9 @@ ms_err ms_maps_parse_line(const char **pp, const char *end, ms_region *r)
     const char *p = *pp;
     uint64_t maj, min;
 
-    if (!hex(&p, end, &r->start) || p >= end || *p++ != '-')
+    if (!hex_wide(&p, end, &r->start) || p >= end || *p++ != '-')
         return MS_ERR_PARSE;
-    if (!hex(&p, end, &r->end) || p >= end || *p++ != ' ' || r->end < r->start)
+    if (!hex_wide(&p, end, &r->end) || p >= end || *p++ != ' ' || r->end < r->start)
         return MS_ERR_PARSE;
     if (end - p < 5 || !is_perm(p[0], 'r', '-') || !is_perm(p[1], 'w', '-') ||
         !is_perm(p[2], 'x', '-') || !is_perm(p[3], 'p', 's') || p[4] != ' ')
@@ -93,7 +132,7 @@ ms_err ms_maps_parse_line(const char **pp, const char *end, ms_region *r)
     memcpy(r->perms, p, 4);
     r->perms[4] = '\0';
     p += 5;
-    if (!hex(&p, end, &r->offset) || p >= end || *p++ != ' ')
+    if (!hex_wide(&p, end, &r->offset) || p >= end || *p++ != ' ')
         return MS_ERR_PARSE;
     if (!hex(&p, end, &maj) || p >= end || *p++ != ':' || !hex(&p, end, &min) ||
         maj > UINT32_MAX || min > UINT32_MAX || p >= end || *p++ != ' ')

@@ -5,6 +5,7 @@
  * count of the same process. */
 #include "check.h"
 #include "core/maps.h"
+#include "core/num.h"
 #include "core/proc.h"
 #include "unit/spawn.h"
 
@@ -328,6 +329,57 @@ static void test_mm_state(void)
     close(dirfd);
 }
 
+/* One hex field written as text: v in `width` digits at least (zero-padded, as the kernel's %08lx,
+ * up to 20: leading zeros past 16 digits are no overflow), upper or lower case. */
+static int put_hex(char *b, size_t cap, uint64_t v, int width, bool upper)
+{
+    return snprintf(b, cap, upper ? "%0*" PRIX64 : "%0*" PRIx64, width, v);
+}
+
+/* The address, offset and device fields, parsed 8 digits at a time where they can be, give what a
+ * digit at a time gives (ms_num_hex) for every width from 1 to 20 digits, both cases and values
+ * past 64 bits (too many significant digits: a parse error), one line at a time. */
+static void test_hex_fields(void)
+{
+    uint64_t x = 0x2545f4914f6cdd1dULL;
+    unsigned bad = 0;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t a = x >> (x & 63), len = (x >> 8) & 0xffff;
+        int wa = (int)((x >> 24) % 21), wo = (int)((x >> 32) % 21);
+        bool upper = (x >> 40) & 1, over = (x >> 41) % 16 == 0;
+        char line[256];
+        int n = put_hex(line, sizeof line, a, wa, upper);
+        line[n++] = '-';
+        uint64_t b = a + len;
+        if (over) {
+            /* 17 significant digits: past 64 bits */
+            n += snprintf(line + n, sizeof line - (size_t)n, "1%016" PRIx64, b);
+        } else {
+            n += put_hex(line + n, sizeof line - (size_t)n, b < a ? UINT64_MAX : b, wo, upper);
+        }
+        n += snprintf(line + n, sizeof line - (size_t)n, " r-xp ");
+        n += put_hex(line + n, sizeof line - (size_t)n, x & 0xffffffff, wo, !upper);
+        n += snprintf(line + n, sizeof line - (size_t)n, " %02x:%02x 42 /x\n", (unsigned)(x & 0xff), (unsigned)((x >> 8) & 0xff));
+        /* what a digit at a time makes of the same fields */
+        const char *q = line, *e = line + n;
+        uint64_t ws, we, wof;
+        bool ok = ms_num_hex(&q, e, &ws) && *q++ == '-' && ms_num_hex(&q, e, &we) && we >= ws;
+        q += ok ? 6 : 0;
+        ok = ok && ms_num_hex(&q, e, &wof);
+        ms_region r;
+        const char *p = line;
+        ms_err rc = ms_maps_parse_line(&p, e, &r);
+        if ((rc == MS_OK) != ok || (ok && (r.start != ws || r.end != we || r.offset != wof ||
+                                           r.dev_major != (x & 0xff) || r.dev_minor != ((x >> 8) & 0xff) ||
+                                           r.inode != 42 || p != e))) {
+            if (bad++ < 5)
+                fprintf(stderr, "  '%.*s': %s\n", n - 1, line, rc == MS_OK ? "other figures" : ms_strerror(rc));
+        }
+    }
+    CHECK_EQ_U64(bad, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -341,6 +393,7 @@ int main(int argc, char **argv)
     test_empty_and_gone();
     test_every_cut();
     test_malformed();
+    test_hex_fields();
     test_mm_state();
     test_live();
     return check_done();
