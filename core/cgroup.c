@@ -498,6 +498,11 @@ static uint32_t count_lines(const char *s, size_t n)
 
 ms_err ms_cg_mem_read(int dirfd, int version, ms_cg_mem *m)
 {
+    return ms_cg_mem_read_some(dirfd, version, MS_CGV_ALL, m);
+}
+
+ms_err ms_cg_mem_read_some(int dirfd, int version, unsigned want, ms_cg_mem *m)
+{
     ms_err rc;
     bool present;
     ms_buf b;
@@ -508,11 +513,10 @@ ms_err ms_cg_mem_read(int dirfd, int version, ms_cg_mem *m)
     if (rc != MS_OK)
         goto out;
     m->nprocs = count_lines(b.data ? b.data : "", b.len);
-    m->root = version == 1 ? file_at(dirfd, "cgroup.sane_behavior") : !file_at(dirfd, "memory.current");
     for (int i = 0; i < MS_CGV__COUNT; i++) {
         const char *f = ms_cgv_file((ms_cgv_id)i, version);
         m->v[i].present = false;
-        if (!f)
+        if (!f || !(want & MS_CGV_BIT(i)))
             continue;
         rc = read_opt(dirfd, f, &b, &present);
         if (rc == MS_OK && present)
@@ -520,6 +524,11 @@ ms_err ms_cg_mem_read(int dirfd, int version, ms_cg_mem *m)
         if (rc != MS_OK)
             goto out;
     }
+    /* The usage file tells the v2 root when it was read anyway: one system call fewer per cgroup. */
+    if (version == 1)
+        m->root = file_at(dirfd, "cgroup.sane_behavior");
+    else
+        m->root = want & MS_CGV_BIT(MS_CGV_USAGE) ? !m->v[MS_CGV_USAGE].present : !file_at(dirfd, "memory.current");
     rc = read_opt(dirfd, "memory.stat", &b, &present);
     if (rc == MS_OK && present)
         rc = ms_cg_fields_parse(b.data, b.len, &m->stat);
@@ -816,28 +825,20 @@ static ms_err tree_add(ms_cg_tree *t, const char *path, int parent, int depth)
     return MS_OK;
 }
 
-/* The names of dirfd's subdirectories, sorted (malloc'ed array of malloc'ed names). */
-static ms_err subdirs(int dirfd, char ***names, size_t *n)
+/* The names of the subdirectories of d's directory, sorted (malloc'ed array of malloc'ed names). */
+static ms_err subdirs(DIR *d, char ***names, size_t *n)
 {
     ms_err rc = MS_OK;
     size_t cap = 0;
+    struct dirent *de;
     *names = NULL;
     *n = 0;
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        rc = ms_err_from_errno(errno);
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
-    struct dirent *de;
     while ((de = readdir(d))) {
         struct stat st;
         if (de->d_name[0] == '.')
             continue;
         if (de->d_type != DT_DIR &&
-            (de->d_type != DT_UNKNOWN || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            (de->d_type != DT_UNKNOWN || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
              !S_ISDIR(st.st_mode)))
             continue;
         if ((rc = ms_grow((void **)names, &cap, *n + 1, sizeof **names, 16, 0)) != MS_OK)
@@ -848,48 +849,81 @@ static ms_err subdirs(int dirfd, char ***names, size_t *n)
         }
         (*n)++;
     }
-    closedir(d);
     if (*n)
         qsort(*names, *n, sizeof **names, cmp_name);
     return rc;
 }
 
-static ms_err tree_walk(ms_cg_tree *t, int dirfd, int self, int depth, size_t max)
+typedef struct {
+    ms_cg_tree *t;
+    size_t max;
+    ms_cg_visit visit;
+    void *ctx;
+} walk_ctx;
+
+/* Visits node self, whose directory fd this takes over, then its subtree.  The one descriptor
+ * serves the visit, the listing and the opening of the children, so a cgroup's directory is
+ * opened once however deep it lies: at a thousand cgroups the system calls are the cost.  At most
+ * MS_CG_DEPTH_MAX directories are open at once, one per level. */
+static ms_err tree_walk(walk_ctx *w, int fd, int self, int depth)
 {
+    ms_cg_tree *t = w->t;
+    ms_err rc = w->visit ? w->visit(w->ctx, fd, t, (size_t)self) : MS_OK;
+    if (rc != MS_OK) {
+        close(fd);
+        return rc;
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        rc = ms_err_from_errno(errno);
+        close(fd);
+        return rc;
+    }
     char **names;
     size_t n;
-    ms_err rc = subdirs(dirfd, &names, &n);
+    rc = subdirs(d, &names, &n);
     for (size_t i = 0; i < n && rc == MS_OK; i++) {
         char path[MS_CG_PATH_MAX];
         const char *base = t->n[self].path;
         int len = snprintf(path, sizeof path, "%s/%s", strcmp(base, "/") == 0 ? "" : base, names[i]);
-        if (t->count >= max || depth >= MS_CG_DEPTH_MAX || len < 0 || (size_t)len >= sizeof path) {
+        if (t->count >= w->max || depth >= MS_CG_DEPTH_MAX || len < 0 || (size_t)len >= sizeof path) {
             t->truncated = true;
             continue;
         }
-        int child = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int child = openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (child < 0)
             continue;              /* removed since the listing: not part of the tree any more */
         rc = tree_add(t, path, self, depth + 1);
         if (rc == MS_OK)
-            rc = tree_walk(t, child, (int)t->count - 1, depth + 1, max);
-        close(child);
+            rc = tree_walk(w, child, (int)t->count - 1, depth + 1);
+        else
+            close(child);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+    closedir(d);
+    return rc;
+}
+
+ms_err ms_cg_tree_walk(int root_fd, size_t max, ms_cg_tree *out, ms_cg_visit visit, void *ctx)
+{
+    walk_ctx w = {out, max, visit, ctx};
+    memset(out, 0, sizeof *out);
+    ms_err rc = tree_add(out, "/", -1, 0);
+    int fd = rc == MS_OK ? openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (rc == MS_OK && fd < 0)
+        rc = ms_err_from_errno(errno);
+    if (rc == MS_OK)
+        rc = tree_walk(&w, fd, 0, 0);
+    if (rc != MS_OK)
+        ms_cg_tree_free(out);
     return rc;
 }
 
 ms_err ms_cg_tree_read(int root_fd, size_t max, ms_cg_tree *out)
 {
-    memset(out, 0, sizeof *out);
-    ms_err rc = tree_add(out, "/", -1, 0);
-    if (rc == MS_OK)
-        rc = tree_walk(out, root_fd, 0, 0, max);
-    if (rc != MS_OK)
-        ms_cg_tree_free(out);
-    return rc;
+    return ms_cg_tree_walk(root_fd, max, out, NULL, NULL);
 }
 
 void ms_cg_tree_free(ms_cg_tree *t)
