@@ -189,7 +189,7 @@ bool ms_cg_membership_memory(const ms_cg_membership *m, const char **path, ms_co
 /* ---- the tree ---- */
 
 typedef struct {
-    char path[MS_CG_PATH_MAX];
+    char *path;               /* malloc'ed, owned by the tree; shorter than MS_CG_PATH_MAX */
     int parent;               /* index of the parent, -1 for the root */
     int depth;
 } ms_cg_node;
