@@ -132,10 +132,14 @@ export function mount(root, { pid }, app) {
       // server's work, is on its way; a refresh asks smaps alone, which carries everything, and
       // one that did not change comes back as the same object, so nothing is drawn again for it
       if (!grouped && smapsRows) {
+        const again = data === null || data.grouped !== grouped;
+        // the cheap answer's request leaves before smaps': memscoped answers a few requests at a
+        // time, and one waiting behind smaps would paint no earlier than smaps itself
+        const cheapP = again ? cheapMaps(pid, signal, key) : null;
+        if (cheapP) cheapP.catch(() => {});
         const smP = smapsRowsOf(pid, signal, key);
         smP.catch(() => {});
-        const again = data === null || data.grouped !== grouped;
-        const painted = again ? await paintCheap(pP, smP, signal, grouped) : null;
+        const painted = again ? await paintCheap(pP, cheapP, smP, signal, grouped) : null;
         if (signal.aborted) return;
         const [p, sm] = await Promise.all([pP, smP]);
         if (sm) {
@@ -188,10 +192,10 @@ export function mount(root, { pid }, app) {
 
   // The first paint of the region list from the cheap answer, unless smaps came first (then both
   // are drawn together).  Resolves to { cheap, drawn }.
-  async function paintCheap(pP, smP, signal, grouped) {
+  async function paintCheap(pP, cheapP, smP, signal, grouped) {
     let smIn = false;
     smP.then(() => { smIn = true; }, () => {});
-    const [p, cheap] = await Promise.all([pP, cheapMaps(pid, signal, key)]);
+    const [p, cheap] = await Promise.all([pP, cheapP]);
     if (signal.aborted || smIn) return { cheap, drawn: false };
     data = { p, cheap, sm: null, grouped };
     draw(true, true);
