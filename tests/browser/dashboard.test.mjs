@@ -183,52 +183,6 @@ test('a process: totals equal the API, the figure places the subject\'s area, th
   noProblems();
 });
 
-test('a process paints from /maps?rss=1 in rows while smaps is held back, then fills smaps in without redrawing the figure', async () => {
-  const pid = subjectInfo.pid;
-  // smaps is held until the page has drawn: a page that waited for it could never get there
-  let release;
-  const held = new Promise((r) => { release = r; });
-  const asked = [];
-  const onRequest = (r) => { const u = new URL(r.url()); if (u.pathname.startsWith(`/api/v1/processes/${pid}/`)) asked.push(u.pathname.replace(/.*\//, '') + u.search); };
-  const hold = async (route) => { await held; await route.continue().catch(() => {}); };
-  await page.goto(`${base}#/`);
-  await page.waitForSelector('#proctable tbody tr');
-  page.on('request', onRequest);
-  await page.route(/\/smaps\?layout=rows$/, hold);
-  try {
-    await page.goto(`${base}#/process/${pid}`);
-    await page.waitForSelector('#regtable[data-source=maps] tbody tr[data-start]');
-    await page.waitForSelector('.aspace .region');
-    const cheap = await api(`/processes/${pid}/maps?rss=1&layout=rows`);
-    assert.equal(cheap.layout, 'rows');
-    assert.equal(await page.$eval('#regtable', (t) => Number(t.dataset.count)), cheap.count);
-    assert.match(await page.$eval('#rcount', (e) => e.textContent), /reading smaps/);
-    // the subject's written area: its resident bytes in the table are the maps answer's
-    const area = subjectInfo.area;
-    const row = cheap.regions.find((r) => r[0] === area);
-    assert.ok(row, `maps has the subject's area ${area}`);
-    const rss = row[cheap.columns.length + cheap.fields.indexOf('rss')];
-    assert.ok(rss > 0);
-    await page.$eval('#regtable', (t, a) => t.dispatchEvent(new CustomEvent('reveal', { detail: a })), area);
-    assert.equal(await page.$eval(`#regtable tr[data-start="${area}"] td[data-col=rss]`, (td) => Number(td.dataset.bytes)), rss);
-    assert.ok(asked.includes('maps?rss=1&layout=rows'), `the page asked for ${asked.join(', ')}`);
-    assert.ok(asked.includes('smaps?layout=rows'), 'smaps was asked for at the same time');
-    assert.ok(!asked.some((a) => a === 'maps?rss=1' || a === 'maps' || a === 'smaps'), `no object layout asked for: ${asked.join(', ')}`);
-    // smaps fills the table's columns in; the figure drawn from maps is the same element after
-    await page.$eval('.aspace', (f) => { f.dataset.fromMaps = '1'; });
-    release();
-    await page.waitForSelector('#regtable[data-source=smaps] tbody tr[data-start]');
-    assert.ok(await page.$('#regtable th button:text-is("pss")'), 'the table has smaps\' pss column');
-    assert.equal(await page.$eval('.aspace', (f) => f.dataset.fromMaps), '1', 'the figure was not drawn again');
-    assert.doesNotMatch(await page.$eval('#rcount', (e) => e.textContent), /reading smaps/);
-  } finally {
-    release();
-    await page.unroute(/\/smaps\?layout=rows$/, hold);
-    page.off('request', onRequest);
-  }
-  noProblems();
-});
-
 test('a region\'s page map: counts equal the API, hover shows page number + offset and the frame', async () => {
   const pid = subjectInfo.pid;
   const area = subjectInfo.area;

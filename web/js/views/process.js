@@ -1,9 +1,9 @@
 // process.js - one process: who it is, its totals (VmSize, VmRSS, PSS, USS, swap), the address-space
 // figure, and the region table with every smaps field, sortable, filterable, grouped by path on request.
 //
-// A process may have 100,000 regions, so the page paints from the cheap answer first
-// (/maps?rss=1&layout=rows: each region's resident bytes, without reading smaps; plain /maps from
-// older servers) and fills the smaps figures in when they arrive; the table draws only the rows in view (see vtable.js) and the figure folds runs of
+// A process may have 100,000 regions, so the page paints from the cheap answer first (/maps, with
+// each region's resident bytes where the server offers /maps?rss=1) and fills the smaps figures in
+// when they arrive; the table draws only the rows in view (see vtable.js) and the figure folds runs of
 // small regions (see layout.js).  Sorting and filtering work on the data, never on the DOM.
 import { api, apiLarge, forgetKeys, ApiError } from '../api.js';
 import { h, clear, debounce } from '../dom.js';
@@ -41,20 +41,10 @@ let cheapRss = true;
 let mounts = 0;
 // Whether this memscoped answers /smaps?layout=rows (a quarter of the bytes); learnt as cheapRss is.
 let smapsRows = true;
-// Whether it answers /maps?rss=1&layout=rows; learnt as cheapRss is.
-let mapsRows = true;
 
 // The cheap answer: regions with resident bytes (rss=1) or without (plain maps, older servers).
 // key: the page's prefix for apiLarge, so an unchanged answer comes back as the same object.
 async function cheapMaps(pid, signal, key) {
-  if (cheapRss && mapsRows) {
-    try {
-      return rowRegions(await apiLarge(`/processes/${pid}/maps?rss=1&layout=rows`, { signal, key: `${key}maps` }));
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field')) throw e;
-      mapsRows = false;
-    }
-  }
   if (cheapRss) {
     try {
       return await apiLarge(`/processes/${pid}/maps?rss=1`, { signal, key: `${key}maps` });
@@ -127,32 +117,19 @@ export function mount(root, { pid }, app) {
       const pP = api(`/processes/${pid}`, { signal });
       pP.catch(() => {});
       if (data === null) pP.then((p) => { if (data === null && !signal.aborted) drawHead(p, null); }, () => {});
-      // the cheap answer in rows paints the summary, the figure and the table (every region with its
-      // resident bytes) while smaps in rows, asked for at the same time and some four times the
-      // server's work, is on its way; a refresh asks smaps alone, which carries everything, and
-      // one that did not change comes back as the same object, so nothing is drawn again for it
+      // smaps in rows carries everything the page shows in a quarter of the bytes of its objects
+      // (less than the cheap answer's objects): one answer, parsed by the worker, paints it all, and
+      // one that did not change since the last refresh comes back as the same object, so nothing
+      // is drawn again for it
       if (!grouped && smapsRows) {
-        const again = data === null || data.grouped !== grouped;
-        // the cheap answer's request leaves before smaps': memscoped answers a few requests at a
-        // time, and one waiting behind smaps would paint no earlier than smaps itself
-        const cheapP = again ? cheapMaps(pid, signal, key) : null;
-        if (cheapP) cheapP.catch(() => {});
         const smP = smapsRowsOf(pid, signal, key);
-        smP.catch(() => {});
-        const painted = again ? await paintCheap(pP, cheapP, smP, signal, grouped) : null;
-        if (signal.aborted) return;
         const [p, sm] = await Promise.all([pP, smP]);
         if (sm) {
           if (signal.aborted) return;
           const prev = data;
-          if (again) {
-            // the figure drawn from maps' rss stays; the table gains smaps' columns in place
-            data = { p, cheap: painted.cheap, sm, grouped };
-            draw(!painted.drawn, true);
-          } else {
-            data = { p, cheap: sm === prev.sm ? prev.cheap : sm, sm, grouped };
-            draw(sm !== prev.sm, sm !== prev.sm);
-          }
+          data = { p, cheap: sm, sm, grouped };
+          const again = prev === null || prev.grouped !== grouped;
+          draw(again || sm !== prev.sm, again || sm !== prev.sm);
           return;
         }
       }
@@ -189,18 +166,6 @@ export function mount(root, { pid }, app) {
       throw e;
     }
   };
-
-  // The first paint of the region list from the cheap answer, unless smaps came first (then both
-  // are drawn together).  Resolves to { cheap, drawn }.
-  async function paintCheap(pP, cheapP, smP, signal, grouped) {
-    let smIn = false;
-    smP.then(() => { smIn = true; }, () => {});
-    const [p, cheap] = await Promise.all([pP, cheapP]);
-    if (signal.aborted || smIn) return { cheap, drawn: false };
-    data = { p, cheap, sm: null, grouped };
-    draw(true, true);
-    return { cheap, drawn: true };
-  }
 
   function cheapHasRss(cheap) {
     return !!(cheap && cheap.regions && cheap.regions.length && cheap.regions[0].rss !== undefined);
