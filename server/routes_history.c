@@ -765,6 +765,68 @@ static void diff_entry_of(const diff_stream *x, size_t i, ms_diff_entry *e)
         ms_snapview_add(&x->b->v, x->members[q->first + k], &e->after);
 }
 
+/* Piece i, when it is one region on each side, at the same place, with every figure the same:
+ * most of a process's regions between two readings.  Its entry is then told from the two regions'
+ * figures as read (compared without summing them into totals) and written from one of them. */
+static bool diff_unchanged_one(const diff_stream *x, size_t i, const ms_snapfig **fig, const uint64_t **vals)
+{
+    const ms_diff_piece *q = &x->p[i];
+    if (q->nbefore != 1 || q->nafter != 1 || q->moved)
+        return false;
+    size_t ia = x->members[q->first], ib = x->members[q->first + 1];
+    const ms_region *ra = &x->a->v.regions[ia], *rb = &x->b->v.regions[ib];
+    const ms_snapfig *fa = &x->a->v.figs[ia], *fb = &x->b->v.figs[ib];
+    if (ra->start != rb->start || ra->end != rb->end || fa->seen != fb->seen || fa->nz != fb->nz)
+        return false;
+    const uint64_t *va = x->a->v.vals + fa->at, *vb = x->b->v.vals + fb->at;
+    if (memcmp(va, vb, (size_t)__builtin_popcount(fb->nz) * sizeof *vb) != 0)
+        return false;
+    *fig = fb;
+    *vals = vb;
+    return true;
+}
+
+/* write_figures for one region's figures as read (its non-zero values in id order, as ff is). */
+static void write_figures_of(jw *w, const figure_fields *ff, const ms_snapfig *g, const uint64_t *val)
+{
+    char b[16 + MS_SF__COUNT * 21];
+    size_t n = JW_LIT(b, "\"figures\":[");
+    for (size_t k = 0; k < ff->n; k++) {
+        if (k)
+            b[n++] = ',';
+        uint32_t bit = (uint32_t)1 << ff->id[k];
+        if (!(g->seen & bit))
+            n += JW_LIT(b + n, "null");
+        else if (g->nz & bit)
+            n += jw_fmt_u64(b + n, *val++);
+        else
+            b[n++] = '0';
+    }
+    b[n++] = ']';
+    jw_members_raw(w, b, n);
+}
+
+/* Piece i's entry as write_entry writes it. */
+static void diff_write_entry(diff_stream *x, size_t i)
+{
+    jw *w = &x->w;
+    const ms_snapfig *g;
+    const uint64_t *val;
+    if (!diff_unchanged_one(x, i, &g, &val)) {
+        ms_diff_entry e;
+        diff_entry_of(x, i, &e);
+        write_entry(w, &x->ff, &e);
+        return;
+    }
+    const ms_diff_piece *q = &x->p[i];
+    ms_diff_entry e = {.start = q->start, .end = q->end, .path = q->path, .path_len = q->path_len,
+                       .kind = q->kind, .change = q->change, .moved = q->moved, .nbefore = 1, .nafter = 1};
+    jw_obj(w);
+    write_entry_head(w, &e, false);
+    write_figures_of(w, &x->ff, g, val);
+    jw_obj_end(w);
+}
+
 static ms_err write_groups(diff_stream *x, bool by_kind)
 {
     jw *w = &x->w;
@@ -837,11 +899,8 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         jw_key(w, "regions");
         jw_arr(w);
     }
-    while (b->len < want && x->next < x->n && w->err == MS_OK) {
-        ms_diff_entry e;
-        diff_entry_of(x, x->next++, &e);
-        write_entry(w, &x->ff, &e);
-    }
+    while (b->len < want && x->next < x->n && w->err == MS_OK)
+        diff_write_entry(x, x->next++);
     if (x->next == x->n) {
         jw_arr_end(w);
         jw_obj_end(w);

@@ -117,8 +117,8 @@ static void snapshots_and_diff(void)
         if (name && !strcmp(name, "rss"))
             rss_at = i;
     }
-    CHECK(nf >= 10 && rss_at < nf);
-    long long rss_after = 0;
+    CHECK(nf >= 10 && rss_at < nf && nf <= 64);
+    long long rss_after = 0, sum[64] = {0};
     json_array_foreach(d ? json_object_get(d, "regions") : NULL, k, en) {
         json_t *f = json_object_get(en, "figures"), *b = json_object_get(en, "before"),
                *a = json_object_get(en, "after"), *dl = json_object_get(en, "delta");
@@ -127,10 +127,14 @@ static void snapshots_and_diff(void)
             odd += strcmp(jstr(en, "change") ? jstr(en, "change") : "", "same") != 0;
             odd += json_array_size(f) != nf || json_object_get(en, "size_before") || json_object_get(en, "size_after");
             rss_after += json_integer_value(json_array_get(f, rss_at));
+            for (size_t i = 0; i < nf && i < 64; i++)
+                sum[i] += json_integer_value(json_array_get(f, i));      /* null: 0 */
         } else if (!f && b && a && dl) {
             full++;
             odd += json_equal(b, a) || jint(en, "size_before") < 0 || jint(en, "size_after") < 0;
             rss_after += jint(a, "rss");
+            for (size_t i = 0; i < nf && i < 64; i++)
+                sum[i] += json_integer_value(json_object_get(a, json_string_value(json_array_get(fields, i))));
         } else {
             odd++;
         }
@@ -138,6 +142,17 @@ static void snapshots_and_diff(void)
     CHECK_EQ_U64(odd, 0);
     CHECK(once > full && once + full == (size_t)jint(d, "count"));
     CHECK_EQ_U64(rss_after, jint(d, "totals.after.rss"));
+    /* And so does every other field the totals give (the page sizes they leave out). */
+    json_t *tafter = json_object_get(json_object_get(d, "totals"), "after");
+    size_t compared = 0;
+    for (size_t i = 0; i < nf && i < 64; i++) {
+        json_t *t = json_object_get(tafter, json_string_value(json_array_get(fields, i)));
+        if (t) {
+            CHECK_EQ_U64(sum[i], json_integer_value(t));
+            compared++;
+        }
+    }
+    CHECK(compared >= 10);
     json_decref(d);
 
     /* The snapshot keeps every region and field: as many regions as the kernel's smaps had. */
