@@ -512,18 +512,6 @@ static ms_err open_same(int pid, uint64_t start_time, int *dirfd)
     return rc;
 }
 
-/* The live smaps of pid, if it is still the process with start_time (0: any). */
-static ms_err read_live(int pid, uint64_t start_time, ms_smaps *sm)
-{
-    int dirfd;
-    ms_err rc = open_same(pid, start_time, &dirfd);
-    if (rc != MS_OK)
-        return rc;
-    rc = ms_smaps_read(dirfd, sm);
-    close(dirfd);
-    return rc;
-}
-
 static void write_delta(jw *w, const ms_smaps_totals *a, const ms_smaps_totals *b)
 {
     jw_key(w, "delta");
@@ -977,29 +965,31 @@ out:
 /* ---- growth ---- */
 
 /* The regions (and kinds) that grew, from the snapshot nearest the window's start to now (or to
- * the latest snapshot if the process is gone).  Writes null when no snapshot allows it. */
-static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
+ * the latest snapshot if the process is gone).  Writes null when no snapshot allows it.  Matched
+ * as a diff is, in a workspace of the diffs' pool, over each end's index (its Rss is all this
+ * needs), not over two parsed smaps. */
+static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since, uint64_t page_size)
 {
-    ms_snapshot_info base, last;
-    ms_smaps a, b;
-    ms_smaps_init(&a);
-    ms_smaps_init(&b);
-    ms_diff_entry *e = NULL;
+    ms_snapshot_info base, last, info;
+    ms_diffwork *work = ms_diffpool_take(diff_pool);
+    ms_diff_piece *e = NULL;
     size_t n = 0;
-    ms_err rc = ms_store_snapshot_baseline(hist_store, id, since, &base);
+    const size_t *members;
+    ms_err rc = work ? ms_store_snapshot_baseline(hist_store, id, since, &base) : MS_ERR_NOMEM;
     if (rc == MS_OK)
-        rc = ms_store_snapshot_load(hist_store, base.id, &base, &a);
-    if (rc == MS_OK && read_live(id->pid, id->start_time, &b) != MS_OK) {
-        ms_smaps_free(&b);
-        ms_smaps_init(&b);
+        rc = end_from_snapshot(base.id, &info, &work->a);
+    if (rc == MS_OK && end_from_live(id->pid, id->start_time, page_size, &work->b) != MS_OK) {
         rc = ms_store_snapshot_baseline(hist_store, id, INT64_MAX, &last);
         if (rc == MS_OK && last.id == base.id)
             rc = MS_ERR_NOENT;
         if (rc == MS_OK)
-            rc = ms_store_snapshot_load(hist_store, last.id, &last, &b);
+            rc = end_from_snapshot(last.id, &info, &work->b);
     }
-    if (rc == MS_OK)
-        rc = ms_smaps_diff(&a, &b, &e, &n);
+    if (rc == MS_OK) {
+        ms_diff_side sa = {work->a.v.regions, work->a.v.rss, work->a.v.n};
+        ms_diff_side sb = {work->b.v.regions, work->b.v.rss, work->b.v.n};
+        rc = ms_diff_match_in(&work->match, &sa, &sb, &e, &n, &members);
+    }
     if (rc != MS_OK) {
         jw_knull(w, "regions");
         jw_knull(w, "kinds");
@@ -1009,7 +999,7 @@ static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
     jw_key(w, "regions");
     jw_arr(w);
     for (size_t i = 0, shown = 0; i < n && shown < GROWTH_TOP_REGIONS; i++) {
-        int64_t d = (int64_t)e[i].after.v[MS_SF_RSS] - (int64_t)e[i].before.v[MS_SF_RSS];
+        int64_t d = (int64_t)e[i].rss_after - (int64_t)e[i].rss_before;
         if (d <= 0)
             continue;
         shown++;
@@ -1025,7 +1015,7 @@ static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
     jw_arr_end(w);
     int64_t kinds[MS_KIND__COUNT] = {0};
     for (size_t i = 0; i < n; i++)
-        kinds[e[i].kind] += (int64_t)e[i].after.v[MS_SF_RSS] - (int64_t)e[i].before.v[MS_SF_RSS];
+        kinds[e[i].kind] += (int64_t)e[i].rss_after - (int64_t)e[i].rss_before;
     jw_key(w, "kinds");
     jw_obj(w);
     for (int k = 0; k < MS_KIND__COUNT; k++)
@@ -1033,9 +1023,7 @@ static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
             jw_ki64(w, ms_region_kind_name((ms_region_kind)k), kinds[k]);
     jw_obj_end(w);
 out:
-    free(e);
-    ms_smaps_free(&a);
-    ms_smaps_free(&b);
+    ms_diffpool_give(diff_pool, work);
 }
 
 /* Series of one process as arrays for the fit; false when it has no points. */
@@ -1063,7 +1051,8 @@ static bool proc_series(const ms_store_procid *id, const ms_hist_query *q, int64
 }
 
 /* Writes id's entry if its RSS grew steadily over the window; false when it did not. */
-static bool write_growth(jw *w, const ms_store_procid *id, const ms_hist_query *q, uint64_t window)
+static bool write_growth(jw *w, const ms_store_procid *id, const ms_hist_query *q, uint64_t window,
+                         uint64_t page_size)
 {
     int64_t *t;
     uint64_t *v;
@@ -1084,7 +1073,7 @@ static bool write_growth(jw *w, const ms_store_procid *id, const ms_hist_query *
         jw_ki64(w, "last_t", t[n - 1]);
         jw_ku64(w, "first", g.v_first);
         jw_ku64(w, "last", g.v_last);
-        write_grown_regions(w, id, q->since_ms);
+        write_grown_regions(w, id, q->since_ms, page_size);
         jw_obj_end(w);
     }
     free(t);
@@ -1119,7 +1108,7 @@ enum MHD_Result h_growth(http_req *r)
     jw_arr(&w);
     size_t found = 0;
     for (size_t i = 0; i < nids; i++)
-        found += write_growth(&w, &ids[i], &q, window);
+        found += write_growth(&w, &ids[i], &q, window, (uint64_t)r->srv->sys.page_size);
     jw_arr_end(&w);
     jw_ku64(&w, "count", found);
     jw_ku64(&w, "examined", nids);
