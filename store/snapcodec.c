@@ -430,7 +430,8 @@ static ms_err fig_add(ms_snapview *v, size_t i, const ms_smaps_field *f)
     if (!f->value)
         return MS_OK;
     /* The kernel prints the fields in id order: the value usually goes at the end. */
-    size_t slot = g->nz & ~(bit - 1) ? g->at + (size_t)__builtin_popcount(g->nz & (bit - 1)) : v->nvals;
+    bool last = !(g->nz & ~(bit - 1));
+    size_t slot = last ? v->nvals : g->at + (size_t)__builtin_popcount(g->nz & (bit - 1));
     if (g->nz & bit) {                /* a key given twice: summed, as totals sum it */
         v->vals[slot] += f->value;
         return MS_OK;
@@ -439,7 +440,8 @@ static ms_err fig_add(ms_snapview *v, size_t i, const ms_smaps_field *f)
                                       : ms_grow((void **)&v->vals, &v->vals_cap, v->nvals + 1, sizeof *v->vals, 4096, 0);
     if (rc != MS_OK)
         return rc;
-    memmove(v->vals + slot + 1, v->vals + slot, (v->nvals - slot) * sizeof *v->vals);
+    if (!last)
+        memmove(v->vals + slot + 1, v->vals + slot, (v->nvals - slot) * sizeof *v->vals);
     v->vals[slot] = f->value;
     v->nvals++;
     g->nz |= bit;
