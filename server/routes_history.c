@@ -598,6 +598,26 @@ static void write_figures(jw *w, const figure_fields *ff, const ms_smaps_totals 
     jw_members_raw(w, b, n);
 }
 
+/* write_figures for one region's figures as read (its non-zero values in id order, as ff is). */
+static void write_figures_of(jw *w, const figure_fields *ff, const ms_snapfig *g, const uint64_t *val)
+{
+    char b[16 + MS_SF__COUNT * 21];
+    size_t n = JW_LIT(b, "\"figures\":[");
+    for (size_t k = 0; k < ff->n; k++) {
+        if (k)
+            b[n++] = ',';
+        uint32_t bit = (uint32_t)1 << ff->id[k];
+        if (!(g->seen & bit))
+            n += JW_LIT(b + n, "null");
+        else if (g->nz & bit)
+            n += jw_fmt_u64(b + n, *val++);
+        else
+            b[n++] = '0';
+    }
+    b[n++] = ']';
+    jw_members_raw(w, b, n);
+}
+
 static void write_entry(jw *w, const figure_fields *ff, const ms_diff_entry *e)
 {
     /* Most of a process's regions do not change between two readings: such an entry's figures
@@ -665,14 +685,52 @@ static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, ms_diffend *
     return rc;
 }
 
-/* The live smaps of pid as a diff end, if pid is still the process with start_time. */
-static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, ms_diffend *d)
+/* The entry each region of the live end would have if it turned out unchanged (one region on each
+ * side, at the same place, with the same figures: most of them), written into the workspace's text
+ * as the region is read, while the kernel prints the next ones, so that once the read is over most
+ * of the answer is copied rather than formatted.  Its figures are in the order of the region's own
+ * fields; diff_write_entry uses the text only when those are the answer's "fields". */
+typedef struct {
+    ms_diffwork *work;
+    bool ok;                  /* every region's text is there */
+} live_text;
+
+static void live_text_each(void *ctx, const ms_snapview *v, size_t i, const char *path, size_t path_len)
+{
+    live_text *t = ctx;
+    ms_diffwork *wk = t->work;
+    if (!t->ok || (i + 2 > wk->text_cap &&
+                   ms_grow((void **)&wk->text_at, &wk->text_cap, i + 2, sizeof *wk->text_at, 1024, 0) != MS_OK)) {
+        t->ok = false;
+        return;
+    }
+    const ms_region *g = &v->regions[i];
+    const ms_snapfig *fig = &v->figs[i];
+    figure_fields ff = {.n = 0};
+    for (uint32_t m = fig->seen; m; m &= m - 1)
+        ff.id[ff.n++] = __builtin_ctz(m);
+    ms_diff_entry e = {.start = g->start, .end = g->end, .path = path, .path_len = path_len, .kind = g->kind,
+                       .change = MS_DIFF_SAME, .nbefore = 1, .nafter = 1};
+    jw w;
+    jw_init(&w, &wk->text);         /* members at the top level: no braces, commas between them */
+    wk->text_at[i] = wk->text.len;
+    write_entry_head(&w, &e, false);
+    write_figures_of(&w, &ff, fig, v->vals + fig->at);
+    wk->text_at[i + 1] = wk->text.len;
+    t->ok = w.err == MS_OK;
+}
+
+/* The live smaps of pid as a diff end, if pid is still the process with start_time; with lt, each
+ * region's text as live_text_each writes it. */
+static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, ms_diffend *d, live_text *lt)
 {
     int dirfd;
     ms_err rc = open_same(pid, start_time, &dirfd);
     if (rc != MS_OK)
         return rc;
-    rc = ms_snapview_read(&d->v, dirfd, page_size);
+    if (lt)
+        ms_buf_reset(&lt->work->text);
+    rc = ms_snapview_read_each(&d->v, dirfd, page_size, lt ? live_text_each : NULL, lt);
     close(dirfd);
     return rc;
 }
@@ -697,7 +755,7 @@ static void *end_job_main(void *arg)
 /* Both ends of a diff: from's snapshot into a, to's (or, to 0, pid's live smaps) into b, at once.
  * On failure *bad is the snapshot that failed, or *live_failed is set. */
 static ms_err diff_ends(ms_diffend *a, ms_diffend *b, int64_t from, int64_t to, int pid, uint64_t start_time,
-                        uint64_t page_size, int64_t *bad, bool *live_failed)
+                        uint64_t page_size, live_text *lt, int64_t *bad, bool *live_failed)
 {
     end_job ja = {.id = from, .d = a, .rc = MS_OK};
     pthread_t th;
@@ -705,7 +763,7 @@ static ms_err diff_ends(ms_diffend *a, ms_diffend *b, int64_t from, int64_t to, 
     if (!helper)
         end_job_main(&ja);
     ms_snapshot_info ib;
-    ms_err rb = to ? end_from_snapshot(to, &ib, b) : end_from_live(pid, start_time, page_size, b);
+    ms_err rb = to ? end_from_snapshot(to, &ib, b) : end_from_live(pid, start_time, page_size, b, lt);
     if (helper)
         pthread_join(th, NULL);
     *bad = from;
@@ -730,6 +788,8 @@ typedef struct {
     size_t n, next;
     const size_t *members;    /* in work */
     figure_fields ff;
+    uint32_t ff_mask;         /* bit id: ff has field id */
+    bool live_text;           /* work's text holds the live end's entries (live_text_each) */
     bool started;
 } diff_stream;
 
@@ -774,26 +834,6 @@ static bool diff_unchanged_one(const diff_stream *x, size_t i, const ms_snapfig 
     return true;
 }
 
-/* write_figures for one region's figures as read (its non-zero values in id order, as ff is). */
-static void write_figures_of(jw *w, const figure_fields *ff, const ms_snapfig *g, const uint64_t *val)
-{
-    char b[16 + MS_SF__COUNT * 21];
-    size_t n = JW_LIT(b, "\"figures\":[");
-    for (size_t k = 0; k < ff->n; k++) {
-        if (k)
-            b[n++] = ',';
-        uint32_t bit = (uint32_t)1 << ff->id[k];
-        if (!(g->seen & bit))
-            n += JW_LIT(b + n, "null");
-        else if (g->nz & bit)
-            n += jw_fmt_u64(b + n, *val++);
-        else
-            b[n++] = '0';
-    }
-    b[n++] = ']';
-    jw_members_raw(w, b, n);
-}
-
 /* Piece i's entry as write_entry writes it. */
 static void diff_write_entry(diff_stream *x, size_t i)
 {
@@ -804,6 +844,14 @@ static void diff_write_entry(diff_stream *x, size_t i)
         ms_diff_entry e;
         diff_entry_of(x, i, &e);
         write_entry(w, &x->ff, &e);
+        return;
+    }
+    size_t ib = (size_t)(g - x->b->v.figs);
+    if (x->live_text && g->seen == x->ff_mask) {
+        const size_t *at = x->work->text_at;
+        jw_obj(w);
+        jw_members_raw(w, x->work->text.data + at[ib], at[ib + 1] - at[ib]);
+        jw_obj_end(w);
         return;
     }
     const ms_diff_piece *q = &x->p[i];
@@ -877,6 +925,8 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         write_delta(w, &x->a->v.total, &x->b->v.total);
         jw_obj_end(w);
         figure_fields_of(&x->a->v.total, &x->b->v.total, &x->ff);
+        for (size_t k = 0; k < x->ff.n; k++)
+            x->ff_mask |= (uint32_t)1 << x->ff.id[k];
         write_figure_fields(w, &x->ff);
         jw_ku64(w, "count", x->n);
         if (x->group) {
@@ -935,8 +985,11 @@ enum MHD_Result h_diff(http_req *r)
     }
     x->to_t = to ? ib.t_ms : now_ms();
     bool live_failed = false;
+    live_text lt = {.work = x->work, .ok = true};
     if (rc == MS_OK)
-        rc = diff_ends(x->a, x->b, from, to, pid, ia.start_time, (uint64_t)r->srv->sys.page_size, &bad, &live_failed);
+        rc = diff_ends(x->a, x->b, from, to, pid, ia.start_time, (uint64_t)r->srv->sys.page_size, to ? NULL : &lt,
+                       &bad, &live_failed);
+    x->live_text = !to && lt.ok;
     if (rc == MS_OK) {
         ms_diff_side sa = {x->a->v.regions, x->a->v.rss, x->a->v.n}, sb = {x->b->v.regions, x->b->v.rss, x->b->v.n};
         rc = ms_diff_match_in(&x->work->match, &sa, &sb, &x->p, &x->n, &x->members);
@@ -978,7 +1031,7 @@ static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since,
     ms_err rc = work ? ms_store_snapshot_baseline(hist_store, id, since, &base) : MS_ERR_NOMEM;
     if (rc == MS_OK)
         rc = end_from_snapshot(base.id, &info, &work->a);
-    if (rc == MS_OK && end_from_live(id->pid, id->start_time, page_size, &work->b) != MS_OK) {
+    if (rc == MS_OK && end_from_live(id->pid, id->start_time, page_size, &work->b, NULL) != MS_OK) {
         rc = ms_store_snapshot_baseline(hist_store, id, INT64_MAX, &last);
         if (rc == MS_OK && last.id == base.id)
             rc = MS_ERR_NOENT;

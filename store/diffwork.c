@@ -14,6 +14,7 @@ void ms_diffwork_init(ms_diffwork *w)
     memset(w, 0, sizeof *w);
     ms_buf_init(&w->a.blob, 0);
     ms_buf_init(&w->b.blob, 0);
+    ms_buf_init(&w->text, 0);
 }
 
 void ms_diffwork_free(ms_diffwork *w)
@@ -23,12 +24,16 @@ void ms_diffwork_free(ms_diffwork *w)
     ms_snapview_free(&w->a.v);
     ms_snapview_free(&w->b.v);
     ms_diff_scratch_free(&w->match);
+    ms_buf_free(&w->text);
+    free(w->text_at);
+    w->text_at = NULL;
+    w->text_cap = 0;
 }
 
 size_t ms_diffwork_bytes(const ms_diffwork *w)
 {
     return w->a.blob.cap + w->b.blob.cap + ms_snapview_bytes(&w->a.v) + ms_snapview_bytes(&w->b.v) +
-           ms_diff_scratch_bytes(&w->match);
+           ms_diff_scratch_bytes(&w->match) + w->text.cap + w->text_cap * sizeof *w->text_at;
 }
 
 typedef struct {

@@ -507,6 +507,11 @@ static void paths_fix(ms_snapview *v)
 
 ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page)
 {
+    return ms_snapview_read_each(v, dirfd, base_page, NULL, NULL);
+}
+
+ms_err ms_snapview_read_each(ms_snapview *v, int dirfd, uint64_t base_page, ms_snapview_each each, void *ctx)
+{
     view_reset(v);
     ms_rstream *rs = NULL;
     ms_err rc = ms_rstream_open(dirfd, "smaps", base_page, 0, &rs);
@@ -534,6 +539,8 @@ ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page)
         for (size_t k = 0; k < nf && rc == MS_OK; k++)
             rc = fig_add(v, i, &f[k]);
         v->n = i + 1;
+        if (each && rc == MS_OK)
+            each(ctx, v, i, g->path, g->path_len);
     }
     ms_rstream_close(rs);
     if (rc == MS_OK)

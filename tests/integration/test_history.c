@@ -63,46 +63,9 @@ static void figures_exact(void)
     hs_stop(&h);
 }
 
-/* POST a snapshot, grow by a known mapping, diff against now and against a second snapshot. */
-static void snapshots_and_diff(void)
+/* The entries of diff d from snapshot from_id, as the answer promises them. */
+static void check_entries(json_t *d, long long from_id)
 {
-    const long long grow = 24LL << 20;
-    char bytes[32];
-    snprintf(bytes, sizeof bytes, "%lld", grow);
-    hsubject h;
-    const char *args[] = {"grow", "3000", bytes, NULL};
-    CHECK(hs_start(&h, args));
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/processes/%d/snapshots", h.pid);
-    http_resp r;
-    CHECK(http_do(&srv, "POST", path, NULL, json_ct, &r) && r.status == 201);
-    long long id1 = jint(r.json, "id");
-    CHECK(id1 > 0);
-    CHECK_STR(jstr(r.json, "reason"), "manual");
-    http_resp_free(&r);
-    char line[32];
-    CHECK(fgets(line, sizeof line, h.out) != NULL);       /* "grown" */
-
-    json_t *d = http_get_json(&srv, "/api/v1/processes/%d/diff?from=%lld", h.pid, id1);
-    CHECK(d != NULL);
-    json_t *regs = d ? json_object_get(d, "regions") : NULL;
-    json_t *top = json_array_get(regs, 0);                /* sorted by |rss change| */
-    /* A new mapping, or one the kernel merged into its anonymous neighbour: */
-    CHECK(jstr(top, "change") && (!strcmp(jstr(top, "change"), "added") || !strcmp(jstr(top, "change"), "grown")));
-    CHECK_EQ_U64(jint(top, "delta.rss"), grow);
-    CHECK_EQ_U64(jint(top, "size_after") - jint(top, "size_before"), grow);
-    CHECK_STR(jstr(top, "kind"), "anon");
-    CHECK(jint(d, "totals.delta.rss") >= grow);
-    json_decref(d);
-
-    CHECK(http_do(&srv, "POST", path, NULL, json_ct, &r) && r.status == 201);
-    long long id2 = jint(r.json, "id");
-    http_resp_free(&r);
-    d = http_get_json(&srv, "/api/v1/processes/%d/diff?from=%lld&to=%lld&group=kind", h.pid, id1, id2);
-    CHECK(d && jint(d, "to") == id2);
-    json_t *g0 = json_array_get(d ? json_object_get(d, "groups") : NULL, 0);
-    CHECK_STR(jstr(g0, "kind"), "anon");
-    CHECK(jint(g0, "delta.rss") >= grow);
     /* An entry whose figures did not change gives them once (figures); every other one gives
      * before, after and delta, and they differ somewhere.  Between two snapshots of a process
      * that only waits, most of its regions are such entries, and its grown mapping is not. */
@@ -153,6 +116,71 @@ static void snapshots_and_diff(void)
         }
     }
     CHECK(compared >= 10);
+    /* An entry given once is one region on each side at the same place: the from snapshot has a
+     * region with its start, end, path and kind. */
+    json_t *s = http_get_json(&srv, "/api/v1/snapshots/%lld", from_id);
+    size_t placed = 0, j;
+    json_t *sr, *sregs = s ? json_object_get(s, "regions") : NULL;
+    json_array_foreach(d ? json_object_get(d, "regions") : NULL, k, en) {
+        if (!json_object_get(en, "figures"))
+            continue;
+        bool found = false;
+        json_array_foreach(sregs, j, sr) {
+            if (json_equal(json_object_get(sr, "start"), json_object_get(en, "start"))) {
+                found = json_equal(json_object_get(sr, "end"), json_object_get(en, "end")) &&
+                        json_equal(json_object_get(sr, "path"), json_object_get(en, "path")) &&
+                        json_equal(json_object_get(sr, "kind"), json_object_get(en, "kind"));
+                break;
+            }
+        }
+        placed += found;
+    }
+    CHECK_EQ_U64(placed, once);
+    json_decref(s);
+}
+
+/* POST a snapshot, grow by a known mapping, diff against now and against a second snapshot. */
+static void snapshots_and_diff(void)
+{
+    const long long grow = 24LL << 20;
+    char bytes[32];
+    snprintf(bytes, sizeof bytes, "%lld", grow);
+    hsubject h;
+    const char *args[] = {"grow", "3000", bytes, NULL};
+    CHECK(hs_start(&h, args));
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/processes/%d/snapshots", h.pid);
+    http_resp r;
+    CHECK(http_do(&srv, "POST", path, NULL, json_ct, &r) && r.status == 201);
+    long long id1 = jint(r.json, "id");
+    CHECK(id1 > 0);
+    CHECK_STR(jstr(r.json, "reason"), "manual");
+    http_resp_free(&r);
+    char line[32];
+    CHECK(fgets(line, sizeof line, h.out) != NULL);       /* "grown" */
+
+    json_t *d = http_get_json(&srv, "/api/v1/processes/%d/diff?from=%lld", h.pid, id1);
+    CHECK(d != NULL);
+    json_t *regs = d ? json_object_get(d, "regions") : NULL;
+    json_t *top = json_array_get(regs, 0);                /* sorted by |rss change| */
+    /* A new mapping, or one the kernel merged into its anonymous neighbour: */
+    CHECK(jstr(top, "change") && (!strcmp(jstr(top, "change"), "added") || !strcmp(jstr(top, "change"), "grown")));
+    CHECK_EQ_U64(jint(top, "delta.rss"), grow);
+    CHECK_EQ_U64(jint(top, "size_after") - jint(top, "size_before"), grow);
+    CHECK_STR(jstr(top, "kind"), "anon");
+    CHECK(jint(d, "totals.delta.rss") >= grow);
+    check_entries(d, id1);
+    json_decref(d);
+
+    CHECK(http_do(&srv, "POST", path, NULL, json_ct, &r) && r.status == 201);
+    long long id2 = jint(r.json, "id");
+    http_resp_free(&r);
+    d = http_get_json(&srv, "/api/v1/processes/%d/diff?from=%lld&to=%lld&group=kind", h.pid, id1, id2);
+    CHECK(d && jint(d, "to") == id2);
+    json_t *g0 = json_array_get(d ? json_object_get(d, "groups") : NULL, 0);
+    CHECK_STR(jstr(g0, "kind"), "anon");
+    CHECK(jint(g0, "delta.rss") >= grow);
+    check_entries(d, id1);
     json_decref(d);
 
     /* The snapshot keeps every region and field: as many regions as the kernel's smaps had. */
