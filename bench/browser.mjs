@@ -608,13 +608,14 @@ function table(out) {
     '"usable" is the first frame after every smaps figure is in the table; long tasks are PerformanceObserver `longtask` entries (over 50 ms; 0: none). ' +
     `Each scenario ran ${out.repeat || 1} time(s): every figure is the median of the runs, with the best run's in parentheses where it differs.`, '');
   if (out.error) L.push(`The run stopped early: \`${out.error.split('\n')[0]}\``, '');
-  L.push('| process page | summary + figure | first region row | usable | DOM nodes | longest task, loading | longest task, scrolling | JS heap | figure lines |', '|---|---|---|---|---|---|---|---|---|');
-  for (const n of [1000, 10000, 100000]) {
+  const pages = [1000, 10000, 100000].filter((n) => out[`regions_${n}`]);
+  if (pages.length) L.push('| process page | summary + figure | first region row | usable | DOM nodes | longest task, loading | longest task, scrolling | JS heap | figure lines |', '|---|---|---|---|---|---|---|---|---|');
+  for (const n of pages) {
     const r = out[`regions_${n}`];
     const k = `regions_${n}`;
-    if (r) L.push(`| ${r.regions.toLocaleString('en-US')} regions | ${mb(k, 'figure_ms')} | ${mb(k, 'first_row_ms')} | ${mb(k, 'usable_ms')} | ${r.dom_nodes.toLocaleString('en-US')} | ${mb(k, 'longest_task_load_ms')} | ${mb(k, 'longest_task_scroll_ms')} | ${r.js_heap_mib} MiB | ${r.figure_lines} |`);
+    L.push(`| ${r.regions.toLocaleString('en-US')} regions | ${mb(k, 'figure_ms')} | ${mb(k, 'first_row_ms')} | ${mb(k, 'usable_ms')} | ${r.dom_nodes.toLocaleString('en-US')} | ${mb(k, 'longest_task_load_ms')} | ${mb(k, 'longest_task_scroll_ms')} | ${r.js_heap_mib} MiB | ${r.figure_lines} |`);
   }
-  L.push('');
+  if (pages.length) L.push('');
   const t = [];
   const r10 = out.regions_10000, r100 = out.regions_100000, li = out.list, pm = out.pagemap;
   if (r10) {

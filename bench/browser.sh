@@ -5,6 +5,8 @@
 # they are missing; uses the playwright-core that tests/browser/run.sh installs.
 #   bench/browser.sh            every scenario
 #   BENCH_ONLY=r10000,list bench/browser.sh
+# A partial run (BENCH_ONLY) prints its table and leaves the recorded results alone: it would
+# otherwise replace a full run's section with the few scenarios it ran.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -16,6 +18,13 @@ if [[ ! -x $bin || ! -x $subj ]]; then
 fi
 if [[ ! -d $root/tests/browser/node_modules/playwright-core ]]; then
   (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [[ -n ${BENCH_ONLY:-} ]]; then
+  out=$(mktemp)
+  trap 'rm -f "$out"' EXIT
+  MEMSCOPE_BIN=$bin MEMSCOPE_SUBJECT=$subj node "$here/browser.mjs" > "$out"
+  node "$here/browser.mjs" --table "$out"
+  exit 0
 fi
 MEMSCOPE_BIN=$bin MEMSCOPE_SUBJECT=$subj node "$here/browser.mjs" > "$here/RESULTS-browser.json"
 node "$here/browser.mjs" --table "$here/RESULTS-browser.json" > "$here/.browser-section.md"

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -164,7 +165,8 @@ ms_err ms_pread_full(int fd, void *dst, size_t cap, off_t off, size_t *len)
     return MS_OK;
 }
 
-ms_err ms_read_fd(int fd, ms_buf *b)
+/* short_is_end: a read that returns less than asked is the end of the file (see ms_read_record_at). */
+static ms_err read_fd(int fd, ms_buf *b, bool short_is_end)
 {
     ms_buf_reset(b);
     for (;;) {
@@ -188,6 +190,8 @@ ms_err ms_read_fd(int fd, ms_buf *b)
         if (n == 0)
             break;
         b->len += n;
+        if (short_is_end && n < want)
+            break;
         if (b->len >= b->max) {
             /* Full: one more byte means the file is over the cap. */
             char c;
@@ -201,12 +205,27 @@ ms_err ms_read_fd(int fd, ms_buf *b)
     return MS_OK;
 }
 
-ms_err ms_read_file_at(int dirfd, const char *name, ms_buf *b)
+ms_err ms_read_fd(int fd, ms_buf *b)
+{
+    return read_fd(fd, b, false);
+}
+
+static ms_err read_at(int dirfd, const char *name, ms_buf *b, bool short_is_end)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return ms_err_from_errno(errno);
-    ms_err rc = ms_read_fd(fd, b);
+    ms_err rc = read_fd(fd, b, short_is_end);
     close(fd);
     return rc;
+}
+
+ms_err ms_read_file_at(int dirfd, const char *name, ms_buf *b)
+{
+    return read_at(dirfd, name, b, false);
+}
+
+ms_err ms_read_record_at(int dirfd, const char *name, ms_buf *b)
+{
+    return read_at(dirfd, name, b, true);
 }

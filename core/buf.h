@@ -46,6 +46,12 @@ ms_err ms_grow_many(void **const *ps, const size_t *elem, size_t k, size_t *cap,
 ms_err ms_read_file_at(int dirfd, const char *name, ms_buf *b);
 /* The same from an already open descriptor (read from its current offset to EOF). */
 ms_err ms_read_fd(int fd, ms_buf *b);
+/* ms_read_file_at for a file the kernel prints whole in every read that has room for it: a regular
+ * file, or a seq_file of one record (a cgroup's memory.stat, memory.current, memory.pressure...).
+ * A read that returns less than asked is then the end, and the read() that would return 0 is not
+ * made: at a thousand cgroups, a sixth of the system calls.  Never for a listing of many records
+ * (cgroup.procs, /proc's maps or smaps): the kernel ends each of its reads at a page's end. */
+ms_err ms_read_record_at(int dirfd, const char *name, ms_buf *b);
 
 /* The two primitives every read of a descriptor in core goes through, so "retry on EINTR" is written
  * once.  ms_read_some: one read() of up to cap bytes; *got = 0 at EOF.  ms_read_full: reads until

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,11 +478,11 @@ ms_err ms_cg_psi_parse(const char *text, size_t len, ms_cg_psi *some, ms_cg_psi 
     return MS_OK;
 }
 
-/* Reads an optional file: a missing one (the kernel or this cgroup does not offer it) leaves
- * *present false and is no error. */
+/* Reads an optional memory file: a missing one (the kernel or this cgroup does not offer it) leaves
+ * *present false and is no error.  Each is one record, printed whole by every read. */
 static ms_err read_opt(int dirfd, const char *name, ms_buf *b, bool *present)
 {
-    ms_err rc = ms_read_file_at(dirfd, name, b);
+    ms_err rc = ms_read_record_at(dirfd, name, b);
     *present = rc == MS_OK;
     return rc == MS_ERR_NOENT || rc == MS_ERR_UNSUPPORTED ? MS_OK : rc;
 }
@@ -498,6 +499,11 @@ static uint32_t count_lines(const char *s, size_t n)
 
 ms_err ms_cg_mem_read(int dirfd, int version, ms_cg_mem *m)
 {
+    return ms_cg_mem_read_some(dirfd, version, MS_CGV_ALL, m);
+}
+
+ms_err ms_cg_mem_read_some(int dirfd, int version, unsigned want, ms_cg_mem *m)
+{
     ms_err rc;
     bool present;
     ms_buf b;
@@ -508,11 +514,10 @@ ms_err ms_cg_mem_read(int dirfd, int version, ms_cg_mem *m)
     if (rc != MS_OK)
         goto out;
     m->nprocs = count_lines(b.data ? b.data : "", b.len);
-    m->root = version == 1 ? file_at(dirfd, "cgroup.sane_behavior") : !file_at(dirfd, "memory.current");
     for (int i = 0; i < MS_CGV__COUNT; i++) {
         const char *f = ms_cgv_file((ms_cgv_id)i, version);
         m->v[i].present = false;
-        if (!f)
+        if (!f || !(want & MS_CGV_BIT(i)))
             continue;
         rc = read_opt(dirfd, f, &b, &present);
         if (rc == MS_OK && present)
@@ -520,6 +525,11 @@ ms_err ms_cg_mem_read(int dirfd, int version, ms_cg_mem *m)
         if (rc != MS_OK)
             goto out;
     }
+    /* The usage file tells the v2 root when it was read anyway: one system call fewer per cgroup. */
+    if (version == 1)
+        m->root = file_at(dirfd, "cgroup.sane_behavior");
+    else
+        m->root = want & MS_CGV_BIT(MS_CGV_USAGE) ? !m->v[MS_CGV_USAGE].present : !file_at(dirfd, "memory.current");
     rc = read_opt(dirfd, "memory.stat", &b, &present);
     if (rc == MS_OK && present)
         rc = ms_cg_fields_parse(b.data, b.len, &m->stat);
@@ -809,91 +819,143 @@ static ms_err tree_add(ms_cg_tree *t, const char *path, int parent, int depth)
     ms_err rc = ms_grow((void **)&t->n, &t->cap, t->count + 1, sizeof *t->n, 16, 0);
     if (rc != MS_OK)
         return rc;
-    ms_cg_node *n = &t->n[t->count++];
-    snprintf(n->path, sizeof n->path, "%s", path);
+    ms_cg_node *n = &t->n[t->count];
+    if (!(n->path = strdup(path)))
+        return MS_ERR_NOMEM;
+    t->count++;
     n->parent = parent;
     n->depth = depth;
     return MS_OK;
 }
 
-/* The names of dirfd's subdirectories, sorted (malloc'ed array of malloc'ed names). */
-static ms_err subdirs(int dirfd, char ***names, size_t *n)
+typedef struct {
+    ms_cg_tree *t;
+    size_t max;
+    ms_cg_visit visit;
+    void *ctx;
+    char *dents;              /* getdents64's buffer, one for the walk: a listing ends before the
+                               * walk goes down into it */
+} walk_ctx;
+
+#define DENTS_BUF (32 * 1024)
+
+/* The names of the subdirectories of the directory fd, sorted (malloc'ed array of malloc'ed names).
+ * getdents64 rather than readdir, whose fdopendir costs an fstat and two fcntl per directory.
+ * Every record is checked against what the call returned before its name is used. */
+static ms_err subdirs(walk_ctx *w, int fd, char ***names, size_t *n)
 {
+    const size_t head = offsetof(struct dirent64, d_name);
     ms_err rc = MS_OK;
     size_t cap = 0;
     *names = NULL;
     *n = 0;
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        rc = ms_err_from_errno(errno);
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        struct stat st;
-        if (de->d_name[0] == '.')
+    for (;;) {
+        ssize_t got = getdents64(fd, w->dents, DENTS_BUF);
+        if (got < 0 && errno == EINTR)
             continue;
-        if (de->d_type != DT_DIR &&
-            (de->d_type != DT_UNKNOWN || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-             !S_ISDIR(st.st_mode)))
-            continue;
-        if ((rc = ms_grow((void **)names, &cap, *n + 1, sizeof **names, 16, 0)) != MS_OK)
-            break;
-        if (!((*names)[*n] = strdup(de->d_name))) {
-            rc = MS_ERR_NOMEM;
+        if (got < 0) {
+            rc = ms_err_from_errno(errno);
             break;
         }
-        (*n)++;
+        if (got == 0)
+            break;
+        for (size_t off = 0; off < (size_t)got && rc == MS_OK;) {
+            struct dirent64 de;
+            size_t left = (size_t)got - off;
+            if (left < head) {
+                rc = MS_ERR_PARSE;
+                break;
+            }
+            memcpy(&de, w->dents + off, head);          /* the buffer's records are not aligned for us */
+            const char *name = w->dents + off + head;
+            if (de.d_reclen <= head || de.d_reclen > left || !memchr(name, '\0', de.d_reclen - head)) {
+                rc = MS_ERR_PARSE;
+                break;
+            }
+            off += de.d_reclen;
+            struct stat st;
+            if (name[0] == '.')
+                continue;
+            if (de.d_type != DT_DIR &&
+                (de.d_type != DT_UNKNOWN || fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)))
+                continue;
+            if ((rc = ms_grow((void **)names, &cap, *n + 1, sizeof **names, 16, 0)) != MS_OK)
+                break;
+            if (!((*names)[*n] = strdup(name))) {
+                rc = MS_ERR_NOMEM;
+                break;
+            }
+            (*n)++;
+        }
+        if (rc != MS_OK)
+            break;
     }
-    closedir(d);
     if (*n)
         qsort(*names, *n, sizeof **names, cmp_name);
     return rc;
 }
 
-static ms_err tree_walk(ms_cg_tree *t, int dirfd, int self, int depth, size_t max)
+/* Visits node self, whose directory fd this takes over, then its subtree.  The one descriptor
+ * serves the visit, the listing and the opening of the children, so a cgroup's directory is
+ * opened once however deep it lies: at a thousand cgroups the system calls are the cost.  At most
+ * MS_CG_DEPTH_MAX directories are open at once, one per level. */
+static ms_err tree_walk(walk_ctx *w, int fd, int self, int depth)
 {
-    char **names;
-    size_t n;
-    ms_err rc = subdirs(dirfd, &names, &n);
+    ms_cg_tree *t = w->t;
+    ms_err rc = w->visit ? w->visit(w->ctx, fd, t, (size_t)self) : MS_OK;
+    char **names = NULL;
+    size_t n = 0;
+    if (rc == MS_OK)
+        rc = subdirs(w, fd, &names, &n);
     for (size_t i = 0; i < n && rc == MS_OK; i++) {
         char path[MS_CG_PATH_MAX];
         const char *base = t->n[self].path;
         int len = snprintf(path, sizeof path, "%s/%s", strcmp(base, "/") == 0 ? "" : base, names[i]);
-        if (t->count >= max || depth >= MS_CG_DEPTH_MAX || len < 0 || (size_t)len >= sizeof path) {
+        if (t->count >= w->max || depth >= MS_CG_DEPTH_MAX || len < 0 || (size_t)len >= sizeof path) {
             t->truncated = true;
             continue;
         }
-        int child = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int child = openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (child < 0)
             continue;              /* removed since the listing: not part of the tree any more */
         rc = tree_add(t, path, self, depth + 1);
         if (rc == MS_OK)
-            rc = tree_walk(t, child, (int)t->count - 1, depth + 1, max);
-        close(child);
+            rc = tree_walk(w, child, (int)t->count - 1, depth + 1);
+        else
+            close(child);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+    close(fd);
     return rc;
 }
 
-ms_err ms_cg_tree_read(int root_fd, size_t max, ms_cg_tree *out)
+ms_err ms_cg_tree_walk(int root_fd, size_t max, ms_cg_tree *out, ms_cg_visit visit, void *ctx)
 {
+    walk_ctx w = {out, max, visit, ctx, malloc(DENTS_BUF)};
     memset(out, 0, sizeof *out);
-    ms_err rc = tree_add(out, "/", -1, 0);
+    ms_err rc = w.dents ? tree_add(out, "/", -1, 0) : MS_ERR_NOMEM;
+    int fd = rc == MS_OK ? openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (rc == MS_OK && fd < 0)
+        rc = ms_err_from_errno(errno);
     if (rc == MS_OK)
-        rc = tree_walk(out, root_fd, 0, 0, max);
+        rc = tree_walk(&w, fd, 0, 0);
+    free(w.dents);
     if (rc != MS_OK)
         ms_cg_tree_free(out);
     return rc;
 }
 
+ms_err ms_cg_tree_read(int root_fd, size_t max, ms_cg_tree *out)
+{
+    return ms_cg_tree_walk(root_fd, max, out, NULL, NULL);
+}
+
 void ms_cg_tree_free(ms_cg_tree *t)
 {
+    for (size_t i = 0; i < t->count; i++)
+        free(t->n[i].path);
     free(t->n);
     t->n = NULL;
     t->count = t->cap = 0;

@@ -126,6 +126,15 @@ void ms_cg_mem_free(ms_cg_mem *m);
  * before 5.19, memsw without swap accounting, anything at the root cgroup) stays !present.
  * MS_ERR_NOENT when the cgroup went away; the usage file is required otherwise (MS_ERR_PARSE). */
 ms_err ms_cg_mem_read(int dirfd, int version, ms_cg_mem *m);
+/* The same, reading of the one-number files only those in want (MS_CGV_BIT of each); the others
+ * stay !present.  memory.stat, the events and the pressure are always read. */
+#define MS_CGV_BIT(id) (1u << (id))
+#define MS_CGV_ALL ((1u << MS_CGV__COUNT) - 1)
+/* What ms_cg_split_of, ms_cg_limit and a cgroup's usage and peak need. */
+#define MS_CGV_SUMMARY                                                                          \
+    (MS_CGV_BIT(MS_CGV_USAGE) | MS_CGV_BIT(MS_CGV_PEAK) | MS_CGV_BIT(MS_CGV_LIMIT) |           \
+     MS_CGV_BIT(MS_CGV_KMEM_USAGE))
+ms_err ms_cg_mem_read_some(int dirfd, int version, unsigned want, ms_cg_mem *m);
 /* The kernel's file name of a value for a version, or NULL. */
 const char *ms_cgv_file(ms_cgv_id id, int version);
 /* The API's name of a value ("usage", "limit", ...). */
@@ -180,7 +189,7 @@ bool ms_cg_membership_memory(const ms_cg_membership *m, const char **path, ms_co
 /* ---- the tree ---- */
 
 typedef struct {
-    char path[MS_CG_PATH_MAX];
+    char *path;               /* malloc'ed, owned by the tree; shorter than MS_CG_PATH_MAX */
     int parent;               /* index of the parent, -1 for the root */
     int depth;
 } ms_cg_node;
@@ -195,6 +204,11 @@ typedef struct {
 
 /* Every cgroup below root_fd, parents before children (root first, path "/"), at most max. */
 ms_err ms_cg_tree_read(int root_fd, size_t max, ms_cg_tree *out);
+/* The same, calling visit for every cgroup as it is added (parents first), with its directory
+ * open as dirfd (valid during the call only) and i its index in t.  A visit's error stops the walk
+ * and is returned, with t freed; t->n may move between visits, so keep indexes, not pointers. */
+typedef ms_err (*ms_cg_visit)(void *ctx, int dirfd, const ms_cg_tree *t, size_t i);
+ms_err ms_cg_tree_walk(int root_fd, size_t max, ms_cg_tree *out, ms_cg_visit visit, void *ctx);
 void ms_cg_tree_free(ms_cg_tree *t);
 
 #endif

@@ -933,11 +933,48 @@ out:
 
 typedef struct {
     const char *path;
+    size_t node;              /* its index in the tree */
     ms_cg_mem m;
     uint64_t usage;
     ms_cg_split split;
     bool has_split;
 } top_cg;
+
+/* The cgroups read during the walk, each while its directory is open (so never opened twice). */
+typedef struct {
+    int version;
+    top_cg *t;                /* owned here: free_read */
+    size_t n, cap;
+} cg_read;
+
+static ms_err cg_visit(void *ctx, int dirfd, const ms_cg_tree *tree, size_t i)
+{
+    (void)tree;
+    cg_read *c = ctx;
+    ms_err rc = ms_grow((void **)&c->t, &c->cap, c->n + 1, sizeof *c->t, 64, 0);
+    if (rc != MS_OK)
+        return rc;
+    top_cg *g = &c->t[c->n];
+    memset(g, 0, sizeof *g);
+    ms_cg_mem_init(&g->m);
+    rc = ms_cg_mem_read(dirfd, c->version, &g->m);
+    if (rc != MS_OK) {
+        ms_cg_mem_free(&g->m);
+        return rc == MS_ERR_NOMEM ? rc : MS_OK;     /* gone since it was listed: left out */
+    }
+    g->node = i;
+    g->has_split = ms_cg_split_of(&g->m, &g->split) == MS_OK;
+    g->usage = g->has_split ? g->split.usage : g->m.v[MS_CGV_USAGE].value;
+    c->n++;
+    return MS_OK;
+}
+
+static void free_read(cg_read *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        ms_cg_mem_free(&c->t[i].m);
+    free(c->t);
+}
 
 static int cmp_usage_desc(const void *a, const void *b)
 {
@@ -1047,34 +1084,21 @@ static void write_cgroups(mw *w, server_ctx *srv)
     bool pins = srv->metrics_sel && srv->metrics_sel->match_cgroup;
     if (!srv->cg_ok || (srv->metrics_cgroups == 0 && !pins))
         return;
+    cg_read c = {.version = srv->cg.version};
     ms_cg_tree tree;
-    if (ms_cg_tree_read(srv->cg_root_fd, 10000, &tree) != MS_OK)
+    if (ms_cg_tree_walk(srv->cg_root_fd, 10000, &tree, cg_visit, &c) != MS_OK) {
+        free_read(&c);
         return;
-    top_cg *t = calloc(tree.count ? tree.count : 1, sizeof *t);
-    size_t n = 0;
-    for (size_t i = 0; t && i < tree.count; i++) {
-        int fd;
-        if (ms_cg_open(srv->cg_root_fd, tree.n[i].path, &fd) != MS_OK)
-            continue;
-        top_cg *c = &t[n];
-        ms_cg_mem_init(&c->m);
-        if (ms_cg_mem_read(fd, srv->cg.version, &c->m) == MS_OK) {
-            c->path = tree.n[i].path;
-            c->has_split = ms_cg_split_of(&c->m, &c->split) == MS_OK;
-            c->usage = c->has_split ? c->split.usage : c->m.v[MS_CGV_USAGE].value;
-            n++;
-        } else {
-            ms_cg_mem_free(&c->m);
-        }
-        close(fd);
     }
+    top_cg *t = c.t;
+    size_t n = c.n;
+    for (size_t i = 0; i < n; i++)
+        t[i].path = tree.n[t[i].node].path;    /* the tree's array no longer moves */
     if (t) {
         qsort(t, n, sizeof *t, cmp_usage_desc);
         write_cg_families(w, t, pin_cgroups(t, n, srv->metrics_cgroups, srv->metrics_sel));
     }
-    for (size_t i = 0; t && i < n; i++)
-        ms_cg_mem_free(&t[i].m);
-    free(t);
+    free_read(&c);
     ms_cg_tree_free(&tree);
 }
 

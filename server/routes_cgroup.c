@@ -177,37 +177,63 @@ static void write_psi(jw *w, const char *k, const ms_cg_psi *p)
     jw_obj_end(w);
 }
 
-/* The members both routes write for a cgroup. */
-static void write_summary(jw *w, const ms_cg_mem *m, const char *path)
+/* What both routes write of a cgroup beside its path, taken from its memory files: the list keeps
+ * one per cgroup, without the files' figures it does not show. */
+typedef struct {
+    bool ok;                  /* read; false when the cgroup went away during the walk */
+    int version;
+    ms_cg_value usage, peak;
+    bool has_limit, has_oom, has_split, has_psi;
+    uint64_t limit, oom_kills;
+    uint32_t nprocs, psi_some_avg10;
+    ms_cg_split split;
+} cg_summary;
+
+static void summary_of(const ms_cg_mem *m, cg_summary *s)
 {
-    uint64_t v;
+    memset(s, 0, sizeof *s);
+    s->ok = true;
+    s->version = m->version;
+    s->usage = m->v[MS_CGV_USAGE];
+    s->peak = m->v[MS_CGV_PEAK];
+    s->has_limit = ms_cg_limit(m, &s->limit);
+    s->nprocs = m->nprocs;
+    s->has_oom = ms_cg_oom_kills(m, &s->oom_kills);
+    s->has_split = ms_cg_split_of(m, &s->split) == MS_OK;
+    s->has_psi = m->psi_some.present;
+    s->psi_some_avg10 = m->psi_some.avg10;
+}
+
+/* The members both routes write for a cgroup. */
+static void write_summary(jw *w, const cg_summary *m, const char *path)
+{
     ms_container c;
-    ms_cg_split s;
+    const ms_cg_split *s = &m->split;
     jw_kstr(w, "path", path);
     jw_ki64(w, "version", m->version);
     ms_container_from_path(path, &c);
     enc_container(w, &c);
-    write_value(w, "usage", &m->v[MS_CGV_USAGE]);
-    write_value(w, "peak", &m->v[MS_CGV_PEAK]);
-    if (ms_cg_limit(m, &v)) jw_ku64(w, "limit", v); else jw_knull(w, "limit");
+    write_value(w, "usage", &m->usage);
+    write_value(w, "peak", &m->peak);
+    if (m->has_limit) jw_ku64(w, "limit", m->limit); else jw_knull(w, "limit");
     jw_ku64(w, "nprocs", m->nprocs);
-    if (ms_cg_oom_kills(m, &v)) jw_ku64(w, "oom_kills", v); else jw_knull(w, "oom_kills");
-    if (ms_cg_split_of(m, &s) == MS_OK) {
+    if (m->has_oom) jw_ku64(w, "oom_kills", m->oom_kills); else jw_knull(w, "oom_kills");
+    if (m->has_split) {
         jw_key(w, "parts");
         jw_obj(w);
-        jw_ku64(w, "anon", s.anon);
-        jw_ku64(w, "file", s.file);
-        jw_ku64(w, "shmem", s.shmem);
-        if (s.has_kernel) jw_ku64(w, "kernel", s.kernel); else jw_knull(w, "kernel");
-        if (s.has_sock) jw_ku64(w, "sock", s.sock); else jw_knull(w, "sock");
-        jw_ki64(w, "rest", s.rest);
+        jw_ku64(w, "anon", s->anon);
+        jw_ku64(w, "file", s->file);
+        jw_ku64(w, "shmem", s->shmem);
+        if (s->has_kernel) jw_ku64(w, "kernel", s->kernel); else jw_knull(w, "kernel");
+        if (s->has_sock) jw_ku64(w, "sock", s->sock); else jw_knull(w, "sock");
+        jw_ki64(w, "rest", s->rest);
         jw_obj_end(w);
     } else {
         jw_knull(w, "parts");
     }
-    if (m->psi_some.present) {
+    if (m->has_psi) {
         jw_key(w, "pressure_some_avg10");
-        jw_double(w, m->psi_some.avg10 / 100.0);
+        jw_double(w, m->psi_some_avg10 / 100.0);
     } else {
         jw_knull(w, "pressure_some_avg10");
     }
@@ -238,58 +264,40 @@ static void sum_procs(int fd, sums *s)
     free(pids);
 }
 
-/* The process sums of every cgroup of t (calloc'ed, NULL when out of memory).  Processes sit in one
- * cgroup each; a cgroup's usage counts its descendants' too, so the sums are carried up to every
- * ancestor (parents come before children in t). */
-static sums *sum_tree(int cg_root_fd, const ms_cg_tree *t)
-{
-    sums *sm = calloc(t->count ? t->count : 1, sizeof *sm);
-    for (size_t i = 0; sm && i < t->count; i++) {
-        int fd;
-        if (ms_cg_open(cg_root_fd, t->n[i].path, &fd) == MS_OK) {
-            sum_procs(fd, &sm[i]);
-            close(fd);
-        }
-    }
-    for (size_t i = t->count; sm && i-- > 1;) {
-        sums *p = &sm[t->n[i].parent];
-        p->rss += sm[i].rss;
-        p->pss += sm[i].pss;
-        p->uss += sm[i].uss;
-        p->nprocs += sm[i].nprocs;
-    }
-    return sm;
-}
+/* One cgroup of the list: read while the walk has its directory open, so that no cgroup is
+ * opened twice. */
+typedef struct {
+    cg_summary s;
+    sums p;                   /* its processes', and (once carried up) its descendants' */
+} list_node;
 
-/* Writes cgroup i of t with its process sums (sm, or NULL for none); false when it could not be
- * read (removed since the walk). */
-static bool write_tree_entry(jw *w, const server_ctx *srv, const ms_cg_tree *t, size_t i, const sums *sm)
+typedef struct {
+    int version;
+    bool with_procs;
+    list_node *n;             /* owned by h_cgroups; index = the tree's */
+    size_t cap;
+} list_ctx;
+
+static ms_err list_visit(void *ctx, int dirfd, const ms_cg_tree *t, size_t i)
 {
-    int fd;
+    (void)t;
+    list_ctx *c = ctx;
+    ms_err rc = ms_grow((void **)&c->n, &c->cap, i + 1, sizeof *c->n, 64, 0);
+    if (rc != MS_OK)
+        return rc;
+    list_node *n = &c->n[i];
+    memset(n, 0, sizeof *n);
     ms_cg_mem m;
     ms_cg_mem_init(&m);
-    if (ms_cg_open(srv->cg_root_fd, t->n[i].path, &fd) != MS_OK)
-        return false;         /* removed since the walk */
-    ms_err rc = ms_cg_mem_read(fd, srv->cg.version, &m);
-    close(fd);
-    if (rc == MS_OK) {
-        jw_obj(w);
-        write_summary(w, &m, t->n[i].path);
-        if (t->n[i].parent >= 0) jw_kstr(w, "parent", t->n[(size_t)t->n[i].parent].path); else jw_knull(w, "parent");
-        jw_ki64(w, "depth", t->n[i].depth);
-        if (sm) {
-            jw_key(w, "processes");
-            jw_obj(w);
-            jw_ku64(w, "count", sm[i].nprocs);
-            jw_ku64(w, "rss", sm[i].rss);
-            jw_ku64(w, "pss", sm[i].pss);
-            jw_ku64(w, "uss", sm[i].uss);
-            jw_obj_end(w);
-        }
-        jw_obj_end(w);
-    }
+    rc = ms_cg_mem_read_some(dirfd, c->version, MS_CGV_SUMMARY, &m);
+    if (rc == MS_OK)
+        summary_of(&m, &n->s);
     ms_cg_mem_free(&m);
-    return rc == MS_OK;
+    if (rc == MS_ERR_NOMEM)
+        return rc;
+    if (rc == MS_OK && c->with_procs)
+        sum_procs(dirfd, &n->p);
+    return MS_OK;             /* another error: removed since it was listed, left out */
 }
 
 enum MHD_Result h_cgroups(http_req *r)
@@ -300,15 +308,21 @@ enum MHD_Result h_cgroups(http_req *r)
     const char *pa = http_arg_get(r, "processes");
     if (pa && strcmp(pa, "0") && strcmp(pa, "1"))
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_flag", "processes must be 0 or 1");
-    bool with_procs = pa && strcmp(pa, "1") == 0;
+    list_ctx c = {.version = r->srv->cg.version, .with_procs = pa && strcmp(pa, "1") == 0};
     ms_cg_tree t;
-    ms_err rc = ms_cg_tree_read(r->srv->cg_root_fd, CGROUPS_MAX, &t);
-    if (rc != MS_OK)
+    ms_err rc = ms_cg_tree_walk(r->srv->cg_root_fd, CGROUPS_MAX, &t, list_visit, &c);
+    if (rc != MS_OK) {
+        free(c.n);
         return http_reply_ms(r, rc, "listing cgroups under %s", r->srv->cg.root);
-    sums *sm = with_procs ? sum_tree(r->srv->cg_root_fd, &t) : NULL;
-    if (with_procs && !sm) {
-        ms_cg_tree_free(&t);
-        return http_reply_ms(r, MS_ERR_NOMEM, "summing processes");
+    }
+    /* Processes sit in one cgroup each; a cgroup's usage counts its descendants' too, so the sums
+     * are carried up to every ancestor (parents come before children in t). */
+    for (size_t i = t.count; c.with_procs && i-- > 1;) {
+        sums *p = &c.n[t.n[i].parent].p;
+        p->rss += c.n[i].p.rss;
+        p->pss += c.n[i].p.pss;
+        p->uss += c.n[i].p.uss;
+        p->nprocs += c.n[i].p.nprocs;
     }
     ms_buf b;
     ms_buf_init(&b, 0);
@@ -322,12 +336,30 @@ enum MHD_Result h_cgroups(http_req *r)
     jw_key(&w, "cgroups");
     jw_arr(&w);
     size_t written = 0;
-    for (size_t i = 0; i < t.count; i++)
-        written += write_tree_entry(&w, r->srv, &t, i, sm);
+    for (size_t i = 0; i < t.count; i++) {
+        const list_node *n = &c.n[i];
+        if (!n->s.ok)
+            continue;
+        jw_obj(&w);
+        write_summary(&w, &n->s, t.n[i].path);
+        if (t.n[i].parent >= 0) jw_kstr(&w, "parent", t.n[(size_t)t.n[i].parent].path); else jw_knull(&w, "parent");
+        jw_ki64(&w, "depth", t.n[i].depth);
+        if (c.with_procs) {
+            jw_key(&w, "processes");
+            jw_obj(&w);
+            jw_ku64(&w, "count", n->p.nprocs);
+            jw_ku64(&w, "rss", n->p.rss);
+            jw_ku64(&w, "pss", n->p.pss);
+            jw_ku64(&w, "uss", n->p.uss);
+            jw_obj_end(&w);
+        }
+        jw_obj_end(&w);
+        written++;
+    }
     jw_arr_end(&w);
     jw_ku64(&w, "count", written);
     jw_obj_end(&w);
-    free(sm);
+    free(c.n);
     ms_cg_tree_free(&t);
     return http_reply_jw(r, MHD_HTTP_OK, &w, &b);
 }
@@ -524,7 +556,9 @@ enum MHD_Result h_cgroup(http_req *r)
     jw w;
     jw_init(&w, &b);
     jw_obj(&w);
-    write_summary(&w, &m, path);
+    cg_summary sum;
+    summary_of(&m, &sum);
+    write_summary(&w, &sum, path);
     if (strcmp(path, "/") == 0) {
         jw_knull(&w, "parent");
     } else {

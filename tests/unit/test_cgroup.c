@@ -2,12 +2,15 @@
  * container table over cgroup paths from each runtime, path checks, and the live v1 controller
  * (a cgroup made and removed here). */
 #include "check.h"
+#include "core/buf.h"
 #include "core/cgroup.h"
 #include "core/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -326,9 +329,68 @@ static void test_live_v1(void)
     CHECK(m.stat.n > 10 && m.stat.skipped == 0);
     CHECK(ms_cg_oom_kills(&m, &v) && v == 0);
     ms_cg_mem_free(&m);
+    /* the kernel's files of an empty cgroup, which nothing changes: one read gives what reading to
+     * the end does */
+    static const char *const files[] = {"memory.stat", "memory.oom_control", "memory.limit_in_bytes"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        ms_buf one, all;
+        ms_buf_init(&one, 1 << 16);
+        ms_buf_init(&all, 1 << 16);
+        CHECK(ms_read_record_at(fd, files[i], &one) == MS_OK && ms_read_file_at(fd, files[i], &all) == MS_OK);
+        CHECK(one.len > 0 && one.len == all.len && memcmp(one.data, all.data, one.len) == 0);
+        ms_buf_free(&one);
+        ms_buf_free(&all);
+    }
     close(fd);
     CHECK(rmdir(live_cg) == 0);
     live_cg[0] = '\0';
+}
+
+/* A directory listed in many getdents64 calls (1,500 long names are ~3 of its buffers): every
+ * subdirectory once, sorted; files and links to directories left out.  And a record read of a
+ * regular file longer than one read: whole. */
+static void test_wide_dir(void)
+{
+    char top[] = "/tmp/memscope-test-wide-XXXXXX", p[512];
+    enum { N = 1500 };
+    CHECK(mkdtemp(top) != NULL);
+    for (int i = 0; i < N; i++) {
+        snprintf(p, sizeof p, "%s/cgroup-with-a-long-name-to-fill-the-buffer-%05d", top, i);
+        CHECK(mkdir(p, 0755) == 0);
+    }
+    snprintf(p, sizeof p, "%s/memory.stat", top);
+    FILE *f = fopen(p, "w");
+    static char big[200000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + i % 26);
+    CHECK(f && fwrite(big, 1, sizeof big, f) == sizeof big && fclose(f) == 0);
+    snprintf(p, sizeof p, "%s/link-to-a-dir", top);
+    CHECK(symlink("cgroup-with-a-long-name-to-fill-the-buffer-00000", p) == 0);
+    int fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ms_cg_tree t;
+    CHECK(fd >= 0 && ms_cg_tree_read(fd, 10000, &t) == MS_OK);
+    CHECK_EQ_U64(t.count, N + 1);
+    for (size_t i = 1; i < t.count && i <= N; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "/cgroup-with-a-long-name-to-fill-the-buffer-%05zu", i - 1);
+        CHECK_STR(t.n[i].path, want);
+        CHECK(t.n[i].parent == 0 && t.n[i].depth == 1);
+    }
+    ms_cg_tree_free(&t);
+    ms_buf b;
+    ms_buf_init(&b, 1 << 20);
+    CHECK(ms_read_record_at(fd, "memory.stat", &b) == MS_OK);
+    CHECK(b.len == sizeof big && memcmp(b.data, big, sizeof big) == 0);
+    ms_buf_free(&b);
+    close(fd);
+    CHECK(unlink(p) == 0);
+    snprintf(p, sizeof p, "%s/memory.stat", top);
+    CHECK(unlink(p) == 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(p, sizeof p, "%s/cgroup-with-a-long-name-to-fill-the-buffer-%05d", top, i);
+        CHECK(rmdir(p) == 0);
+    }
+    CHECK(rmdir(top) == 0);
 }
 
 int main(int argc, char **argv)
@@ -340,6 +402,7 @@ int main(int argc, char **argv)
     test_v2_container();
     test_v1_recorded();
     test_tree();
+    test_wide_dir();
     test_containers();
     test_live_v1();
     return check_done();

@@ -263,6 +263,68 @@ static void test_every_cgroup(void)
     close(root);
 }
 
+/* The walk's visits: each cgroup once, in the tree's order, with its own directory; what a visit
+ * reads with only the summary's values matches a full read of the cgroup opened by its path. */
+typedef struct {
+    size_t next, stop_at;
+    int root;
+} visits;
+
+static ms_err visit_check(void *ctx, int dirfd, const ms_cg_tree *t, size_t i)
+{
+    visits *v = ctx;
+    CHECK_EQ_U64(i, v->next);
+    CHECK_EQ_U64(t->count, i + 1);
+    v->next++;
+    if (i == v->stop_at)
+        return MS_ERR_NOMEM;
+    ms_cg_mem some, all;
+    int fd = -1;
+    ms_cg_mem_init(&some);
+    ms_cg_mem_init(&all);
+    CHECK(ms_cg_mem_read_some(dirfd, 2, MS_CGV_SUMMARY, &some) == MS_OK);
+    CHECK(ms_cg_open(v->root, t->n[i].path, &fd) == MS_OK && ms_cg_mem_read(fd, 2, &all) == MS_OK);
+    for (int k = 0; k < MS_CGV__COUNT; k++) {
+        bool wanted = MS_CGV_SUMMARY & MS_CGV_BIT(k);
+        CHECK(some.v[k].present == (wanted && all.v[k].present));
+        if (some.v[k].present)
+            CHECK(some.v[k].value == all.v[k].value && some.v[k].is_max == all.v[k].is_max);
+    }
+    CHECK(some.root == all.root && some.nprocs == all.nprocs);
+    CHECK(some.stat.n == all.stat.n && some.events.n == all.events.n);
+    CHECK(some.psi_some.present == all.psi_some.present && some.psi_some.avg10 == all.psi_some.avg10);
+    ms_cg_split a, b;
+    CHECK(ms_cg_split_of(&some, &a) == MS_OK && ms_cg_split_of(&all, &b) == MS_OK);
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+    ms_cg_mem_free(&some);
+    ms_cg_mem_free(&all);
+    if (fd >= 0)
+        close(fd);
+    return MS_OK;
+}
+
+static void test_walk(void)
+{
+    int root = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ms_cg_tree t, plain;
+    visits v = {.stop_at = SIZE_MAX, .root = root};
+    CHECK(root >= 0);
+    CHECK(ms_cg_tree_walk(root, 1000, &t, visit_check, &v) == MS_OK);
+    CHECK(ms_cg_tree_read(root, 1000, &plain) == MS_OK);
+    CHECK_EQ_U64(v.next, t.count);
+    CHECK_EQ_U64(t.count, plain.count);
+    for (size_t i = 0; i < t.count && i < plain.count; i++)
+        CHECK(strcmp(t.n[i].path, plain.n[i].path) == 0 && t.n[i].parent == plain.n[i].parent);
+    ms_cg_tree_free(&t);
+    ms_cg_tree_free(&plain);
+    /* a visit's error ends the walk there and frees the tree */
+    v = (visits){.stop_at = 3, .root = root};
+    CHECK(ms_cg_tree_walk(root, 1000, &t, visit_check, &v) == MS_ERR_NOMEM);
+    CHECK_EQ_U64(v.next, 4);
+    CHECK(t.n == NULL && t.count == 0);
+    close(root);
+}
+
 /* ---- what the recording did ---- */
 
 typedef struct {
@@ -571,6 +633,7 @@ int main(int argc, char **argv)
     snprintf(rec, sizeof rec, "%s/cgroup-v2-recorded", argc > 1 ? argv[1] : "tests/fixtures");
     snprintf(tree, sizeof tree, "%s/cgroup", rec);
     test_every_cgroup();
+    test_walk();
     test_docker();
     test_podman();
     test_oom();

@@ -33,6 +33,7 @@ function mountTree(root, app) {
     h('h2', { text: 'OOM kills' }), ooms);
   const vt = treeTable(tree, wrap);
   let ctl = null;
+  let oomsShown = null;   // the events answer on screen, as text: the same one is not drawn again
   const refresh = async () => {
     if (ctl) ctl.abort();
     ctl = new AbortController();
@@ -49,7 +50,12 @@ function mountTree(root, app) {
     } else {
       drawTree(head, vt, list);
     }
-    drawOoms(ooms, await evP);
+    const ev = await evP;
+    const text = JSON.stringify(ev);
+    if (text !== oomsShown) {
+      drawOoms(ooms, ev);
+      oomsShown = text;
+    }
   };
   return { refresh, destroy() { if (ctl) ctl.abort(); vt.destroy(); } };
 }
