@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "core/clock.h"
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;                  /* on CLOCK_MONOTONIC; made by heaptrim_start */
 static pthread_t thread;
@@ -117,12 +118,7 @@ void heaptrim_idle(void)
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &due);
-    due.tv_sec += idle_ms / 1000;
-    due.tv_nsec += (long)(idle_ms % 1000) * 1000000L;
-    if (due.tv_nsec >= 1000000000L) {
-        due.tv_sec++;
-        due.tv_nsec -= 1000000000L;
-    }
+    ms_timespec_add_ms(&due, idle_ms);
     pending = true;
     if (asleep)
         pthread_cond_signal(&cv);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 void ms_diffwork_init(ms_diffwork *w)
 {
     memset(w, 0, sizeof *w);
@@ -90,12 +91,7 @@ static void *reaper_main(void *arg)
             continue;
         }
         struct timespec until = now;
-        until.tv_sec += (time_t)(wait / 1000);
-        until.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        ms_timespec_add_ms(&until, wait);
         pthread_cond_timedwait(&p->cv, &p->mu, &until);
     }
     pthread_mutex_unlock(&p->mu);
