@@ -43,6 +43,9 @@ T_PAGEMAP_FLOOR = 1.3
 T_PROCESSES_GLANCES = 2.0
 T_RSS_IDLE = 4 * MIB
 T_RSS_GROWTH = 0.10
+# memscoped hands free heap pages back once no request has begun for a second (server/heaptrim.h):
+# its RSS after a load is read after that.
+TRIM_WAIT_S = 1.5
 T_MAPS_RSS_SMAPS = 0.35     # /maps?rss=1 ÷ the kernel's read of smaps, 10,000 regions
 T_MAPS_RSS_SMAPS_100K = 0.40
 T_WSS_ACCURACY = 0.05      # /wss on the accuracy subject: within ±5% of what it reads
@@ -830,6 +833,7 @@ def main():
                f"400:/api/v1/processes/{p}/pagemap?start=0x2000&end=0x1000"]
         urls = [(u[:4] + m.base + u[4:]) if u[0].isdigit() else m.base + u for u in mix]
         d = msbench(msb, "load", 1000, *urls)
+        time.sleep(TRIM_WAIT_S)
         rss["after_1000"] = m.vmrss()
         # two clients at once, as the thread pool would see them
         t0 = time.time()
@@ -848,6 +852,7 @@ def main():
                 fail(f"msbench load exited {q.returncode}: {out.strip()[:300]}")
         rss["requests"] = done
         rss["load_seconds"] = round(time.time() - t0, 1)
+        time.sleep(TRIM_WAIT_S)
         rss["after_load"] = m.vmrss()
         rss["hwm"] = status_kb(m.p.pid, "VmHWM") * 1024
         rss["growth_vs_idle"] = rss["after_load"] / rss["idle"] - 1

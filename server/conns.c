@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "log.h"
 
 /* How often the watchdog looks, and how long a request may take before it counts as slow. */
@@ -170,11 +171,7 @@ static void *watchdog(void *arg)
     while (running) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += CONNS_TICK_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        ms_timespec_add_ms(&until, CONNS_TICK_MS);
         pthread_cond_timedwait(&wake, &lock, &until);
         if (!running)
             break;

@@ -263,6 +263,11 @@ void enc_region_head(jw *w, const ms_region *g)
     region_head(w, g, false);
 }
 
+void enc_region_row_head(jw *w, const ms_region *g)
+{
+    region_head(w, g, true);
+}
+
 static void enc_vmflags(jw *w, const char *s, size_t n)
 {
     JW_KEY(w, "vm_flags");
@@ -468,7 +473,10 @@ static void rows_region(enc_regions *x, const ms_region *g, const ms_smaps_field
         jw_members_raw(w, b, n - 1);
     size_t vl;
     const char *vf = ms_rstream_vmflags(x->rs, &vl);
-    jw_strn(w, vf ? vf : "", vf ? vl : 0);
+    if (x->smaps)
+        jw_strn(w, vf ? vf : "", vf ? vl : 0);
+    else
+        jw_null(w);                  /* maps does not tell a region's VmFlags */
     if (nextra || !jw_utf8_valid(g->path, g->path_len)) {
         char name[96];
         jw_obj(w);
@@ -489,9 +497,15 @@ static void rows_region(enc_regions *x, const ms_region *g, const ms_smaps_field
     jw_arr_end(w);
 }
 
+void enc_rows_columns(jw *w)
+{
+    jw_kstr(w, "layout", "rows");
+    jw_members_raw(w, ROWS_COLUMNS, sizeof ROWS_COLUMNS - 1);
+}
+
 void enc_regions_rows(enc_regions *x)
 {
-    x->rows = x->smaps;
+    x->rows = true;
 }
 
 /* The document's opening: pid, and for rows the columns, which need the first region read. */
@@ -505,8 +519,7 @@ static ms_err regions_open_doc(enc_regions *x)
         if (rc != MS_OK)
             return rc;
         x->pending = x->pg != NULL;
-        jw_kstr(w, "layout", "rows");
-        jw_members_raw(w, ROWS_COLUMNS, sizeof ROWS_COLUMNS - 1);
+        enc_rows_columns(w);
         rows_columns(x, x->pf, x->pg ? x->pnf : 0);
     }
     jw_key(w, "regions");

@@ -65,9 +65,13 @@ typedef struct enc_regions enc_regions;
 ms_err enc_regions_open(int dirfd, int pid, bool smaps, uint64_t page_size, enc_regions **out);
 ms_err enc_regions_fill(void *regions, ms_buf *b, size_t want, bool *done);
 void enc_regions_close(void *regions);
-/* /smaps?layout=rows: each region an array in the order the document's "columns" and "fields"
- * name (see encode.c); only for an smaps stream, before its first fill. */
+/* /smaps?layout=rows (and /maps?layout=rows, with no field columns and vm_flags null): each region
+ * an array in the order the document's "columns" and "fields" name (see encode.c); before the
+ * stream's first fill. */
 void enc_regions_rows(enc_regions *x);
+/* The rows layout's "layout" and "columns" members; a region's head as a row's first elements. */
+void enc_rows_columns(jw *w);
+void enc_region_row_head(jw *w, const ms_region *g);
 
 /* The /smaps?group=path document, from figures gathered while streaming (ms_rstream_group_by_path):
  * count regions, their totals t, and, when mm is not NULL, kernel_thread and zombie from it. */

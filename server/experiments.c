@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "lab/spec.h"
 
 extern char **environ;
@@ -874,12 +875,7 @@ ms_err experiments_follow(experiments_mgr *m, uint64_t id, size_t from, int time
     out->next = from;
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    ms_timespec_add_ms(&dl, timeout_ms);
     pthread_mutex_lock(&m->mu);
     for (;;) {
         experiment *x = find_locked(m, id);   /* looked up again after every wait: DELETE may have freed it */

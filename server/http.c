@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -22,6 +21,7 @@
 #include "conns.h"
 #include "core/num.h"
 #include "gate.h"
+#include "heaptrim.h"
 #include "jw.h"
 #include "log.h"
 #include "metrics.h"
@@ -499,6 +499,9 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 }
 
 static atomic_uint in_flight;     /* requests begun and not yet completed */
+/* How long no request must have begun before free heap pages are handed back: longer than the
+ * gaps within a burst (a page's requests, a script's loop), short against a dashboard's refresh. */
+#define HTTP_TRIM_IDLE_MS 1000
 
 static req_slot *slot_new(server_ctx *srv, struct MHD_Connection *conn)
 {
@@ -506,6 +509,7 @@ static req_slot *slot_new(server_ctx *srv, struct MHD_Connection *conn)
     if (!s)
         return NULL;
     atomic_fetch_add(&in_flight, 1);
+    heaptrim_busy();
     http_req *r = &s->req;
     r->srv = srv;
     r->conn = conn;
@@ -724,14 +728,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     ms_buf_free(&r->body);
     free(s);
     *con_cls = NULL;
-    /* The last request in flight is done: give free heap pages back.  A request's buffers (a
-     * streamed answer's ~90 KiB, a grouped smaps read) end up between other blocks, where the
-     * heap's top-only trimming cannot return them, so without this memscoped kept its busiest
-     * moment's heap for good.  Under concurrent load the count rarely reaches 0 and this costs
-     * nothing; after a lone request it costs a few microseconds, and the next large answer faults
-     * its pages back in. */
+    /* The last request in flight is done: free heap pages go back once no other request has
+     * begun for a moment (heaptrim.h says why not at once). */
     if (atomic_fetch_sub(&in_flight, 1) == 1)
-        malloc_trim(0);
+        heaptrim_idle();
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -807,6 +807,8 @@ struct MHD_Daemon *http_start(server_ctx *srv, unsigned port, unsigned threads, 
         close(fd);
         return NULL;
     }
+    if (heaptrim_start(HTTP_TRIM_IDLE_MS) != MS_OK)
+        log_warn("no thread for trimming the heap later: it is trimmed after every request");
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)srv->port, NULL, NULL, on_request, srv,
@@ -822,12 +824,15 @@ struct MHD_Daemon *http_start(server_ctx *srv, unsigned port, unsigned threads, 
         MHD_OPTION_NOTIFY_CONNECTION, conns_notify, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_END);
-    if (!d)
+    if (!d) {
         conns_stop();
+        heaptrim_stop();
+    }
     return d;
 }
 
 void http_stop(void)
 {
     conns_stop();
+    heaptrim_stop();
 }

@@ -34,6 +34,7 @@
 #include "routes_fast.h"
 #include "routes_history.h"
 #include "routes_openapi.h"
+#include "routes_rows.h"
 #include "static.h"
 
 /* Caps that keep one answer bounded; each is stated in the error that enforces it (the pagemap
@@ -455,16 +456,16 @@ static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps
 
 static enum MHD_Result h_maps(http_req *r)
 {
-    static const char *const allowed[] = {"rss", "method", NULL};
+    static const char *const allowed[] = {"rss", "method", "layout", NULL};
     int pid, dirfd;
-    bool rss;
+    bool rss, rows;
     if (!http_args_check(r, allowed) || !http_arg_bool(r, "rss", &rss))
         return MHD_YES;
     if (rss || http_arg_get(r, "method"))
         return h_maps_rss(r);
-    if (!open_pid(r, &pid, &dirfd))
+    if (!routes_layout_arg(r, &rows) || !open_pid(r, &pid, &dirfd))
         return MHD_YES;
-    return reply_regions(r, pid, dirfd, false, false);
+    return reply_regions(r, pid, dirfd, false, rows);
 }
 
 static enum MHD_Result h_smaps(http_req *r)
@@ -477,10 +478,9 @@ static enum MHD_Result h_smaps(http_req *r)
     if (group && strcmp(group, "path") != 0)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_group", "group must be 'path', got '%.32s'", group);
     /* rows: the compact layout of the region list (one array per region); the default, objects */
-    const char *layout = http_arg_get(r, "layout");
-    if (layout && strcmp(layout, "rows") != 0 && strcmp(layout, "objects") != 0)
-        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_layout", "layout must be 'rows' or 'objects', got '%.32s'", layout);
-    bool rows = layout && strcmp(layout, "rows") == 0;
+    bool rows;
+    if (!routes_layout_arg(r, &rows))
+        return MHD_YES;
     if (rows && group)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_layout", "layout=rows is a layout of the region list; group=path answers one entry per path");
     if (!open_pid(r, &pid, &dirfd))

@@ -29,6 +29,7 @@
 #include "jw.h"
 #include "routes.h"
 #include "routes_fast.h"
+#include "routes_rows.h"
 
 #define RSS_SOURCE_SCAN "pagemap_scan"
 #define RSS_SOURCE_SMAPS "smaps"
@@ -44,6 +45,7 @@ typedef struct {
     ms_rstream *rs;           /* maps (scan source) or smaps */
     uint64_t base_page;
     bool started;
+    bool rows;                /* layout=rows: routes_rows.c writes the regions */
     size_t count;
     ms_region_rss total;
     jw w;
@@ -130,6 +132,8 @@ static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         jw_kstr(w, "source", x->use_smaps ? RSS_SOURCE_SMAPS : RSS_SOURCE_SCAN);
         if (x->fallback)
             jw_kstr(w, "fallback_reason", x->fallback);
+        if (x->rows)
+            rows_rss_open(w);
         jw_key(w, "regions");
         jw_arr(w);
     }
@@ -146,15 +150,18 @@ static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         }
         x->count++;
         rss_add(&x->total, &v);
-        write_region_rss(w, g, &v);
+        if (x->rows)
+            rows_rss_region(w, g, &v);
+        else
+            write_region_rss(w, g, &v);
     }
     return w->err;
 }
 
 enum MHD_Result h_maps_rss(http_req *r)
 {
-    bool rss;
-    if (!http_arg_bool(r, "rss", &rss))
+    bool rss, rows;
+    if (!http_arg_bool(r, "rss", &rss) || !routes_layout_arg(r, &rows))
         return MHD_YES;
     const char *method = http_arg_get(r, "method");
     if (!rss)
@@ -172,6 +179,7 @@ enum MHD_Result h_maps_rss(http_req *r)
         return http_reply_ms(r, MS_ERR_NOMEM, "reading the regions of %d", pid);
     }
     x->pid = pid;
+    x->rows = rows;
     x->dirfd = dirfd;
     x->base_page = (uint64_t)r->srv->sys.page_size;
     ms_rss_scan_init(&x->scan);

@@ -512,18 +512,6 @@ static ms_err open_same(int pid, uint64_t start_time, int *dirfd)
     return rc;
 }
 
-/* The live smaps of pid, if it is still the process with start_time (0: any). */
-static ms_err read_live(int pid, uint64_t start_time, ms_smaps *sm)
-{
-    int dirfd;
-    ms_err rc = open_same(pid, start_time, &dirfd);
-    if (rc != MS_OK)
-        return rc;
-    rc = ms_smaps_read(dirfd, sm);
-    close(dirfd);
-    return rc;
-}
-
 static void write_delta(jw *w, const ms_smaps_totals *a, const ms_smaps_totals *b)
 {
     jw_key(w, "delta");
@@ -610,6 +598,26 @@ static void write_figures(jw *w, const figure_fields *ff, const ms_smaps_totals 
     jw_members_raw(w, b, n);
 }
 
+/* write_figures for one region's figures as read (its non-zero values in id order, as ff is). */
+static void write_figures_of(jw *w, const figure_fields *ff, const ms_snapfig *g, const uint64_t *val)
+{
+    char b[16 + MS_SF__COUNT * 21];
+    size_t n = JW_LIT(b, "\"figures\":[");
+    for (size_t k = 0; k < ff->n; k++) {
+        if (k)
+            b[n++] = ',';
+        uint32_t bit = (uint32_t)1 << ff->id[k];
+        if (!(g->seen & bit))
+            n += JW_LIT(b + n, "null");
+        else if (g->nz & bit)
+            n += jw_fmt_u64(b + n, *val++);
+        else
+            b[n++] = '0';
+    }
+    b[n++] = ']';
+    jw_members_raw(w, b, n);
+}
+
 static void write_entry(jw *w, const figure_fields *ff, const ms_diff_entry *e)
 {
     /* Most of a process's regions do not change between two readings: such an entry's figures
@@ -677,14 +685,52 @@ static ms_err end_from_snapshot(int64_t id, ms_snapshot_info *info, ms_diffend *
     return rc;
 }
 
-/* The live smaps of pid as a diff end, if pid is still the process with start_time. */
-static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, ms_diffend *d)
+/* The entry each region of the live end would have if it turned out unchanged (one region on each
+ * side, at the same place, with the same figures: most of them), written into the workspace's text
+ * as the region is read, while the kernel prints the next ones, so that once the read is over most
+ * of the answer is copied rather than formatted.  Its figures are in the order of the region's own
+ * fields; diff_write_entry uses the text only when those are the answer's "fields". */
+typedef struct {
+    ms_diffwork *work;
+    bool ok;                  /* every region's text is there */
+} live_text;
+
+static void live_text_each(void *ctx, const ms_snapview *v, size_t i, const char *path, size_t path_len)
+{
+    live_text *t = ctx;
+    ms_diffwork *wk = t->work;
+    if (!t->ok || (i + 2 > wk->text_cap &&
+                   ms_grow((void **)&wk->text_at, &wk->text_cap, i + 2, sizeof *wk->text_at, 1024, 0) != MS_OK)) {
+        t->ok = false;
+        return;
+    }
+    const ms_region *g = &v->regions[i];
+    const ms_snapfig *fig = &v->figs[i];
+    figure_fields ff = {.n = 0};
+    for (uint32_t m = fig->seen; m; m &= m - 1)
+        ff.id[ff.n++] = __builtin_ctz(m);
+    ms_diff_entry e = {.start = g->start, .end = g->end, .path = path, .path_len = path_len, .kind = g->kind,
+                       .change = MS_DIFF_SAME, .nbefore = 1, .nafter = 1};
+    jw w;
+    jw_init(&w, &wk->text);         /* members at the top level: no braces, commas between them */
+    wk->text_at[i] = wk->text.len;
+    write_entry_head(&w, &e, false);
+    write_figures_of(&w, &ff, fig, v->vals + fig->at);
+    wk->text_at[i + 1] = wk->text.len;
+    t->ok = w.err == MS_OK;
+}
+
+/* The live smaps of pid as a diff end, if pid is still the process with start_time; with lt, each
+ * region's text as live_text_each writes it. */
+static ms_err end_from_live(int pid, uint64_t start_time, uint64_t page_size, ms_diffend *d, live_text *lt)
 {
     int dirfd;
     ms_err rc = open_same(pid, start_time, &dirfd);
     if (rc != MS_OK)
         return rc;
-    rc = ms_snapview_read(&d->v, dirfd, page_size);
+    if (lt)
+        ms_buf_reset(&lt->work->text);
+    rc = ms_snapview_read_each(&d->v, dirfd, page_size, lt ? live_text_each : NULL, lt);
     close(dirfd);
     return rc;
 }
@@ -709,7 +755,7 @@ static void *end_job_main(void *arg)
 /* Both ends of a diff: from's snapshot into a, to's (or, to 0, pid's live smaps) into b, at once.
  * On failure *bad is the snapshot that failed, or *live_failed is set. */
 static ms_err diff_ends(ms_diffend *a, ms_diffend *b, int64_t from, int64_t to, int pid, uint64_t start_time,
-                        uint64_t page_size, int64_t *bad, bool *live_failed)
+                        uint64_t page_size, live_text *lt, int64_t *bad, bool *live_failed)
 {
     end_job ja = {.id = from, .d = a, .rc = MS_OK};
     pthread_t th;
@@ -717,7 +763,7 @@ static ms_err diff_ends(ms_diffend *a, ms_diffend *b, int64_t from, int64_t to, 
     if (!helper)
         end_job_main(&ja);
     ms_snapshot_info ib;
-    ms_err rb = to ? end_from_snapshot(to, &ib, b) : end_from_live(pid, start_time, page_size, b);
+    ms_err rb = to ? end_from_snapshot(to, &ib, b) : end_from_live(pid, start_time, page_size, b, lt);
     if (helper)
         pthread_join(th, NULL);
     *bad = from;
@@ -742,6 +788,8 @@ typedef struct {
     size_t n, next;
     const size_t *members;    /* in work */
     figure_fields ff;
+    uint32_t ff_mask;         /* bit id: ff has field id */
+    bool live_text;           /* work's text holds the live end's entries (live_text_each) */
     bool started;
 } diff_stream;
 
@@ -763,6 +811,56 @@ static void diff_entry_of(const diff_stream *x, size_t i, ms_diff_entry *e)
         ms_snapview_add(&x->a->v, x->members[q->first + k], &e->before);
     for (size_t k = q->nbefore; k < q->nbefore + q->nafter; k++)
         ms_snapview_add(&x->b->v, x->members[q->first + k], &e->after);
+}
+
+/* Piece i, when it is one region on each side, at the same place, with every figure the same:
+ * most of a process's regions between two readings.  Its entry is then told from the two regions'
+ * figures as read (compared without summing them into totals) and written from one of them. */
+static bool diff_unchanged_one(const diff_stream *x, size_t i, const ms_snapfig **fig, const uint64_t **vals)
+{
+    const ms_diff_piece *q = &x->p[i];
+    if (q->nbefore != 1 || q->nafter != 1 || q->moved)
+        return false;
+    size_t ia = x->members[q->first], ib = x->members[q->first + 1];
+    const ms_region *ra = &x->a->v.regions[ia], *rb = &x->b->v.regions[ib];
+    const ms_snapfig *fa = &x->a->v.figs[ia], *fb = &x->b->v.figs[ib];
+    if (ra->start != rb->start || ra->end != rb->end || fa->seen != fb->seen || fa->nz != fb->nz)
+        return false;
+    const uint64_t *va = x->a->v.vals + fa->at, *vb = x->b->v.vals + fb->at;
+    if (memcmp(va, vb, (size_t)__builtin_popcount(fb->nz) * sizeof *vb) != 0)
+        return false;
+    *fig = fb;
+    *vals = vb;
+    return true;
+}
+
+/* Piece i's entry as write_entry writes it. */
+static void diff_write_entry(diff_stream *x, size_t i)
+{
+    jw *w = &x->w;
+    const ms_snapfig *g;
+    const uint64_t *val;
+    if (!diff_unchanged_one(x, i, &g, &val)) {
+        ms_diff_entry e;
+        diff_entry_of(x, i, &e);
+        write_entry(w, &x->ff, &e);
+        return;
+    }
+    size_t ib = (size_t)(g - x->b->v.figs);
+    if (x->live_text && g->seen == x->ff_mask) {
+        const size_t *at = x->work->text_at;
+        jw_obj(w);
+        jw_members_raw(w, x->work->text.data + at[ib], at[ib + 1] - at[ib]);
+        jw_obj_end(w);
+        return;
+    }
+    const ms_diff_piece *q = &x->p[i];
+    ms_diff_entry e = {.start = q->start, .end = q->end, .path = q->path, .path_len = q->path_len,
+                       .kind = q->kind, .change = q->change, .moved = q->moved, .nbefore = 1, .nafter = 1};
+    jw_obj(w);
+    write_entry_head(w, &e, false);
+    write_figures_of(w, &x->ff, g, val);
+    jw_obj_end(w);
 }
 
 static ms_err write_groups(diff_stream *x, bool by_kind)
@@ -827,6 +925,8 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         write_delta(w, &x->a->v.total, &x->b->v.total);
         jw_obj_end(w);
         figure_fields_of(&x->a->v.total, &x->b->v.total, &x->ff);
+        for (size_t k = 0; k < x->ff.n; k++)
+            x->ff_mask |= (uint32_t)1 << x->ff.id[k];
         write_figure_fields(w, &x->ff);
         jw_ku64(w, "count", x->n);
         if (x->group) {
@@ -837,11 +937,8 @@ static ms_err diff_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         jw_key(w, "regions");
         jw_arr(w);
     }
-    while (b->len < want && x->next < x->n && w->err == MS_OK) {
-        ms_diff_entry e;
-        diff_entry_of(x, x->next++, &e);
-        write_entry(w, &x->ff, &e);
-    }
+    while (b->len < want && x->next < x->n && w->err == MS_OK)
+        diff_write_entry(x, x->next++);
     if (x->next == x->n) {
         jw_arr_end(w);
         jw_obj_end(w);
@@ -888,8 +985,11 @@ enum MHD_Result h_diff(http_req *r)
     }
     x->to_t = to ? ib.t_ms : now_ms();
     bool live_failed = false;
+    live_text lt = {.work = x->work, .ok = true};
     if (rc == MS_OK)
-        rc = diff_ends(x->a, x->b, from, to, pid, ia.start_time, (uint64_t)r->srv->sys.page_size, &bad, &live_failed);
+        rc = diff_ends(x->a, x->b, from, to, pid, ia.start_time, (uint64_t)r->srv->sys.page_size, to ? NULL : &lt,
+                       &bad, &live_failed);
+    x->live_text = !to && lt.ok;
     if (rc == MS_OK) {
         ms_diff_side sa = {x->a->v.regions, x->a->v.rss, x->a->v.n}, sb = {x->b->v.regions, x->b->v.rss, x->b->v.n};
         rc = ms_diff_match_in(&x->work->match, &sa, &sb, &x->p, &x->n, &x->members);
@@ -918,29 +1018,31 @@ out:
 /* ---- growth ---- */
 
 /* The regions (and kinds) that grew, from the snapshot nearest the window's start to now (or to
- * the latest snapshot if the process is gone).  Writes null when no snapshot allows it. */
-static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
+ * the latest snapshot if the process is gone).  Writes null when no snapshot allows it.  Matched
+ * as a diff is, in a workspace of the diffs' pool, over each end's index (its Rss is all this
+ * needs), not over two parsed smaps. */
+static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since, uint64_t page_size)
 {
-    ms_snapshot_info base, last;
-    ms_smaps a, b;
-    ms_smaps_init(&a);
-    ms_smaps_init(&b);
-    ms_diff_entry *e = NULL;
+    ms_snapshot_info base, last, info;
+    ms_diffwork *work = ms_diffpool_take(diff_pool);
+    ms_diff_piece *e = NULL;
     size_t n = 0;
-    ms_err rc = ms_store_snapshot_baseline(hist_store, id, since, &base);
+    const size_t *members;
+    ms_err rc = work ? ms_store_snapshot_baseline(hist_store, id, since, &base) : MS_ERR_NOMEM;
     if (rc == MS_OK)
-        rc = ms_store_snapshot_load(hist_store, base.id, &base, &a);
-    if (rc == MS_OK && read_live(id->pid, id->start_time, &b) != MS_OK) {
-        ms_smaps_free(&b);
-        ms_smaps_init(&b);
+        rc = end_from_snapshot(base.id, &info, &work->a);
+    if (rc == MS_OK && end_from_live(id->pid, id->start_time, page_size, &work->b, NULL) != MS_OK) {
         rc = ms_store_snapshot_baseline(hist_store, id, INT64_MAX, &last);
         if (rc == MS_OK && last.id == base.id)
             rc = MS_ERR_NOENT;
         if (rc == MS_OK)
-            rc = ms_store_snapshot_load(hist_store, last.id, &last, &b);
+            rc = end_from_snapshot(last.id, &info, &work->b);
     }
-    if (rc == MS_OK)
-        rc = ms_smaps_diff(&a, &b, &e, &n);
+    if (rc == MS_OK) {
+        ms_diff_side sa = {work->a.v.regions, work->a.v.rss, work->a.v.n};
+        ms_diff_side sb = {work->b.v.regions, work->b.v.rss, work->b.v.n};
+        rc = ms_diff_match_in(&work->match, &sa, &sb, &e, &n, &members);
+    }
     if (rc != MS_OK) {
         jw_knull(w, "regions");
         jw_knull(w, "kinds");
@@ -950,7 +1052,7 @@ static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
     jw_key(w, "regions");
     jw_arr(w);
     for (size_t i = 0, shown = 0; i < n && shown < GROWTH_TOP_REGIONS; i++) {
-        int64_t d = (int64_t)e[i].after.v[MS_SF_RSS] - (int64_t)e[i].before.v[MS_SF_RSS];
+        int64_t d = (int64_t)e[i].rss_after - (int64_t)e[i].rss_before;
         if (d <= 0)
             continue;
         shown++;
@@ -966,7 +1068,7 @@ static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
     jw_arr_end(w);
     int64_t kinds[MS_KIND__COUNT] = {0};
     for (size_t i = 0; i < n; i++)
-        kinds[e[i].kind] += (int64_t)e[i].after.v[MS_SF_RSS] - (int64_t)e[i].before.v[MS_SF_RSS];
+        kinds[e[i].kind] += (int64_t)e[i].rss_after - (int64_t)e[i].rss_before;
     jw_key(w, "kinds");
     jw_obj(w);
     for (int k = 0; k < MS_KIND__COUNT; k++)
@@ -974,9 +1076,7 @@ static void write_grown_regions(jw *w, const ms_store_procid *id, int64_t since)
             jw_ki64(w, ms_region_kind_name((ms_region_kind)k), kinds[k]);
     jw_obj_end(w);
 out:
-    free(e);
-    ms_smaps_free(&a);
-    ms_smaps_free(&b);
+    ms_diffpool_give(diff_pool, work);
 }
 
 /* Series of one process as arrays for the fit; false when it has no points. */
@@ -1004,7 +1104,8 @@ static bool proc_series(const ms_store_procid *id, const ms_hist_query *q, int64
 }
 
 /* Writes id's entry if its RSS grew steadily over the window; false when it did not. */
-static bool write_growth(jw *w, const ms_store_procid *id, const ms_hist_query *q, uint64_t window)
+static bool write_growth(jw *w, const ms_store_procid *id, const ms_hist_query *q, uint64_t window,
+                         uint64_t page_size)
 {
     int64_t *t;
     uint64_t *v;
@@ -1025,7 +1126,7 @@ static bool write_growth(jw *w, const ms_store_procid *id, const ms_hist_query *
         jw_ki64(w, "last_t", t[n - 1]);
         jw_ku64(w, "first", g.v_first);
         jw_ku64(w, "last", g.v_last);
-        write_grown_regions(w, id, q->since_ms);
+        write_grown_regions(w, id, q->since_ms, page_size);
         jw_obj_end(w);
     }
     free(t);
@@ -1060,7 +1161,7 @@ enum MHD_Result h_growth(http_req *r)
     jw_arr(&w);
     size_t found = 0;
     for (size_t i = 0; i < nids; i++)
-        found += write_growth(&w, &ids[i], &q, window);
+        found += write_growth(&w, &ids[i], &q, window, (uint64_t)r->srv->sys.page_size);
     jw_arr_end(&w);
     jw_ku64(&w, "count", found);
     jw_ku64(&w, "examined", nids);

@@ -9,11 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 void ms_diffwork_init(ms_diffwork *w)
 {
     memset(w, 0, sizeof *w);
     ms_buf_init(&w->a.blob, 0);
     ms_buf_init(&w->b.blob, 0);
+    ms_buf_init(&w->text, 0);
 }
 
 void ms_diffwork_free(ms_diffwork *w)
@@ -23,12 +25,16 @@ void ms_diffwork_free(ms_diffwork *w)
     ms_snapview_free(&w->a.v);
     ms_snapview_free(&w->b.v);
     ms_diff_scratch_free(&w->match);
+    ms_buf_free(&w->text);
+    free(w->text_at);
+    w->text_at = NULL;
+    w->text_cap = 0;
 }
 
 size_t ms_diffwork_bytes(const ms_diffwork *w)
 {
     return w->a.blob.cap + w->b.blob.cap + ms_snapview_bytes(&w->a.v) + ms_snapview_bytes(&w->b.v) +
-           ms_diff_scratch_bytes(&w->match);
+           ms_diff_scratch_bytes(&w->match) + w->text.cap + w->text_cap * sizeof *w->text_at;
 }
 
 typedef struct {
@@ -85,12 +91,7 @@ static void *reaper_main(void *arg)
             continue;
         }
         struct timespec until = now;
-        until.tv_sec += (time_t)(wait / 1000);
-        until.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        ms_timespec_add_ms(&until, wait);
         pthread_cond_timedwait(&p->cv, &p->mu, &until);
     }
     pthread_mutex_unlock(&p->mu);

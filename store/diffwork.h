@@ -36,6 +36,11 @@ typedef struct {
 typedef struct {
     ms_diffend a, b;
     ms_diff_scratch match;
+    /* Text a caller makes for end b's regions as they are read (region i's is
+     * text[text_at[i], text_at[i + 1])), kept warm like the rest. */
+    ms_buf text;
+    size_t *text_at;
+    size_t text_cap;          /* entries text_at has room for */
 } ms_diffwork;
 
 void ms_diffwork_init(ms_diffwork *w);

@@ -430,7 +430,8 @@ static ms_err fig_add(ms_snapview *v, size_t i, const ms_smaps_field *f)
     if (!f->value)
         return MS_OK;
     /* The kernel prints the fields in id order: the value usually goes at the end. */
-    size_t slot = g->nz & ~(bit - 1) ? g->at + (size_t)__builtin_popcount(g->nz & (bit - 1)) : v->nvals;
+    bool last = !(g->nz & ~(bit - 1));
+    size_t slot = last ? v->nvals : g->at + (size_t)__builtin_popcount(g->nz & (bit - 1));
     if (g->nz & bit) {                /* a key given twice: summed, as totals sum it */
         v->vals[slot] += f->value;
         return MS_OK;
@@ -439,7 +440,8 @@ static ms_err fig_add(ms_snapview *v, size_t i, const ms_smaps_field *f)
                                       : ms_grow((void **)&v->vals, &v->vals_cap, v->nvals + 1, sizeof *v->vals, 4096, 0);
     if (rc != MS_OK)
         return rc;
-    memmove(v->vals + slot + 1, v->vals + slot, (v->nvals - slot) * sizeof *v->vals);
+    if (!last)
+        memmove(v->vals + slot + 1, v->vals + slot, (v->nvals - slot) * sizeof *v->vals);
     v->vals[slot] = f->value;
     v->nvals++;
     g->nz |= bit;
@@ -505,6 +507,11 @@ static void paths_fix(ms_snapview *v)
 
 ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page)
 {
+    return ms_snapview_read_each(v, dirfd, base_page, NULL, NULL);
+}
+
+ms_err ms_snapview_read_each(ms_snapview *v, int dirfd, uint64_t base_page, ms_snapview_each each, void *ctx)
+{
     view_reset(v);
     ms_rstream *rs = NULL;
     ms_err rc = ms_rstream_open(dirfd, "smaps", base_page, 0, &rs);
@@ -532,6 +539,8 @@ ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page)
         for (size_t k = 0; k < nf && rc == MS_OK; k++)
             rc = fig_add(v, i, &f[k]);
         v->n = i + 1;
+        if (each && rc == MS_OK)
+            each(ctx, v, i, g->path, g->path_len);
     }
     ms_rstream_close(rs);
     if (rc == MS_OK)

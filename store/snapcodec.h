@@ -87,6 +87,11 @@ ms_err ms_snapview_open(ms_snapview *v, const char *data, size_t len);
 /* Reads <dirfd>/smaps into v as a stream (ms_rstream: no whole file, no field array held);
  * base_page as ms_rstream_open takes it, errors as ms_rstream gives them (v is then empty). */
 ms_err ms_snapview_read(ms_snapview *v, int dirfd, uint64_t base_page);
+/* As ms_snapview_read, calling each(ctx, v, i, path, path_len) as soon as region i is in v (while
+ * reading, v's regions do not point at their paths yet: its path is given apart), so that a caller
+ * can work on each region while the kernel prints the next ones. */
+typedef void (*ms_snapview_each)(void *ctx, const ms_snapview *v, size_t i, const char *path, size_t path_len);
+ms_err ms_snapview_read_each(ms_snapview *v, int dirfd, uint64_t base_page, ms_snapview_each each, void *ctx);
 /* Adds region i's figures to t. */
 void ms_snapview_add(const ms_snapview *v, size_t i, ms_smaps_totals *t);
 /* The bytes its arrays hold. */

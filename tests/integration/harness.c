@@ -398,6 +398,21 @@ const char *jstr(const json_t *j, const char *path)
     return json_string_value(jpath(j, path));
 }
 
+bool json_members_match(const json_t *rows, const json_t *objs, const char *skip, size_t extra)
+{
+    const char *k;
+    json_t *v;
+    size_t others = 0;
+    bool same = true;
+    json_object_foreach((json_t *)objs, k, v) {
+        if (strcmp(k, skip) == 0)
+            continue;
+        others++;
+        same = same && json_equal(v, json_object_get(rows, k));
+    }
+    return same && json_object_size(rows) == others + extra;
+}
+
 char *run_capture(const char *cmd)
 {
     FILE *f = popen(cmd, "r");

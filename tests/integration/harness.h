@@ -79,6 +79,9 @@ bool http_expect(const ms_server *s, const char *method, const char *path, const
 /* Integer member by dotted path ("counts.present"); -1 if missing or not an integer. */
 long long jint(const json_t *j, const char *path);
 const char *jstr(const json_t *j, const char *path);
+/* Whether every member of objs but skip is equal in rows, and rows has exactly extra members more
+ * (an answer in another layout against the default one). */
+bool json_members_match(const json_t *rows, const json_t *objs, const char *skip, size_t extra);
 
 /* GET base + printf-style path; the parsed body of a 200 answer (the caller json_decref()s it), or
  * NULL after printing what came instead. */

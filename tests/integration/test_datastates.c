@@ -86,16 +86,8 @@ static bool rows_match(const json_t *rows, const json_t *objs)
         json_array_append_new(conv, row_as_object(cols, fields, row));
     bool same = json_equal(conv, json_object_get(objs, "regions"));
     json_decref(conv);
-    const char *k;
-    json_t *v;
-    size_t others = 0;
-    json_object_foreach((json_t *)objs, k, v) {
-        if (strcmp(k, "regions") == 0)
-            continue;
-        others++;
-        same = same && json_equal(v, json_object_get(rows, k));
-    }
-    return same && json_object_size(rows) == others + 4;   /* + layout, columns, fields, regions */
+    /* + layout, columns, fields, regions */
+    return same && json_members_match(rows, objs, "regions", 4);
 }
 
 /* smaps?layout=rows of pid against its object layout read just before and just after.  When those

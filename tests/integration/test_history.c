@@ -63,6 +63,82 @@ static void figures_exact(void)
     hs_stop(&h);
 }
 
+/* The entries of diff d from snapshot from_id, as the answer promises them. */
+static void check_entries(json_t *d, long long from_id)
+{
+    /* An entry whose figures did not change gives them once (figures); every other one gives
+     * before, after and delta, and they differ somewhere.  Between two snapshots of a process
+     * that only waits, most of its regions are such entries, and its grown mapping is not. */
+    /* The figures come as an array in the order of the answer's fields (the size among them, so
+     * such an entry has no size_before and size_after): summed with the full entries' after, they
+     * give the totals' after. */
+    size_t once = 0, full = 0, odd = 0, k;
+    json_t *en, *fields = d ? json_object_get(d, "fields") : NULL;
+    size_t nf = json_array_size(fields), rss_at = nf;
+    for (size_t i = 0; i < nf; i++) {
+        const char *name = json_string_value(json_array_get(fields, i));
+        if (name && !strcmp(name, "rss"))
+            rss_at = i;
+    }
+    CHECK(nf >= 10 && rss_at < nf && nf <= 64);
+    long long rss_after = 0, sum[64] = {0};
+    json_array_foreach(d ? json_object_get(d, "regions") : NULL, k, en) {
+        json_t *f = json_object_get(en, "figures"), *b = json_object_get(en, "before"),
+               *a = json_object_get(en, "after"), *dl = json_object_get(en, "delta");
+        if (f && !b && !a && !dl) {
+            once++;
+            odd += strcmp(jstr(en, "change") ? jstr(en, "change") : "", "same") != 0;
+            odd += json_array_size(f) != nf || json_object_get(en, "size_before") || json_object_get(en, "size_after");
+            rss_after += json_integer_value(json_array_get(f, rss_at));
+            for (size_t i = 0; i < nf && i < 64; i++)
+                sum[i] += json_integer_value(json_array_get(f, i));      /* null: 0 */
+        } else if (!f && b && a && dl) {
+            full++;
+            odd += json_equal(b, a) || jint(en, "size_before") < 0 || jint(en, "size_after") < 0;
+            rss_after += jint(a, "rss");
+            for (size_t i = 0; i < nf && i < 64; i++)
+                sum[i] += json_integer_value(json_object_get(a, json_string_value(json_array_get(fields, i))));
+        } else {
+            odd++;
+        }
+    }
+    CHECK_EQ_U64(odd, 0);
+    CHECK(once > full && once + full == (size_t)jint(d, "count"));
+    CHECK_EQ_U64(rss_after, jint(d, "totals.after.rss"));
+    /* And so does every other field the totals give (the page sizes they leave out). */
+    json_t *tafter = json_object_get(json_object_get(d, "totals"), "after");
+    size_t compared = 0;
+    for (size_t i = 0; i < nf && i < 64; i++) {
+        json_t *t = json_object_get(tafter, json_string_value(json_array_get(fields, i)));
+        if (t) {
+            CHECK_EQ_U64(sum[i], json_integer_value(t));
+            compared++;
+        }
+    }
+    CHECK(compared >= 10);
+    /* An entry given once is one region on each side at the same place: the from snapshot has a
+     * region with its start, end, path and kind. */
+    json_t *s = http_get_json(&srv, "/api/v1/snapshots/%lld", from_id);
+    size_t placed = 0, j;
+    json_t *sr, *sregs = s ? json_object_get(s, "regions") : NULL;
+    json_array_foreach(d ? json_object_get(d, "regions") : NULL, k, en) {
+        if (!json_object_get(en, "figures"))
+            continue;
+        bool found = false;
+        json_array_foreach(sregs, j, sr) {
+            if (json_equal(json_object_get(sr, "start"), json_object_get(en, "start"))) {
+                found = json_equal(json_object_get(sr, "end"), json_object_get(en, "end")) &&
+                        json_equal(json_object_get(sr, "path"), json_object_get(en, "path")) &&
+                        json_equal(json_object_get(sr, "kind"), json_object_get(en, "kind"));
+                break;
+            }
+        }
+        placed += found;
+    }
+    CHECK_EQ_U64(placed, once);
+    json_decref(s);
+}
+
 /* POST a snapshot, grow by a known mapping, diff against now and against a second snapshot. */
 static void snapshots_and_diff(void)
 {
@@ -93,6 +169,7 @@ static void snapshots_and_diff(void)
     CHECK_EQ_U64(jint(top, "size_after") - jint(top, "size_before"), grow);
     CHECK_STR(jstr(top, "kind"), "anon");
     CHECK(jint(d, "totals.delta.rss") >= grow);
+    check_entries(d, id1);
     json_decref(d);
 
     CHECK(http_do(&srv, "POST", path, NULL, json_ct, &r) && r.status == 201);
@@ -103,41 +180,7 @@ static void snapshots_and_diff(void)
     json_t *g0 = json_array_get(d ? json_object_get(d, "groups") : NULL, 0);
     CHECK_STR(jstr(g0, "kind"), "anon");
     CHECK(jint(g0, "delta.rss") >= grow);
-    /* An entry whose figures did not change gives them once (figures); every other one gives
-     * before, after and delta, and they differ somewhere.  Between two snapshots of a process
-     * that only waits, most of its regions are such entries, and its grown mapping is not. */
-    /* The figures come as an array in the order of the answer's fields (the size among them, so
-     * such an entry has no size_before and size_after): summed with the full entries' after, they
-     * give the totals' after. */
-    size_t once = 0, full = 0, odd = 0, k;
-    json_t *en, *fields = d ? json_object_get(d, "fields") : NULL;
-    size_t nf = json_array_size(fields), rss_at = nf;
-    for (size_t i = 0; i < nf; i++) {
-        const char *name = json_string_value(json_array_get(fields, i));
-        if (name && !strcmp(name, "rss"))
-            rss_at = i;
-    }
-    CHECK(nf >= 10 && rss_at < nf);
-    long long rss_after = 0;
-    json_array_foreach(d ? json_object_get(d, "regions") : NULL, k, en) {
-        json_t *f = json_object_get(en, "figures"), *b = json_object_get(en, "before"),
-               *a = json_object_get(en, "after"), *dl = json_object_get(en, "delta");
-        if (f && !b && !a && !dl) {
-            once++;
-            odd += strcmp(jstr(en, "change") ? jstr(en, "change") : "", "same") != 0;
-            odd += json_array_size(f) != nf || json_object_get(en, "size_before") || json_object_get(en, "size_after");
-            rss_after += json_integer_value(json_array_get(f, rss_at));
-        } else if (!f && b && a && dl) {
-            full++;
-            odd += json_equal(b, a) || jint(en, "size_before") < 0 || jint(en, "size_after") < 0;
-            rss_after += jint(a, "rss");
-        } else {
-            odd++;
-        }
-    }
-    CHECK_EQ_U64(odd, 0);
-    CHECK(once > full && once + full == (size_t)jint(d, "count"));
-    CHECK_EQ_U64(rss_after, jint(d, "totals.after.rss"));
+    check_entries(d, id1);
     json_decref(d);
 
     /* The snapshot keeps every region and field: as many regions as the kernel's smaps had. */

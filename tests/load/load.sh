@@ -77,10 +77,14 @@ for p in $(grep -o '"/[^"]*"' "$tmp/paths.lua" | tr -d '"'); do
 done
 
 wrk -t2 -c8 -d5s -s "$tmp/paths.lua" "$base" > "$tmp/warmup.txt" 2>&1 || fail "wrk warm-up failed"
+# memscoped hands free heap pages back a second after its last request (server/heaptrim.h): both
+# readings are taken after that.
+sleep 1.5
 before=$(rss_kb "$mpid")
 wrk -t2 -c16 -d"${secs}s" --timeout 10s -s "$tmp/paths.lua" "$base" > "$tmp/wrk.txt" 2>&1 || fail "wrk failed"
 cat "$tmp/wrk.txt"
 kill -0 "$mpid" 2>/dev/null || fail "memscoped died during the run"
+sleep 1.5
 after=$(rss_kb "$mpid")
 reqs=$(awk '/requests in/ {print $1}' "$tmp/wrk.txt")
 rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/wrk.txt")

@@ -588,6 +588,64 @@ static void diff_scratch(void)
     diff_pair_free(&d);
 }
 
+/* The order of a match of many pieces: largest |Rss change| first, then by address, whatever
+ * mix of changed, unchanged, added and removed pieces (removed ones are numbered after the rest,
+ * so the unchanged part is not always in address order already), in fresh and in kept arrays. */
+static void diff_order(void)
+{
+    enum { N = 3000 };
+    static ms_region ra[N], rb[2 * N];
+    static uint64_t rssa[N], rssb[2 * N];
+    uint64_t seed = 42;
+    size_t nb = 0;
+    for (size_t i = 0; i < N; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned r = (unsigned)(seed >> 33);
+        memset(&ra[i], 0, sizeof ra[i]);
+        ra[i].start = 0x10000000 + (uint64_t)i * 0x100000;
+        ra[i].end = ra[i].start + 0x10000;
+        ra[i].path = "";
+        rssa[i] = (r % 3 == 0) ? 0 : (uint64_t)(r % 16) << 12;
+        if (r % 10 == 0)
+            continue;                           /* removed (with or without Rss) */
+        rb[nb] = ra[i];
+        rssb[nb++] = r % 4 == 0 ? (uint64_t)(r % 32) << 12 : rssa[i];   /* changed, or not */
+        if (r % 7 == 0) {                       /* added after it */
+            memset(&rb[nb], 0, sizeof rb[nb]);
+            rb[nb].start = ra[i].start + 0x80000;
+            rb[nb].end = rb[nb].start + 0x1000;
+            rb[nb].path = "";
+            rssb[nb++] = r % 2 ? 0 : 4096;
+        }
+    }
+    ms_diff_side sa = {ra, rssa, N}, sb = {rb, rssb, nb};
+    ms_diff_piece *p;
+    size_t n, *m;
+    CHECK(ms_diff_match(&sa, &sb, &p, &n, &m) == MS_OK && n > N);
+    size_t bad = 0, zero = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        int64_t d0 = (int64_t)p[i].rss_after - (int64_t)p[i].rss_before;
+        int64_t d1 = (int64_t)p[i + 1].rss_after - (int64_t)p[i + 1].rss_before;
+        uint64_t a0 = (uint64_t)(d0 < 0 ? -d0 : d0), a1 = (uint64_t)(d1 < 0 ? -d1 : d1);
+        bad += !(a0 > a1 || (a0 == a1 && p[i].start < p[i + 1].start));
+        zero += a0 == 0;
+    }
+    CHECK_EQ_U64(bad, 0);
+    CHECK(zero > N / 4 && zero < n - N / 10);   /* both parts are there */
+    ms_diff_scratch w;
+    memset(&w, 0, sizeof w);
+    for (int round = 0; round < 2; round++) {
+        ms_diff_piece *q;
+        size_t nq;
+        const size_t *mq;
+        CHECK(ms_diff_match_in(&w, &sa, &sb, &q, &nq, &mq) == MS_OK && nq == n);
+        CHECK_EQ_U64(nq == n ? pieces_differ(q, p, n) : 1, 0);
+    }
+    ms_diff_scratch_free(&w);
+    free(p);
+    free(m);
+}
+
 /* The workspace's arrays share one capacity: all get room, the capacity grows only once they
  * have it, and a request no memory can meet leaves it as it was. */
 static void grow_many(void)
@@ -1132,6 +1190,7 @@ int main(int argc, char **argv)
     race();
     diff();
     diff_scratch();
+    diff_order();
     grow_many();
     diffpool();
     diffpool_race();

@@ -1,0 +1,21 @@
+/* routes_rows.h - the rows layout of the region lists (routes_rows.c): the layout query argument of
+ * /maps and /smaps, and the rows of /maps?rss=1 (written by routes_fast.c's stream). */
+#ifndef MEMSCOPE_ROUTES_ROWS_H
+#define MEMSCOPE_ROUTES_ROWS_H
+
+#include <stdbool.h>
+
+#include "core/maps.h"
+#include "core/rssmap.h"
+#include "http.h"
+#include "jw.h"
+
+/* layout=rows|objects (absent: objects) into *rows; replies 400 bad_layout and returns false on
+ * anything else. */
+bool routes_layout_arg(http_req *r, bool *rows);
+/* /maps?rss=1&layout=rows: the document's "layout", "columns" and "fields" members, before its
+ * "regions"; then one region with its resident figures as a row. */
+void rows_rss_open(jw *w);
+void rows_rss_region(jw *w, const ms_region *g, const ms_region_rss *v);
+
+#endif
