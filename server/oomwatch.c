@@ -416,45 +416,51 @@ static bool read_kills(int fd, int version, ms_buf *b, ms_cg_fields *fs, uint64_
     return ms_cg_field_get(fs, "oom_kill", kills);
 }
 
+/* What scan_counters' walk reads with: its buffers, kept across the cgroups of one scan. */
+typedef struct {
+    oomwatch *w;
+    ms_buf b;
+    ms_cg_fields fs;
+} counter_scan;
+
+/* One cgroup of the walk, read while its directory is open (so never opened again by its path). */
+static ms_err count_visit(void *ctx, int dirfd, const ms_cg_tree *t, size_t i)
+{
+    counter_scan *c = ctx;
+    oomwatch *w = c->w;
+    uint64_t kills;
+    bool fresh;
+    if (!read_kills(dirfd, w->hier.version, &c->b, &c->fs, &kills))
+        return MS_OK;
+    counter_slot *s = slot_of(w, t->n[i].path, &fresh);
+    if (!s)
+        return MS_OK;
+    /* A cgroup there at start counts from its figure then; one made later from zero. */
+    uint64_t before = fresh && !w->baseline_done ? kills : s->kills;
+    for (uint64_t k = before; k < kills && k - before < 16; k++) {
+        oom_event ev = {.source = "counter", .time_ms = now_ms(CLOCK_REALTIME)};
+        snprintf(ev.cgroup, sizeof ev.cgroup, "%s", t->n[i].path);
+        snprintf(ev.note, sizeof ev.note, "victim unknown: %s; the cgroup's oom_kill counter rose", w->why);
+        oomwatch_record(w, &ev);
+    }
+    s->kills = kills;
+    return MS_OK;
+}
+
 static void scan_counters(oomwatch *w)
 {
     int root = open(w->hier.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ms_cg_tree t;
-    ms_buf b;
-    ms_cg_fields fs = {0};
+    counter_scan c = {.w = w};
     if (root < 0)
         return;
-    ms_buf_init(&b, 1 << 16);
-    if (ms_cg_tree_read(root, COUNTER_CGROUPS_MAX, &t) != MS_OK) {
-        close(root);
-        ms_buf_free(&b);
-        return;
+    ms_buf_init(&c.b, 1 << 16);
+    if (ms_cg_tree_walk(root, COUNTER_CGROUPS_MAX, &t, count_visit, &c) == MS_OK) {
+        w->baseline_done = true;
+        ms_cg_tree_free(&t);
     }
-    for (size_t i = 0; i < t.count; i++) {
-        int fd;
-        uint64_t kills;
-        bool fresh;
-        if (ms_cg_open(root, t.n[i].path, &fd) != MS_OK)
-            continue;
-        bool ok = read_kills(fd, w->hier.version, &b, &fs, &kills);
-        close(fd);
-        counter_slot *s = ok ? slot_of(w, t.n[i].path, &fresh) : NULL;
-        if (!s)
-            continue;
-        /* A cgroup there at start counts from its figure then; one made later from zero. */
-        uint64_t before = fresh && !w->baseline_done ? kills : s->kills;
-        for (uint64_t k = before; k < kills && k - before < 16; k++) {
-            oom_event ev = {.source = "counter", .time_ms = now_ms(CLOCK_REALTIME)};
-            snprintf(ev.cgroup, sizeof ev.cgroup, "%s", t.n[i].path);
-            snprintf(ev.note, sizeof ev.note, "victim unknown: %s; the cgroup's oom_kill counter rose", w->why);
-            oomwatch_record(w, &ev);
-        }
-        s->kills = kills;
-    }
-    w->baseline_done = true;
-    free(fs.f);
-    ms_cg_tree_free(&t);
-    ms_buf_free(&b);
+    free(c.fs.f);
+    ms_buf_free(&c.b);
     close(root);
 }
 

@@ -405,53 +405,60 @@ typedef struct {
 } anon_sums;
 
 /* Every process in the cgroup and below it, with its figures. */
+/* write_processes' walk: each cgroup's processes written while its directory is open. */
+typedef struct {
+    jw *w;
+    anon_sums *as;
+} procs_walk;
+
+static ms_err procs_visit(void *ctx, int dirfd, const ms_cg_tree *t, size_t i)
+{
+    procs_walk *c = ctx;
+    jw *w = c->w;
+    anon_sums *as = c->as;
+    int *pids;
+    size_t n;
+    if (as->n >= CGROUP_PROCS_MAX || ms_cg_procs_read(dirfd, &pids, &n, CGROUP_PROCS_MAX - as->n) != MS_OK)
+        return MS_OK;
+    for (size_t k = 0; k < n; k++) {
+        proc_figs f;
+        proc_figs_read(pids[k], &f);
+        if (!f.ok && f.err == MS_ERR_NOENT)
+            continue;     /* exited since cgroup.procs was read */
+        jw_obj(w);
+        jw_ki64(w, "pid", pids[k]);
+        jw_kstr(w, "in", t->n[i].path);      /* relative to this cgroup */
+        if (!f.ok) {
+            jw_kstr(w, "error", ms_strerror(f.err));
+            jw_obj_end(w);
+            continue;
+        }
+        jw_kstr(w, "name", f.name);
+        jw_ku64(w, "rss", f.rss);
+        jw_ku64(w, "rss_anon", f.rss_anon);
+        jw_ku64(w, "pss", f.pss);
+        jw_ku64(w, "pss_anon", f.pss_anon);
+        jw_ku64(w, "uss", f.uss);
+        jw_obj_end(w);
+        as->rss_anon += f.rss_anon;
+        as->pss_anon += f.pss_anon;
+        as->pss += f.pss;
+        as->uss += f.uss;
+        as->n++;
+    }
+    free(pids);
+    return MS_OK;
+}
+
 static void write_processes(jw *w, int fd, anon_sums *as)
 {
     ms_cg_tree t;
+    procs_walk c = {w, as};
     memset(as, 0, sizeof *as);
     jw_key(w, "processes");
     jw_arr(w);
-    if (ms_cg_tree_read(fd, CGROUPS_MAX, &t) != MS_OK) {
-        jw_arr_end(w);
-        return;
-    }
-    for (size_t i = 0; i < t.count && as->n < CGROUP_PROCS_MAX; i++) {
-        int cfd, *pids;
-        size_t n;
-        if (ms_cg_open(fd, t.n[i].path, &cfd) != MS_OK)
-            continue;
-        ms_err rc = ms_cg_procs_read(cfd, &pids, &n, CGROUP_PROCS_MAX - as->n);
-        close(cfd);
-        for (size_t k = 0; rc == MS_OK && k < n; k++) {
-            proc_figs f;
-            proc_figs_read(pids[k], &f);
-            if (!f.ok && f.err == MS_ERR_NOENT)
-                continue;     /* exited since cgroup.procs was read */
-            jw_obj(w);
-            jw_ki64(w, "pid", pids[k]);
-            jw_kstr(w, "in", t.n[i].path);      /* relative to this cgroup */
-            if (!f.ok) {
-                jw_kstr(w, "error", ms_strerror(f.err));
-                jw_obj_end(w);
-                continue;
-            }
-            jw_kstr(w, "name", f.name);
-            jw_ku64(w, "rss", f.rss);
-            jw_ku64(w, "rss_anon", f.rss_anon);
-            jw_ku64(w, "pss", f.pss);
-            jw_ku64(w, "pss_anon", f.pss_anon);
-            jw_ku64(w, "uss", f.uss);
-            jw_obj_end(w);
-            as->rss_anon += f.rss_anon;
-            as->pss_anon += f.pss_anon;
-            as->pss += f.pss;
-            as->uss += f.uss;
-            as->n++;
-        }
-        if (rc == MS_OK)
-            free(pids);
-    }
-    ms_cg_tree_free(&t);
+    if (ms_cg_tree_walk(fd, CGROUPS_MAX, &t, procs_visit, &c) == MS_OK)
+        ms_cg_tree_free(&t);
     jw_arr_end(w);
 }
 
