@@ -329,6 +329,8 @@ struct enc_regions {
     ms_smaps_totals t;
     /* the rows layout: the field columns are the first region's fields, in its order */
     bool rows;
+    uint64_t lo, hi;                 /* the regions written overlap [lo, hi) */
+    size_t nout;                     /* regions written */
     bool pending;                    /* the first region was read to name the columns */
     const ms_region *pg;
     const ms_smaps_field *pf;
@@ -508,6 +510,12 @@ void enc_regions_rows(enc_regions *x)
     x->rows = true;
 }
 
+void enc_regions_range(enc_regions *x, uint64_t lo, uint64_t hi)
+{
+    x->lo = lo;
+    x->hi = hi;
+}
+
 /* The document's opening: pid, and for rows the columns, which need the first region read. */
 static ms_err regions_open_doc(enc_regions *x)
 {
@@ -550,10 +558,13 @@ ms_err enc_regions_fill(void *ctx, ms_buf *b, size_t want, bool *done)
             rc = ms_rstream_next(x->rs, &g, &f, &nf);
         if (rc != MS_OK)
             return rc;
+        /* the regions come in address order: past the range, the rest of the file is not read */
+        if (g && g->start >= x->hi)
+            g = NULL;
         if (!g) {
             jw_arr_end(w);
-            jw_ku64(w, "count", ms_rstream_count(x->rs));
-            /* no regions: say whether that is because there is no address space at all */
+            jw_ku64(w, "count", x->nout);
+            /* no regions at all: say whether that is because there is no address space */
             enc_mm_flags(w, ms_rstream_count(x->rs) ? MS_MM_PRESENT : ms_pid_mm_state(x->dirfd));
             if (x->smaps) {
                 jw_key(w, "totals");
@@ -566,6 +577,9 @@ ms_err enc_regions_fill(void *ctx, ms_buf *b, size_t want, bool *done)
             *done = true;
             break;
         }
+        if (g->end <= x->lo)
+            continue;
+        x->nout++;
         if (x->rows) {
             ms_smaps_totals_add(&x->t, f, nf);
             rows_region(x, g, f, nf);
@@ -650,6 +664,7 @@ ms_err enc_regions_open(int dirfd, int pid, bool smaps, uint64_t page_size, enc_
     x->dirfd = dirfd;
     x->pid = pid;
     x->smaps = smaps;
+    x->hi = UINT64_MAX;
     ms_err rc = ms_rstream_open(dirfd, smaps ? "smaps" : "maps", page_size, 0, &x->rs);
     if (rc != MS_OK) {
         enc_regions_close(x);

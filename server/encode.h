@@ -69,6 +69,9 @@ void enc_regions_close(void *regions);
  * an array in the order the document's "columns" and "fields" name (see encode.c); before the
  * stream's first fill. */
 void enc_regions_rows(enc_regions *x);
+/* Only the regions that overlap [lo, hi): the read stops at the first region past hi, and count and
+ * totals are those of the regions written; before the stream's first fill. */
+void enc_regions_range(enc_regions *x, uint64_t lo, uint64_t hi);
 /* The rows layout's "layout" and "columns" members; a region's head as a row's first elements. */
 void enc_rows_columns(jw *w);
 void enc_region_row_head(jw *w, const ms_region *g);

@@ -441,7 +441,7 @@ static enum MHD_Result h_process(http_req *r)
 
 /* ---- regions ---- */
 
-static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps, bool rows)
+static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps, bool rows, uint64_t lo, uint64_t hi)
 {
     char what[64];
     snprintf(what, sizeof what, "reading %s of %d", smaps ? "smaps" : "maps", pid);
@@ -451,28 +451,31 @@ static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps
         return http_reply_ms(r, rc, "%s", what);
     if (rows)
         enc_regions_rows(x);
+    enc_regions_range(x, lo, hi);
     return http_reply_stream(r, "application/json", x, enc_regions_fill, enc_regions_close, what);
 }
 
 static enum MHD_Result h_maps(http_req *r)
 {
-    static const char *const allowed[] = {"rss", "method", "layout", NULL};
+    static const char *const allowed[] = {"rss", "method", "layout", "start", "end", NULL};
     int pid, dirfd;
     bool rss, rows;
-    if (!http_args_check(r, allowed) || !http_arg_bool(r, "rss", &rss))
+    uint64_t lo, hi;
+    if (!http_args_check(r, allowed) || !http_arg_bool(r, "rss", &rss) || !routes_range_arg(r, &lo, &hi))
         return MHD_YES;
     if (rss || http_arg_get(r, "method"))
-        return h_maps_rss(r);
+        return h_maps_rss(r, lo, hi);
     if (!routes_layout_arg(r, &rows) || !open_pid(r, &pid, &dirfd))
         return MHD_YES;
-    return reply_regions(r, pid, dirfd, false, rows);
+    return reply_regions(r, pid, dirfd, false, rows, lo, hi);
 }
 
 static enum MHD_Result h_smaps(http_req *r)
 {
-    static const char *const allowed[] = {"group", "layout", NULL};
+    static const char *const allowed[] = {"group", "layout", "start", "end", NULL};
     int pid, dirfd;
-    if (!http_args_check(r, allowed))
+    uint64_t lo, hi;
+    if (!http_args_check(r, allowed) || !routes_range_arg(r, &lo, &hi))
         return MHD_YES;
     const char *group = http_arg_get(r, "group");
     if (group && strcmp(group, "path") != 0)
@@ -483,10 +486,12 @@ static enum MHD_Result h_smaps(http_req *r)
         return MHD_YES;
     if (rows && group)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_layout", "layout=rows is a layout of the region list; group=path answers one entry per path");
+    if (group && (http_arg_get(r, "start") || http_arg_get(r, "end")))
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_range", "start and end choose regions of the region list; group=path sums every region of the process");
     if (!open_pid(r, &pid, &dirfd))
         return MHD_YES;
     if (!group)
-        return reply_regions(r, pid, dirfd, true, rows);
+        return reply_regions(r, pid, dirfd, true, rows, lo, hi);
     /* Summed per path while the file streams by: memory follows the distinct paths, not the
      * regions; the answer is one entry per path, written whole at the end. */
     ms_smaps_grouper *g = NULL;

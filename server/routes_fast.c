@@ -46,6 +46,8 @@ typedef struct {
     uint64_t base_page;
     bool started;
     bool rows;                /* layout=rows: routes_rows.c writes the regions */
+    uint64_t lo, hi;          /* the regions written overlap [lo, hi) */
+    bool cut;                 /* the read stopped at a region past hi */
     size_t count;
     ms_region_rss total;
     jw w;
@@ -100,7 +102,9 @@ static void write_rss_tail(rss_stream *x)
          * outside the first's regions is counted here, never added to a region. */
         jw_key(w, "changed_while_read");
         jw_obj(w);
-        jw_ku64(w, "resident_outside_regions", ms_rss_scan_outside(&x->scan));
+        /* known only once the scan went to its end: not where the range stopped the read */
+        if (!x->cut)
+            jw_ku64(w, "resident_outside_regions", ms_rss_scan_outside(&x->scan));
         jw_ku64(w, "regions_dropped", ms_rstream_dropped(x->rs));
         jw_obj_end(w);
     }
@@ -143,11 +147,18 @@ static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         ms_err rc = rss_next(x, &g, &v);
         if (rc != MS_OK)
             return rc;
+        /* the regions come in address order: past the range, nothing more is read or scanned */
+        if (g && g->start >= x->hi) {
+            g = NULL;
+            x->cut = true;
+        }
         if (!g) {
             write_rss_tail(x);
             *done = true;
             break;
         }
+        if (g->end <= x->lo)
+            continue;
         x->count++;
         rss_add(&x->total, &v);
         if (x->rows)
@@ -158,7 +169,7 @@ static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
     return w->err;
 }
 
-enum MHD_Result h_maps_rss(http_req *r)
+enum MHD_Result h_maps_rss(http_req *r, uint64_t lo, uint64_t hi)
 {
     bool rss, rows;
     if (!http_arg_bool(r, "rss", &rss) || !routes_layout_arg(r, &rows))
@@ -180,6 +191,8 @@ enum MHD_Result h_maps_rss(http_req *r)
     }
     x->pid = pid;
     x->rows = rows;
+    x->lo = lo;
+    x->hi = hi;
     x->dirfd = dirfd;
     x->base_page = (uint64_t)r->srv->sys.page_size;
     ms_rss_scan_init(&x->scan);

@@ -10,7 +10,8 @@
 #include "core/psscache.h"
 #include "http.h"
 
-enum MHD_Result h_maps_rss(http_req *r);
+/* /maps?rss=1 (and method=): the regions that overlap [lo, hi), as routes_range_arg gives them. */
+enum MHD_Result h_maps_rss(http_req *r, uint64_t lo, uint64_t hi);
 /* /processes?fields=pss,uss (for h_processes): parses fields and pss_budget_ms (replies 400 and
  * returns false on a bad one); computes the figures of p[0..n) (*res malloc'ed, NULL on failure;
  * encode.c writes them). */

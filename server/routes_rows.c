@@ -6,6 +6,7 @@
  * (here rss, huge and hugetlb, the object layout's names), then vm_flags (null: maps does not tell
  * them), then an object with path_hex only when the path is not UTF-8.  The page paints from this
  * answer first, a third of the bytes of the objects and parsed as arrays of numbers. */
+#include <stdint.h>
 #include <string.h>
 
 #include "encode.h"
@@ -17,6 +18,20 @@ bool routes_layout_arg(http_req *r, bool *rows)
     *rows = layout && strcmp(layout, "rows") == 0;
     if (layout && !*rows && strcmp(layout, "objects") != 0) {
         http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_layout", "layout must be 'rows' or 'objects', got '%.32s'", layout);
+        return false;
+    }
+    return true;
+}
+
+bool routes_range_arg(http_req *r, uint64_t *lo, uint64_t *hi)
+{
+    *lo = 0;
+    *hi = UINT64_MAX;
+    if (!http_arg_addr(r, "start", false, lo) || !http_arg_addr(r, "end", false, hi))
+        return false;
+    if (*lo >= *hi) {
+        http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_range", "start must be below end, got %#llx..%#llx",
+                         (unsigned long long)*lo, (unsigned long long)*hi);
         return false;
     }
     return true;

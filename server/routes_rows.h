@@ -4,6 +4,7 @@
 #define MEMSCOPE_ROUTES_ROWS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/maps.h"
 #include "core/rssmap.h"
@@ -13,6 +14,10 @@
 /* layout=rows|objects (absent: objects) into *rows; replies 400 bad_layout and returns false on
  * anything else. */
 bool routes_layout_arg(http_req *r, bool *rows);
+/* start=ADDR&end=ADDR: only the regions that overlap [start, end), either one alone bounding one
+ * side (absent: the whole address space, *lo 0 and *hi UINT64_MAX).  Replies 400 and returns false
+ * on an address that does not parse or an empty range. */
+bool routes_range_arg(http_req *r, uint64_t *lo, uint64_t *hi);
 /* /maps?rss=1&layout=rows: the document's "layout", "columns" and "fields" members, before its
  * "regions"; then one region with its resident figures as a row. */
 void rows_rss_open(jw *w);
