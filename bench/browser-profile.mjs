@@ -87,6 +87,10 @@ async function main() {
   if (what === 'regions') {
     await section('load', async () => {
       await page.goto(url);
+      await page.waitForSelector('#regtable[data-source=maps] tbody tr[data-start]', { timeout: 120000 });
+    });
+    await section('smaps fields', async () => {
+      await page.check('#smapsf');
       await page.waitForSelector('#regtable[data-source=smaps] tbody tr[data-start]', { timeout: 120000 });
     });
     await section('scroll', async () => {

@@ -138,11 +138,14 @@ test('a process: totals equal the API, the figure places the subject\'s area, th
   // PSS moves whenever another process maps or drops a shared library page, so the page's figures are
   // compared with the very answer it drew from, and the stable ones with a fresh fetch as well.
   const answer = page.waitForResponse((r) => r.url().endsWith(`/api/v1/processes/${pid}`));
+  const asked = [];
+  const onRequest = (r) => { if (r.url().includes('/api/v1/')) asked.push(new URL(r.url()).pathname + new URL(r.url()).search); };
+  page.on('request', onRequest);
   await page.goto(`${base}#/process/${pid}`);
   const drawn = await (await answer).json();
   await page.waitForSelector('.aspace .region');
-  // the table paints from maps first and fills in smaps' figures when they come
-  await page.waitForSelector('#regtable[data-source=smaps] tbody tr[data-start]');
+  // the table paints from the regions with their resident bytes: smaps is not read until asked for
+  await page.waitForSelector('#regtable[data-source=maps] tbody tr[data-start]');
   const p = await api(`/processes/${pid}`);
   const sm = await api(`/processes/${pid}/smaps`);
   assert.equal(await dataBytes('.stat[data-key=VmSize]'), p.status.vm_size);
@@ -165,19 +168,48 @@ test('a process: totals equal the API, the figure places the subject\'s area, th
   assert.equal(reg.fields.rss, (zeroOnRead ? 1024 : 1024 + 512) * PS);
   await page.$eval('#regtable', (t, a) => t.dispatchEvent(new CustomEvent('reveal', { detail: a })), area);
   const rssCell = await page.$eval(`#regtable tr[data-start="${area}"] td[data-col=rss]`, (td) => Number(td.dataset.bytes));
-  assert.equal(rssCell, reg.fields.rss);
+  assert.equal(rssCell, reg.fields.rss, 'the resident bytes from the page tables are smaps\' Rss');
+  assert.equal(await page.$(`#regtable tr[data-start="${area}"] td[data-col=pss]`), null, 'no smaps column before it is asked for');
   assert.ok(await page.$(`.aspace a.region[data-start="${area}"]`), 'the figure draws the area');
   for (const k of ['Kernel space', 'Stack', 'Memory-mapping area', 'Heap', 'Text'])
     assert.ok(await page.$(`.aspace .area-head strong:text-is("${k}")`), `the figure names ${k}`);
   assert.ok(await page.$('.aspace .mark .markname:text-is("brk")'), 'the figure marks brk');
   await shot('process');
-  // group by path: one row per path, as the API groups them
+  // group by path: one row per path, as the API groups them, summed here from the same regions
   await page.check('#group');
   const g = await api(`/processes/${pid}/smaps?group=path`);
   await page.waitForFunction((n) => document.querySelectorAll('#regtable tbody tr[data-path]').length === n, g.groups.length);
-  // filter narrows the rows
+  const heapG = g.groups.find((x) => x.path === '[heap]');
+  assert.ok(heapG, 'the API groups the heap');
+  const heapRow = `#regtable tr[data-path="[heap]"]`;
+  assert.equal(await page.$eval(`${heapRow} td[data-col=size]`, (td) => Number(td.dataset.bytes)), heapG.size);
+  assert.equal(await page.$eval(`${heapRow} td[data-col=rss]`, (td) => Number(td.dataset.bytes)), heapG.fields.rss);
   await page.uncheck('#group');
   await page.waitForSelector('#regtable tbody tr[data-start]');
+  assert.deepEqual(asked.filter((u) => u.includes('/smaps')), [], 'the page read no smaps');
+  assert.ok(asked.some((u) => u.endsWith(`/processes/${pid}/maps?rss=1&layout=rows`)), `the page read the regions in rows: ${asked.join(', ')}`);
+  // smaps' fields on request: every field of every region, the area's the API's; then the paths
+  await page.check('#smapsf');
+  await page.waitForSelector('#regtable[data-source=smaps] tbody tr[data-start]');
+  assert.ok(asked.some((u) => u.endsWith(`/processes/${pid}/smaps?layout=rows`)), 'smaps is read once asked for');
+  await page.$eval('#regtable', (t, a) => t.dispatchEvent(new CustomEvent('reveal', { detail: a })), area);
+  const sm2 = await api(`/processes/${pid}/smaps?start=${area}&end=${hex(BigInt(area) + 1n)}`);
+  // (the table draws only the columns in view: these two are)
+  for (const k of ['rss', 'pss'])
+    assert.equal(await page.$eval(`#regtable tr[data-start="${area}"] td[data-col=${k}]`, (td) => Number(td.dataset.bytes)), sm2.regions[0].fields[k], k);
+  assert.equal(await page.$eval('#regtable', (t) => Number(t.dataset.count)), sm.count);
+  await page.check('#group');
+  await page.waitForFunction((n) => document.querySelectorAll('#regtable tbody tr[data-path]').length === n && document.querySelector('#regtable[data-source=smaps]'), g.groups.length);
+  assert.ok(await page.$(`${heapRow} td[data-col=pss]`), 'the groups have smaps\' fields');
+  await page.uncheck('#group');
+  // the choice is kept for the next process page; turned off, the page reads the cheap answer again
+  await page.reload();
+  await page.waitForSelector('#regtable[data-source=smaps] tbody tr[data-start]');
+  assert.equal(await page.$eval('#smapsf', (e) => e.checked), true);
+  await page.uncheck('#smapsf');
+  await page.waitForSelector('#regtable[data-source=maps] tbody tr[data-start]');
+  page.off('request', onRequest);
+  // filter narrows the rows
   await page.fill('#rfilter', '[stack]');
   await page.waitForFunction(() => document.querySelectorAll('#regtable tbody tr[data-start]').length === 1);
   noProblems();
@@ -186,6 +218,9 @@ test('a process: totals equal the API, the figure places the subject\'s area, th
 test('a region\'s page map: counts equal the API, hover shows page number + offset and the frame', async () => {
   const pid = subjectInfo.pid;
   const area = subjectInfo.area;
+  const regionAsked = [];
+  const onRegionRequest = (r) => { const u = new URL(r.url()); if (/\/(s?maps)$/.test(u.pathname)) regionAsked.push(u.pathname + u.search); };
+  page.on('request', onRegionRequest);
   await page.goto(`${base}#/process/${pid}/region/${area}`);
   await page.waitForSelector('.stat[data-key=present]');
   const end = hex(BigInt(area) + 4096n * BigInt(PS));
@@ -205,6 +240,15 @@ test('a region\'s page map: counts equal the API, hover shows page number + offs
     assert.equal(drawn.zero || 0, zeroOnRead ? 512 : 0, 'the 512 read pages are drawn as the zero page where they are one');
   }
   assert.ok(pm.counts.present >= 1024, 'the written pages are present');
+  // the region's smaps figures: the API's for this region alone, read without the whole of smaps
+  await page.waitForSelector('#regsmaps .kv[data-key=rss]');
+  const one = await api(`/processes/${pid}/smaps?start=${area}&end=${hex(BigInt(area) + 1n)}`);
+  assert.equal(one.count, 1);
+  assert.equal(one.regions[0].start, area);
+  for (const k of ['rss', 'private_dirty', 'anonymous', 'swap'])
+    assert.equal(await page.$eval(`#regsmaps .kv[data-key=${k}]`, (e) => Number(e.dataset.value)), one.regions[0].fields[k], k);
+  assert.ok(regionAsked.length && regionAsked.every((u) => /[?&]start=/.test(u)), `the page read its region alone: ${regionAsked.join(', ')}`);
+  page.off('request', onRegionRequest);
   await shot('region');
   // zoom in to single pages with the keyboard, then hover the first page
   await page.focus('#pagemap');

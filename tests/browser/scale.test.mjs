@@ -66,7 +66,7 @@ test('a 10,000-region process: the page renders, stays under the node bound, and
   const maps = await (await fetch(`${base}api/v1/processes/${info.pid}/maps`)).json();
   assert.ok(maps.count >= REGIONS, `the subject has ${maps.count} regions`);
   await page.goto(`${base}#/process/${info.pid}`);
-  await page.waitForSelector('#regtable[data-source=smaps] tbody tr[data-start]', { timeout: 120000 });
+  await page.waitForSelector('#regtable[data-source=maps] tbody tr[data-start]', { timeout: 120000 });
   await page.waitForSelector('.aspace .region');
   assert.equal(await page.$eval('#regtable', (t) => Number(t.dataset.count)), maps.count, 'the table holds every region');
   assert.equal(await page.$eval('.aspace', (e) => Number(e.dataset.regions)), maps.count, 'the figure is drawn from every region');
@@ -75,7 +75,7 @@ test('a 10,000-region process: the page renders, stays under the node bound, and
   assert.ok(await page.$(`.aspace a.region[data-start="${info.area}"]`), 'the subject\'s area is drawn');
   let n = await domNodes();
   assert.ok(n <= NODE_BOUND, `${n} DOM nodes after loading (bound ${NODE_BOUND})`);
-  // scroll the table to its end: the last region's row is drawn, with its smaps figures
+  // scroll the table to its end: the last region's row is drawn, with its resident bytes
   const last = maps.regions[maps.regions.length - 1];
   await page.$eval('#regwrap', (e) => { e.scrollTop = e.scrollHeight; });
   await page.waitForSelector(`#regtable tr[data-start="${last.start}"] td[data-col=rss]`);
@@ -90,6 +90,14 @@ test('a 10,000-region process: the page renders, stays under the node bound, and
   await page.waitForSelector('.aspace .region.fold.open .foldbody a.region');
   n = await domNodes();
   assert.ok(n <= NODE_BOUND, `${n} DOM nodes with a fold open (bound ${NODE_BOUND})`);
+  // smaps' fields on request: every region, with a PSS column, still under the bound
+  await page.check('#smapsf');
+  await page.waitForSelector('#regtable[data-source=smaps] tbody tr[data-start] td[data-col=pss]', { timeout: 120000 });
+  assert.equal(await page.$eval('#regtable', (t) => Number(t.dataset.count)), maps.count, 'the table holds every region from smaps');
+  n = await domNodes();
+  assert.ok(n <= NODE_BOUND, `${n} DOM nodes with smaps' fields (bound ${NODE_BOUND})`);
+  await page.uncheck('#smapsf');
+  await page.waitForSelector('#regtable[data-source=maps] tbody tr[data-start]');
   assert.deepEqual(problems.splice(0), []);
 });
 

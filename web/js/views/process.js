@@ -1,10 +1,12 @@
 // process.js - one process: who it is, its totals (VmSize, VmRSS, PSS, USS, swap), the address-space
 // figure, and the region table with every smaps field, sortable, filterable, grouped by path on request.
 //
-// A process may have 100,000 regions, so the page paints from the cheap answer first (/maps, with
-// each region's resident bytes where the server offers /maps?rss=1) and fills the smaps figures in
-// when they arrive; the table draws only the rows in view (see vtable.js) and the figure folds runs of
-// small regions (see layout.js).  Sorting and filtering work on the data, never on the DOM.
+// A process may have 100,000 regions, so the page paints from the cheap answer (/maps?rss=1 in rows:
+// every region with its resident bytes, from maps and the page tables) and reads smaps only when its
+// fields are asked for (the "smaps fields" switch, remembered): PSS, swap, dirty and the rest cost the
+// kernel some three times as much, for every region.  The table draws only the rows in view (see
+// vtable.js) and the figure folds runs of small regions (see layout.js).  Sorting, filtering and
+// grouping the cheap answer by path work on the data, never on the DOM.
 import { api, apiLarge, forgetKeys, ApiError } from '../api.js';
 import { h, clear, debounce } from '../dom.js';
 import { bytes, int, kb, pct, statusGet, addrNum } from '../fmt.js';
@@ -41,15 +43,31 @@ let cheapRss = true;
 let mounts = 0;
 // Whether this memscoped answers /smaps?layout=rows (a quarter of the bytes); learnt as cheapRss is.
 let smapsRows = true;
+// Whether it answers /maps?rss=1&layout=rows (half the bytes of its objects); learnt as cheapRss is.
+let cheapRows = true;
+
+// Whether the region table shows smaps' fields: a choice kept in the browser for every process.
+const SMAPS_KEY = 'memscope.smapsFields';
+function smapsWanted() {
+  try { return localStorage.getItem(SMAPS_KEY) === '1'; } catch { return false; }
+}
+function rememberSmaps(on) {
+  try { localStorage.setItem(SMAPS_KEY, on ? '1' : '0'); } catch { /* private mode: this page only */ }
+}
+
+const unknownField = (e) => e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field';
 
 // The cheap answer: regions with resident bytes (rss=1) or without (plain maps, older servers).
 // key: the page's prefix for apiLarge, so an unchanged answer comes back as the same object.
 async function cheapMaps(pid, signal, key) {
   if (cheapRss) {
     try {
+      if (cheapRows) return rowRegions(await apiLarge(`/processes/${pid}/maps?rss=1&layout=rows`, { signal, key: `${key}maps` }));
       return await apiLarge(`/processes/${pid}/maps?rss=1`, { signal, key: `${key}maps` });
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field')) throw e;
+      if (!unknownField(e)) throw e;
+      // one older than the rows of rss=1 is asked for its objects; one older still, for plain maps
+      if (cheapRows) { cheapRows = false; return cheapMaps(pid, signal, key); }
       cheapRss = false;
     }
   }
@@ -61,21 +79,61 @@ async function smapsRowsOf(pid, signal, key) {
   try {
     return rowRegions(await apiLarge(`/processes/${pid}/smaps?layout=rows`, { signal, key: `${key}smaps` }));
   } catch (e) {
-    if (!(e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field')) throw e;
+    if (!unknownField(e)) throw e;
     smapsRows = false;
     return null;
   }
 }
 
+// The cheap answer's regions summed per path, as /smaps?group=path sums them (one group per path,
+// the anonymous regions together), biggest first; made once per answer.
+const groupsOf = new WeakMap();
+function pathGroups(answer) {
+  let out = groupsOf.get(answer);
+  if (out) return out;
+  const by = new Map();
+  for (const r of answer.regions) {
+    // a name that is not UTF-8 is told apart by its bytes, as the server groups it
+    const k = r.path_hex || r.path || '';
+    let g = by.get(k);
+    if (!g) {
+      g = { path: r.path || '', regions: 0, size: 0 };
+      if (r.path_hex) g.path_hex = r.path_hex;
+      if (r.rss !== undefined) { g.rss = 0; g.huge = 0; g.hugetlb = 0; }
+      by.set(k, g);
+    }
+    g.regions++;
+    g.size += r.size;
+    if (g.rss !== undefined) { g.rss += r.rss; g.huge += r.huge || 0; g.hugetlb += r.hugetlb || 0; }
+  }
+  out = [...by.values()].sort((a, b) => b.size - a.size);
+  groupsOf.set(answer, out);
+  return out;
+}
+
+// The huge-page columns of the cheap answer's rows: only where some region has such pages (most
+// processes have none); looked for once per list.
+const hugeOf = new WeakMap();
+function hugeKeys(rows) {
+  let k = hugeOf.get(rows);
+  if (!k) {
+    k = ['huge', 'hugetlb'].filter((f) => rows[0][f] !== undefined && rows.some((r) => r[f] > 0));
+    hugeOf.set(rows, k);
+  }
+  return k;
+}
+
 export function mount(root, { pid }, app) {
   document.title = `${pid} · memscope`;
   // wss: the last working set measured, start -> { referenced, rss }, or null
-  const st = { sort: 'start', desc: false, filter: '', group: false, exited: false, wss: null };
+  const st = { sort: 'start', desc: false, filter: '', group: false, smaps: smapsWanted(), exited: false, wss: null };
   const head = h('div', { class: 'phead' }, h('h1', { text: `Process ${pid}` }));
   const cards = h('section', { class: 'stats', 'aria-label': 'Totals' });
   const figBox = h('div', { class: 'figbox' });
   const filter = h('input', { type: 'search', id: 'rfilter', placeholder: 'path, kind, perms or address', autocomplete: 'off' });
   const group = h('input', { type: 'checkbox', id: 'group' });
+  const smapsBox = h('input', { type: 'checkbox', id: 'smapsf' });
+  smapsBox.checked = st.smaps;
   const rcount = h('span', { class: 'muted', id: 'rcount' });
   const table = h('table', { class: 'data regions', id: 'regtable' });
   const wrap = h('div', { class: 'scroll-x tablewrap', id: 'regwrap' }, table);
@@ -92,6 +150,8 @@ export function mount(root, { pid }, app) {
     h('div', { class: 'toolbar' },
       h('label', { for: 'rfilter', text: 'Filter' }), filter,
       h('label', { class: 'check' }, group, ' group by path'),
+      h('label', { class: 'check', title: 'Every field of /proc/PID/smaps for each region. Without it the table shows each region\'s resident bytes, read from maps and the page tables at about a third of the cost; the totals above (PSS, USS, swap) are always there.' },
+        smapsBox, ' smaps fields (PSS, swap, dirty…)'),
       rcount,
       h('a', { class: 'button', href: `#/process/${pid}/translate`, text: 'Translate an address…' })),
     wrap);
@@ -117,18 +177,28 @@ export function mount(root, { pid }, app) {
       const pP = api(`/processes/${pid}`, { signal });
       pP.catch(() => {});
       if (data === null) pP.then((p) => { if (data === null && !signal.aborted) drawHead(p, null); }, () => {});
-      // smaps in rows carries everything the page shows in a quarter of the bytes of its objects
-      // (less than the cheap answer's objects): one answer, parsed by the worker, paints it all, and
-      // one that did not change since the last refresh comes back as the same object, so nothing
-      // is drawn again for it
+      // Without smaps' fields, one answer paints it all: the regions with their resident bytes,
+      // grouped by path here when asked.  One that did not change since the last refresh comes back
+      // as the same object (see apiLarge), so nothing is drawn again for it.
+      if (!st.smaps) {
+        const [p, cheap] = await Promise.all([pP, cheapMaps(pid, signal, key)]);
+        if (signal.aborted) return;
+        const prev = data;
+        data = { p, cheap, sm: null, grouped, smaps: false };
+        const again = prev === null || prev.smaps || cheap !== prev.cheap;
+        draw(again, again || prev.grouped !== grouped);
+        return;
+      }
+      // smaps in rows carries everything the page shows in a quarter of the bytes of its objects:
+      // one answer, parsed by the worker, paints it all
       if (!grouped && smapsRows) {
         const smP = smapsRowsOf(pid, signal, key);
         const [p, sm] = await Promise.all([pP, smP]);
         if (sm) {
           if (signal.aborted) return;
           const prev = data;
-          data = { p, cheap: sm, sm, grouped };
-          const again = prev === null || prev.grouped !== grouped;
+          data = { p, cheap: sm, sm, grouped, smaps: true };
+          const again = prev === null || prev.grouped !== grouped || !prev.smaps;
           draw(again || sm !== prev.sm, again || sm !== prev.sm);
           return;
         }
@@ -142,14 +212,14 @@ export function mount(root, { pid }, app) {
       // what is on screen waits for smaps instead of blanking its columns in between
       let painted = false;
       const prev = data;
-      if (data === null || data.grouped !== grouped) {
-        data = { p, cheap, sm: null, grouped };
+      if (data === null || data.grouped !== grouped || !data.smaps) {
+        data = { p, cheap, sm: null, grouped, smaps: true };
         draw(true, true);
         painted = true;
       }
       const sm = await smP;
       if (signal.aborted) return;
-      data = { p, cheap, sm, grouped };
+      data = { p, cheap, sm, grouped, smaps: true };
       const figure = painted ? !cheapHasRss(cheap) : cheap !== prev.cheap || (!cheapHasRss(cheap) && sm !== prev.sm);
       draw(figure, painted || sm !== prev.sm || cheap !== prev.cheap);
     } catch (e) {
@@ -214,17 +284,17 @@ export function mount(root, { pid }, app) {
     if (scrollTop) fig.scrollTop = scrollTop;   // setting it at all would force a layout now
   }
 
-  // The rows and columns of what is known now: smaps once it came, the cheap answer before.
+  // The rows and columns of what is known now: smaps once it came (and is wanted), the cheap answer
+  // before, grouped by path here until smaps' own groups come.
   function currentRows() {
     const { cheap, sm } = data;
     // right after the grouping changed, the smaps answer on hand is of the other kind
-    if (sm && data.grouped === st.group) return st.group ? sm.groups : sm.regions;
-    if (st.group) return [];
-    return cheap.regions;
+    if (st.smaps && sm && data.grouped === st.group) return st.group ? sm.groups : sm.regions;
+    return st.group ? pathGroups(cheap) : cheap.regions;
   }
 
   function drawTable() {
-    const sm = data.sm && data.grouped === st.group ? data.sm : null;
+    const sm = st.smaps && data.sm && data.grouped === st.group ? data.sm : null;
     const rows = currentRows();
     const fieldKeys = [];
     const seen = new Set();
@@ -235,6 +305,7 @@ export function mount(root, { pid }, app) {
       for (const r of look) for (const k of Object.keys(r.fields)) if (k !== 'size' && !seen.has(k)) { seen.add(k); fieldKeys.push(k); }
     } else if (rows.length && rows[0].rss !== undefined) {
       fieldKeys.push('rss');
+      fieldKeys.push(...hugeKeys(rows));
     }
     cols = st.group
       ? [{ key: 'path', label: 'Path', w: 28 }, { key: 'regions', label: 'Regions', num: true, w: 5.5 }, { key: 'size', label: 'Size', bytes: true, w: 7.5 }]
@@ -267,7 +338,7 @@ export function mount(root, { pid }, app) {
       list = rows.slice();
     }
     rcount.textContent = `${int(list.length)} of ${int(rows.length)} ${st.group ? 'paths' : 'regions'}` +
-      (sm ? '' : ' · reading smaps…');
+      (sm ? '' : st.smaps ? ' · reading smaps…' : '');
     table.dataset.count = String(list.length);
     table.dataset.source = sm ? 'smaps' : 'maps';
     const headRow = h('tr', null, cols.map((c) => h('th', {
@@ -281,7 +352,7 @@ export function mount(root, { pid }, app) {
       table.querySelector('th[aria-sort]:not([aria-sort="none"]) button').focus();
     } }))));
     vt.set(headRow, list,
-      h('caption', { class: 'sr-only', text: 'Regions with every smaps field; sizes in kB as smaps prints them' }),
+      h('caption', { class: 'sr-only', text: sm ? 'Regions with every smaps field; sizes in kB as smaps prints them' : 'Regions with their resident bytes; sizes in kB' }),
       cols.map((c) => c.w * remPx()));
   }
 
@@ -368,12 +439,19 @@ export function mount(root, { pid }, app) {
   });
 
   filter.addEventListener('input', debounce(() => { st.filter = filter.value.trim(); if (data) { drawTable(); vt.scrollTo(0); } }, 150));
+  smapsBox.addEventListener('change', () => {
+    st.smaps = smapsBox.checked;
+    rememberSmaps(st.smaps);
+    if (data) drawTable();
+    refresh().catch((e) => { if (e.name !== 'AbortError') app.message(root, 'error', app.errorText(e)); });
+  });
   group.addEventListener('change', () => {
     st.group = group.checked;
     st.sort = st.group ? 'size' : 'start';
     st.desc = st.group;
     if (data) drawTable();
-    refresh().catch((e) => { if (e.name !== 'AbortError') app.message(root, 'error', app.errorText(e)); });
+    // the cheap answer is grouped here; smaps' groups are an answer of their own
+    if (st.smaps || !data) refresh().catch((e) => { if (e.name !== 'AbortError') app.message(root, 'error', app.errorText(e)); });
   });
   // a working set measured in the panel colours the figure and adds its column to the table
   const panels = mountProcessPanels(panelBox, pid, app, (w) => {

@@ -1,9 +1,9 @@
 // region.js - a region's pages: the page map (pagemap.js), zoomable down to single pages, where
 // hovering shows the address as page number + offset and, when the server may read them, the page's
 // frame (framepanel.js).  This view fetches what is in view and wires the controls to both.
-import { api, apiLarge, qs } from '../api.js';
+import { api, apiLarge, qs, ApiError } from '../api.js';
 import { h, clear, debounce } from '../dom.js';
-import { bytes, int, hex, pct, addrNum } from '../fmt.js';
+import { bytes, int, hex, pct, addrNum, kb } from '../fmt.js';
 import { gone } from '../gone.js';
 import { KIND_LABEL } from '../kinds.js';
 import { STATE_INDEX, UNKNOWN_STATE, legendEl } from '../pagestates.js';
@@ -40,20 +40,43 @@ export function mount(root, { pid, start }, app) {
     return ans.runs.map(([a, b, st]) => [Number((BigInt(a) - base) / bps), Number((BigInt(b) - base) / bps), STATE_INDEX[st] ?? UNKNOWN_STATE]);
   }
 
-  // the region itself from maps, then the whole region's counts (and runs, when they fit one answer)
+  // The region alone: the regions of maps (or smaps) that hold its first byte.  A memscoped without
+  // start= and end= answers every region.
+  let ranged = true;
+  let oneByte = null;
+  try { oneByte = qs({ start, end: hex(BigInt(start) + 1n) }); } catch { /* not an address: no region */ }
+  async function regionOf(src, signal) {
+    if (ranged) {
+      try {
+        return (await api(`/processes/${pid}/${src}${oneByte}`, { signal })).regions.find((x) => x.start === start);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 400 && e.code === 'unknown_query_field')) throw e;
+        ranged = false;
+      }
+    }
+    if (src !== 'maps') return undefined;   // the whole of smaps for one region: not worth it
+    return (await apiLarge(`/processes/${pid}/maps`, { signal })).regions.find((x) => x.start === start);
+  }
+
+  // the region itself from maps, then the whole region's counts (and runs, when they fit one answer);
+  // its smaps figures beside them, drawn when they come
   const refresh = async () => {
     if (S.ctl) S.ctl.abort();
     S.ctl = new AbortController();
     const signal = S.ctl.signal;
-    let maps, whole;
+    if (oneByte === null) { regionGone(); return; }
+    let r, whole;
     try {
-      maps = await apiLarge(`/processes/${pid}/maps`, { signal });
+      r = await regionOf('maps', signal);
     } catch (e) {
       if (e.processGone) { processGone(); return; }
       throw e;
     }
-    const r = maps.regions.find((x) => x.start === start);
     if (!r) { regionGone(); return; }
+    regionOf('smaps', signal).then((g) => drawSmaps(ui.smaps, g, ranged), (e) => {
+      if (e.name === 'AbortError' || e.processGone) return;
+      clear(ui.smaps).append(h('p', { class: 'msg error', text: `Could not read this region's smaps: ${app.errorText(e)}` }));
+    });
     clear(ui.note);
     const first = !S.region || S.region.end !== r.end;
     S.region = r;
@@ -170,8 +193,9 @@ function elements(root, start) {
     nextB: h('button', { type: 'button', id: 'pmnext', text: 'higher ▶', title: 'show higher addresses' }),
     note: h('div'),
     method: h('p', { class: 'hint' }),
+    smaps: h('section', { class: 'kvs', id: 'regsmaps', 'aria-label': 'smaps figures of this region' }, h('span', { class: 'muted', text: 'smaps: reading…' })),
   };
-  root.append(ui.head, ui.counts, ui.method, legendEl(), h('div', { class: 'toolbar' }, ui.zin, ui.zout, ui.whole, ui.prevB, ui.nextB, ui.info),
+  root.append(ui.head, ui.counts, ui.method, ui.smaps, legendEl(), h('div', { class: 'toolbar' }, ui.zin, ui.zout, ui.whole, ui.prevB, ui.nextB, ui.info),
     ui.note, h('div', { class: 'mapwrap' }, ui.overview, ui.canvas), ui.readout,
     h('p', { class: 'hint', text: 'Each cell is one page when zoomed in far enough; zoomed out, a cell covers several pages and takes the colour of the most notable state among them (so one resident page in a thousand still shows). Click a cell to zoom in; at one page per cell, click to translate that address.' }));
   return ui;
@@ -184,6 +208,28 @@ function drawHead(head, pid, r, N, ps) {
     h('h1', null, r.path || `[${KIND_LABEL[r.kind] || r.kind}]`, ' ', h('span', { class: `chip k-${r.kind}`, text: r.kind })),
     h('p', { class: 'mono' }, `${r.start} – ${r.end} · ${r.perms} · ${bytes(r.size)} = ${int(N)} pages of ${ps} B`,
       r.offset ? ` · file offset ${hex(r.offset)}` : ''));
+}
+
+// Sizes of its own, not figures of the region's memory (the size is in the head already).
+const SMAPS_SKIP = new Set(['size', 'kernel_page_size', 'mmu_page_size']);
+
+// The region's smaps figures in one wrapped line, each in kB as smaps prints it (what is not a size,
+// as it is), then its VmFlags; g: the region from /smaps, undefined when none came.
+function drawSmaps(el, g, ranged) {
+  clear(el);
+  if (!g) {
+    el.append(h('span', { class: 'muted', text: ranged ? 'smaps: this region is gone.' : 'smaps: this memscoped cannot read one region of smaps (it is older than start= and end=).' }));
+    return;
+  }
+  el.append(h('strong', { text: 'smaps' }));
+  for (const [k, v] of Object.entries(g.fields || {})) {
+    if (SMAPS_SKIP.has(k)) continue;
+    const isBytes = typeof v === 'number' && k !== 'thp_eligible' && k !== 'protection_key';
+    el.append(h('span', { class: v ? 'kv' : 'kv muted', dataset: { key: k, value: typeof v === 'number' ? v : String(v) } },
+      h('b', { text: k }), ' ', isBytes ? kb(v) : String(v)));
+  }
+  const flags = Array.isArray(g.vm_flags) ? g.vm_flags.join(' ') : g.vm_flags;
+  if (flags) el.append(h('span', { class: 'kv', dataset: { key: 'vm_flags' } }, h('b', { text: 'VmFlags' }), ' ', flags));
 }
 
 function drawCounts(ui, ans, ps) {
