@@ -287,6 +287,11 @@ test('address translation shows the API\'s page number, offset, frame and physic
   assert.equal(await text('page_offset'), t.page_offset_hex);
   assert.equal(await text('phys_addr'), t.phys_addr || '—');
   if (t.page.pfn !== null) assert.equal(await text('pfn'), hex(t.page.pfn));
+  // addresses worth trying, one per main area of this process: the heap's is in its heap
+  const heap = (await api(`/processes/${pid}/maps`)).regions.find((r) => r.kind === 'heap');
+  const pick = await page.waitForSelector('a.button:text-matches("^heap: ")');
+  const picked = BigInt((await pick.getAttribute('href')).split('/').pop());
+  assert.ok(picked >= BigInt(heap.start) && picked < BigInt(heap.end), `the heap's pick ${hex(picked)} is in ${heap.start}-${heap.end}`);
   await shot('translate');
   // typing an address and pressing Enter translates it
   const other = hex(BigInt(subjectInfo.area) + 0x2345n);

@@ -1,6 +1,6 @@
 // translate.js - the seed's diagram for one address: virtual address = page number + offset; the page
 // table maps the page number to a frame; physical address = frame * page size + offset.
-import { api, qs } from '../api.js';
+import { api, apiLarge, qs } from '../api.js';
 import { h, clear } from '../dom.js';
 import { bytes, int, hex, parseAddr } from '../fmt.js';
 import { gone } from '../gone.js';
@@ -53,9 +53,10 @@ export function mount(root, { pid, addr }, app) {
     }
   }
 
-  // A few addresses worth trying: one in each main area, taken from this process's own regions.
+  // A few addresses worth trying: one in each main area, taken from this process's own regions
+  // (parsed by the worker: 100,000 regions of maps would hold the page for a long task).
   async function drawPicks(signal) {
-    const maps = await api(`/processes/${pid}/maps`, { signal });
+    const maps = await apiLarge(`/processes/${pid}/maps`, { signal });
     const want = ['text', 'data', 'heap', 'anon', 'stack'];
     const btns = [];
     for (const k of want) {
