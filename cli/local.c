@@ -339,8 +339,8 @@ int cmd_maps(const cli_cmd *c, cli_opts *o)
     if ((rc = parse_pid(c, o->pos[0], &pid)) != CLI_OK)
         return rc;
     if (o->json && o->rss)
-        return cli_usage(c, "--rss has no --json: the API's /maps has no resident figures; "
-                            "memscope smaps PID --json has them");
+        return cli_usage(c, "--rss has no --json: memscope smaps PID --json has every smaps figure "
+                            "(the API's /maps?rss=1 has resident bytes alone)");
     if ((rc = open_pid(pid, &dirfd)) != CLI_OK)
         return rc;
     if (o->json)
