@@ -457,13 +457,13 @@ static enum MHD_Result reply_regions(http_req *r, int pid, int dirfd, bool smaps
 
 static enum MHD_Result h_maps(http_req *r)
 {
-    static const char *const allowed[] = {"rss", "method", "layout", "start", "end", NULL};
+    static const char *const allowed[] = {"rss", "method", "layout", "start", "end", "pss", NULL};
     int pid, dirfd;
     bool rss, rows;
     uint64_t lo, hi;
     if (!http_args_check(r, allowed) || !http_arg_bool(r, "rss", &rss) || !routes_range_arg(r, &lo, &hi))
         return MHD_YES;
-    if (rss || http_arg_get(r, "method"))
+    if (rss || http_arg_get(r, "method") || http_arg_get(r, "pss"))
         return h_maps_rss(r, lo, hi);
     if (!routes_layout_arg(r, &rows) || !open_pid(r, &pid, &dirfd))
         return MHD_YES;

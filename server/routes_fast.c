@@ -21,6 +21,7 @@
 #include "core/num.h"
 #include "core/pageidle.h"
 #include "core/proc.h"
+#include "core/pssmap.h"
 #include "core/rssmap.h"
 #include "core/rstream.h"
 #include "core/wss.h"
@@ -47,6 +48,10 @@ typedef struct {
     bool started;
     bool rows;                /* layout=rows: routes_rows.c writes the regions */
     uint64_t lo, hi;          /* the regions written overlap [lo, hi) */
+    bool pss;                 /* pss=1: each region's PSS too (scan source: pssmap.h) */
+    ms_pss_pages pp;          /* the scan source's PSS reader, over pm_fd and kpc_fd (owned) */
+    int pm_fd, kpc_fd;
+    uint64_t pss_total;
     bool cut;                 /* the read stopped at a region past hi */
     size_t count;
     ms_region_rss total;
@@ -58,12 +63,17 @@ static void rss_stream_free(void *ctx)
     rss_stream *x = ctx;
     ms_rstream_close(x->rs);          /* first: its reader thread scans with x->scan */
     ms_rss_scan_free(&x->scan);
+    ms_pss_pages_free(&x->pp);
+    if (x->pm_fd >= 0)
+        close(x->pm_fd);
+    if (x->kpc_fd >= 0)
+        close(x->kpc_fd);
     if (x->dirfd >= 0)
         close(x->dirfd);
     free(x);
 }
 
-static void write_region_rss(jw *w, const ms_region *g, const ms_region_rss *v)
+static void write_region_rss(jw *w, const ms_region *g, const ms_region_rss *v, const uint64_t *pss)
 {
     char b[128];
     size_t n = 0;
@@ -73,6 +83,8 @@ static void write_region_rss(jw *w, const ms_region *g, const ms_region_rss *v)
     PUT("\"rss\":", v->rss);
     PUT(",\"huge\":", v->huge);
     PUT(",\"hugetlb\":", v->hugetlb);
+    if (pss)
+        PUT(",\"pss\":", *pss);
 #undef PUT
     jw_members_raw(w, b, n);
     jw_obj_end(w);
@@ -96,6 +108,8 @@ static void write_rss_tail(rss_stream *x)
     jw_ku64(w, "rss", x->total.rss);
     jw_ku64(w, "huge", x->total.huge);
     jw_ku64(w, "hugetlb", x->total.hugetlb);
+    if (x->pss)
+        jw_ku64(w, "pss", x->pss_total);
     jw_obj_end(w);
     if (!x->use_smaps) {
         /* The region list and the page scan are two reads a moment apart: what the second saw
@@ -111,16 +125,30 @@ static void write_rss_tail(rss_stream *x)
     jw_obj_end(w);
 }
 
-/* The next region of either source, or *g == NULL at the end. */
-static ms_err rss_next(rss_stream *x, const ms_region **g, ms_region_rss *v)
+/* The next region of either source, or *g == NULL at the end; *pss its PSS when asked for. */
+static ms_err rss_next(rss_stream *x, const ms_region **g, ms_region_rss *v, uint64_t *pss)
 {
     const ms_smaps_field *f;
     size_t nf;
-    if (!x->use_smaps)
-        return ms_rss_scan_next(&x->scan, x->rs, g, v);
+    *pss = 0;
+    if (!x->use_smaps) {
+        ms_err rc = ms_rss_scan_next(&x->scan, x->rs, g, v);
+        if (rc != MS_OK || !*g || !x->pss || !v->rss)
+            return rc;
+        /* the scan's ranges from the first that reaches into this region (its cursor) */
+        uint64_t fp;
+        const ms_rss_scan *s = &x->scan;
+        rc = ms_pss_pages_of(&x->pp, s->r + s->cursor, s->n - s->cursor, (*g)->start, (*g)->end, &fp);
+        *pss = ms_pss_bytes(fp);
+        return rc;
+    }
     ms_err rc = ms_rstream_next(x->rs, g, &f, &nf);
-    if (rc == MS_OK && *g)
+    if (rc == MS_OK && *g) {
         ms_region_rss_from_smaps(f, nf, v);
+        for (size_t k = 0; k < nf; k++)
+            if (f[k].id == MS_SF_PSS)
+                *pss = f[k].value;
+    }
     return rc;
 }
 
@@ -137,14 +165,15 @@ static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
         if (x->fallback)
             jw_kstr(w, "fallback_reason", x->fallback);
         if (x->rows)
-            rows_rss_open(w);
+            rows_rss_open(w, x->pss);
         jw_key(w, "regions");
         jw_arr(w);
     }
     while (b->len < want && w->err == MS_OK) {
         const ms_region *g;
         ms_region_rss v;
-        ms_err rc = rss_next(x, &g, &v);
+        uint64_t pss;
+        ms_err rc = rss_next(x, &g, &v, &pss);
         if (rc != MS_OK)
             return rc;
         /* the regions come in address order: past the range, nothing more is read or scanned */
@@ -161,26 +190,35 @@ static ms_err rss_stream_fill(void *ctx, ms_buf *b, size_t want, bool *done)
             continue;
         x->count++;
         rss_add(&x->total, &v);
+        x->pss_total += pss;
         if (x->rows)
-            rows_rss_region(w, g, &v);
+            rows_rss_region(w, g, &v, x->pss ? &pss : NULL);
         else
-            write_region_rss(w, g, &v);
+            write_region_rss(w, g, &v, x->pss ? &pss : NULL);
     }
     return w->err;
 }
 
 enum MHD_Result h_maps_rss(http_req *r, uint64_t lo, uint64_t hi)
 {
-    bool rss, rows;
-    if (!http_arg_bool(r, "rss", &rss) || !routes_layout_arg(r, &rows))
+    bool rss, rows, pss;
+    if (!http_arg_bool(r, "rss", &rss) || !routes_layout_arg(r, &rows) || !http_arg_bool(r, "pss", &pss))
         return MHD_YES;
     const char *method = http_arg_get(r, "method");
+    if (!rss && !method)
+        return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_flag", "pss applies to rss=1 only");
     if (!rss)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_method", "method applies to rss=1 only");
     bool want_scan = method && strcmp(method, "scan") == 0, want_smaps = method && strcmp(method, "smaps") == 0;
     if (method && !want_scan && !want_smaps && strcmp(method, "auto") != 0)
         return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_method",
                                 "method must be auto, scan or smaps, got '%.16s'", method);
+    const ms_features *f = &r->srv->features;
+    bool frames = f->pfn_readable && f->kpagecount_readable;
+    if (pss && want_scan && !frames)
+        return http_reply_error(r, MHD_HTTP_FORBIDDEN, "frames_hidden",
+                                "method=scan with pss=1 reads frame numbers from pagemap and map counts from "
+                                "/proc/kpagecount, which only CAP_SYS_ADMIN may; method=smaps gives PSS without them");
     int pid, dirfd;
     if (!routes_open_pid(r, &pid, &dirfd))
         return MHD_YES;
@@ -191,15 +229,21 @@ enum MHD_Result h_maps_rss(http_req *r, uint64_t lo, uint64_t hi)
     }
     x->pid = pid;
     x->rows = rows;
+    x->pss = pss;
+    x->pm_fd = x->kpc_fd = -1;
+    ms_pss_pages_init(&x->pp, -1, -1, 0);
     x->lo = lo;
     x->hi = hi;
     x->dirfd = dirfd;
     x->base_page = (uint64_t)r->srv->sys.page_size;
     ms_rss_scan_init(&x->scan);
-    const ms_features *f = &r->srv->features;
     ms_err rc = MS_OK;
     if (want_smaps) {
         x->use_smaps = true;
+    } else if (pss && !frames) {
+        x->use_smaps = true;
+        x->fallback = "PSS without smaps needs the frame numbers in pagemap and /proc/kpagecount, "
+                      "which only CAP_SYS_ADMIN reads";
     } else if (!f->pagemap_scan || !f->procmap_query) {
         /* Without PROCMAP_QUERY a region with huge pages could not be told hugetlb or not, and
          * that is found only once the answer is on its way: decide now. */
@@ -216,6 +260,13 @@ enum MHD_Result h_maps_rss(http_req *r, uint64_t lo, uint64_t hi)
         x->fallback = f->pagemap_scan ? "this kernel lacks PROCMAP_QUERY (Linux 6.11), which tells hugetlb regions"
                                       : "this kernel lacks PAGEMAP_SCAN (Linux 6.7)";
         rc = MS_OK;
+    }
+    if (rc == MS_OK && pss && !x->use_smaps && x->scan.pagemap_fd >= 0) {   /* no scan: no pages */
+        x->pm_fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
+        x->kpc_fd = open("/proc/kpagecount", O_RDONLY | O_CLOEXEC);
+        if (x->pm_fd < 0 || x->kpc_fd < 0)
+            rc = ms_err_from_errno(errno);
+        ms_pss_pages_init(&x->pp, x->pm_fd, x->kpc_fd, x->base_page);
     }
     if (rc == MS_OK)
         rc = ms_rstream_open(dirfd, x->use_smaps ? "smaps" : "maps", x->base_page, 0, &x->rs);

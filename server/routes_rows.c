@@ -38,21 +38,29 @@ bool routes_range_arg(http_req *r, uint64_t *lo, uint64_t *hi)
 }
 
 static const char RSS_FIELDS[] = "\"fields\":[\"rss\",\"huge\",\"hugetlb\"]";
+static const char RSS_PSS_FIELDS[] = "\"fields\":[\"rss\",\"huge\",\"hugetlb\",\"pss\"]";
 
-void rows_rss_open(jw *w)
+void rows_rss_open(jw *w, bool pss)
 {
     enc_rows_columns(w);
-    jw_members_raw(w, RSS_FIELDS, sizeof RSS_FIELDS - 1);
+    if (pss)
+        jw_members_raw(w, RSS_PSS_FIELDS, sizeof RSS_PSS_FIELDS - 1);
+    else
+        jw_members_raw(w, RSS_FIELDS, sizeof RSS_FIELDS - 1);
 }
 
-void rows_rss_region(jw *w, const ms_region *g, const ms_region_rss *v)
+void rows_rss_region(jw *w, const ms_region *g, const ms_region_rss *v, const uint64_t *pss)
 {
-    char b[3 * 21 + 8];
+    char b[4 * 21 + 8];
     size_t n = jw_fmt_u64(b, v->rss);
     b[n++] = ',';
     n += jw_fmt_u64(b + n, v->huge);
     b[n++] = ',';
     n += jw_fmt_u64(b + n, v->hugetlb);
+    if (pss) {
+        b[n++] = ',';
+        n += jw_fmt_u64(b + n, *pss);
+    }
     jw_arr(w);
     enc_region_row_head(w, g);
     jw_members_raw(w, b, n);

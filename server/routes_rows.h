@@ -20,7 +20,8 @@ bool routes_layout_arg(http_req *r, bool *rows);
 bool routes_range_arg(http_req *r, uint64_t *lo, uint64_t *hi);
 /* /maps?rss=1&layout=rows: the document's "layout", "columns" and "fields" members, before its
  * "regions"; then one region with its resident figures as a row. */
-void rows_rss_open(jw *w);
-void rows_rss_region(jw *w, const ms_region *g, const ms_region_rss *v);
+void rows_rss_open(jw *w, bool pss);
+/* pss: the region's PSS, a column of its own after hugetlb (NULL: no such column). */
+void rows_rss_region(jw *w, const ms_region *g, const ms_region_rss *v, const uint64_t *pss);
 
 #endif

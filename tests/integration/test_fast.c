@@ -3,7 +3,8 @@
  * /maps?rss=1: from maps + PAGEMAP_SCAN, every region of a subject holding still equals
  * /maps region for region and smaps' Rss (read by /smaps, the other reader) figure for figure; the
  * smaps source gives the same answer and says so; a churning subject never gets an impossible
- * answer; bad input is refused with the right status.
+ * answer; bad input is refused with the right status.  With pss=1, each region's PSS from pagemap's
+ * frames and /proc/kpagecount equals smaps' Pss.
  *
  * /processes?fields=pss,uss: a subject's USS equals smaps_rollup's, its figures are reused (with an
  * age) while it holds still, and the summary accounts for every process.
@@ -106,6 +107,79 @@ static void test_rss_still(const char *regions, bool with_smaps)
     CHECK(system(cmd) == 0);
 }
 
+static void expect_status(const char *path, long status, const char *code);
+
+/* /maps?rss=1&pss=1 of a subject holding still (shared library pages among them, mapped by other
+ * processes too, a MAP_SHARED area and a THP region): each region's pss equals smaps' Pss, compared at
+ * moments when two smaps reads around it agree (other processes map and unmap the libraries), as do
+ * the totals, the same from method=smaps, and the rows layout's pss column.  Where frame numbers
+ * are hidden the answer comes from smaps and says why, and method=scan is refused. */
+static void test_pss_regions(void)
+{
+    ms_subject s;
+    const char *args[] = {"--pages", "400", "--write", "200", "--regions", "300", "--thp", "4M", "--shared", "8", NULL};
+    if (!subject_start(&s, args)) {
+        CHECK(!"subject did not start");
+        return;
+    }
+    CHECK(subject_wait_blocked(&s));
+    int pid = (int)s.pid;
+    json_t *h = http_get_json(&srv, "/api/v1/health");
+    bool frames = json_is_true(json_object_get(json_object_get(h, "can_see"), "pfn")) &&
+                  json_is_true(json_object_get(json_object_get(h, "can_see"), "kpagecount"));
+    json_decref(h);
+    const char *want_source = frames ? "pagemap_scan" : "smaps";
+    bool compared = false;
+    for (int attempt = 0; attempt < 20 && !compared; attempt++) {
+        json_t *a = http_get_json(&srv, "/api/v1/processes/%d/smaps", pid);
+        json_t *m = http_get_json(&srv, "/api/v1/processes/%d/maps?rss=1&pss=1", pid);
+        json_t *slow = http_get_json(&srv, "/api/v1/processes/%d/maps?rss=1&pss=1&method=smaps", pid);
+        json_t *rows = http_get_json(&srv, "/api/v1/processes/%d/maps?rss=1&pss=1&layout=rows", pid);
+        json_t *b = http_get_json(&srv, "/api/v1/processes/%d/smaps", pid);
+        CHECK(a && m && slow && rows && b);
+        if (a && b && m && slow && rows && json_equal(a, b)) {
+            compared = true;
+            CHECK_STR(jstr(m, "source"), want_source);
+            if (!frames)
+                CHECK(strstr(jstr(m, "fallback_reason") ? jstr(m, "fallback_reason") : "", "CAP_SYS_ADMIN") != NULL);
+            const json_t *sr = json_object_get(a, "regions"), *mr = json_object_get(m, "regions");
+            const json_t *lr = json_object_get(slow, "regions"), *rr = json_object_get(rows, "regions");
+            CHECK_EQ_U64(json_array_size(mr), json_array_size(sr));
+            CHECK_EQ_U64(json_array_size(lr), json_array_size(sr));
+            CHECK_EQ_U64(json_array_size(rr), json_array_size(sr));
+            /* pss is the fourth field column of the rows, after rss, huge and hugetlb */
+            CHECK_EQ_U64(json_array_size(json_object_get(rows, "fields")), 4);
+            CHECK_STR(json_string_value(json_array_get(json_object_get(rows, "fields"), 3)), "pss");
+            size_t bad = 0, shared = 0;
+            for (size_t i = 0; i < json_array_size(mr) && i < json_array_size(sr); i++) {
+                const json_t *g = json_array_get(mr, i), *f = json_object_get(json_array_get(sr, i), "fields");
+                long long pss = num(f, "pss");
+                bool ok = num(g, "pss") == pss && num(json_array_get(lr, i), "pss") == pss &&
+                          json_integer_value(json_array_get(json_array_get(rr, i), 13)) == pss;
+                if (pss < num(f, "rss"))
+                    shared++;
+                if (!ok && bad++ < 5)
+                    fprintf(stderr, "  region %s (%s): pss %lld, smaps' Pss %lld\n", jstr(g, "start"), jstr(g, "path"),
+                            num(g, "pss"), pss);
+            }
+            CHECK_EQ_U64(bad, 0);
+            CHECK(shared > 0);      /* libc's pages are mapped by every process here */
+            CHECK_EQ_U64(jint(m, "totals.pss"), jint(a, "totals.pss"));
+        }
+        json_decref(a);
+        json_decref(m);
+        json_decref(slow);
+        json_decref(rows);
+        json_decref(b);
+    }
+    if (!compared)
+        CHECK_SKIP("smaps of %d kept changing between reads (20 tries): pss not compared", pid);
+    char p[128];
+    snprintf(p, sizeof p, "/api/v1/processes/%d/maps?rss=1&pss=1&method=scan", pid);
+    expect_status(p, frames ? 200 : 403, frames ? NULL : "frames_hidden");
+    subject_stop(&s);
+}
+
 /* A subject remapping itself all the time: every answer parses, regions in order, rss within size. */
 static void test_rss_churn(void)
 {
@@ -158,6 +232,10 @@ static void test_rss_bad_input(void)
     expect_status(p, 400, "bad_method");
     snprintf(p, sizeof p, "/api/v1/processes/%d/maps?rss=1&method=fast", (int)getpid());
     expect_status(p, 400, "bad_method");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/maps?pss=1", (int)getpid());
+    expect_status(p, 400, "bad_flag");
+    snprintf(p, sizeof p, "/api/v1/processes/%d/maps?rss=1&pss=yes", (int)getpid());
+    expect_status(p, 400, "bad_flag");
     expect_status("/api/v1/processes/999999999/maps?rss=1", 404, NULL);
     snprintf(p, sizeof p, "/api/v1/processes/%d/maps?rss=1&method=scan", (int)getpid());
     expect_status(p, 200, NULL);
@@ -167,11 +245,12 @@ static void test_rss_bad_input(void)
         return;
     }
     json_t *m = http_get_json(&srv, "/api/v1/processes/2/maps");
-    json_t *q = http_get_json(&srv, "/api/v1/processes/2/maps?rss=1");
+    json_t *q = http_get_json(&srv, "/api/v1/processes/2/maps?rss=1&pss=1");
     CHECK(m && q);
     if (m && q) {
         CHECK_EQ_U64(jint(q, "count"), 0);
         CHECK_EQ_U64(jint(q, "totals.rss"), 0);
+        CHECK_EQ_U64(jint(q, "totals.pss"), 0);
         CHECK(json_equal(json_object_get(q, "kernel_thread"), json_object_get(m, "kernel_thread")));
         CHECK(json_equal(json_object_get(q, "zombie"), json_object_get(m, "zombie")));
     }
@@ -457,6 +536,7 @@ int main(void)
     test_rss_still("2000", true);
     test_rss_still("30000", false);
     test_rss_churn();
+    test_pss_regions();
     test_pss();
     test_wss();
     test_wss_page_idle();
