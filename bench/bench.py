@@ -421,17 +421,38 @@ def check_answers(base, subj):
             fail(f"/pagemap method={method}: zero_page {c.get('zero_page')}, the subject read {want_zero}")
 
 
-def smaps_rss(pid):
-    """{region start: Rss bytes} from /proc/PID/smaps, read here without memscope's code."""
+def smaps_rss(pid, key="Rss:"):
+    """{region start: Rss bytes} (or another kB field's) from /proc/PID/smaps, read here without
+    memscope's code."""
     out, start = {}, None
     with open(f"/proc/{pid}/smaps") as f:
         for line in f:
             head = line.split(" ", 1)[0]
             if "-" in head and ":" not in head:
                 start = int(head.split("-")[0], 16)
-            elif line.startswith("Rss:"):
+            elif line.startswith(key):
                 out[start] = int(line.split()[1]) * 1024
     return out
+
+
+def check_pss(base, pid):
+    """/maps?rss=1&pss=1: every region's pss equals smaps' Pss, compared when two reads of smaps
+    around the answer agree (other processes map and unmap the shared libraries meanwhile)."""
+    for _ in range(10):
+        before = smaps_rss(pid, "Pss:")
+        st, m = get_json(f"{base}/api/v1/processes/{pid}/maps?rss=1&pss=1")
+        if st != 200:
+            return fail(f"/maps?rss=1&pss=1 answered {st}")
+        if smaps_rss(pid, "Pss:") != before:
+            continue
+        got = {int(g["start"], 16): g["pss"] for g in m["regions"]}
+        if m.get("source") != "pagemap_scan":
+            fail(f"/maps?rss=1&pss=1 answered from {m.get('source')}: {m.get('fallback_reason')}")
+        if got != before:
+            bad = [hex(a) for a in set(got) | set(before) if got.get(a) != before.get(a)]
+            fail(f"/maps?rss=1&pss=1 differs from smaps' Pss in {len(bad)} of {len(before)} regions (first {bad[:3]})")
+        return {"regions": len(got), "equal": got == before, "pss": sum(got.values())}
+    return {"regions": 0, "equal": None, "note": "smaps' Pss kept moving: not compared"}
 
 
 def check_rss(base, pid):
@@ -511,12 +532,15 @@ def fast_part(R, msb, msd, subj_exe, rounds, creps, short):
             s = Subject(subj_exe, regions=n, heap=4 * GIB if n == 10000 else 64 * MIB,
                         heap_write=1 * GIB if n == 10000 else 16 * MIB, heap_read=512 * MIB if n == 10000 else 8 * MIB)
             chk = check_rss(srv.base, s.pid)
+            chk_pss = check_pss(srv.base, s.pid) if os.geteuid() == 0 else None
             # The floor's smaps read and the two answers strictly in turns (msbench turns): this
             # VM's speed moves in steps of seconds, and blocks of repetitions let a step fall on
             # one side of the ratio only.
             acc = Acc()
             paths = {"/maps?rss=1": f"/api/v1/processes/{s.pid}/maps?rss=1",
                      "/maps?rss=1&method=smaps": f"/api/v1/processes/{s.pid}/maps?rss=1&method=smaps"}
+            if chk_pss:   # frame numbers and kpagecount: root only
+                paths["/maps?rss=1&pss=1"] = f"/api/v1/processes/{s.pid}/maps?rss=1&pss=1"
             d = msbench(msb, "turns", rounds * (creps if n < 100000 else 2), f"/proc/{s.pid}/smaps",
                         *[srv.base + p for p in paths.values()]) or {}
             fl = (d.get("file") or {}).get("samples_us")
@@ -525,7 +549,8 @@ def fast_part(R, msb, msd, subj_exe, rounds, creps, short):
             q = (d.get(srv.base + paths["/maps?rss=1"]) or {}).get("samples_us")
             turn = statistics.median([a / b for a, b in zip(q, fl)]) if q and fl else None
             acc.add({k: v for k, v in got.items() if v})
-            R["maps_rss"][str(n)] = dict(acc.result(), maps_lines=s.nregions, check=chk, turn_ratio_median=turn)
+            R["maps_rss"][str(n)] = dict(acc.result(), maps_lines=s.nregions, check=chk, check_pss=chk_pss,
+                                         turn_ratio_median=turn)
             s.stop()
     finally:
         if mc:
@@ -1141,14 +1166,18 @@ def fast_sections(R):
         L.append("The floor's read of `smaps` and the two answers were taken strictly in turns (`msbench turns`: "
                  "one read, then one GET of each, repeated), so every ratio compares the same moments; "
                  "\"per turn\" is the median of each turn's own ratio.\n")
-        L.append("| regions | floor smaps ms | /maps?rss=1 ms | ÷ floor smaps | per turn | /maps?rss=1&method=smaps ms | ÷ floor smaps | rss == Rss |\n"
-                 "|---|---|---|---|---|---|---|---|")
+        L.append("| regions | floor smaps ms | /maps?rss=1 ms | ÷ floor smaps | per turn | /maps?rss=1&method=smaps ms | ÷ floor smaps | rss == Rss | /maps?rss=1&pss=1 ms | ÷ floor smaps | pss == Pss |\n"
+                 "|---|---|---|---|---|---|---|---|---|---|---|")
         for n, r in R["maps_rss"].items():
             fl, q, sm = med(r.get("floor_smaps")), med(r.get("/maps?rss=1")), med(r.get("/maps?rss=1&method=smaps"))
-            chk = r.get("check") or {}
+            ps = med(r.get("/maps?rss=1&pss=1"))
+            chk, cp = r.get("check") or {}, r.get("check_pss") or {}
+            pss_eq = ("yes, " + str(cp.get("regions")) + " regions" if cp.get("equal") else
+                      cp.get("note", "NO") if cp else "not root: not measured")
             L.append(f"| {int(n):,} ({r['maps_lines']} lines) | {fms(fl)} | {fms(q)} | {fmt_x(ratio(q, fl))} | "
                      f"{fmt_x(r.get('turn_ratio_median'))} | {fms(sm)} | "
-                     f"{fmt_x(ratio(sm, fl))} | {'yes, ' + str(chk.get('regions')) + ' regions' if chk.get('equal') else 'NO'} |")
+                     f"{fmt_x(ratio(sm, fl))} | {'yes, ' + str(chk.get('regions')) + ' regions' if chk.get('equal') else 'NO'} | "
+                     f"{fms(ps)} | {fmt_x(ratio(ps, fl))} | {pss_eq} |")
         L.append("")
     p = R.get("pss")
     if p and "steady" in p:
