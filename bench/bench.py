@@ -435,6 +435,17 @@ def smaps_rss(pid, key="Rss:"):
     return out
 
 
+def compare_regions(query, m, field, want, label):
+    """m (the answer to /maps?QUERY) against want ({start: bytes} from smaps), region by region."""
+    got = {int(g["start"], 16): g[field] for g in m["regions"]}
+    if m.get("source") != "pagemap_scan":
+        fail(f"/maps?{query} answered from {m.get('source')}: {m.get('fallback_reason')}")
+    if got != want:
+        bad = [hex(a) for a in set(got) | set(want) if got.get(a) != want.get(a)]
+        fail(f"/maps?{query} differs from smaps' {label} in {len(bad)} of {len(want)} regions (first {bad[:3]})")
+    return {"regions": len(got), "equal": got == want, field: sum(got.values())}
+
+
 def check_pss(base, pid):
     """/maps?rss=1&pss=1: every region's pss equals smaps' Pss, compared when two reads of smaps
     around the answer agree (other processes map and unmap the shared libraries meanwhile)."""
@@ -443,15 +454,8 @@ def check_pss(base, pid):
         st, m = get_json(f"{base}/api/v1/processes/{pid}/maps?rss=1&pss=1")
         if st != 200:
             return fail(f"/maps?rss=1&pss=1 answered {st}")
-        if smaps_rss(pid, "Pss:") != before:
-            continue
-        got = {int(g["start"], 16): g["pss"] for g in m["regions"]}
-        if m.get("source") != "pagemap_scan":
-            fail(f"/maps?rss=1&pss=1 answered from {m.get('source')}: {m.get('fallback_reason')}")
-        if got != before:
-            bad = [hex(a) for a in set(got) | set(before) if got.get(a) != before.get(a)]
-            fail(f"/maps?rss=1&pss=1 differs from smaps' Pss in {len(bad)} of {len(before)} regions (first {bad[:3]})")
-        return {"regions": len(got), "equal": got == before, "pss": sum(got.values())}
+        if smaps_rss(pid, "Pss:") == before:
+            return compare_regions("rss=1&pss=1", m, "pss", before, "Pss")
     return {"regions": 0, "equal": None, "note": "smaps' Pss kept moving: not compared"}
 
 
@@ -460,14 +464,7 @@ def check_rss(base, pid):
     st, m = get_json(f"{base}/api/v1/processes/{pid}/maps?rss=1")
     if st != 200:
         return fail(f"/maps?rss=1 answered {st}")
-    want = smaps_rss(pid)
-    got = {int(g["start"], 16): g["rss"] for g in m["regions"]}
-    if m.get("source") != "pagemap_scan":
-        fail(f"/maps?rss=1 answered from {m.get('source')}: {m.get('fallback_reason')}")
-    if got != want:
-        bad = [hex(a) for a in set(got) | set(want) if got.get(a) != want.get(a)]
-        fail(f"/maps?rss=1 differs from smaps' Rss in {len(bad)} of {len(want)} regions (first {bad[:3]})")
-    return {"regions": len(got), "equal": got == want, "rss": sum(got.values())}
+    return compare_regions("rss=1", m, "rss", smaps_rss(pid), "Rss")
 
 
 def pss_share(msd, subj_exe, nprocs, period_s, periods):
