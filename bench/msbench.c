@@ -468,6 +468,14 @@ static void pin_self(const cpu_set_t *set)
         die("sched_setaffinity");
 }
 
+static void pin_self_to(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pin_self(&one);
+}
+
 /* The floor of one turn on each of two CPUs: the mean of one read on each, the first CPU
  * alternating turn by turn; per[c] gets CPU c's own read.  Why: the vCPUs of this kind of VM do
  * not run at one speed.  Measured on the project's machine, the same read of one process's smaps
@@ -480,10 +488,7 @@ static double floor_both(const char *path, const int cpu[2], const cpu_set_t *al
 {
     for (int k = 0; k < 2; k++) {
         int c = (turn + k) % 2;
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(cpu[c], &one);
-        pin_self(&one);
+        pin_self_to(cpu[c]);
         double t0 = now_us();
         read_whole(path);
         per[c] = now_us() - t0;
@@ -653,10 +658,7 @@ static int cmd_kernel(int argc, char **argv)
     for (int i = 0; i < reps; i++)
         for (int k = 0; k < ncpu; k++) {
             int c = (i + k) % ncpu;
-            cpu_set_t one;
-            CPU_ZERO(&one);
-            CPU_SET(cpu[c], &one);
-            pin_self(&one);
+            pin_self_to(cpu[c]);
             double t0 = now_us();
             read_whole(maps);
             double t1 = now_us();
