@@ -449,8 +449,9 @@ def compare_regions(query, m, field, want, label):
 def check_pss(base, pid):
     """/maps?rss=1&pss=1: every region's pss equals smaps' Pss, compared when two reads of smaps
     around the answer agree (other processes map and unmap the shared libraries meanwhile)."""
-    # Frame numbers and /proc/kpagecount need CAP_SYS_ADMIN, which root in a container may lack:
-    # the route then answers from smaps, and says so with 403 frames_hidden to method=scan.
+    # Frame numbers and /proc/kpagecount need CAP_SYS_ADMIN, which a user other than root, and
+    # root in a container, may lack: the route then answers from smaps, and says so with 403
+    # frames_hidden to method=scan.
     st, _ = get_json(f"{base}/api/v1/processes/{pid}/maps?rss=1&pss=1&method=scan&start=0x0&end=0x1000")
     if st == 403:
         log("/maps?rss=1&pss=1 skipped, because the frame numbers are hidden here (no CAP_SYS_ADMIN)")
@@ -535,7 +536,7 @@ def fast_part(R, msb, msd, subj_exe, rounds, creps, short):
             s = Subject(subj_exe, regions=n, heap=4 * GIB if n == 10000 else 64 * MIB,
                         heap_write=1 * GIB if n == 10000 else 16 * MIB, heap_read=512 * MIB if n == 10000 else 8 * MIB)
             chk = check_rss(srv.base, s.pid)
-            chk_pss = check_pss(srv.base, s.pid) if os.geteuid() == 0 else None
+            chk_pss = check_pss(srv.base, s.pid)   # None where frame numbers are hidden
             # The floor's smaps read and the two answers strictly in turns (msbench turns): this
             # VM's speed moves in steps of seconds, and blocks of repetitions let a step fall on
             # one side of the ratio only.
@@ -546,7 +547,8 @@ def fast_part(R, msb, msd, subj_exe, rounds, creps, short):
                 paths["/maps?rss=1&pss=1"] = f"/api/v1/processes/{s.pid}/maps?rss=1&pss=1"
             # --both-cpus: each turn's floor is the mean of a read on each CPU (why: msbench.c,
             # floor_both); memscoped runs where the scheduler puts it.
-            d = msbench(msb, "turns", "--both-cpus", rounds * (creps if n < 100000 else 2),
+            reps = rounds * (creps if n < 100000 else 2)
+            d = msbench(msb, "turns", "--both-cpus", reps,
                         f"/proc/{s.pid}/smaps", *[srv.base + p for p in paths.values()]) or {}
             fl = (d.get("file") or {}).get("samples_us")
             got = {"floor_smaps": d.get("file")}
@@ -557,7 +559,7 @@ def fast_part(R, msb, msd, subj_exe, rounds, creps, short):
             acc.add({k: v for k, v in got.items() if v})
             R["maps_rss"][str(n)] = dict(acc.result(), maps_lines=s.nregions, check=chk, check_pss=chk_pss,
                                          turn_ratio_median=turns["/maps?rss=1"], turns=turns,
-                                         kernel=kernel_part(msb, s.pid, rounds * (creps if n < 100000 else 2)))
+                                         kernel=kernel_part(msb, s.pid, reps))
             s.stop()
     finally:
         if mc:
@@ -583,6 +585,11 @@ def kernel_part(msb, pid, reps):
             m, sc, sm = (statistics.median(d[f"{w}_{c}"]["samples_us"]) / 1000 for w in ("maps", "scan", "smaps"))
             out[c] = dict(maps_ms=m, scan_ms=sc, smaps_ms=sm, ratio=(m + sc) / sm)
     return out
+
+
+def floor_per_cpu(r):
+    """[(cpu name, median ms of the floor's reads on it)] of one size's results."""
+    return [(k[len("file_on_"):], med(v)) for k, v in r.items() if k.startswith("file_on_cpu")]
 
 
 def turn_ratio(q, fl):
@@ -1014,8 +1021,7 @@ def fast_verdicts(R, add):
         r = R.get("maps_rss", {}).get(n)
         if r:
             chk = r.get("check") or {}
-            cpus = "; ".join(f"smaps on {k[len('file_on_'):]}: {fms(med(v))} ms" for k, v in r.items()
-                             if k.startswith("file_on_cpu"))
+            cpus = "; ".join(f"smaps on {c}: {fms(ms)} ms" for c, ms in floor_per_cpu(r))
             add(f"/maps?rss=1 ÷ floor smaps ({int(n) // 1000}k regions), per turn",
                 r.get("turn_ratio_median"), "<=", lim,
                 (f"the floor the mean of a read on each CPU ({cpus}); " if cpus else "")
@@ -1218,8 +1224,7 @@ def fast_sections(R):
                      for c, v in (r.get("kernel") or {}).items() if c.startswith("cpu"))
                      for n, r in R["maps_rss"].items()) + ". No answer that makes these two reads one after the other can cost less.\n")
         L.append("The floor on each CPU (medians of its reads): "
-                 + "; ".join(f"{int(n):,} regions: " + ", ".join(f"{k[len('file_on_'):]} {fms(med(v))} ms"
-                                                                 for k, v in r.items() if k.startswith("file_on_cpu"))
+                 + "; ".join(f"{int(n):,} regions: " + ", ".join(f"{c} {fms(ms)} ms" for c, ms in floor_per_cpu(r))
                              for n, r in R["maps_rss"].items()) + ".")
         L.append("")
     p = R.get("pss")

@@ -157,41 +157,59 @@ typedef struct {
 
 static uint64_t page_size;
 
-static int scan_walk(const char *path, uint64_t start, uint64_t end, pm_counts *c)
+/* One PAGEMAP_SCAN walk of [start, end) with the masks in q, each returned range handed to each.
+ * It goes on only while the vector comes back full, from the end of its last range: walk_end can
+ * point back at the last internal restart when a walk ends after more than one flush of the
+ * kernel's 512-entry buffer (see core/rssmap.c), and resuming from it counts the tail twice.
+ * 0, or -1 with errno (a kernel without PAGEMAP_SCAN). */
+static int pm_scan(int fd, uint64_t start, uint64_t end, struct ms_pm_scan_arg q,
+                   void (*each)(const struct ms_page_region *r, void *ctx), void *ctx)
 {
     static struct ms_page_region vec[SCAN_VEC];
+    uint64_t at = start;
+    while (at < end) {
+        q.size = sizeof q;
+        q.start = at;
+        q.end = end;
+        q.vec = (uint64_t)(uintptr_t)vec;
+        q.vec_len = SCAN_VEC;
+        int n = ioctl(fd, MS_PAGEMAP_SCAN, &q);
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            each(&vec[i], ctx);
+        if (n < SCAN_VEC)
+            break;
+        at = vec[n - 1].end;
+    }
+    return 0;
+}
+
+static void count_range(const struct ms_page_region *r, void *ctx)
+{
+    pm_counts *c = ctx;
+    uint64_t np = (r->end - r->start) / page_size, k = r->categories;
+    c->pages += np;
+    c->runs++;
+    if (k & PAGE_IS_PRESENT) c->present += np;
+    if (k & PAGE_IS_SWAPPED) c->swapped += np;
+    if (k & PAGE_IS_PFNZERO) c->zero += np;
+    if (k & PAGE_IS_FILE) c->file += np;
+    if (k & PAGE_IS_HUGE) c->huge += np;
+}
+
+static int scan_walk(const char *path, uint64_t start, uint64_t end, pm_counts *c)
+{
     memset(c, 0, sizeof *c);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         die(path);
-    uint64_t at = start;
-    while (at < end) {
-        struct ms_pm_scan_arg a = {
-            .size = sizeof a, .start = at, .end = end, .vec = (uint64_t)(uintptr_t)vec,
-            .vec_len = SCAN_VEC,
-            .return_mask = PAGE_IS_FILE | PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_HUGE,
-        };
-        int n = ioctl(fd, MS_PAGEMAP_SCAN, &a);
-        if (n < 0) {
-            close(fd);
-            return -1;
-        }
-        for (int i = 0; i < n; i++) {
-            uint64_t np = (vec[i].end - vec[i].start) / page_size, k = vec[i].categories;
-            c->pages += np;
-            c->runs++;
-            if (k & PAGE_IS_PRESENT) c->present += np;
-            if (k & PAGE_IS_SWAPPED) c->swapped += np;
-            if (k & PAGE_IS_PFNZERO) c->zero += np;
-            if (k & PAGE_IS_FILE) c->file += np;
-            if (k & PAGE_IS_HUGE) c->huge += np;
-        }
-        if (a.walk_end <= at)
-            break;
-        at = a.walk_end;
-    }
+    struct ms_pm_scan_arg q = {
+        .return_mask = PAGE_IS_FILE | PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_HUGE,
+    };
+    int rc = pm_scan(fd, start, end, q, count_range, c);
     close(fd);
-    return 0;
+    return rc;
 }
 
 static uint64_t zero_pfn;
@@ -449,15 +467,15 @@ static int cmd_http(int argc, char **argv)
     return rc;
 }
 
-/* The CPUs this process may run on, at most two of them, in cpu[]: how many. */
-static int two_cpus(int cpu[2])
+/* The CPUs this process may run on: all of them in *all (to return to), the first two in cpu[];
+ * how many of those. */
+static int two_cpus(int cpu[2], cpu_set_t *all)
 {
-    cpu_set_t set;
     int n = 0;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
+    if (sched_getaffinity(0, sizeof *all, all) != 0)
         die("sched_getaffinity");
     for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
-        if (CPU_ISSET(c, &set))
+        if (CPU_ISSET(c, all))
             cpu[n++] = c;
     return n;
 }
@@ -524,10 +542,8 @@ static int cmd_turns(int argc, char **argv)
     target *t = calloc((size_t)nt, sizeof *t);
     if (!chunk || !s || !t)
         die("malloc");
-    int cpu[2], ncpu = both ? two_cpus(cpu) : 0;
     cpu_set_t all;
-    if (sched_getaffinity(0, sizeof all, &all) != 0)
-        die("sched_getaffinity");
+    int cpu[2], ncpu = both ? two_cpus(cpu, &all) : 0;
     double *per = calloc((size_t)reps * 2, sizeof *per);   /* per[2i + c]: turn i's read on cpu[c] */
     if (!per)
         die("malloc");
@@ -558,7 +574,7 @@ static int cmd_turns(int argc, char **argv)
         printf("{\n");
         snprintf(extra, sizeof extra, ", \"bytes\": %zu", file_bytes);
         print_samples("file", s, reps, extra);
-        for (int c = 0; c < ncpu && ncpu == 2; c++) {
+        for (int c = 0; ncpu == 2 && c < 2; c++) {
             printf(",\n  \"file_on_cpu%d\": {\"samples_us\": [", cpu[c]);
             for (int i = 0; i < reps; i++)
                 printf("%s%.1f", i ? ", " : "", per[2 * i + c]);
@@ -579,29 +595,21 @@ static int cmd_turns(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
-/* The route's walk: present pages that are not the zero page, over [0, end), going on only while
- * the vector comes back full (walk_end is not trusted: see core/rssmap.c).  Returns the resident
- * bytes, or -1 with errno (a kernel without PAGEMAP_SCAN). */
+static void add_bytes(const struct ms_page_region *r, void *ctx)
+{
+    *(uint64_t *)ctx += r->end - r->start;
+}
+
+/* The route's walk: present pages that are not the zero page, over [0, end).  Returns the
+ * resident bytes, or -1 with errno (a kernel without PAGEMAP_SCAN). */
 static int64_t rss_walk(int fd, uint64_t end)
 {
-    static struct ms_page_region vec[SCAN_VEC];
-    uint64_t at = 0, bytes = 0;
-    while (at < end) {
-        struct ms_pm_scan_arg a = {
-            .size = sizeof a, .start = at, .end = end, .vec = (uint64_t)(uintptr_t)vec, .vec_len = SCAN_VEC,
-            .category_mask = PAGE_IS_PRESENT | PAGE_IS_PFNZERO, .category_inverted = PAGE_IS_PFNZERO,
-            .return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE,
-        };
-        int n = ioctl(fd, MS_PAGEMAP_SCAN, &a);
-        if (n < 0)
-            return -1;
-        for (int i = 0; i < n; i++)
-            bytes += vec[i].end - vec[i].start;
-        if (n < SCAN_VEC)
-            break;
-        at = vec[n - 1].end;
-    }
-    return (int64_t)bytes;
+    struct ms_pm_scan_arg q = {
+        .category_mask = PAGE_IS_PRESENT | PAGE_IS_PFNZERO, .category_inverted = PAGE_IS_PFNZERO,
+        .return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE,
+    };
+    uint64_t bytes = 0;
+    return pm_scan(fd, 0, end, q, add_bytes, &bytes) < 0 ? -1 : (int64_t)bytes;
 }
 
 /* The end of the last region below the kernel's half, from maps: where the route's walk ends. */
@@ -636,13 +644,11 @@ static int cmd_kernel(int argc, char **argv)
     snprintf(smaps, sizeof smaps, "/proc/%" PRIu64 "/smaps", pid);
     snprintf(pagemap, sizeof pagemap, "/proc/%" PRIu64 "/pagemap", pid);
     chunk = malloc(READ_CHUNK);
-    int cpu[2], ncpu = two_cpus(cpu);
+    cpu_set_t all;
+    int cpu[2], ncpu = two_cpus(cpu, &all);
     double *s = calloc((size_t)reps * 6, sizeof *s);   /* [c][what][i]: what 0 maps, 1 scan, 2 smaps */
     if (!chunk || !s)
         die("malloc");
-    cpu_set_t all;
-    if (sched_getaffinity(0, sizeof all, &all) != 0)
-        die("sched_getaffinity");
     uint64_t top = user_top(maps);
     int64_t rss = 0;
     int fd = open(pagemap, O_RDONLY | O_CLOEXEC);
