@@ -2,8 +2,8 @@
  *
  * Each row: a request, the status it must get, and the error code its JSON body must carry (and,
  * for experiment specs, the field it must name).  The few answers libmicrohttpd gives by itself,
- * before memscoped sees the request (414 for an over-long URL, 431 for oversized headers), are
- * HTML, not JSON: those rows check the status and that the server keeps serving.  At the end the
+ * before memscoped sees the request (414 or 431 for a URL or headers past the connection's memory),
+ * are HTML, not JSON: those rows check the status and that the server keeps serving.  At the end the
  * server must stop cleanly on SIGTERM (exit 0: in a sanitizer build LeakSanitizer runs then). */
 #include <arpa/inet.h>
 #include <poll.h>
@@ -272,23 +272,52 @@ static void test_specs(void)
     alive();
 }
 
-/* What libmicrohttpd refuses before memscoped sees it: its own HTML answers, no JSON. */
+/* A refusal of memscoped's own: the status, and the JSON error with its code. */
+static bool refused_json(const http_resp *r, long status, const char *code)
+{
+    const char *got = r->json ? jstr(r->json, "error.code") : NULL;
+    if (r->status == status && got && strcmp(got, code) == 0)
+        return true;
+    fprintf(stderr, "want %ld %s, got %ld %.200s\n", status, code, r->status, r->body ? r->body : "");
+    return false;
+}
+
+/* The request's bounds: a URL or a header block over 64 KiB gets memscoped's JSON 414 or 431; one
+ * at the bound is served.  Past the connection's memory (256 KiB) libmicrohttpd refuses it itself,
+ * with its own HTML answer. */
 static void test_limits(void)
 {
     size_t n = 70 * 1024;
-    char *p = malloc(n + 64);
+    char *p = malloc(300 * 1024);
     int k = sprintf(p, "/api/v1/health?x=");
     memset(p + k, 'a', n);
     p[k + (int)n] = '\0';
     http_resp r;
-    CHECK(http_get(&srv, p, &r) && r.status == 414);   /* MHD's own answer (HTML): URI too long */
+    CHECK(http_get(&srv, p, &r) && refused_json(&r, 414, "uri_too_long"));
     http_resp_free(&r);
-    char *hdr = malloc(n + 64);
+    /* exactly 64 KiB of URL: past the bound, to the route, which knows no field x */
+    p[64 * 1024] = '\0';
+    CHECK(http_get(&srv, p, &r) && refused_json(&r, 400, "unknown_query_field"));
+    http_resp_free(&r);
+    /* over the connection's memory: libmicrohttpd's own answer, and the server goes on */
+    memset(p + k, 'a', 280 * 1024);
+    p[k + 280 * 1024] = '\0';
+    CHECK(http_get(&srv, p, &r) && r.status == 414);
+    http_resp_free(&r);
+    char *hdr = malloc(300 * 1024);
     k = sprintf(hdr, "X-Big: ");
     memset(hdr + k, 'b', n);
     hdr[k + (int)n] = '\0';
     const char *hl[] = {hdr, NULL};
-    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, hl, &r) && r.status == 431);   /* MHD's own answer */
+    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, hl, &r) && refused_json(&r, 431, "headers_too_large"));
+    http_resp_free(&r);
+    /* one header of 60 KiB, with the client's few: under the bound, served */
+    hdr[k + 60 * 1024] = '\0';
+    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, hl, &r) && r.status == 200);
+    http_resp_free(&r);
+    memset(hdr + k, 'b', 280 * 1024);
+    hdr[k + 280 * 1024] = '\0';
+    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, hl, &r) && r.status == 431);
     http_resp_free(&r);
     /* many small headers add up the same way */
     const char *many[2000];
@@ -299,6 +328,14 @@ static void test_limits(void)
     }
     many[1999] = NULL;
     CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, many, &r) && r.status == 431);
+    http_resp_free(&r);
+    /* 1,700 of them (43 bytes each with ": " and the line end, 73 KiB): refused by memscoped */
+    many[1700] = NULL;
+    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, many, &r) && refused_json(&r, 431, "headers_too_large"));
+    http_resp_free(&r);
+    /* 1,400 (59 KiB): served */
+    many[1400] = NULL;
+    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, many, &r) && r.status == 200);
     http_resp_free(&r);
     free(lines);
     free(hdr);
