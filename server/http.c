@@ -614,11 +614,6 @@ static const http_route *find_route(req_slot *s, enum MHD_Result *ret)
     return NULL;
 }
 
-/* Everything that can be judged on the headers is judged before the body is read, so that a
- * refusal goes out at once: a client that sent "Expect: 100-continue" gets it instead of
- * "100 Continue", and a body too large for a route that does not exist gets 404, not 413.  The
- * order: framing, Host and Origin (gate.c), the token, the route and method, the body's size.
- * Queues a refusal or nothing; libmicrohttpd then reads no body and closes the connection. */
 static enum MHD_Result add_header_len(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 {
     (void)kind;
@@ -626,6 +621,12 @@ static enum MHD_Result add_header_len(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* Everything that can be judged on the headers is judged before the body is read, so that a
+ * refusal goes out at once: a client that sent "Expect: 100-continue" gets it instead of
+ * "100 Continue", and a body too large for a route that does not exist gets 404, not 413.  The
+ * order: the URL's and the headers' sizes, a NUL in the URL, framing, Host and Origin (gate.c),
+ * the token, the route and method, the body's size.
+ * Queues a refusal or nothing; libmicrohttpd then reads no body and closes the connection. */
 static enum MHD_Result screen(req_slot *s)
 {
     http_req *r = &s->req;

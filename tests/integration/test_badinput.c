@@ -18,16 +18,22 @@
 static ms_server srv;
 static ms_subject subj;
 
+/* r is memscoped's JSON error: this status, a message, and the code and field given (NULL: any). */
+static bool error_is(const http_resp *r, long status, const char *code, const char *field)
+{
+    const char *msg = r->json ? jstr(r->json, "error.message") : NULL;
+    const char *got_code = r->json ? jstr(r->json, "error.code") : NULL;
+    const char *got_field = r->json ? jstr(r->json, "error.field") : NULL;
+    return r->status == status && msg && *msg && (!code || (got_code && strcmp(got_code, code) == 0)) &&
+           (!field || (got_field && strcmp(got_field, field) == 0));
+}
+
 static void expect_body(const ms_server *s, const char *method, const char *path, const char *body,
                         long status, const char *code, const char *field)
 {
     http_resp r;
     bool ok = http_do(s, method, path, body, NULL, &r);
-    const char *got_code = r.json ? jstr(r.json, "error.code") : NULL;
-    const char *got_field = r.json ? jstr(r.json, "error.field") : NULL;
-    if (!ok || r.status != status || !r.json || !jstr(r.json, "error.message") || !*jstr(r.json, "error.message") ||
-        (code && (!got_code || strcmp(got_code, code) != 0)) ||
-        (field && (!got_field || strcmp(got_field, field) != 0))) {
+    if (!ok || !error_is(&r, status, code, field)) {
         fprintf(stderr, "%s %.80s [%.60s]: want %ld %s %s, got %ld %.300s\n", method, path, body ? body : "",
                 status, code ? code : "", field ? field : "", r.status, r.body ? r.body : "");
         check_fail_++;
@@ -272,16 +278,6 @@ static void test_specs(void)
     alive();
 }
 
-/* A refusal of memscoped's own: the status, and the JSON error with its code. */
-static bool refused_json(const http_resp *r, long status, const char *code)
-{
-    const char *got = r->json ? jstr(r->json, "error.code") : NULL;
-    if (r->status == status && got && strcmp(got, code) == 0)
-        return true;
-    fprintf(stderr, "want %ld %s, got %ld %.200s\n", status, code, r->status, r->body ? r->body : "");
-    return false;
-}
-
 /* The request's bounds: a URL or a header block over 64 KiB gets memscoped's JSON 414 or 431; one
  * at the bound is served.  Past the connection's memory (256 KiB) libmicrohttpd refuses it itself,
  * with its own HTML answer. */
@@ -293,11 +289,11 @@ static void test_limits(void)
     memset(p + k, 'a', n);
     p[k + (int)n] = '\0';
     http_resp r;
-    CHECK(http_get(&srv, p, &r) && refused_json(&r, 414, "uri_too_long"));
+    CHECK(http_get(&srv, p, &r) && error_is(&r, 414, "uri_too_long", NULL));
     http_resp_free(&r);
     /* exactly 64 KiB of URL: past the bound, to the route, which knows no field x */
     p[64 * 1024] = '\0';
-    CHECK(http_get(&srv, p, &r) && refused_json(&r, 400, "unknown_query_field"));
+    CHECK(http_get(&srv, p, &r) && error_is(&r, 400, "unknown_query_field", NULL));
     http_resp_free(&r);
     /* over the connection's memory: libmicrohttpd's own answer, and the server goes on */
     memset(p + k, 'a', 280 * 1024);
@@ -309,7 +305,7 @@ static void test_limits(void)
     memset(hdr + k, 'b', n);
     hdr[k + (int)n] = '\0';
     const char *hl[] = {hdr, NULL};
-    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, hl, &r) && refused_json(&r, 431, "headers_too_large"));
+    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, hl, &r) && error_is(&r, 431, "headers_too_large", NULL));
     http_resp_free(&r);
     /* one header of 60 KiB, with the client's few: under the bound, served */
     hdr[k + 60 * 1024] = '\0';
@@ -331,7 +327,7 @@ static void test_limits(void)
     http_resp_free(&r);
     /* 1,700 of them (43 bytes each with ": " and the line end, 73 KiB): refused by memscoped */
     many[1700] = NULL;
-    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, many, &r) && refused_json(&r, 431, "headers_too_large"));
+    CHECK(http_do(&srv, "GET", "/api/v1/health", NULL, many, &r) && error_is(&r, 431, "headers_too_large", NULL));
     http_resp_free(&r);
     /* 1,400 (59 KiB): served */
     many[1400] = NULL;
